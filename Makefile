@@ -1,0 +1,53 @@
+# The two commands of the README:
+#   make run    set up everything, migrate the embedded SQLite database, serve on 127.0.0.1:8000
+#   make test   set up everything, then lint, format check, type check and the full test suite
+# Both need only Python 3.11 and pip; they create .venv/ and install into it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup translations lint typecheck pytest bench clean messages
+
+run: setup
+	$(BIN)/supportbot db upgrade
+	$(BIN)/supportbot serve
+
+test: setup lint typecheck pytest
+
+setup: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --domain supportbot --directory locales --statistics
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) translations
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/sla.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find locales -name '*.mo' -delete
+
+# After adding or changing user-facing strings: refresh the template and the three catalogs,
+# then translate the new entries (tests fail on any missing or fuzzy one).
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _ --keywords N_ --keywords _n:1,2 \
+		--no-location --sort-output --project supportbot --output-file locales/supportbot.pot .
+	$(BIN)/pybabel update --domain supportbot --input-file locales/supportbot.pot \
+		--output-dir locales --no-fuzzy-matching --ignore-obsolete

@@ -1,0 +1,112 @@
+"""The `supportbot` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import typer
+
+from bot.cli import catalog, money, sla
+from bot.settings import get_settings
+
+app = typer.Typer(
+    name="supportbot",
+    help="Chat-ops support bot: contract-aware tickets, SLA clocks and service credits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(sla.app, name="sla")
+app.add_typer(money.ledger_app, name="ledger")
+app.add_typer(money.remedies_app, name="remedies")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line on standard error and return the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default from settings)."),
+    port: int | None = typer.Option(None, help="Bind port (default from settings)."),
+) -> None:
+    """Run the HTTP server (health probes, webhooks) and the notification worker."""
+    import uvicorn
+
+    from bot.db.engine import get_engine
+    from bot.db.migrate import DatabaseNotReadyError, check_ready
+    from bot.server import build_app
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = get_engine()
+    try:
+        check_ready(engine=engine, url=settings.database_url)
+    except DatabaseNotReadyError as exc:
+        raise fail(str(exc), code=1) from None
+    uvicorn.run(
+        build_app(settings=settings, engine=engine),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: str = typer.Argument("head", help="Target revision."),
+) -> None:
+    """Create or migrate the database to the newest schema."""
+    from bot.db.engine import get_engine
+    from bot.db.migrate import current_revision, upgrade
+
+    settings = get_settings()
+    before = current_revision(engine=get_engine())
+    upgrade(url=settings.database_url, revision=revision)
+    after = current_revision(engine=get_engine())
+    if before == after:
+        typer.echo(f"database already at {after}")
+    else:
+        typer.echo(f"database migrated from {before or 'empty'} to {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and whether it is the newest."""
+    from bot.db.engine import get_engine
+    from bot.db.migrate import current_revision, head_revision
+
+    settings = get_settings()
+    current = current_revision(engine=get_engine())
+    head = head_revision(url=settings.database_url)
+    state = "up to date" if current == head else f"behind, head is {head}"
+    typer.echo(f"{current or 'not migrated'} ({state})")
+
+
+@app.command()
+def config(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the effective settings (secrets masked)."""
+    shown = get_settings().masked()
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2, default=str))
+        return
+    for name, value in shown.items():
+        typer.echo(f"{name} = {value}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,225 @@
+"""The database tables, one SQLModel family per entity.
+
+Instants are `UTCDateTime` (aware UTC), amounts `DecimalText` (exact). Ticket events and
+ledger entries are append-only: the code never updates or deletes them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.db.types import DecimalText, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    """What a user may do."""
+
+    REQUESTER = "requester"
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket is in its life."""
+
+    OPEN = "open"
+    RESPONDED = "responded"
+    PAUSED = "paused"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class LedgerEntryType(StrEnum):
+    """Why an amount entered or left a customer's account."""
+
+    PURCHASE = "purchase"
+    TOP_UP = "top_up"
+    HOLD = "hold"
+    RELEASE = "release"
+    CHARGE = "charge"
+    WAIVER = "waiver"
+    ADJUSTMENT = "adjustment"
+    ALLOWANCE = "allowance"
+    EXPIRY = "expiry"
+
+
+class Tenant(SQLModel, table=True):
+    """A customer company."""
+
+    __tablename__ = "tenants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=60, unique=True, index=True)
+    name: str = Field(max_length=200)
+    default_locale: str = Field(default="fr", max_length=5)
+    zone: str = Field(default="Europe/Brussels", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Contract(SQLModel, table=True):
+    """A tenant's subscription to a contract pack, with its options."""
+
+    __tablename__ = "contracts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    pack_id: str = Field(max_length=60)
+    label: str | None = Field(default=None, max_length=200)
+    service_level: str | None = Field(default=None, max_length=80)
+    options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person: a customer's requester or manager, a provider's agent or manager, an admin."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=80, unique=True, index=True)
+    display_name: str = Field(max_length=200)
+    locale: str | None = Field(default=None, max_length=5)
+    role: Role = Field(default=Role.REQUESTER, max_length=20)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id", index=True)
+    notify_outside_hours: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AgentProvider(SQLModel, table=True):
+    """A provider (by pack provider code) that an agent or provider manager serves."""
+
+    __tablename__ = "agent_providers"
+    __table_args__ = (UniqueConstraint("user_id", "provider_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    provider_code: str = Field(max_length=5)
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """An account on a channel (console, Slack, Telegram) that belongs to a user."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=120)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    platform_locale: str | None = Field(default=None, max_length=10)
+    reachable: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Ticket(SQLModel, table=True):
+    """A request logged under a contract; its logging instant starts the SLA clocks."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_resolution_due", "status", "resolution_due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    requester_id: int = Field(foreign_key="users.id", index=True)
+    intervention_id: str = Field(max_length=60)
+    kind: str = Field(max_length=30)
+    priority: str = Field(max_length=30)
+    service_level: str | None = Field(default=None, max_length=80)
+    status: TicketStatus = Field(default=TicketStatus.OPEN, max_length=20)
+    logged_at: datetime = Field(sa_type=UTCDateTime)
+    description: str = ""
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    estimate_minutes: int | None = None
+    units: int | None = None
+    response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response_breached: bool = False
+    resolution_breached: bool = False
+    sla_generation: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketPause(SQLModel, table=True):
+    """A stop-clock interval; open while `ended_at` is None."""
+
+    __tablename__ = "ticket_pauses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str
+    resume_reason: str | None = None
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only audit of a ticket: who, when, what changed, why."""
+
+    __tablename__ = "ticket_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    type: str = Field(max_length=40)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str | None = None
+    minutes: int | None = None
+
+
+class TicketCounter(SQLModel, table=True):
+    """The last reference number used per (prefix, year)."""
+
+    __tablename__ = "ticket_counters"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=5)
+    year: int
+    last: int = 0
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Append-only movement on a contract's account; the balance is their sum."""
+
+    __tablename__ = "ledger_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    unit: str = Field(max_length=10)
+    type: LedgerEntryType = Field(max_length=20)
+    amount: Decimal = Field(sa_type=DecimalText)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    reason: str | None = None
+    invoice_line: str | None = None
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    related_id: int | None = Field(default=None, foreign_key="ledger_entries.id")

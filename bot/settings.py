@@ -1,0 +1,81 @@
+"""Runtime settings: one pydantic-settings class, read from SUPPORTBOT_* and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/supportbot.db"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    default_locale: Literal["fr", "nl", "en"] = "fr"
+    zone: str = "Europe/Brussels"
+    log_level: str = "INFO"
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    conversation_idle_minutes: int = Field(default=30, ge=1)
+    invite_valid_days: int = Field(default=7, ge=1)
+    sla_warning_fractions: list[float] = Field(default_factory=lambda: [0.5, 0.75, 0.9])
+    run_worker_in_serve: bool = True
+    manager_daily_digest: bool = False
+
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_agents_groups: dict[str, int] = Field(
+        default_factory=dict,
+        description='Provider code → agents group chat id, e.g. {"TLN": -100…}.',
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_agents_channels: dict[str, str] = Field(
+        default_factory=dict, description='Provider code → agents channel id, e.g. {"TLN": "C…"}.'
+    )
+
+    def sqlite_path(self) -> Path | None:
+        """The database file when the URL is SQLite, else None."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        return Path(self.database_url[len(prefix) :])
+
+    def masked(self) -> dict[str, object]:
+        """The effective settings with secrets masked, for display."""
+        shown: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(getattr(self, name), SecretStr):
+                shown[name] = "**********"
+            elif name == "database_url" and isinstance(value, str) and "@" in value:
+                scheme, rest = value.split("://", 1)
+                creds, host = rest.rsplit("@", 1)
+                user = creds.split(":", 1)[0]
+                shown[name] = f"{scheme}://{user}:**********@{host}"
+            else:
+                shown[name] = value
+        return shown
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own `Settings`)."""
+    return Settings()
