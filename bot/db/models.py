@@ -223,3 +223,156 @@ class LedgerEntry(SQLModel, table=True):
     invoice_line: str | None = None
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     related_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
+
+
+class Conversation(SQLModel, table=True):
+    """The explicit state of one (channel, chat, user) conversation and its intake draft."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=120)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    state: str = Field(default="idle", max_length=40)
+    token: str = Field(default="", max_length=12)
+    back_stack: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contract_id: int | None = Field(default=None, foreign_key="contracts.id")
+    category_id: str | None = Field(default=None, max_length=60)
+    intervention_id: str | None = Field(default=None, max_length=60)
+    kind: str | None = Field(default=None, max_length=30)
+    priority: str | None = Field(default=None, max_length=30)
+    details: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    description: str | None = None
+    search_query: str | None = None
+    candidates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
+    estimate_minutes: int | None = None
+    units: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code that links a channel identity to a new or existing user."""
+
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id")
+    role: Role = Field(max_length=20)
+    provider_codes: str = Field(default="", max_length=100)
+    display_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class MilestoneStatus(StrEnum):
+    """Where a milestone row is in its life."""
+
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class MilestoneRow(SQLModel, table=True):
+    """A future SLA event of a ticket (warning, due, breach): the database is the scheduler."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (Index("ix_milestones_status_due_at", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    target: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    fraction: Decimal | None = Field(default=None, sa_type=DecimalText)
+    generation: int = 0
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: MilestoneStatus = Field(default=MilestoneStatus.PENDING, max_length=12)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationStatus(StrEnum):
+    """Where an outbox message is in its life."""
+
+    PENDING = "pending"
+    HELD = "held"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one message to one destination, sent at least once, recorded exactly once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_next", "status", "channel", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    audience: str = Field(max_length=20)
+    event: str = Field(max_length=40)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=120)
+    lang: str = Field(default="fr", max_length=5)
+    text: str
+    actions: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    status: NotificationStatus = Field(default=NotificationStatus.PENDING, max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = None
+    external_id: str | None = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InboundUpdate(SQLModel, table=True):
+    """A raw platform update stored before it is answered; the unique key dedupes retries."""
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (UniqueConstraint("channel", "external_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_key: str = Field(max_length=120)
+    payload: str
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace (or other multi-tenant space) mapped to a tenant or provider."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=120)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id")
+    provider_code: str | None = Field(default=None, max_length=5)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MessageRef(SQLModel, table=True):
+    """Where a ticket's message lives on a channel (agent ping, thread root), to edit it."""
+
+    __tablename__ = "message_refs"
+    __table_args__ = (UniqueConstraint("ticket_id", "channel", "chat_id", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=120)
+    purpose: str = Field(max_length=20)
+    message_id: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
