@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.cli import catalog, money, sla
+from bot.cli import admin, catalog, money, sla
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -24,6 +24,12 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(sla.app, name="sla")
 app.add_typer(money.ledger_app, name="ledger")
 app.add_typer(money.remedies_app, name="remedies")
+app.add_typer(admin.tenant_app, name="tenant")
+app.add_typer(admin.contract_app, name="contract")
+app.add_typer(admin.demo_app, name="demo")
+app.command("invite")(admin.invite)
+app.command("chat")(admin.chat)
+app.command("quote")(money.quote)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

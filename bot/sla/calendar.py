@@ -188,7 +188,33 @@ class BusinessCalendar:
         return (EPOCH + timedelta(microseconds=value)).astimezone(self.zone).toordinal()
 
     def _midnight(self, day: date) -> int:
-        return to_us(datetime.combine(day, time(0), tzinfo=self.zone))
+        return self._wall(day, time(0), last=False)
+
+    def _wall(self, day: date, wall: time, *, last: bool) -> int:
+        """The instant a local wall-clock time is reached on ``day``.
+
+        A time skipped by a DST change (spring forward) is reached at the change itself; a
+        time that occurs twice (fall back) is its first occurrence for a window start and its
+        second occurrence for a window end (``last``).
+        """
+        naive = datetime.combine(day, wall)
+        first = to_us(naive.replace(tzinfo=self.zone, fold=0))
+        second = to_us(naive.replace(tzinfo=self.zone, fold=1))
+        if first == second:
+            return first
+        low, high = min(first, second), max(first, second)
+        if from_us(low).astimezone(self.zone).replace(tzinfo=None) == naive:
+            return high if last else low  # ambiguous: both instants show this wall time
+        # Skipped: the earliest instant whose wall-clock time is at or after ``wall``.
+        while high - low > US_PER_SECOND:
+            middle = (low + high) // 2 // US_PER_SECOND * US_PER_SECOND
+            if middle <= low:
+                break
+            if from_us(middle).astimezone(self.zone).replace(tzinfo=None) >= naive:
+                high = middle
+            else:
+                low = middle
+        return high
 
     def _spans(self, ordinal: int) -> tuple[Span, ...]:
         cached = self._day_cache.get(ordinal)
@@ -200,11 +226,8 @@ class BusinessCalendar:
         if windows and not self.closed(day):
             next_day = day + timedelta(days=1)
             for start, end in windows:
-                s = to_us(datetime.combine(day, start, tzinfo=self.zone))
-                if end is None:
-                    e = self._midnight(next_day)
-                else:
-                    e = to_us(datetime.combine(day, end, tzinfo=self.zone))
+                s = self._wall(day, start, last=False)
+                e = self._midnight(next_day) if end is None else self._wall(day, end, last=True)
                 if e <= s:  # a window inside a skipped DST hour
                     continue
                 if spans and s <= spans[-1][1]:

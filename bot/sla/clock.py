@@ -22,7 +22,7 @@ Definitions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -196,18 +196,15 @@ def build_clock(
     logged = to_us(logged_at)
     stop = to_us(now) if met_at is None else min(to_us(now), to_us(met_at))
     spans = normalise_pauses(pauses=pause_list, after=logged_at)
-    base = dict(
-        logged_at=logged_at,
-        rule=rule,
-        calendar=calendar,
-        pauses=pause_list,
-        met_at=met_at,
-        now=now,
-        fractions=fraction_list,
-    )
     if rule is None or isinstance(rule, BestEffortRule):
         return SlaClock(
-            **base,  # type: ignore[arg-type]
+            logged_at=logged_at,
+            rule=rule,
+            calendar=calendar,
+            pauses=pause_list,
+            met_at=met_at,
+            now=now,
+            fractions=fraction_list,
             due_at=None,
             target=None,
             elapsed=timedelta(0),
@@ -243,7 +240,13 @@ def build_clock(
     else:
         state = ClockState.RUNNING
     return SlaClock(
-        **base,  # type: ignore[arg-type]
+        logged_at=logged_at,
+        rule=rule,
+        calendar=calendar,
+        pauses=pause_list,
+        met_at=met_at,
+        now=now,
+        fractions=fraction_list,
         due_at=due_at,
         target=timedelta(microseconds=target),
         elapsed=timedelta(microseconds=elapsed),
@@ -315,8 +318,7 @@ def _ordinal(n: int) -> str:
 
 
 def _number(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def describe_rule(*, rule: Rule) -> str:
@@ -350,27 +352,49 @@ def _find_intervention(pack: ContractPack, intervention_id: str) -> Intervention
 
 
 def _service_level(pack: ContractPack, service_level: str | None) -> ServiceLevel | None:
+    """The asked level; a bare formula means its default tier; None means the pack default."""
     if not pack.service_levels:
         if service_level is not None:
             raise UnknownServiceLevelError(
                 f"pack {pack.id!r} has no service levels (asked for {service_level!r})"
             )
         return None
+    known = ", ".join(level.id for level in pack.service_levels)
     if service_level is None:
         defaults = [level for level in pack.service_levels if level.default]
-        if not defaults:
-            known = ", ".join(level.id for level in pack.service_levels)
+        if len(defaults) != 1:
             raise UnknownServiceLevelError(
-                f"pack {pack.id!r} has no default service level; choose one of: {known}"
+                f"pack {pack.id!r} needs a service level; choose one of: {known}"
             )
         return defaults[0]
     for level in pack.service_levels:
         if level.id == service_level:
             return level
-    known = ", ".join(level.id for level in pack.service_levels)
+    if ":" not in service_level:
+        tiers = [lv for lv in pack.service_levels if lv.id.startswith(f"{service_level}:")]
+        chosen = [lv for lv in tiers if lv.default] or (tiers if len(tiers) == 1 else [])
+        if len(chosen) == 1:
+            return chosen[0]
     raise UnknownServiceLevelError(
         f"pack {pack.id!r} has no service level {service_level!r}; known: {known}"
     )
+
+
+def _with_options(rule: Rule | None, options: Mapping[str, str]) -> Rule | None:
+    """A calendar-duration rule whose hours come from a contract option, when it is set."""
+    if isinstance(rule, CalendarDurationRule) and rule.hours_option is not None:
+        value = options.get(rule.hours_option)
+        if value is not None:
+            try:
+                hours = Decimal(str(value))
+            except ArithmeticError:
+                raise SlaLookupError(
+                    f"contract option {rule.hours_option!r} is not a number: {value!r}"
+                ) from None
+            if not hours > 0:
+                raise SlaLookupError(f"contract option {rule.hours_option!r} must be positive")
+            return rule.model_copy(update={"hours": hours})
+    return rule
 
 
 def _entry(targets: Iterable[SlaTarget], kind: str, priority: str) -> SlaTarget | None:
@@ -400,6 +424,7 @@ def targets_for(
     priority: str,
     service_level: str | None = None,
     intervention: str | Intervention | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> ResolvedTargets:
     """The response and resolution targets that apply to a ticket of this pack."""
     if kind not in {k.id for k in pack.kinds}:
@@ -407,39 +432,40 @@ def targets_for(
         raise UnknownKindError(f"pack {pack.id!r} has no request kind {kind!r}; known: {known}")
     if priority not in {p.id for p in pack.priorities}:
         known = ", ".join(p.id for p in pack.priorities)
-        raise UnknownPriorityError(
-            f"pack {pack.id!r} has no priority {priority!r}; known: {known}"
-        )
-    level = _service_level(pack, service_level)
-    entry = _entry(level.targets, kind, priority) if level is not None else None
-    if entry is None:
-        entry = _entry(pack.sla_targets, kind, priority)
-    if entry is None:
-        where = f"service level {level.id!r}" if level is not None else "its SLA targets"
-        raise NoTargetEntryError(
-            f"pack {pack.id!r} has no entry for kind {kind!r} and priority {priority!r} in {where}"
-        )
-    response: Rule | None = entry.response
-    resolution: Rule | None = entry.resolution
+        raise UnknownPriorityError(f"pack {pack.id!r} has no priority {priority!r}; known: {known}")
+    response_applies = resolution_applies = True
     if intervention is not None:
         item = (
             intervention
             if isinstance(intervention, Intervention)
             else _find_intervention(pack, intervention)
         )
-        if not item.routine:
-            response = resolution = None
-        if not item.response_applies:
-            response = None
-        if not item.resolution_applies:
-            resolution = None
+        response_applies = item.routine and item.response_applies
+        resolution_applies = item.routine and item.resolution_applies
+    level = _service_level(pack, service_level)
+    response: Rule | None = None
+    resolution: Rule | None = None
+    clause: str | None = None
+    if response_applies or resolution_applies:
+        entry = _entry(level.targets, kind, priority) if level is not None else None
+        if entry is None:
+            entry = _entry(pack.sla_targets, kind, priority)
+        if entry is None:
+            where = f"service level {level.id!r}" if level is not None else "its SLA targets"
+            raise NoTargetEntryError(
+                f"pack {pack.id!r} has no entry for kind {kind!r} and priority {priority!r}"
+                f" in {where}"
+            )
+        response = _with_options(entry.response, options or {}) if response_applies else None
+        resolution = _with_options(entry.resolution, options or {}) if resolution_applies else None
+        clause = entry.clause
     display = [c for c in pack.calendars if c.id == pack.default_calendar]
     zone = display[0].zone if display else pack.calendars[0].zone
     return ResolvedTargets(
         response=_resolved(pack, response),
         resolution=_resolved(pack, resolution),
         service_level=None if level is None else level.id,
-        clause=entry.clause,
+        clause=clause,
         display_zone=zone,
     )
 
@@ -453,6 +479,7 @@ def compute_due(
     pauses: Iterable[Pause] = (),
     service_level: str | None = None,
     intervention: str | Intervention | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> DueInstants:
     """Response and resolution due instants (UTC) of a ticket of this pack."""
     targets = targets_for(
@@ -461,6 +488,7 @@ def compute_due(
         priority=priority,
         service_level=service_level,
         intervention=intervention,
+        options=options,
     )
     logged = to_us(logged_at)
     spans = normalise_pauses(pauses=pauses, after=logged_at)
@@ -476,4 +504,3 @@ def compute_due(
         resolution_due=due(targets.resolution),
         targets=targets,
     )
-

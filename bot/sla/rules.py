@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from bot.sla.calendar import (
     FOREVER,
@@ -151,7 +151,7 @@ def _measure_all_time(start: int, end: int, pauses: Sequence[Span]) -> int:
 
 
 def _hours_us(hours: Decimal) -> int:
-    value = (hours * US_PER_HOUR).to_integral_value(rounding=ROUND_CEILING)
+    value = (hours * US_PER_HOUR).to_integral_value(rounding=ROUND_HALF_UP)
     if value <= 0:
         raise RuleError(f"target hours must be positive, not {hours}")
     return int(value)

@@ -1,0 +1,1 @@
+"""Channel adapters: each translates a platform's payloads to core events and back."""

@@ -1,0 +1,148 @@
+"""The console channel: a terminal conversation, interactive or piped line by line.
+
+Choices are shown as numbered lists; the user answers by number or by label. A number
+that picks an option of the last question is sent as that option's payload, exactly as a
+button click on Slack or Telegram would be.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.db.engine import transaction
+from bot.db.models import Notification, NotificationStatus
+from bot.settings import Settings
+from handlers.core import process
+from handlers.model import (
+    Choices,
+    Confirm,
+    InboundEvent,
+    Option,
+    Prompt,
+    Reply,
+    Text,
+    TicketCard,
+    reply_options,
+)
+
+CHANNEL = "console"
+
+
+def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
+    """A reply as terminal text, with the options it numbered."""
+    options = reply_options(reply)
+    match reply:
+        case Text(text=text):
+            body = text
+        case Choices(text=text) | Prompt(text=text) | Confirm(text=text):
+            body = text
+        case TicketCard(title=title, fields=fields, footer=footer):
+            width = max((len(label) for label, _value in fields), default=0)
+            lines = [f"┌ {title}"]
+            lines += [f"│ {label.ljust(width)}  {value}" for label, value in fields]
+            if footer:
+                lines.append(f"│ {footer}")
+            lines.append("└")
+            body = "\n".join(lines)
+    if options:
+        body += "\n" + "\n".join(f"  {i}. {o.label}" for i, o in enumerate(options, 1))
+    return body, options
+
+
+class ConsoleSession:
+    """One user's terminal conversation with the core."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        handle: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        locale: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.handle = handle
+        self.clock = clock
+        self.locale = locale
+        self.last_options: tuple[Option, ...] = ()
+
+    def send(self, line: str) -> list[str]:
+        """Send one typed line; returns the rendered replies."""
+        text = line.strip()
+        action = None
+        if text.isdigit() and self.last_options and 1 <= int(text) <= len(self.last_options):
+            action = self.last_options[int(text) - 1].payload
+            text = ""
+        event = InboundEvent(
+            channel=CHANNEL,
+            chat_id=self.handle,
+            user_external_id=self.handle,
+            received_at=self.clock(),
+            text=text or None,
+            action=action,
+            platform_locale=self.locale,
+            display_name=self.handle,
+        )
+        outcome = process(engine=self.engine, event=event, settings=self.settings)
+        rendered: list[str] = []
+        options: tuple[Option, ...] = ()
+        for reply in outcome.replies:
+            body, reply_opts = render(reply)
+            rendered.append(body)
+            if reply_opts:
+                options = reply_opts
+        self.last_options = options
+        return rendered
+
+    def inbox(self) -> list[str]:
+        """Deliver this user's pending console notifications (marks them sent)."""
+        now = self.clock()
+        delivered: list[str] = []
+        with transaction(self.engine) as session:
+            query = (
+                select(Notification)
+                .where(
+                    Notification.channel == CHANNEL,
+                    Notification.chat_id == self.handle,
+                    Notification.status == NotificationStatus.PENDING,
+                    Notification.next_attempt_at <= now,
+                )
+                .order_by(Notification.id)  # type: ignore[arg-type]
+            )
+            for row in session.exec(query):
+                delivered.append(f"📣 {row.text}")
+                row.status = NotificationStatus.SENT
+                row.sent_at = now
+                row.attempts += 1
+                session.add(row)
+        return delivered
+
+
+def run(
+    *, session: ConsoleSession, lines: Iterable[str], out: TextIO = sys.stdout, echo: bool
+) -> None:
+    """Feed lines to the session and print everything it answers."""
+    for note in session.inbox():
+        print(note, file=out)
+    prompt = "> "
+    for line in lines:
+        if echo:
+            print(f"{prompt}{line.rstrip()}", file=out)
+        if line.strip() in ("/quit", "/exit"):
+            break
+        if not line.strip():
+            continue
+        for block in session.send(line):
+            print(block, file=out)
+            print(file=out)
+        for note in session.inbox():
+            print(note, file=out)
+        out.flush()

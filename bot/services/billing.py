@@ -1,0 +1,247 @@
+"""What a ticket costs over its life: hold at opening, charge or waiver at resolution.
+
+The rules live in the pack (`balance`, `remedies`) and in `pricing/`; this module only says
+when each ledger operation happens for a ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.db.models import Contract, LedgerEntryType, Ticket
+from pricing import ledger, timebank
+from pricing.quotes import Quote, charge_for, quote
+from pricing.schema import ContractPack, PriceRuleType
+
+if TYPE_CHECKING:
+    from bot.services.tickets import Actor
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """What resolving a ticket did to the customer's account."""
+
+    rule: PriceRuleType
+    unit: str
+    charged: Decimal
+    waived: Decimal
+    top_up_packs: int
+    on_request: bool = False
+    beyond_time_bank: Decimal = Decimal(0)
+
+
+def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
+    """The ticket's quote from its estimate (minutes or units)."""
+    return quote(
+        pack=pack,
+        intervention_id=ticket.intervention_id,
+        priority=ticket.priority,
+        minutes=ticket.estimate_minutes,
+        units=ticket.units,
+    )
+
+
+def on_open(
+    *, session: Session, ticket: Ticket, contract: Contract, pack: ContractPack, actor: Actor
+) -> None:
+    """Hold the quoted credits where the contract needs a sufficient balance (Telenet 4.3)."""
+    estimate = ticket_quote(pack=pack, ticket=ticket)
+    check = ledger.check_can_request(session=session, contract=contract, pack=pack, quote=estimate)
+    if not check.allowed:
+        raise ledger.InsufficientBalanceError(
+            "insufficient balance", shortfall=check.shortfall, unit=check.unit
+        )
+    if check.hold_required and estimate.credits and estimate.credits > 0:
+        assert contract.id is not None
+        assert ticket.id is not None
+        ledger.place_hold(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            amount=estimate.credits,
+            actor_id=actor.id,
+            pack=pack,
+            reason=f"hold for {ticket.reference}",
+            at=ticket.logged_at,
+        )
+
+
+def on_reclassify(*, session: Session, ticket: Ticket, pack: ContractPack, actor: Actor) -> None:
+    """Re-hold the new quote after a change of intervention or priority."""
+    assert ticket.id is not None
+    ledger.release_hold(
+        session=session,
+        contract_id=ticket.contract_id,
+        ticket_id=ticket.id,
+        actor_id=actor.id,
+        pack=pack,
+        reason="reclassified",
+    )
+    new_quote = ticket_quote(pack=pack, ticket=ticket)
+    if pack.balance.sufficient_balance_required and new_quote.credits and new_quote.credits > 0:
+        free = ledger.available(session=session, contract_id=ticket.contract_id)
+        # The provider's reclassification never blocks the ticket: hold what is there.
+        amount = min(new_quote.credits, max(free, Decimal(0)))
+        if amount > 0:
+            ledger.place_hold(
+                session=session,
+                contract_id=ticket.contract_id,
+                ticket_id=ticket.id,
+                amount=amount,
+                actor_id=actor.id,
+                pack=pack,
+                reason=f"hold for {ticket.reference} after reclassification",
+            )
+
+
+def on_resolve(
+    *,
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    pack: ContractPack,
+    actor: Actor,
+    minutes: int,
+    breached: bool,
+    now: datetime,
+) -> ChargeOutcome:
+    """Charge the recorded time per the contract, or waive it when an SLA target was missed."""
+    assert contract.id is not None
+    assert ticket.id is not None
+    unit = pack.balance.unit.value
+    price = charge_for(
+        pack=pack,
+        intervention_id=ticket.intervention_id,
+        priority=ticket.priority,
+        recorded_minutes=max(minutes, 1),
+        units=ticket.units,
+    )
+    waiver = any(remedy.type == "waiver" for remedy in pack.remedies)
+    if pack.balance.time_bank is not None:
+        return _consume_time_bank(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            pack=pack,
+            actor=actor,
+            minutes=minutes,
+            now=now,
+            rule=price.rule,
+        )
+    amount = price.credits or Decimal(0)
+    if price.rule is PriceRuleType.ON_REQUEST or unit == "eur":
+        ledger.release_hold(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            actor_id=actor.id,
+            pack=pack,
+            reason="resolved",
+            at=now,
+        )
+        return ChargeOutcome(
+            rule=price.rule,
+            unit=unit,
+            charged=Decimal(0),
+            waived=Decimal(0),
+            top_up_packs=0,
+            on_request=price.rule is PriceRuleType.ON_REQUEST,
+        )
+    if amount == 0:
+        ledger.release_hold(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            actor_id=actor.id,
+            pack=pack,
+            reason="resolved free of charge",
+            at=now,
+        )
+        return ChargeOutcome(price.rule, unit, Decimal(0), Decimal(0), 0)
+    if breached and waiver:
+        ledger.waive(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            actor_id=actor.id,
+            pack=pack,
+            reason="SLA target missed",
+            at=now,
+        )
+        return ChargeOutcome(price.rule, unit, Decimal(0), amount, 0)
+    result = ledger.charge(
+        session=session,
+        contract_id=contract.id,
+        ticket_id=ticket.id,
+        amount=amount,
+        actor_id=actor.id,
+        pack=pack,
+        reason=f"{ticket.reference}: {minutes} min recorded",
+        at=now,
+    )
+    packs = 0
+    if result.top_up is not None:
+        size = ledger.pack_size(contract=contract, pack=pack)
+        packs = int(result.top_up.amount / size) if size else 0
+    return ChargeOutcome(price.rule, unit, amount, Decimal(0), packs)
+
+
+def _consume_time_bank(
+    *,
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    pack: ContractPack,
+    actor: Actor,
+    minutes: int,
+    now: datetime,
+    rule: PriceRuleType,
+) -> ChargeOutcome:
+    assert contract.id is not None
+    assert ticket.id is not None
+    counted = timebank.counted_minutes(pack=pack, minutes=max(minutes, 1))
+    hours = Decimal(counted) / Decimal(60)
+    try:
+        timebank.consume(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            minutes=minutes,
+            now=now,
+            actor_id=actor.id,
+            pack=pack,
+        )
+        return ChargeOutcome(rule, "hours", hours, Decimal(0), 0)
+    except timebank.InsufficientTimeError:
+        left = timebank.remaining(session=session, contract_id=contract.id, now=now)
+        beyond = hours - left
+        if left > 0:
+            usable = int(left * 60)
+            timebank.consume(
+                session=session,
+                contract_id=contract.id,
+                ticket_id=ticket.id,
+                minutes=usable,
+                now=now,
+                actor_id=actor.id,
+                pack=pack,
+            )
+        # Time beyond the bank is out-of-contract work, billed separately (seed 004, 4.1.4).
+        ledger.append_entry(
+            session=session,
+            contract=contract,
+            pack=pack,
+            type=LedgerEntryType.CHARGE,
+            amount=-beyond,
+            at=now,
+            ticket_id=ticket.id,
+            actor_id=actor.id,
+            reason=f"{ticket.reference}: beyond the time bank",
+            invoice_line=(f"{ticket.reference}: {beyond} h beyond the monthly time bank"),
+        )
+        return ChargeOutcome(rule, "hours", hours, Decimal(0), 0, beyond_time_bank=beyond)

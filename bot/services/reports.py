@@ -1,0 +1,206 @@
+"""Manager reports: live status, SLA compliance and credits over a period."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Role, Tenant, Ticket
+from bot.services.errors import InputError
+from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.services.tickets import OPEN_STATUSES, Actor, can_see
+from bot.sla.clock import ClockState
+from pricing.loader import get_pack
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open interval of instants with the words the user typed."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
+def parse_period(*, text: str, now: datetime, zone: str) -> Period:
+    """`""`/month → this month; `YYYY-MM`; `YYYY`; `week`; `Nd` (last N days)."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    word = text.strip().lower()
+
+    def at(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+    def month(year: int, number: int) -> Period:
+        start = date(year, number, 1)
+        end = date(year + (number == 12), number % 12 + 1, 1)
+        return Period(at(start), at(end), f"{year}-{number:02d}")
+
+    if word in ("", "month", "mois", "maand"):
+        return month(local.year, local.month)
+    if word in ("week", "semaine"):
+        start = local.date() - timedelta(days=local.weekday())
+        return Period(at(start), at(start + timedelta(days=7)), f"week {start.isoformat()}")
+    if word in ("year", "année", "jaar"):
+        return Period(at(date(local.year, 1, 1)), at(date(local.year + 1, 1, 1)), str(local.year))
+    if match := re.fullmatch(r"(\d{4})-(\d{2})", word):
+        year, number = int(match[1]), int(match[2])
+        if not 1 <= number <= 12:
+            raise InputError("month out of range")
+        return month(year, number)
+    if match := re.fullmatch(r"(\d{4})", word):
+        year = int(match[1])
+        return Period(at(date(year, 1, 1)), at(date(year + 1, 1, 1)), str(year))
+    if match := re.fullmatch(r"(\d{1,3})\s*[dj]", word):
+        days = int(match[1])
+        return Period(now - timedelta(days=days), now, f"{days}d")
+    raise InputError(f"unknown period {text!r}")
+
+
+def _visible(session: Session, actor: Actor, query_tickets: list[Ticket]) -> list[Ticket]:
+    if actor.role is Role.ADMIN:
+        return query_tickets
+    return [t for t in query_tickets if can_see(session=session, actor=actor, ticket=t)]
+
+
+@dataclass
+class TenantStatus:
+    """Open tickets of one tenant."""
+
+    tenant: str
+    by_priority: Counter[str] = field(default_factory=Counter)
+    at_risk: list[str] = field(default_factory=list)
+    breached: list[str] = field(default_factory=list)
+
+
+def status(
+    *, session: Session, actor: Actor, now: datetime, risk_fraction: Decimal = Decimal("0.75")
+) -> list[TenantStatus]:
+    """Open tickets per tenant: counts per priority, at-risk and breached references."""
+    open_tickets = list(session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))))
+    rows: dict[int, TenantStatus] = {}
+    for ticket in _visible(session, actor, open_tickets):
+        tenant = session.get(Tenant, ticket.tenant_id)
+        assert tenant is not None
+        assert ticket.id is not None
+        row = rows.setdefault(ticket.tenant_id, TenantStatus(tenant=tenant.name))
+        row.by_priority[ticket.priority] += 1
+        contract = session.get(Contract, ticket.contract_id)
+        assert contract is not None
+        clocks = clocks_for(
+            pack=get_pack(contract.pack_id),
+            ticket=ticket,
+            pauses=pauses_of(session=session, ticket_id=ticket.id),
+            now=now,
+        )
+        if clocks.breached:
+            row.breached.append(ticket.reference)
+            continue
+        for clock in (clocks.response, clocks.resolution):
+            if (
+                clock is not None
+                and clock.state is ClockState.RUNNING
+                and clock.target
+                and clock.elapsed >= clock.target * float(risk_fraction)
+            ):
+                row.at_risk.append(ticket.reference)
+                break
+    return sorted(rows.values(), key=lambda r: r.tenant)
+
+
+@dataclass
+class Compliance:
+    """SLA results of one (tenant, kind) over a period."""
+
+    tenant: str
+    kind: str
+    tickets: int = 0
+    with_target: int = 0
+    met: int = 0
+
+    @property
+    def percent(self) -> Decimal | None:
+        """Share of tickets with a target that met every target."""
+        if not self.with_target:
+            return None
+        return (Decimal(self.met) * 100 / Decimal(self.with_target)).quantize(Decimal("0.1"))
+
+
+def sla_compliance(
+    *, session: Session, actor: Actor, period: Period, now: datetime
+) -> list[Compliance]:
+    """Per tenant and kind: tickets logged in the period whose targets were met."""
+    query = select(Ticket).where(Ticket.logged_at >= period.start, Ticket.logged_at < period.end)
+    rows: dict[tuple[int, str], Compliance] = {}
+    for ticket in _visible(session, actor, list(session.exec(query))):
+        tenant = session.get(Tenant, ticket.tenant_id)
+        assert tenant is not None
+        assert ticket.id is not None
+        row = rows.setdefault(
+            (ticket.tenant_id, ticket.kind), Compliance(tenant=tenant.name, kind=ticket.kind)
+        )
+        row.tickets += 1
+        contract = session.get(Contract, ticket.contract_id)
+        assert contract is not None
+        clocks = clocks_for(
+            pack=get_pack(contract.pack_id),
+            ticket=ticket,
+            pauses=pauses_of(session=session, ticket_id=ticket.id),
+            now=now,
+        )
+        targets = [c for c in (clocks.response, clocks.resolution) if c and c.due_at]
+        if not targets:
+            continue
+        row.with_target += 1
+        if all(c.state in (ClockState.MET, ClockState.RUNNING, ClockState.PAUSED) for c in targets):
+            row.met += 1
+    return sorted(rows.values(), key=lambda r: (r.tenant, r.kind))
+
+
+@dataclass
+class CreditSummary:
+    """Ledger movements of one tenant contract over a period."""
+
+    tenant: str
+    pack_id: str
+    unit: str
+    charged: Decimal = Decimal(0)
+    waived: Decimal = Decimal(0)
+    purchased: Decimal = Decimal(0)
+    topped_up: Decimal = Decimal(0)
+
+
+def credits(*, session: Session, actor: Actor, period: Period) -> list[CreditSummary]:
+    """Per tenant contract: charged, waived, purchased and auto-topped-up amounts."""
+    query = select(LedgerEntry).where(LedgerEntry.at >= period.start, LedgerEntry.at < period.end)
+    rows: dict[int, CreditSummary] = {}
+    allowed_providers = actor.providers
+    for entry in session.exec(query):
+        contract = session.get(Contract, entry.contract_id)
+        assert contract is not None
+        pack = get_pack(contract.pack_id)
+        if actor.role is not Role.ADMIN:
+            if actor.is_staff and pack.provider_code not in allowed_providers:
+                continue
+            if not actor.is_staff and actor.user.tenant_id != entry.tenant_id:
+                continue
+        tenant = session.get(Tenant, entry.tenant_id)
+        assert tenant is not None
+        row = rows.setdefault(
+            entry.contract_id, CreditSummary(tenant=tenant.name, pack_id=pack.id, unit=entry.unit)
+        )
+        if entry.type is LedgerEntryType.CHARGE:
+            row.charged += -entry.amount
+        elif entry.type is LedgerEntryType.WAIVER:
+            row.waived += entry.amount
+        elif entry.type is LedgerEntryType.PURCHASE:
+            row.purchased += entry.amount
+        elif entry.type is LedgerEntryType.TOP_UP:
+            row.topped_up += entry.amount
+    return sorted(rows.values(), key=lambda r: (r.tenant, r.pack_id))

@@ -1,0 +1,85 @@
+"""Tenants (customer companies) and their contracts."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.db.models import Contract, Tenant
+from bot.services.errors import InputError, NotFoundError
+from pricing.loader import UnknownPackError, get_pack
+from pricing.schema import ContractPack
+
+
+def add_tenant(
+    *, session: Session, slug: str, name: str, default_locale: str = "fr", zone: str | None = None
+) -> Tenant:
+    """Create a tenant; the slug must be new."""
+    if session.exec(select(Tenant).where(Tenant.slug == slug)).first() is not None:
+        raise InputError(f"tenant {slug!r} already exists")
+    tenant = Tenant(slug=slug, name=name, default_locale=default_locale)
+    if zone:
+        tenant.zone = zone
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def get_tenant(*, session: Session, slug: str) -> Tenant:
+    """The tenant with this slug, or `NotFoundError`."""
+    tenant = session.exec(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        raise NotFoundError(f"no tenant {slug!r}")
+    return tenant
+
+
+def add_contract(
+    *,
+    session: Session,
+    tenant: Tenant,
+    pack_id: str,
+    options: dict[str, str] | None = None,
+    label: str | None = None,
+) -> Contract:
+    """Subscribe a tenant to a pack; options are checked against the pack's declared ones."""
+    try:
+        pack = get_pack(pack_id)
+    except UnknownPackError as exc:
+        raise InputError(str(exc)) from exc
+    options = dict(options or {})
+    known = {option.id for option in pack.options} | {"service_level"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        names, known_names = ", ".join(unknown), ", ".join(sorted(known))
+        raise InputError(f"pack {pack_id!r} has no option {names}; known: {known_names}")
+    service_level = options.pop("service_level", None)
+    if service_level is not None and service_level not in {s.id for s in pack.service_levels}:
+        raise InputError(f"pack {pack_id!r} has no service level {service_level!r}")
+    if service_level is None and pack.service_levels:
+        defaults = [level.id for level in pack.service_levels if level.default]
+        service_level = defaults[0] if defaults else pack.service_levels[0].id
+    assert tenant.id is not None
+    contract = Contract(
+        tenant_id=tenant.id,
+        pack_id=pack_id,
+        options=options,
+        service_level=service_level,
+        label=label or pack.title.get(tenant.default_locale),
+    )
+    session.add(contract)
+    session.flush()
+    return contract
+
+
+def active_contracts(*, session: Session, tenant_id: int) -> list[Contract]:
+    """A tenant's active contracts, oldest first."""
+    query = (
+        select(Contract)
+        .where(Contract.tenant_id == tenant_id, Contract.active == True)  # noqa: E712
+        .order_by(Contract.id)  # type: ignore[arg-type]
+    )
+    return list(session.exec(query).all())
+
+
+def pack_of(contract: Contract) -> ContractPack:
+    """The pack a contract subscribes to."""
+    return get_pack(contract.pack_id)

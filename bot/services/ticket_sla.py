@@ -1,0 +1,91 @@
+"""A ticket's two SLA clocks (response, resolution), built from its pack and history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from bot.db.models import Ticket, TicketPause
+from bot.sla.clock import (
+    DEFAULT_FRACTIONS,
+    ClockState,
+    ResolvedTargets,
+    SlaClock,
+    build_clock,
+    targets_for,
+)
+from bot.sla.rules import Pause
+from pricing.schema import ContractPack
+
+
+@dataclass(frozen=True)
+class TicketClocks:
+    """Both clocks of a ticket at one instant, with the targets they come from."""
+
+    targets: ResolvedTargets
+    response: SlaClock | None
+    resolution: SlaClock | None
+
+    @property
+    def breached(self) -> bool:
+        """Whether either target is missed."""
+        return any(
+            clock is not None and clock.state is ClockState.BREACHED
+            for clock in (self.response, self.resolution)
+        )
+
+
+def pauses_of(*, session: Session, ticket_id: int) -> list[TicketPause]:
+    """A ticket's stop-clock intervals, oldest first."""
+    query = (
+        select(TicketPause)
+        .where(TicketPause.ticket_id == ticket_id)
+        .order_by(TicketPause.started_at)  # type: ignore[arg-type]
+    )
+    return list(session.exec(query).all())
+
+
+def clocks_for(
+    *,
+    pack: ContractPack,
+    ticket: Ticket,
+    pauses: Sequence[TicketPause],
+    now: datetime,
+    fractions: Sequence[Decimal] = DEFAULT_FRACTIONS,
+) -> TicketClocks:
+    """The ticket's clocks at `now` (the response is met when responded, or resolved)."""
+    targets = targets_for(
+        pack,
+        kind=ticket.kind,
+        priority=ticket.priority,
+        service_level=ticket.service_level,
+        intervention=ticket.intervention_id,
+    )
+    spans = tuple(Pause(start=p.started_at, end=p.ended_at, reason=p.reason) for p in pauses)
+    response_met = ticket.responded_at or ticket.resolved_at
+    response = resolution = None
+    if targets.response is not None:
+        response = build_clock(
+            logged_at=ticket.logged_at,
+            rule=targets.response.rule,
+            calendar=targets.response.calendar,
+            pauses=spans,
+            met_at=response_met,
+            now=now,
+            fractions=fractions,
+        )
+    if targets.resolution is not None:
+        resolution = build_clock(
+            logged_at=ticket.logged_at,
+            rule=targets.resolution.rule,
+            calendar=targets.resolution.calendar,
+            pauses=spans,
+            met_at=ticket.resolved_at,
+            now=now,
+            fractions=fractions,
+        )
+    return TicketClocks(targets=targets, response=response, resolution=resolution)

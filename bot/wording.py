@@ -1,0 +1,46 @@
+"""Localized wording of domain values shared by handlers and notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from bot.i18n import Translator
+from pricing.loader import find_intervention
+from pricing.schema import ContractPack
+
+
+def zone_of(pack: ContractPack) -> str:
+    """The zone in which a pack's instants are shown."""
+    return next(c.zone for c in pack.calendars if c.id == pack.default_calendar)
+
+
+def priority_label(pack: ContractPack, priority: str, lang: str) -> str:
+    """A priority's label."""
+    return next((p.labels.get(lang) for p in pack.priorities if p.id == priority), priority)
+
+
+def kind_label(pack: ContractPack, kind: str, lang: str) -> str:
+    """A request kind's label."""
+    return next((k.labels.get(lang) for k in pack.kinds if k.id == kind), kind)
+
+
+def intervention_label(pack: ContractPack, intervention_id: str, lang: str) -> str:
+    """An intervention's label."""
+    _category, intervention = find_intervention(pack, intervention_id)
+    return intervention.labels.get(lang)
+
+
+def due_text(t: Translator, due: datetime | None, zone: str) -> str:
+    """A due instant, or the words for no target."""
+    return t.gettext("no target") if due is None else t.datetime(due, zone)
+
+
+def amount_text(t: Translator, amount: Decimal, pack: ContractPack) -> str:
+    """An amount in the pack's balance unit."""
+    unit = pack.balance.unit.value
+    if unit == "hours":
+        return t.gettext("%(n)s h") % {"n": t.number(amount)}
+    if unit == "eur":
+        return f"€ {t.number(amount)}"
+    return t.credits(amount)

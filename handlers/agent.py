@@ -1,0 +1,352 @@
+"""Agent commands: queue, acknowledge, reclassify, pause, resume, log time, resolve, close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.db.models import Ticket
+from bot.services import tickets
+from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.wording import amount_text, intervention_label, priority_label
+from handlers.context import NAV_BACK, NAV_CANCEL, Context
+from handlers.model import Choices, Option, Prompt, Text
+from handlers.render import short_line, ticket_card
+from handlers.states import State, move, parse_state, reset
+from pricing.loader import find_intervention
+
+WHAT_INTERVENTION = "intervention"
+WHAT_PRIORITY = "priority"
+
+
+def _ticket(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | None:
+    reference, _sep, rest = argument.strip().partition(" ")
+    if not reference:
+        ctx.say(Text(ctx._("Write it as: %(usage)s") % {"usage": usage}))
+        return None
+    ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
+    return ticket, rest.strip()
+
+
+def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
+    """Minutes typed by the agent; False after saying why the value is refused."""
+    text = text.strip().lower().removesuffix("min").strip()
+    if not text:
+        if required:
+            ctx.say(Text(ctx._("Give the number of minutes, for example: /log REF 30")))
+            return False
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1440:
+        ctx.say(Text(ctx._("Minutes must be a whole number between 1 and 1440.")))
+        return False
+    return int(text)
+
+
+def queue_command(ctx: Context, _argument: str) -> None:
+    """/queue: open tickets of my providers, nearest due instant first."""
+    found = tickets.queue(session=ctx.session, actor=ctx.require_actor)
+    if not found:
+        ctx.say(Text(ctx._("The queue is empty.")))
+        return
+    lines = [ctx._("Open tickets, nearest due first:")]
+    for ticket in found:
+        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+        lines.append("• " + short_line(ctx.t, ticket, pack))
+    ctx.say(Text("\n".join(lines)))
+
+
+def _card(ctx: Context, ticket: Ticket) -> None:
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    assert ticket.id is not None
+    clocks = clocks_for(
+        pack=pack,
+        ticket=ticket,
+        pauses=pauses_of(session=ctx.session, ticket_id=ticket.id),
+        now=ctx.now,
+    )
+    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks))
+
+
+def ack_command(ctx: Context, argument: str) -> None:
+    """/ack REF: the response to the customer; meets the response clock."""
+    found = _ticket(ctx, argument, "/ack REF")
+    if found is None:
+        return
+    ticket = tickets.acknowledge(
+        session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
+    )
+    ctx.say(Text(ctx._("%(ref)s acknowledged: the customer is told.") % {"ref": ticket.reference}))
+    _card(ctx, ticket)
+
+
+def pause_command(ctx: Context, argument: str) -> None:
+    """/pause REF reason: stop the SLA clock."""
+    found = _ticket(ctx, argument, "/pause REF " + ctx._("reason"))
+    if found is None:
+        return
+    ticket, reason = found
+    if not reason:
+        conversation = ctx.require_conversation
+        reset(conversation)
+        conversation.ticket_id = ticket.id
+        move(ctx, State.PAUSE_REASON, remember=False)
+        ask(ctx)
+        return
+    _pause(ctx, ticket, reason)
+
+
+def _pause(ctx: Context, ticket: Ticket, reason: str) -> None:
+    tickets.pause(
+        session=ctx.session,
+        actor=ctx.require_actor,
+        ticket=ticket,
+        reason=reason[:500],
+        now=ctx.now,
+    )
+    ctx.say(Text(ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference}))
+
+
+def resume_command(ctx: Context, argument: str) -> None:
+    """/resume REF: restart the SLA clock."""
+    found = _ticket(ctx, argument, "/resume REF")
+    if found is None:
+        return
+    ticket, reason = found
+    tickets.resume(
+        session=ctx.session,
+        actor=ctx.require_actor,
+        ticket=ticket,
+        now=ctx.now,
+        reason=reason or None,
+    )
+    ctx.say(Text(ctx._("Clock restarted on %(ref)s.") % {"ref": ticket.reference}))
+    _card(ctx, ticket)
+
+
+def log_command(ctx: Context, argument: str) -> None:
+    """/log REF minutes: record work time."""
+    found = _ticket(ctx, argument, "/log REF " + ctx._("minutes"))
+    if found is None:
+        return
+    ticket, rest = found
+    minutes = _minutes(ctx, rest, required=True)
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        return
+    total = tickets.log_time(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, minutes=minutes, now=ctx.now
+    )
+    ctx.say(
+        Text(
+            ctx._("%(ref)s: %(total)s recorded in all.")
+            % {"ref": ticket.reference, "total": ctx.t.duration(timedelta(minutes=total))}
+        )
+    )
+
+
+def resolve_command(ctx: Context, argument: str) -> None:
+    """/resolve REF [minutes]: resolve, charging per the contract or waiving on a breach."""
+    found = _ticket(ctx, argument, "/resolve REF [" + ctx._("minutes") + "]")
+    if found is None:
+        return
+    ticket, rest = found
+    minutes = _minutes(ctx, rest, required=False)
+    if minutes is False:
+        return
+    _resolve(ctx, ticket, minutes if isinstance(minutes, int) else None)
+
+
+def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
+    result = tickets.resolve(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, now=ctx.now, minutes=minutes
+    )
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    charge = result.charge
+    if charge.waived > 0:
+        cost = ctx._("%(amount)s waived: an SLA target was missed.") % {
+            "amount": amount_text(ctx.t, charge.waived, pack)
+        }
+    elif charge.on_request:
+        cost = ctx._("price on request: invoice as agreed.")
+    elif charge.charged > 0:
+        cost = ctx._("%(amount)s charged.") % {"amount": amount_text(ctx.t, charge.charged, pack)}
+        if charge.top_up_packs:
+            cost += " " + ctx._("%(n)s credit pack(s) added automatically and invoiced.") % {
+                "n": charge.top_up_packs
+            }
+    else:
+        cost = ctx._("no charge.")
+    ctx.say(Text(ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}))
+
+
+def close_command(ctx: Context, argument: str) -> None:
+    """/close REF: close a resolved ticket."""
+    found = _ticket(ctx, argument, "/close REF")
+    if found is None:
+        return
+    ticket = tickets.close(
+        session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
+    )
+    ctx.say(Text(ctx._("%(ref)s closed.") % {"ref": ticket.reference}))
+
+
+def reclassify_command(ctx: Context, argument: str) -> None:
+    """/reclassify REF: change the intervention or the priority, with a reason."""
+    found = _ticket(ctx, argument, "/reclassify REF")
+    if found is None:
+        return
+    ticket = found[0]
+    if ticket.status.value not in ("open", "responded", "paused"):
+        ctx.say(Text(ctx._("Only an open ticket can be reclassified.")))
+        return
+    conversation = ctx.require_conversation
+    reset(conversation)
+    conversation.ticket_id = ticket.id
+    move(ctx, State.RECLASSIFY_WHAT, remember=False)
+    ask(ctx)
+
+
+def _conversation_ticket(ctx: Context) -> Ticket:
+    conversation = ctx.require_conversation
+    ticket = ctx.session.get(Ticket, conversation.ticket_id) if conversation.ticket_id else None
+    assert ticket is not None
+    return ticket
+
+
+def ask(ctx: Context) -> None:
+    """Ask the current agent-flow question (reclassification, pause reason)."""
+    state = parse_state(ctx.require_conversation.state)
+    ticket = _conversation_ticket(ctx)
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    lang = ctx.t.lang
+    nav = ctx.nav_options()
+    if state is State.RECLASSIFY_WHAT:
+        text = ctx._("%(ref)s is %(intervention)s, priority %(priority)s. What changes?") % {
+            "ref": ticket.reference,
+            "intervention": intervention_label(pack, ticket.intervention_id, lang),
+            "priority": priority_label(pack, ticket.priority, lang),
+        }
+        options: tuple[Option, ...] = (
+            ctx.option(ctx._("The intervention"), WHAT_INTERVENTION),
+            ctx.option(ctx._("The priority"), WHAT_PRIORITY),
+        )
+        ctx.say(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
+    elif state is State.RECLASSIFY_INTERVENTION:
+        options = tuple(
+            ctx.option(item.labels.get(lang), item.id)
+            for category in pack.categories
+            for item in category.interventions
+            if item.id != ticket.intervention_id and ticket.priority in item.available_priorities
+        )[: 100 - len(nav)]
+        ctx.say(Choices(text=ctx._("Which intervention is it?"), options=(*options, *nav)))
+    elif state is State.RECLASSIFY_PRIORITY:
+        _category, item = find_intervention(pack, ticket.intervention_id)
+        options = tuple(
+            ctx.option(p.labels.get(lang), p.id)
+            for p in sorted(pack.priorities, key=lambda p: -p.rank)
+            if p.id in item.available_priorities and p.id != ticket.priority
+        )
+        if not options:
+            ctx.say(Text(ctx._("No other priority is allowed for this intervention.")))
+        ctx.say(Choices(text=ctx._("Which priority?"), options=(*options, *nav)))
+    elif state is State.RECLASSIFY_REASON:
+        text = ctx._("Why? The customer will read this reason.")
+        ctx.say(Prompt(text=text, options=nav))
+    elif state is State.PAUSE_REASON:
+        text = ctx._("Why is the clock stopped? The customer will read this reason.")
+        ctx.say(Prompt(text=text, options=ctx.nav_options(back=False)))
+
+
+def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
+    """Take an answer in the agent flows."""
+    conversation = ctx.require_conversation
+    ticket = _conversation_ticket(ctx)
+    typed = value.strip()
+    if state is State.PAUSE_REASON:
+        if chosen or len(typed) < 3:
+            ask(ctx)
+            return
+        reset(conversation)
+        _pause(ctx, ticket, typed)
+        return
+    if state is State.RECLASSIFY_REASON:
+        if chosen or len(typed) < 3:
+            ask(ctx)
+            return
+        intervention = conversation.intervention_id
+        priority = conversation.priority
+        reset(conversation)
+        tickets.reclassify(
+            session=ctx.session,
+            actor=ctx.require_actor,
+            ticket=ticket,
+            now=ctx.now,
+            reason=typed[:500],
+            intervention_id=intervention,
+            priority=priority,
+        )
+        ctx.say(
+            Text(
+                ctx._(
+                    "%(ref)s reclassified; the SLA and the quote are recomputed and the customer "
+                    "is told why."
+                )
+                % {"ref": ticket.reference}
+            )
+        )
+        _card(ctx, ticket)
+        return
+    picked = value if chosen else _typed_choice(ctx, typed)
+    if picked is None:
+        ctx.say(Text(ctx._("I did not understand. Pick one of the options, or type its number.")))
+        ask(ctx)
+        return
+    if state is State.RECLASSIFY_WHAT:
+        move(
+            ctx,
+            State.RECLASSIFY_INTERVENTION
+            if picked == WHAT_INTERVENTION
+            else State.RECLASSIFY_PRIORITY,
+        )
+    elif state is State.RECLASSIFY_INTERVENTION:
+        conversation.intervention_id = picked
+        move(ctx, State.RECLASSIFY_REASON)
+    elif state is State.RECLASSIFY_PRIORITY:
+        conversation.priority = picked
+        move(ctx, State.RECLASSIFY_REASON)
+    ask(ctx)
+
+
+def _typed_choice(ctx: Context, typed: str) -> str | None:
+    saved = list(ctx.outcome.replies)
+    ask(ctx)
+    asked = ctx.outcome.replies[len(saved) :]
+    ctx.outcome.replies = saved
+    options: list[Option] = [o for r in asked if isinstance(r, Choices) for o in r.options]
+    prefix = ctx.payload("")
+    values = [o.payload.removeprefix(prefix) for o in options]
+    if typed.isdigit() and 1 <= int(typed) <= len(values):
+        value = values[int(typed) - 1]
+        return None if value in (NAV_BACK, NAV_CANCEL) else value
+    for option, value in zip(options, values, strict=True):
+        if option.label.lower() == typed.lower():
+            return value
+    return None
+
+
+def ticket_button(ctx: Context, verb: str, reference: str) -> None:
+    """A button on an agent ping: acknowledge, pause or resolve the ticket."""
+    if not ctx.require_actor.is_staff:
+        ctx.say(Text(ctx._("You are not allowed to do that.")))
+        return
+    if verb == "ack":
+        ack_command(ctx, reference)
+    elif verb == "pause":
+        pause_command(ctx, reference)
+    elif verb == "resolve":
+        resolve_command(ctx, reference)
+    elif verb == "show":
+        ticket = tickets.find_ticket(
+            session=ctx.session, actor=ctx.require_actor, reference=reference
+        )
+        _card(ctx, ticket)
+    else:
+        ctx.say(Text(ctx._("This choice has expired. Here is where we are now.")))

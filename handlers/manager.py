@@ -1,0 +1,97 @@
+"""Manager commands: live status, SLA compliance and credits over a period."""
+
+from __future__ import annotations
+
+from bot.services import reports
+from bot.services.errors import InputError
+from bot.wording import amount_text
+from handlers.context import Context
+from handlers.model import Text
+from pricing.loader import get_pack
+
+
+def _zone(ctx: Context) -> str:
+    return ctx.tenant.zone if ctx.tenant is not None else ctx.settings.zone
+
+
+def _period(ctx: Context, argument: str) -> reports.Period | None:
+    try:
+        return reports.parse_period(text=argument, now=ctx.now, zone=_zone(ctx))
+    except InputError:
+        ctx.say(Text(ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")))
+        return None
+
+
+def status_command(ctx: Context, _argument: str) -> None:
+    """/status: open tickets per tenant by priority, at risk and breached."""
+    rows = reports.status(session=ctx.session, actor=ctx.require_actor, now=ctx.now)
+    if not rows:
+        ctx.say(Text(ctx._("No open tickets.")))
+        return
+    lines = [ctx._("Open tickets:")]
+    for row in rows:
+        counts = ", ".join(f"{priority}: {n}" for priority, n in sorted(row.by_priority.items()))
+        lines.append(f"• {row.tenant} — {counts}")
+        if row.at_risk:
+            lines.append("  " + ctx._("at risk: %(refs)s") % {"refs": ", ".join(row.at_risk)})
+        if row.breached:
+            lines.append("  " + ctx._("breached: %(refs)s") % {"refs": ", ".join(row.breached)})
+    ctx.say(Text("\n".join(lines)))
+
+
+def sla_command(ctx: Context, argument: str) -> None:
+    """/sla [period]: SLA compliance per tenant and kind."""
+    period = _period(ctx, argument)
+    if period is None:
+        return
+    rows = reports.sla_compliance(
+        session=ctx.session, actor=ctx.require_actor, period=period, now=ctx.now
+    )
+    if not rows:
+        ctx.say(Text(ctx._("No tickets logged in %(period)s.") % {"period": period.label}))
+        return
+    lines = [ctx._("SLA compliance, %(period)s:") % {"period": period.label}]
+    for row in rows:
+        percent = ctx._("no target") if row.percent is None else f"{ctx.t.number(row.percent)} %"
+        lines.append(
+            "• "
+            + ctx._("%(tenant)s, %(kind)s: %(met)s of %(total)s met (%(percent)s)")
+            % {
+                "tenant": row.tenant,
+                "kind": row.kind,
+                "met": row.met,
+                "total": row.with_target,
+                "percent": percent,
+            }
+        )
+    ctx.say(Text("\n".join(lines)))
+
+
+def credits_command(ctx: Context, argument: str) -> None:
+    """/credits [period]: credits charged, waived, bought and topped up per tenant."""
+    period = _period(ctx, argument)
+    if period is None:
+        return
+    rows = reports.credits(session=ctx.session, actor=ctx.require_actor, period=period)
+    if not rows:
+        ctx.say(Text(ctx._("No credit movements in %(period)s.") % {"period": period.label}))
+        return
+    lines = [ctx._("Credits, %(period)s:") % {"period": period.label}]
+    for row in rows:
+        pack = get_pack(row.pack_id)
+        lines.append(
+            "• "
+            + ctx._(
+                "%(tenant)s (%(pack)s): charged %(charged)s, waived %(waived)s, "
+                "bought %(bought)s, automatic top-ups %(topups)s"
+            )
+            % {
+                "tenant": row.tenant,
+                "pack": pack.title.get(ctx.t.lang),
+                "charged": amount_text(ctx.t, row.charged, pack),
+                "waived": amount_text(ctx.t, row.waived, pack),
+                "bought": amount_text(ctx.t, row.purchased, pack),
+                "topups": amount_text(ctx.t, row.topped_up, pack),
+            }
+        )
+    ctx.say(Text("\n".join(lines)))

@@ -1,0 +1,191 @@
+"""The channel-neutral event and reply model.
+
+Adapters turn a platform payload into an `InboundEvent`, call the core, and render the
+returned replies. Every reply fits both Slack Block Kit and Telegram inline keyboards:
+callback payloads ≤ 64 bytes, ≤ 100 options per select, ≤ 4096 characters per message
+(`check_limits` enforces it and the tests run it over every reply the core produces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+MAX_PAYLOAD_BYTES = 64
+MAX_OPTIONS = 100
+MAX_TEXT = 4096
+MAX_BUTTONS = 8
+MAX_LABEL = 75  # Slack option text limit; Telegram buttons have no hard limit but must stay short
+
+
+def short_label(text: str, limit: int = MAX_LABEL) -> str:
+    """A label that fits every channel's option limit, cut on a word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-(") + "…"
+
+
+class Channel(StrEnum):
+    """The channels the bot speaks on."""
+
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    SLACK = "slack"
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One thing a user did: typed text, or chose an option (its payload in `action`)."""
+
+    channel: str
+    chat_id: str
+    user_external_id: str
+    received_at: datetime
+    text: str | None = None
+    action: str | None = None
+    platform_locale: str | None = None
+    display_name: str | None = None
+    workspace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button or list entry: what the user sees and the payload that comes back."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Plain text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A question with options: buttons when few, a single-select list when many."""
+
+    text: str
+    options: tuple[Option, ...]
+    select_placeholder: str | None = None
+
+    @property
+    def as_select(self) -> bool:
+        """Whether the options should render as a single-select list."""
+        return len(self.options) > MAX_BUTTONS
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question answered with free text, optionally with shortcut buttons (back, cancel)."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A yes/no question."""
+
+    text: str
+    yes: Option
+    no: Option
+    extra: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    """A ticket summary: title, labelled fields, and action buttons."""
+
+    title: str
+    fields: tuple[tuple[str, str], ...]
+    actions: tuple[Option, ...] = ()
+    footer: str | None = None
+
+
+Reply = Text | Choices | Prompt | Confirm | TicketCard
+
+
+@dataclass
+class Outcome:
+    """What the core answers to one event."""
+
+    replies: list[Reply] = field(default_factory=list)
+
+    def add(self, *replies: Reply) -> Outcome:
+        """Append replies and return self."""
+        self.replies.extend(replies)
+        return self
+
+
+class LimitError(ValueError):
+    """A reply would not fit a channel's limits."""
+
+
+def reply_options(reply: Reply) -> tuple[Option, ...]:
+    """Every option a reply carries."""
+    match reply:
+        case Choices(options=options) | Prompt(options=options):
+            return options
+        case Confirm(yes=yes, no=no, extra=extra):
+            return (yes, no, *extra)
+        case TicketCard(actions=actions):
+            return actions
+        case _:
+            return ()
+
+
+def reply_text(reply: Reply) -> str:
+    """The main text of a reply, as a channel would show it."""
+    match reply:
+        case TicketCard(title=title, fields=fields, footer=footer):
+            lines = [title, *(f"{label}: {value}" for label, value in fields)]
+            if footer:
+                lines.append(footer)
+            return "\n".join(lines)
+        case _:
+            return reply.text
+
+
+def check_limits(reply: Reply) -> None:
+    """Raise `LimitError` unless the reply fits Slack and Telegram."""
+    options = reply_options(reply)
+    if len(options) > MAX_OPTIONS:
+        raise LimitError(f"{len(options)} options (max {MAX_OPTIONS})")
+    for option in options:
+        size = len(option.payload.encode())
+        if size > MAX_PAYLOAD_BYTES:
+            raise LimitError(f"payload {option.payload!r} is {size} bytes")
+        if not option.label or len(option.label) > MAX_LABEL:
+            raise LimitError(f"option label {option.label!r} is empty or too long")
+    if len(reply_text(reply)) > MAX_TEXT:
+        raise LimitError(f"text of {len(reply_text(reply))} characters")
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text on line boundaries (or hard, for a single huge line) under `limit`."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return [part.rstrip("\n") or part for part in parts]

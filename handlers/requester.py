@@ -1,0 +1,233 @@
+"""Commands anyone linked can use: help, start, language, tickets, comments, balance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.db.models import Role, Tenant, Ticket
+from bot.i18n import LANGUAGES, translator
+from bot.services import tenants, tickets, users
+from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.wording import amount_text, zone_of
+from handlers.context import Context
+from handlers.model import Text
+from handlers.render import short_line, ticket_card
+from pricing import ledger
+from pricing.schema import BalanceUnit
+
+
+def help_command(ctx: Context, _argument: str) -> None:
+    """/help: what this user can do, by role."""
+    _ = ctx._
+    lines = [_("I open and follow support tickets under your contract. Commands:")]
+    role = ctx.user.role if ctx.user else None
+    if role in (Role.REQUESTER, Role.MANAGER, Role.ADMIN) and ctx.tenant is not None:
+        lines += [
+            "/new — " + _("open a ticket (guided)"),
+            "/balance — " + _("your service credits"),
+        ]
+    lines += [
+        "/tickets [all|closed] — " + _("your tickets (all: your company's)"),
+        "/ticket REF — " + _("a ticket's timeline, SLA state and cost"),
+        "/comment REF " + _("text") + " — " + _("add a message to a ticket"),
+    ]
+    if ctx.actor is not None and ctx.actor.is_staff:
+        lines += [
+            "/queue — " + _("open tickets, nearest due first"),
+            "/ack REF — " + _("respond to a ticket (meets the response time)"),
+            "/reclassify REF — " + _("change intervention or priority"),
+            "/pause REF " + _("reason") + " — " + _("stop the SLA clock"),
+            "/resume REF — " + _("restart the SLA clock"),
+            "/log REF " + _("minutes") + " — " + _("record work time"),
+            "/resolve REF [" + _("minutes") + "] — " + _("resolve and charge"),
+            "/close REF — " + _("close a resolved ticket"),
+        ]
+    if role in (Role.MANAGER, Role.ADMIN):
+        lines += [
+            "/status — " + _("open tickets by priority, at risk, breached"),
+            "/sla [" + _("period") + "] — " + _("SLA compliance per tenant and kind"),
+            "/credits [" + _("period") + "] — " + _("credits charged and waived"),
+        ]
+    lines += [
+        "/lang fr|nl|en — " + _("change language"),
+        "/cancel — " + _("abandon the current request"),
+        "/help — " + _("this list"),
+    ]
+    ctx.say(Text("\n".join(lines)))
+
+
+def start_command(ctx: Context, argument: str) -> None:
+    """/start CODE: link this account with an invite code."""
+    code = argument.strip()
+    if ctx.user is not None:
+        if code:
+            ctx.say(Text(ctx._("This account is already linked.")))
+        ctx.say(Text(ctx._("Welcome back, %(name)s.") % {"name": ctx.user.display_name}))
+        help_command(ctx, "")
+        return
+    if not code:
+        ctx.say(
+            Text(
+                ctx._(
+                    "I don't know you yet. Ask your company's administrator or your provider "
+                    "for an invite code, then send /start followed by the code."
+                )
+            )
+        )
+        return
+    user = users.redeem_invite(
+        session=ctx.session,
+        code=code,
+        channel=ctx.event.channel,
+        external_id=ctx.event.user_external_id,
+        display_name=ctx.event.display_name,
+        platform_locale=ctx.event.platform_locale,
+        now=ctx.now,
+    )
+    ctx.user = user
+    ctx.actor = tickets.actor_for(session=ctx.session, user=user)
+    ctx.tenant = ctx.session.get(Tenant, user.tenant_id) if user.tenant_id is not None else None
+    ctx.say(Text(ctx._("Welcome, %(name)s: your account is linked.") % {"name": user.display_name}))
+    help_command(ctx, "")
+
+
+def lang_command(ctx: Context, argument: str) -> None:
+    """/lang fr|nl|en: choose the language."""
+    wanted = argument.strip().lower()
+    if wanted not in LANGUAGES or ctx.user is None:
+        ctx.say(Text(ctx._("Choose one of: fr, nl, en. For example: /lang nl")))
+        return
+    ctx.user.locale = wanted
+    ctx.session.add(ctx.user)
+    ctx.t = translator(wanted)
+    ctx.say(Text(ctx._("I will speak English with you from now on.")))
+
+
+def tickets_command(ctx: Context, argument: str) -> None:
+    """/tickets [all] [closed]: my open tickets, or my company's, or closed ones."""
+    words = set(argument.lower().split())
+    actor = ctx.require_actor
+    if actor.is_staff and ctx.user is not None and ctx.user.tenant_id is None:
+        from handlers.agent import queue_command
+
+        queue_command(ctx, argument)
+        return
+    scope = "company" if words & {"all", "tous", "alle", "company"} else "mine"
+    closed = bool(words & {"closed", "fermés", "gesloten"})
+    found = tickets.tickets_for(session=ctx.session, actor=actor, scope=scope, open_only=not closed)
+    if not found:
+        ctx.say(Text(ctx._("No tickets to show.")))
+        return
+    title = ctx._("Closed tickets:") if closed else ctx._("Open tickets:")
+    lines = [title]
+    for ticket in found:
+        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+        lines.append("• " + short_line(ctx.t, ticket, pack))
+    ctx.say(Text("\n".join(lines)))
+
+
+def _reference(ctx: Context, argument: str) -> str | None:
+    reference = argument.split(maxsplit=1)[0] if argument.strip() else ""
+    if not reference:
+        ctx.say(Text(ctx._("Give the ticket reference, for example: /ticket TLN-2026-000123")))
+        return None
+    return reference
+
+
+def ticket_command(ctx: Context, argument: str) -> None:
+    """/ticket REF: the ticket card with SLA state, cost and timeline."""
+    reference = _reference(ctx, argument)
+    if reference is None:
+        return
+    ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
+    show_ticket(ctx, ticket)
+
+
+def show_ticket(ctx: Context, ticket: Ticket) -> None:
+    """Say a ticket's card and timeline."""
+    from bot.services.billing import ticket_quote
+    from handlers.render import quote_text
+
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    assert ticket.id is not None
+    clocks = clocks_for(
+        pack=pack,
+        ticket=ticket,
+        pauses=pauses_of(session=ctx.session, ticket_id=ticket.id),
+        now=ctx.now,
+    )
+    cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
+    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
+    zone = zone_of(pack)
+    lines = [ctx._("Timeline:")]
+    for event in tickets.events_of(session=ctx.session, ticket=ticket):
+        what = _event_words(ctx, event.type)
+        extra = f" — {event.reason}" if event.reason else ""
+        if event.minutes:
+            extra += " — " + ctx.t.duration(timedelta(minutes=event.minutes))
+        lines.append(f"• {ctx.t.datetime(event.at, zone)}: {what}{extra}")
+    ctx.say(Text("\n".join(lines)))
+
+
+def _event_words(ctx: Context, kind: str) -> str:
+    _ = ctx._
+    return {
+        "opened": _("opened"),
+        "responded": _("an agent responded"),
+        "reclassified": _("reclassified"),
+        "paused": _("clock stopped"),
+        "resumed": _("clock restarted"),
+        "time": _("work time recorded"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+        "comment": _("message"),
+    }.get(kind, kind)
+
+
+def comment_command(ctx: Context, argument: str) -> None:
+    """/comment REF text: add a message to a ticket."""
+    reference, _sep, text = argument.strip().partition(" ")
+    if not reference or not text.strip():
+        ctx.say(Text(ctx._("Write it as: /comment REF your message")))
+        return
+    ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
+    tickets.comment(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text[:3000], now=ctx.now
+    )
+    ctx.say(Text(ctx._("Message added to %(ref)s.") % {"ref": ticket.reference}))
+
+
+def balance_command(ctx: Context, _argument: str) -> None:
+    """/balance: the balance of each of the company's contracts."""
+    if ctx.tenant is None or ctx.tenant.id is None:
+        ctx.say(Text(ctx._("Only customers have a balance.")))
+        return
+    lines = [ctx._("Your balances:")]
+    for contract in tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id):
+        pack = tenants.pack_of(contract)
+        assert contract.id is not None
+        title = pack.title.get(ctx.t.lang)
+        if pack.balance.unit is BalanceUnit.EUR:
+            lines.append(f"• {title}: " + ctx._("invoiced by the provider (no prepaid balance)"))
+            continue
+        if pack.balance.time_bank is not None:
+            from pricing import timebank
+
+            left = timebank.remaining(session=ctx.session, contract_id=contract.id, now=ctx.now)
+            lines.append(
+                f"• {title}: "
+                + ctx._("%(amount)s left in this month's time bank")
+                % {"amount": amount_text(ctx.t, left, pack)}
+            )
+            continue
+        available = ledger.available(session=ctx.session, contract_id=contract.id)
+        total = ledger.balance(session=ctx.session, contract_id=contract.id)
+        line = f"• {title}: {amount_text(ctx.t, available, pack)}"
+        if total != available:
+            line += " " + ctx._("(%(held)s reserved for open tickets)") % {
+                "held": amount_text(ctx.t, total - available, pack)
+            }
+        lines.append(line)
+        if pack.balance.how_to_top_up is not None:
+            lines.append("  " + pack.balance.how_to_top_up.get(ctx.t.lang))
+    ctx.say(Text("\n".join(lines)))
