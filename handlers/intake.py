@@ -26,7 +26,6 @@ from pricing.search import search_catalog
 
 SEARCH = "~search"
 NONE = "~none"
-SKIP = "~skip"
 OPEN = "~open"
 UNKNOWN_ESTIMATE = "0"
 MAX_DESCRIPTION = 3000
@@ -96,10 +95,13 @@ def _choices(ctx: Context, text: str, options: list[Option], *, back: bool = Tru
 
 def _required_details(pack: ContractPack, kind: str | None) -> list[DetailField]:
     # A pack's "description" detail is the intake's own description step: not asked twice.
+    # Optional details are not asked: the requester adds them with /comment when useful.
     return [
         d
         for d in pack.intake.details
-        if d.id != "description" and (not d.kinds or (kind is not None and kind in d.kinds))
+        if d.required
+        and d.id != "description"
+        and (not d.kinds or (kind is not None and kind in d.kinds))
     ]
 
 
@@ -227,10 +229,13 @@ def _ask_search(ctx: Context) -> None:
 def _ask_match(ctx: Context) -> None:
     pack = _pack(ctx)
     conversation = ctx.require_conversation
-    options = [
-        ctx.option(find_intervention(pack, iid)[1].labels.get(ctx.t.lang), iid)
-        for iid in conversation.candidates
-    ]
+    options = []
+    for iid in conversation.candidates:
+        category, item = find_intervention(pack, iid)
+        label = f"{item.labels.get(ctx.t.lang)} · {category.labels.get(ctx.t.lang)}"
+        if len(label) > 75:
+            label = f"{category.labels.get(ctx.t.lang)}: {item.labels.get(ctx.t.lang)}"
+        options.append(ctx.option(label, iid))
     options.append(ctx.option(ctx._("None of these"), NONE))
     text = ctx._("Is it one of these?")
     ctx.say(_choices(ctx, text, options))
@@ -283,10 +288,7 @@ def _next_detail(ctx: Context) -> DetailField | None:
 def _ask_detail(ctx: Context) -> None:
     detail = _next_detail(ctx)
     assert detail is not None
-    options = ctx.nav_options()
-    if not detail.required:
-        options = (ctx.option(ctx._("Skip"), SKIP), *options)
-    ctx.say(Prompt(text=detail.labels.get(ctx.t.lang), options=options))
+    ctx.say(Prompt(text=detail.labels.get(ctx.t.lang), options=ctx.nav_options()))
 
 
 def _ask_units(ctx: Context) -> None:
@@ -570,13 +572,10 @@ def _answer_detail(ctx: Context, value: str, chosen: bool) -> None:
         _after_details(ctx, ask_now=True)
         return
     conversation = ctx.require_conversation
-    if value == SKIP and not detail.required:
-        conversation.details = {**conversation.details, detail.id: ""}
-    elif chosen or not value.strip():
+    if chosen or not value.strip():
         _invalid(ctx)
         return
-    else:
-        conversation.details = {**conversation.details, detail.id: value.strip()[:MAX_DETAIL]}
+    conversation.details = {**conversation.details, detail.id: value.strip()[:MAX_DETAIL]}
     if _next_detail(ctx) is not None:
         move(ctx, State.ASK_DETAIL)
         ask(ctx)

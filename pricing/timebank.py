@@ -343,7 +343,7 @@ def consume(
 ) -> Consumption:
     """Record the time an agent spent on a ticket, drawing allowance first, then extras.
 
-    When the live buckets do not cover it: InsufficientTimeError (nothing written), or with
+    When the live buckets do not cover it: InsufficientTimeError (no time drawn), or with
     ``bill_beyond`` the part beyond the bank is charged without a bucket and billed at once
     by a ``top_up`` entry of the same hours carrying the invoice line (so the bank's balance
     never goes negative).

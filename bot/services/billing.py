@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.db.models import Contract, LedgerEntryType, Ticket
+from bot.db.models import Contract, Ticket
 from pricing import ledger, timebank
 from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
@@ -168,6 +168,7 @@ def on_resolve(
             session=session,
             contract_id=contract.id,
             ticket_id=ticket.id,
+            amount=amount,
             actor_id=actor.id,
             pack=pack,
             reason="SLA target missed",
@@ -184,11 +185,7 @@ def on_resolve(
         reason=f"{ticket.reference}: {minutes} min recorded",
         at=now,
     )
-    packs = 0
-    if result.top_up is not None:
-        size = ledger.pack_size(contract=contract, pack=pack)
-        packs = int(result.top_up.amount / size) if size else 0
-    return ChargeOutcome(price.rule, unit, amount, Decimal(0), packs)
+    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs)
 
 
 def _consume_time_bank(
@@ -204,44 +201,15 @@ def _consume_time_bank(
 ) -> ChargeOutcome:
     assert contract.id is not None
     assert ticket.id is not None
-    counted = timebank.counted_minutes(pack=pack, minutes=max(minutes, 1))
-    hours = Decimal(counted) / Decimal(60)
-    try:
-        timebank.consume(
-            session=session,
-            contract_id=contract.id,
-            ticket_id=ticket.id,
-            minutes=minutes,
-            now=now,
-            actor_id=actor.id,
-            pack=pack,
-        )
-        return ChargeOutcome(rule, "hours", hours, Decimal(0), 0)
-    except timebank.InsufficientTimeError:
-        left = timebank.remaining(session=session, contract_id=contract.id, now=now)
-        beyond = hours - left
-        if left > 0:
-            usable = int(left * 60)
-            timebank.consume(
-                session=session,
-                contract_id=contract.id,
-                ticket_id=ticket.id,
-                minutes=usable,
-                now=now,
-                actor_id=actor.id,
-                pack=pack,
-            )
-        # Time beyond the bank is out-of-contract work, billed separately (seed 004, 4.1.4).
-        ledger.append_entry(
-            session=session,
-            contract=contract,
-            pack=pack,
-            type=LedgerEntryType.CHARGE,
-            amount=-beyond,
-            at=now,
-            ticket_id=ticket.id,
-            actor_id=actor.id,
-            reason=f"{ticket.reference}: beyond the time bank",
-            invoice_line=(f"{ticket.reference}: {beyond} h beyond the monthly time bank"),
-        )
-        return ChargeOutcome(rule, "hours", hours, Decimal(0), 0, beyond_time_bank=beyond)
+    # Time beyond the bank is out-of-contract work, billed separately (seed 004, 4.1.4).
+    used = timebank.consume(
+        session=session,
+        contract_id=contract.id,
+        ticket_id=ticket.id,
+        minutes=max(minutes, 1),
+        now=now,
+        actor_id=actor.id,
+        pack=pack,
+        bill_beyond=True,
+    )
+    return ChargeOutcome(rule, "hours", used.hours, Decimal(0), 0, beyond_time_bank=used.beyond)

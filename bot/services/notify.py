@@ -241,7 +241,7 @@ def render(
         ),
         "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
     }
-    if event == "opened" and params.get("audience") == "agents":
+    if event == "opened" and params.get("audience") in ("agents", "agent"):
         return (
             _(
                 "New ticket %(ref)s: %(intervention)s, priority %(priority)s. "

@@ -214,7 +214,9 @@ def test_time_beyond_the_bank_is_refused_or_billed(engine: Engine) -> None:
         )
     assert caught.value.params == {"needed": Decimal(1), "remaining": Decimal("0.5")}
     with transaction(engine) as session:
-        assert ledger.entries(session=session, contract_id=contract_id) == []
+        # Only the month's allowance was written (ensure_period); no consumption.
+        rows = ledger.entries(session=session, contract_id=contract_id)
+        assert [r.type for r in rows] == [LedgerEntryType.ALLOWANCE]
         used = timebank.consume(
             session=session,
             contract_id=contract_id,
