@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,40 @@ class Settings(BaseSettings):
     sla_warning_fractions: list[float] = Field(default_factory=lambda: [0.5, 0.75, 0.9])
     run_worker_in_serve: bool = True
     manager_daily_digest: bool = False
+    manager_digest_time: time = Field(
+        default=time(8, 0), description="Local time (in `zone`) of the managers' daily digest."
+    )
+
+    worker_max_sleep_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait of the dispatcher and senders: the bound within which rows "
+        "written by another process are noticed (the same process wakes them at once).",
+    )
+    worker_batch_size: int = Field(default=200, ge=1, description="Milestones per transaction.")
+    worker_clock_scale: float = Field(
+        default=1.0, gt=0, description="Run the worker's clock this many times faster (demos)."
+    )
+    worker_clock_origin: datetime | None = Field(
+        default=None,
+        description="Shift the worker's clock: it reads this instant at worker_clock_real_origin "
+        "(default: when the worker starts).",
+    )
+    worker_clock_real_origin: datetime | None = None
+    notify_max_attempts: int = Field(
+        default=8, ge=1, description="Failed attempts before a message is dead-lettered."
+    )
+    notify_backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay.")
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_lease_seconds: float = Field(
+        default=120.0, gt=0, description="How long a claimed message is reserved for its sender."
+    )
+    console_delivery: Literal["inbox", "log"] = Field(
+        default="inbox",
+        description="inbox: console messages wait for the console session (`supportbot chat`); "
+        "log: the worker appends them to console_log_path as JSON lines.",
+    )
+    console_log_path: Path = Path("var/console-notifications.jsonl")
 
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None

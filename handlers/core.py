@@ -100,7 +100,7 @@ def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -
     command, argument = _split_command(event.text)
     if identity is None:
         if command == "start" and argument:
-            requester.start_command(ctx, argument)
+            _guarded(ctx, lambda: requester.start_command(ctx, argument))
         else:
             _refuse_unknown(ctx)
         return ctx.outcome
@@ -122,16 +122,20 @@ def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -
     )
     ctx.actor = actor_for(session=session, user=user)
     ctx.conversation = _conversation(ctx)
-    try:
-        # A refused operation leaves no partial write behind, only its explanation.
-        with session.begin_nested():
-            _route(ctx, command, argument)
-    except ServiceError as exc:
-        log.info("refused: %s %s", type(exc).__name__, exc)
-        ctx.say(Text(service_error_text(ctx, exc)))
+    _guarded(ctx, lambda: _route(ctx, command, argument))
     ctx.require_conversation.updated_at = now
     session.add(ctx.require_conversation)
     return ctx.outcome
+
+
+def _guarded(ctx: Context, action: Callable[[], None]) -> None:
+    """Run a handler; a refused operation leaves no partial write, only its explanation."""
+    try:
+        with ctx.session.begin_nested():
+            action()
+    except ServiceError as exc:
+        log.info("refused: %s %s", type(exc).__name__, exc)
+        ctx.say(Text(service_error_text(ctx, exc)))
 
 
 def _split_command(text: str | None) -> tuple[str | None, str]:

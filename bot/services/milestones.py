@@ -1,4 +1,8 @@
-"""Milestone rows: the future SLA events of each ticket, kept in the ticket's transaction."""
+"""Milestone rows: the future SLA events of each ticket, kept in the ticket's transaction.
+
+The worker's dispatcher fires them (`bot.worker.dispatcher`); writing rows wakes an
+in-process dispatcher at COMMIT when one is due sooner than it planned to wake up.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlmodel import Session, col
 
 from bot.db.models import MilestoneRow, MilestoneStatus, Ticket
 from bot.services.ticket_sla import TicketClocks
+from bot.worker import wake
 
 
 def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: datetime) -> int:
@@ -24,6 +29,7 @@ def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: d
     )
     ticket.sla_generation += 1
     written = 0
+    earliest: datetime | None = None
     for target, clock in (("response", clocks.response), ("resolution", clocks.resolution)):
         if clock is None:
             continue
@@ -39,5 +45,9 @@ def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: d
                 )
             )
             written += 1
+            if earliest is None or milestone.at < earliest:
+                earliest = milestone.at
+    if earliest is not None:
+        wake.milestones_written(session, earliest)
     session.add(ticket)
     return written

@@ -2,16 +2,22 @@
 
 Rows are written in the caller's transaction with a unique idempotency key, so a retried
 operation or a re-fired milestone never produces a second message. Senders (per channel)
-drain the outbox; nothing here talks to a platform.
+drain the outbox; nothing here talks to a platform. A COMMIT that wrote rows wakes the
+in-process senders (`bot.worker.wake`).
+
+Breach messages carry the pack's remedy (a waiver, or a service credit to claim and until
+when); staff pings carry the pack's escalation rung when it has a ladder for the priority.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -19,6 +25,7 @@ from sqlmodel import Session, col, select
 from bot.db.models import (
     AgentProvider,
     ChannelIdentity,
+    Contract,
     Notification,
     NotificationStatus,
     Role,
@@ -31,8 +38,10 @@ from bot.services.users import language_of
 from bot.settings import Settings, get_settings
 from bot.sla.calendar import calendar_for
 from bot.wording import amount_text
+from bot.worker import wake
 from pricing.loader import find_intervention, get_pack
-from pricing.schema import ContractPack
+from pricing.remedies import RemedyError, claim_deadline, service_credit_per_breach
+from pricing.schema import ContractPack, EscalationLevel, Remedy
 
 CUSTOMER_EVENTS = frozenset(
     {
@@ -50,6 +59,9 @@ CUSTOMER_EVENTS = frozenset(
 )
 AGENT_EVENTS = frozenset({"opened", "at_risk", "breached", "customer_comment", "due"})
 MANAGER_EVENTS = frozenset({"breached"})
+AUDIENCES = frozenset({"customer", "agents", "managers"})
+#: Remedy types owed per missed target (the others are computed over a period, not a ticket).
+PER_BREACH_REMEDIES = frozenset({"waiver", "service_credit_per_breach", "gtr_overrun"})
 
 
 @dataclass(frozen=True)
@@ -143,11 +155,22 @@ def _manager_destinations(
 
 
 def destinations_for(
-    *, session: Session, ticket: Ticket, pack: ContractPack, event: str, settings: Settings
+    *,
+    session: Session,
+    ticket: Ticket,
+    pack: ContractPack,
+    event: str,
+    settings: Settings,
+    audiences: Collection[str] | None = None,
 ) -> list[Destination]:
-    """Everyone who hears of `event` on `ticket`, each with their language."""
+    """Everyone who hears of `event` on `ticket` (or the given audiences), with their language."""
+    if audiences is not None:
+        unknown = set(audiences) - AUDIENCES
+        if unknown:
+            raise ValueError(f"unknown audiences: {', '.join(sorted(unknown))}")
+    wanted = set(audiences) if audiences is not None else None
     found: list[Destination] = []
-    if event in CUSTOMER_EVENTS:
+    if (event in CUSTOMER_EVENTS) if wanted is None else ("customer" in wanted):
         requester = session.get(User, ticket.requester_id)
         if requester is not None:
             found.extend(
@@ -155,9 +178,9 @@ def destinations_for(
                     session=session, user=requester, audience="customer", settings=settings
                 )
             )
-    if event in AGENT_EVENTS:
+    if (event in AGENT_EVENTS) if wanted is None else ("agents" in wanted):
         found.extend(_agent_destinations(session=session, pack=pack, settings=settings))
-    if event in MANAGER_EVENTS:
+    if (event in MANAGER_EVENTS) if wanted is None else ("managers" in wanted):
         found.extend(
             _manager_destinations(session=session, ticket=ticket, pack=pack, settings=settings)
         )
@@ -206,7 +229,7 @@ def render(
         "response_due": when("response_due"),
         "resolution_due": when("resolution_due"),
         "text": params.get("text", ""),
-        "remedy": params.get(f"remedy_{t.lang}", params.get("remedy", "")),
+        "remedy": _remedy_text(t=t, pack=pack, params=params),
         "target": _("response") if params.get("target") == "response" else _("resolution"),
         "due": when("due"),
         "percent": params.get("percent", ""),
@@ -252,6 +275,162 @@ def render(
     return templates[event] % values
 
 
+def applicable_remedies(*, pack: ContractPack, ticket: Ticket, target: str) -> list[Remedy]:
+    """The pack's per-breach remedies whose filters match this ticket and target."""
+    facts = {
+        "kind": ticket.kind,
+        "priority": ticket.priority,
+        "target": target,
+        "service_level": ticket.service_level,
+    }
+    found = []
+    for remedy in pack.remedies:
+        if remedy.type not in PER_BREACH_REMEDIES:
+            continue
+        if all(facts.get(key) in values for key, values in remedy.applies_to.items()):
+            found.append(remedy)
+    return found
+
+
+def remedy_params(
+    *, session: Session, ticket: Ticket, pack: ContractPack, target: str, at: datetime
+) -> dict[str, str]:
+    """The facts of what is owed for a missed target, as `render` params of a breach."""
+    contract = session.get(Contract, ticket.contract_id)
+    options = contract.options if contract is not None else {}
+    day = at.astimezone(ZoneInfo(_display_zone(pack))).date()
+    params: dict[str, str] = {}
+    ids: list[str] = []
+    for remedy in applicable_remedies(pack=pack, ticket=ticket, target=target):
+        ids.append(remedy.id)
+        deadline: date | None = claim_deadline(remedy, day)
+        fee = options.get("monthly_fee")
+        if remedy.type == "service_credit_per_breach" and fee:
+            try:
+                result = service_credit_per_breach(
+                    remedy=remedy, monthly_fee=Decimal(str(fee)), breaches=1, breach_day=day
+                )
+            except (RemedyError, ArithmeticError):
+                pass
+            else:
+                params[f"remedy.{remedy.id}.amount"] = str(result.amount)
+                deadline = result.claim_deadline
+        if deadline is not None:
+            params[f"remedy.{remedy.id}.deadline"] = deadline.isoformat()
+    if ids:
+        params["remedies"] = ",".join(ids)
+    return params
+
+
+def _remedy_text(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """The remedy sentences of a breach message, in the reader's language."""
+    legacy = params.get(f"remedy_{t.lang}", params.get("remedy", ""))
+    ids = [i for i in params.get("remedies", "").split(",") if i]
+    sentences = [legacy] if legacy else []
+    by_id = {remedy.id: remedy for remedy in pack.remedies}
+    for remedy_id in ids:
+        remedy = by_id.get(remedy_id)
+        if remedy is not None:
+            sentences.append(_remedy_sentence(t=t, pack=pack, remedy=remedy, params=params))
+    return " ".join(s for s in sentences if s)
+
+
+def _remedy_sentence(
+    *, t: Translator, pack: ContractPack, remedy: Remedy, params: dict[str, str]
+) -> str:
+    _ = t.gettext
+    amount = params.get(f"remedy.{remedy.id}.amount")
+    deadline = params.get(f"remedy.{remedy.id}.deadline")
+    values = {
+        "clause": remedy.clause,
+        "label": remedy.labels.get(t.lang),
+        "amount": f"€ {t.number(Decimal(amount))}" if amount else "",
+        "deadline": (
+            format_date(date.fromisoformat(deadline), "long", locale=t.babel_locale)
+            if deadline
+            else ""
+        ),
+    }
+    if remedy.type == "waiver":
+        return (
+            _(
+                "The credits due for this intervention are waived: you will not be charged "
+                "for it (clause %(clause)s)."
+            )
+            % values
+        )
+    if remedy.type == "service_credit_per_breach":
+        if amount and deadline:
+            text = _(
+                "You may claim a service credit of %(amount)s (clause %(clause)s) until "
+                "%(deadline)s; it is not granted automatically."
+            )
+        elif deadline:
+            text = _(
+                "You may claim a service credit (%(label)s, clause %(clause)s) until "
+                "%(deadline)s; it is not granted automatically."
+            )
+        else:
+            text = _("You may claim a service credit (%(label)s, clause %(clause)s).")
+        return text % values
+    if deadline:
+        return (
+            _("You may claim compensation (%(label)s, clause %(clause)s) until %(deadline)s.")
+            % values
+        )
+    return _("You may claim compensation (%(label)s, clause %(clause)s).") % values
+
+
+def escalation_ladder(pack: ContractPack, priority: str) -> list[EscalationLevel]:
+    """The pack's escalation rungs that apply to a priority, lowest first (may be empty).
+
+    A pack whose rungs name priorities (Proximus: P1 and P2) has a ladder only for those;
+    a pack whose rungs name none has one for every priority.
+    """
+    levels = sorted(pack.escalation.levels, key=lambda level: level.level)
+    if any(level.applies_to_priorities for level in levels):
+        return [level for level in levels if priority in level.applies_to_priorities]
+    return levels
+
+
+def _escalation_text(
+    *, t: Translator, pack: ContractPack, ticket: Ticket, event: str, params: dict[str, str]
+) -> str:
+    """The escalation sentence: the rung reached (staff), or how to escalate (customer)."""
+    _ = t.gettext
+    if params.get("audience") == "customer":
+        if event != "breached" or not params.get("escalation_phone"):
+            return ""
+        numbers = _phone_numbers(pack, ticket.priority)
+        phone = numbers.get(t.lang) or next(iter(numbers.values()), "")
+        if not phone:
+            return ""
+        return _("You can escalate this incident by phone: call the Service Desk on %(phone)s.") % {
+            "phone": phone
+        }
+    raw = params.get("escalation_level")
+    if raw is None or not raw.isdigit():
+        return ""
+    level = next((lv for lv in pack.escalation.levels if lv.level == int(raw)), None)
+    if level is None:
+        return ""
+    values = {"label": level.labels.get(t.lang), "hours": ""}
+    if level.hours is not None:
+        values["hours"] = level.hours.get(t.lang)
+        return _("Escalation: %(label)s (%(hours)s).") % values
+    return _("Escalation: %(label)s.") % values
+
+
+def _phone_numbers(pack: ContractPack, priority: str) -> dict[str, str]:
+    phones = pack.intake.phone_required
+    chosen = next((p for p in phones if p.priority == priority), phones[0] if phones else None)
+    return dict(chosen.numbers) if chosen is not None else {}
+
+
+def _display_zone(pack: ContractPack) -> str:
+    return next(c.zone for c in pack.calendars if c.id == pack.default_calendar)
+
+
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
     """What resolving cost, in words."""
     charged = Decimal(params.get("charged") or "0")
@@ -286,6 +465,7 @@ def emit(
     params: dict[str, str] | None = None,
     settings: Settings | None = None,
     exclude_user_ids: Iterable[int] = (),
+    audiences: Collection[str] | None = None,
 ) -> int:
     """Write one outbox row per destination of `event`; `key` makes the event idempotent."""
     settings = settings or get_settings()
@@ -293,8 +473,14 @@ def emit(
     excluded = set(exclude_user_ids)
     written = 0
     opening: datetime | None | bool = False  # computed lazily, once
+    earliest: datetime | None = None
     for destination in destinations_for(
-        session=session, ticket=ticket, pack=pack, event=event, settings=settings
+        session=session,
+        ticket=ticket,
+        pack=pack,
+        event=event,
+        settings=settings,
+        audiences=audiences,
     ):
         if destination.user_id is not None and destination.user_id in excluded:
             continue
@@ -329,7 +515,54 @@ def emit(
             next_attempt_at=next_attempt,
             created_at=now,
         )
+        if _insert_ignoring_duplicates(session, row):
+            written += 1
+            earliest = next_attempt if earliest is None else min(earliest, next_attempt)
+    if earliest is not None:
+        wake.outbox_written(session, earliest)
+    return written
+
+
+def emit_to_user(
+    *,
+    session: Session,
+    user: User,
+    audience: str,
+    event: str,
+    now: datetime,
+    key: str,
+    text: Callable[[Translator], str],
+    ticket_id: int | None = None,
+    channels: Collection[str] | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Write one outbox row per reachable identity of `user` (digests, admin alerts)."""
+    settings = settings or get_settings()
+    written = 0
+    for destination in _user_destinations(
+        session=session, user=user, audience=audience, settings=settings
+    ):
+        if channels is not None and destination.channel not in channels:
+            continue
+        row = Notification(
+            idempotency_key=(
+                f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
+            )[:200],
+            ticket_id=ticket_id,
+            user_id=destination.user_id,
+            audience=destination.audience,
+            event=event,
+            channel=destination.channel,
+            chat_id=destination.chat_id,
+            lang=destination.lang,
+            text=text(translator(destination.lang)),
+            status=NotificationStatus.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        )
         written += int(_insert_ignoring_duplicates(session, row))
+    if written:
+        wake.outbox_written(session, now)
     return written
 
 
@@ -346,8 +579,6 @@ def _actions_for(event: str, destination: Destination, ticket: Ticket) -> list[d
 
 
 def _pack_id(session: Session, ticket: Ticket) -> str:
-    from bot.db.models import Contract
-
     contract = session.get(Contract, ticket.contract_id)
     assert contract is not None
     return contract.pack_id

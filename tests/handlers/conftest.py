@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -47,10 +47,8 @@ class Chat:
 
     def send(self, text: str | None = None, *, action: str | None = None) -> str:
         """Send text (a number picks an option of the last question) and return the answer."""
-        if text is not None and text.isdigit() and self.last_options:
-            index = int(text) - 1
-            assert 0 <= index < len(self.last_options), f"no option {text}"
-            action, text = self.last_options[index].payload, None
+        if text is not None and text.isdigit() and 1 <= int(text) <= len(self.last_options):
+            action, text = self.last_options[int(text) - 1].payload, None
         event = InboundEvent(
             channel=self.channel,
             chat_id=self.handle,
@@ -76,6 +74,14 @@ class Chat:
         answer = "\n\n".join(blocks)
         self.log.append((text or action or "", answer))
         return answer
+
+    def choose(self, value: str) -> str:
+        """Click the option whose payload carries `value` (an intervention or category id)."""
+        for option in self.last_options:
+            if option.payload.endswith(f":{value}"):
+                return self.send(action=option.payload)
+        payloads = [o.payload for o in self.last_options]
+        raise AssertionError(f"no option for {value!r} in {payloads}")
 
     def pick(self, label_part: str) -> str:
         """Click the option whose label contains `label_part`."""
@@ -107,13 +113,19 @@ def seeded(engine: Engine, clock: Clock) -> Engine:
 
 
 @pytest.fixture
-def chat(seeded: Engine, settings: Settings, clock: Clock) -> Iterator[type[Chat]]:
+def chat(seeded: Engine, settings: Settings, clock: Clock) -> Callable[..., Chat]:
     """A factory: `chat("demo-requester")` gives that user's conversation."""
 
-    def make(handle: str, **kwargs: object) -> Chat:
-        return Chat(engine=seeded, settings=settings, clock=clock, handle=handle, **kwargs)  # type: ignore[arg-type]
+    def make(handle: str, platform_locale: str | None = None) -> Chat:
+        return Chat(
+            engine=seeded,
+            settings=settings,
+            clock=clock,
+            handle=handle,
+            platform_locale=platform_locale,
+        )
 
-    yield make  # type: ignore[misc]
+    return make
 
 
 def link(engine: Engine, *, handle: str, channel: str, external_id: str) -> None:

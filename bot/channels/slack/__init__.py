@@ -1,0 +1,12 @@
+"""The Slack channel: slack-bolt's `AsyncApp` in the FastAPI app (or Socket Mode), Block Kit
+rendering of the core's replies, App Home, and the outbox sender.
+
+The adapter only translates: Slack payloads become `InboundEvent`s for `handlers.core`, and
+the core's replies become messages, modals and Home tabs.
+"""
+
+from bot.channels.slack.adapter import CHANNEL, SlackAdapter
+from bot.channels.slack.plugin import slack_plugin
+from bot.channels.slack.sender import SlackSender
+
+__all__ = ["CHANNEL", "SlackAdapter", "SlackSender", "slack_plugin"]

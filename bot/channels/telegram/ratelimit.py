@@ -1,0 +1,128 @@
+"""Token buckets for Telegram's flood limits: per chat, per group, and for the whole bot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Telegram's documented limits (core.telegram.org/bots/faq): about one message per second in
+# a chat, twenty per minute in a group, thirty per second in all.
+PER_CHAT_RATE = 1.0
+PER_GROUP_RATE = 20 / 60
+PER_GROUP_BURST = 20
+GLOBAL_RATE = 30.0
+IDLE_BUCKETS_KEPT = 10_000
+
+
+@dataclass
+class TokenBucket:
+    """`capacity` tokens, refilled at `rate` per second; `blocked_until` pauses it (RetryAfter)."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float
+    blocked_until: float = 0.0
+
+    def wait(self, now: float) -> float:
+        """Seconds until one token is available (0 when it is now)."""
+        self._refill(now)
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if self.tokens >= 1:
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        """Spend one token (call after `wait` returned 0)."""
+        self._refill(now)
+        self.tokens -= 1
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+
+@dataclass
+class FloodLimiter:
+    """The bot's flood limits; `acquire` waits until a message to `chat_id` may go out."""
+
+    global_rate: float = GLOBAL_RATE
+    chat_rate: float = PER_CHAT_RATE
+    group_rate: float = PER_GROUP_RATE
+    group_burst: float = PER_GROUP_BURST
+    clock: Callable[[], float] = time.monotonic
+    _global: TokenBucket | None = None
+    _chats: dict[str, TokenBucket] = field(default_factory=dict)
+    _groups: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def _buckets(self, chat_id: str, now: float) -> list[TokenBucket]:
+        if self._global is None:
+            self._global = TokenBucket(self.global_rate, self.global_rate, self.global_rate, now)
+        if len(self._chats) > IDLE_BUCKETS_KEPT:
+            self._forget_idle(now)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = TokenBucket(self.chat_rate, 1, 1, now)
+        buckets = [self._global, chat]
+        if is_group(chat_id):
+            group = self._groups.get(chat_id)
+            if group is None:
+                group = TokenBucket(self.group_rate, self.group_burst, self.group_burst, now)
+                self._groups[chat_id] = group
+            buckets.append(group)
+        return buckets
+
+    def delay(self, chat_id: str) -> float:
+        """Seconds before a message to `chat_id` may go out (0: now)."""
+        now = self.clock()
+        return max(bucket.wait(now) for bucket in self._buckets(chat_id, now))
+
+    def try_take(self, chat_id: str) -> float:
+        """Take a slot for `chat_id` and return 0, or return the seconds to wait."""
+        now = self.clock()
+        buckets = self._buckets(chat_id, now)
+        wait = max(bucket.wait(now) for bucket in buckets)
+        if wait <= 0:
+            for bucket in buckets:
+                bucket.take(now)
+        return wait
+
+    async def acquire(self, chat_id: str) -> None:
+        """Wait for a slot for `chat_id` and take it."""
+        while (wait := self.try_take(chat_id)) > 0:
+            await asyncio.sleep(wait)
+
+    def block(self, chat_id: str | None, seconds: float) -> None:
+        """Honour a RetryAfter: nothing goes to `chat_id` (or anywhere, if None) for `seconds`."""
+        now = self.clock()
+        buckets = self._buckets(chat_id or "0", now)
+        targets = buckets[:1] if chat_id is None else buckets[1:]
+        until = now + seconds
+        for bucket in targets:
+            bucket.blocked_until = max(bucket.blocked_until, until)
+
+    def _forget_idle(self, now: float) -> None:
+        for table in (self._chats, self._groups):
+            for key in [k for k, b in table.items() if b.wait(now) == 0 and b.tokens >= b.capacity]:
+                del table[key]
+
+
+class Unlimited(FloodLimiter):
+    """No limits (benchmarks measure the adapter, not Telegram's pacing)."""
+
+    def try_take(self, chat_id: str) -> float:
+        """Always a slot."""
+        return 0.0
+
+    def delay(self, chat_id: str) -> float:
+        """Never a wait."""
+        return 0.0
+
+
+def is_group(chat_id: str) -> bool:
+    """Group and supergroup chat ids are negative; users' are positive."""
+    return chat_id.startswith("-")

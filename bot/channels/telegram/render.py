@@ -1,0 +1,186 @@
+"""The core's replies as Telegram messages: HTML text and inline keyboards.
+
+Pure functions, no I/O: the channel and the outbox sender both render through here.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.model import (
+    MAX_OPTIONS,
+    MAX_PAYLOAD_BYTES,
+    MAX_TEXT,
+    Choices,
+    Confirm,
+    Option,
+    Prompt,
+    Reply,
+    Text,
+    TicketCard,
+    reply_options,
+    reply_text,
+    split_text,
+)
+
+log = logging.getLogger(__name__)
+
+# Short labels share a row (yes / no, back / cancel); long ones get a row each.
+ROW_CHARS = 32
+ROW_BUTTONS = 3
+PICKED_MARK = "→"
+DONE_MARK = "✔"
+
+Markup = InlineKeyboardMarkup | ForceReply
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Telegram message to send: HTML text and an optional keyboard."""
+
+    text: str
+    markup: Markup | None = None
+
+
+def escape(text: str) -> str:
+    """Text safe inside HTML parse mode (user text may contain <, > and &)."""
+    return html.escape(text, quote=False)
+
+
+def keyboard(
+    options: Sequence[Option], *, one_per_row: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Options as inline keyboard rows; callback data that Telegram would refuse is left out."""
+    buttons: list[InlineKeyboardButton] = []
+    for option in options[:MAX_OPTIONS]:
+        if len(option.payload.encode()) > MAX_PAYLOAD_BYTES:
+            log.error("option %r left out: payload over %d bytes", option.label, MAX_PAYLOAD_BYTES)
+            continue
+        buttons.append(InlineKeyboardButton(option.label, callback_data=option.payload))
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(_rows(buttons, one_per_row=one_per_row))
+
+
+def _rows(
+    buttons: list[InlineKeyboardButton], *, one_per_row: bool
+) -> list[list[InlineKeyboardButton]]:
+    if one_per_row:
+        return [[button] for button in buttons]
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and len(last) < ROW_BUTTONS
+            and sum(len(b.text) for b in last) + len(button.text) <= ROW_CHARS
+        ):
+            last.append(button)
+        else:
+            rows.append([button])
+    return rows
+
+
+def _card_html(card: TicketCard) -> str:
+    lines = [f"<b>{escape(card.title)}</b>"]
+    lines += [f"{escape(label)}: {escape(value)}" for label, value in card.fields]
+    if card.footer:
+        lines.append(f"<i>{escape(card.footer)}</i>")
+    return "\n".join(lines)
+
+
+def render_text(text: str, markup: Markup | None = None) -> list[Outgoing]:
+    """Plain text as one or more messages under Telegram's limit; the keyboard goes last."""
+    parts = split_text(text, MAX_TEXT)
+    last = len(parts) - 1
+    return [Outgoing(escape(part), markup if i == last else None) for i, part in enumerate(parts)]
+
+
+def render(reply: Reply, *, mention: str | None = None) -> list[Outgoing]:
+    """One core reply as Telegram messages.
+
+    `mention` (HTML) is set in group chats: questions then address the person who asked and
+    force a reply, so that their answer reaches the bot even in privacy mode.
+    """
+    options = reply_options(reply)
+    markup: Markup | None
+    match reply:
+        case Prompt() if mention is not None:
+            markup = ForceReply(selective=True)
+        case Choices() as choices:
+            markup = keyboard(options, one_per_row=choices.as_select)
+        case _:
+            markup = keyboard(options)
+    if isinstance(reply, TicketCard) and len(reply_text(reply)) <= MAX_TEXT:
+        return [Outgoing(_card_html(reply), markup)]
+    messages = render_text(reply_text(reply), markup)
+    if mention is not None and isinstance(reply, Choices | Prompt | Confirm):
+        first = messages[0]
+        messages[0] = Outgoing(f"{mention} {first.text}", first.markup)
+    return messages
+
+
+def render_all(replies: Iterable[Reply], *, mention: str | None = None) -> list[Outgoing]:
+    """Every reply of an outcome, in order."""
+    return [message for reply in replies for message in render(reply, mention=mention)]
+
+
+def mention_html(user_id: int, name: str) -> str:
+    """A mention of a user by id (works for users without a username)."""
+    return f'<a href="tg://user?id={user_id}">{escape(name)}</a>'
+
+
+def button_label(markup: InlineKeyboardMarkup | None, payload: str) -> str | None:
+    """The label of the button carrying `payload` in a keyboard."""
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == payload:
+                return button.text
+    return None
+
+
+def without(
+    markup: InlineKeyboardMarkup | None, payloads: Iterable[str]
+) -> InlineKeyboardMarkup | None:
+    """The keyboard minus the buttons carrying `payloads` (None when nothing is left)."""
+    if markup is None:
+        return None
+    dropped = set(payloads)
+    rows = [
+        [button for button in row if button.callback_data not in dropped]
+        for row in markup.inline_keyboard
+    ]
+    kept = [row for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(message_html: str) -> int:
+    """How many characters Telegram counts for an HTML text (tags and escapes removed)."""
+    return len(html.unescape(_TAG.sub("", message_html)))
+
+
+def with_line(message_html: str, line_html: str) -> str | None:
+    """A message's HTML with one more line, or None when it would exceed Telegram's limit."""
+    text = f"{message_html}\n\n{line_html}"
+    return text if visible_length(text) <= MAX_TEXT else None
+
+
+def picked_line(label: str) -> str:
+    """The line that replaces a keyboard once an option was picked."""
+    return f"{PICKED_MARK} <b>{escape(label)}</b>"
+
+
+def done_line(who: str, what: str) -> str:
+    """The line added to an agent ping once someone acted on it."""
+    return f"{DONE_MARK} <b>{escape(who)}</b>: {escape(what)}"

@@ -1,0 +1,98 @@
+"""The Telegram channel's own rows: raw updates (dedupe), ping message ids, reachability.
+
+Synchronous and short: each function is one transaction, run in a worker thread, and never
+spans a call to Telegram.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
+
+CHANNEL = "telegram"
+PING = "ping"
+
+
+def _insert(engine: Engine):  # type: ignore[no-untyped-def]
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
+    """Record a raw update; False when this update_id was already stored (a redelivery)."""
+    statement = (
+        _insert(engine)(InboundUpdate)
+        .values(channel=CHANNEL, external_key=str(update_id), payload=payload, received_at=now)
+        .on_conflict_do_nothing()
+    )
+    with engine.begin() as connection:
+        return bool(connection.execute(statement).rowcount)
+
+
+def mark_processed(*, engine: Engine, update_id: int, now: datetime) -> None:
+    """Note that an update was handled."""
+    statement = (
+        update(InboundUpdate)
+        .where(
+            col(InboundUpdate.channel) == CHANNEL,
+            col(InboundUpdate.external_key) == str(update_id),
+        )
+        .values(processed_at=now)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def remember_ping(
+    *, engine: Engine, ticket_id: int, chat_id: str, message_id: int, now: datetime
+) -> str | None:
+    """Store where a ticket's newest agent ping lives; returns the previous one's message id."""
+    where = (
+        col(MessageRef.ticket_id) == ticket_id,
+        col(MessageRef.channel) == CHANNEL,
+        col(MessageRef.chat_id) == chat_id,
+        col(MessageRef.purpose) == PING,
+    )
+    with engine.begin() as connection:
+        previous = connection.execute(
+            MessageRef.__table__.select().where(*where)  # type: ignore[attr-defined]
+        ).first()
+        if previous is None:
+            connection.execute(
+                _insert(engine)(MessageRef)
+                .values(
+                    ticket_id=ticket_id,
+                    channel=CHANNEL,
+                    chat_id=chat_id,
+                    purpose=PING,
+                    message_id=str(message_id),
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            return None
+        connection.execute(
+            update(MessageRef).where(*where).values(message_id=str(message_id), created_at=now)
+        )
+        old = str(previous.message_id)
+        return None if old == str(message_id) else old
+
+
+def set_reachable(*, engine: Engine, external_id: str, reachable: bool) -> int:
+    """Mark a Telegram account (un)reachable (blocked or unblocked the bot); rows changed."""
+    statement = (
+        update(ChannelIdentity)
+        .where(
+            col(ChannelIdentity.channel) == CHANNEL,
+            col(ChannelIdentity.external_id) == external_id,
+            col(ChannelIdentity.reachable) != reachable,
+        )
+        .values(reachable=reachable)
+    )
+    with engine.begin() as connection:
+        return int(connection.execute(statement).rowcount)
