@@ -145,7 +145,7 @@ def ticket_command(ctx: Context, argument: str) -> None:
 
 def show_ticket(ctx: Context, ticket: Ticket) -> None:
     """Say a ticket's card and timeline."""
-    from bot.services.billing import ticket_quote
+    from bot.services.billing import ticket_cost, ticket_quote
     from handlers.render import quote_text
 
     _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
@@ -156,7 +156,15 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
         pauses=pauses_of(session=ctx.session, ticket_id=ticket.id),
         now=ctx.now,
     )
-    cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
+    spent = ticket_cost(session=ctx.session, ticket=ticket)
+    if spent.waived > 0:
+        cost = ctx._("%(amount)s waived: an SLA target was missed.") % {
+            "amount": amount_text(ctx.t, spent.waived, pack)
+        }
+    elif spent.settled:
+        cost = ctx._("%(amount)s charged.") % {"amount": amount_text(ctx.t, spent.charged, pack)}
+    else:
+        cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
     ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
     zone = zone_of(pack)
     lines = [ctx._("Timeline:")]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.db.models import Contract, Ticket
+from bot.db.models import Contract, LedgerEntryType, Ticket
 from pricing import ledger, timebank
 from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
@@ -44,6 +44,32 @@ def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
         minutes=ticket.estimate_minutes,
         units=ticket.units,
     )
+
+
+@dataclass(frozen=True)
+class TicketCost:
+    """What a ticket has cost so far, from its ledger entries."""
+
+    charged: Decimal
+    waived: Decimal
+    settled: bool
+
+
+def ticket_cost(*, session: Session, ticket: Ticket) -> TicketCost:
+    """Net charge and waiver recorded for a ticket (settled once charged or waived)."""
+    assert ticket.id is not None
+    charged = waived = Decimal(0)
+    settled = False
+    for entry in ledger.entries(
+        session=session, contract_id=ticket.contract_id, ticket_id=ticket.id
+    ):
+        if entry.type is LedgerEntryType.CHARGE:
+            charged -= entry.amount
+            settled = True
+        elif entry.type is LedgerEntryType.WAIVER:
+            waived += entry.amount
+            settled = True
+    return TicketCost(charged=charged - waived, waived=waived, settled=settled)
 
 
 def on_open(
