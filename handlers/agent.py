@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.db.models import Ticket
 from bot.services import tickets
-from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, intervention_label, priority_label
 from handlers.context import NAV_BACK, NAV_CANCEL, Context
 from handlers.model import Choices, Option, Prompt, Text
@@ -57,12 +57,7 @@ def queue_command(ctx: Context, _argument: str) -> None:
 def _card(ctx: Context, ticket: Ticket) -> None:
     _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
     assert ticket.id is not None
-    clocks = clocks_for(
-        pack=pack,
-        ticket=ticket,
-        pauses=pauses_of(session=ctx.session, ticket_id=ticket.id),
-        now=ctx.now,
-    )
+    clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks))
 
 

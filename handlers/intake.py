@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bot.db.models import Contract
 from bot.services import billing, tenants, tickets
-from bot.services.ticket_sla import clocks_for
+from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
 from handlers.context import Context
 from handlers.model import Choices, Confirm, Option, Prompt, Text
@@ -663,12 +663,7 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     )
     reset(conversation)
     assert ticket.id is not None
-    clocks = clocks_for(
-        pack=pack,
-        ticket=ticket,
-        pauses=[],
-        now=ctx.now,
-    )
+    clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     cost = quote_text(ctx.t, billing.ticket_quote(pack=pack, ticket=ticket), pack)
     ctx.say(
         Text(

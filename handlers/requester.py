@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.db.models import Role, Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
 from bot.services import tenants, tickets, users
-from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, zone_of
 from handlers.context import Context
 from handlers.model import Text
@@ -150,12 +150,7 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
 
     _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
     assert ticket.id is not None
-    clocks = clocks_for(
-        pack=pack,
-        ticket=ticket,
-        pauses=pauses_of(session=ctx.session, ticket_id=ticket.id),
-        now=ctx.now,
-    )
+    clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     spent = ticket_cost(session=ctx.session, ticket=ticket)
     if spent.waived > 0:
         cost = ctx._("%(amount)s waived: an SLA target was missed.") % {

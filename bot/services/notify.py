@@ -34,14 +34,16 @@ from bot.db.models import (
     User,
 )
 from bot.i18n import Translator, translator
+from bot.services.billing import ticket_quote
 from bot.services.users import language_of
 from bot.settings import Settings, get_settings
 from bot.sla.calendar import calendar_for
 from bot.wording import amount_text
 from bot.worker import wake
 from pricing.loader import find_intervention, get_pack
+from pricing.quotes import QuoteError
 from pricing.remedies import RemedyError, claim_deadline, service_credit_per_breach
-from pricing.schema import ContractPack, EscalationLevel, Remedy
+from pricing.schema import ContractPack, EscalationLevel, PriceRuleType, Remedy
 
 CUSTOMER_EVENTS = frozenset(
     {
@@ -272,7 +274,9 @@ def render(
             )
             % values
         )
-    return templates[event] % values
+    text = (templates[event] % values).strip()
+    extra = _escalation_text(t=t, pack=pack, ticket=ticket, event=event, params=params)
+    return f"{text} {extra}" if extra else text
 
 
 def applicable_remedies(*, pack: ContractPack, ticket: Ticket, target: str) -> list[Remedy]:
@@ -302,6 +306,8 @@ def remedy_params(
     params: dict[str, str] = {}
     ids: list[str] = []
     for remedy in applicable_remedies(pack=pack, ticket=ticket, target=target):
+        if remedy.type == "waiver" and _free(pack, ticket):
+            continue  # nothing is charged, so nothing is waived
         ids.append(remedy.id)
         deadline: date | None = claim_deadline(remedy, day)
         fee = options.get("monthly_fee")
@@ -320,6 +326,14 @@ def remedy_params(
     if ids:
         params["remedies"] = ",".join(ids)
     return params
+
+
+def _free(pack: ContractPack, ticket: Ticket) -> bool:
+    """Whether the ticket's intervention costs nothing at its priority."""
+    try:
+        return ticket_quote(pack=pack, ticket=ticket).rule is PriceRuleType.FREE
+    except QuoteError:
+        return False
 
 
 def _remedy_text(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
@@ -382,15 +396,14 @@ def _remedy_sentence(
 
 
 def escalation_ladder(pack: ContractPack, priority: str) -> list[EscalationLevel]:
-    """The pack's escalation rungs that apply to a priority, lowest first (may be empty).
+    """The contract's escalation rungs for a priority, lowest first (empty when none).
 
-    A pack whose rungs name priorities (Proximus: P1 and P2) has a ladder only for those;
-    a pack whose rungs name none has one for every priority.
+    Only rungs that name their priorities form a contractual ladder (Proximus: levels 0-5
+    for P1 and P2); a pack whose rungs name none routes its pings by `escalation.at_risk`
+    and `escalation.breach` alone.
     """
     levels = sorted(pack.escalation.levels, key=lambda level: level.level)
-    if any(level.applies_to_priorities for level in levels):
-        return [level for level in levels if priority in level.applies_to_priorities]
-    return levels
+    return [level for level in levels if priority in level.applies_to_priorities]
 
 
 def _escalation_text(

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Role, Tenant, Ticket
 from bot.services.errors import InputError
-from bot.services.ticket_sla import clocks_for, pauses_of
+from bot.services.ticket_sla import ticket_clocks
 from bot.services.tickets import OPEN_STATUSES, Actor, can_see
 from bot.sla.clock import ClockState
 from pricing.loader import get_pack
@@ -91,14 +91,7 @@ def status(
         assert ticket.id is not None
         row = rows.setdefault(ticket.tenant_id, TenantStatus(tenant=tenant.name))
         row.by_priority[ticket.priority] += 1
-        contract = session.get(Contract, ticket.contract_id)
-        assert contract is not None
-        clocks = clocks_for(
-            pack=get_pack(contract.pack_id),
-            ticket=ticket,
-            pauses=pauses_of(session=session, ticket_id=ticket.id),
-            now=now,
-        )
+        clocks = ticket_clocks(session=session, ticket=ticket, now=now)
         if clocks.breached:
             row.breached.append(ticket.reference)
             continue
@@ -146,14 +139,7 @@ def sla_compliance(
             (ticket.tenant_id, ticket.kind), Compliance(tenant=tenant.name, kind=ticket.kind)
         )
         row.tickets += 1
-        contract = session.get(Contract, ticket.contract_id)
-        assert contract is not None
-        clocks = clocks_for(
-            pack=get_pack(contract.pack_id),
-            ticket=ticket,
-            pauses=pauses_of(session=session, ticket_id=ticket.id),
-            now=now,
-        )
+        clocks = ticket_clocks(session=session, ticket=ticket, now=now)
         targets = [c for c in (clocks.response, clocks.resolution) if c and c.due_at]
         if not targets:
             continue

@@ -9,16 +9,19 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from bot.db.models import Ticket, TicketPause
+from bot.db.models import Contract, Ticket, TicketPause
 from bot.sla.clock import (
     DEFAULT_FRACTIONS,
     ClockState,
+    NoTargetEntryError,
     ResolvedTargets,
     SlaClock,
     build_clock,
     targets_for,
 )
 from bot.sla.rules import Pause
+from bot.wording import zone_of
+from pricing.loader import get_pack
 from pricing.schema import ContractPack
 
 
@@ -56,15 +59,27 @@ def clocks_for(
     pauses: Sequence[TicketPause],
     now: datetime,
     fractions: Sequence[Decimal] = DEFAULT_FRACTIONS,
+    options: dict[str, str] | None = None,
 ) -> TicketClocks:
     """The ticket's clocks at `now` (the response is met when responded, or resolved)."""
-    targets = targets_for(
-        pack,
-        kind=ticket.kind,
-        priority=ticket.priority,
-        service_level=ticket.service_level,
-        intervention=ticket.intervention_id,
-    )
+    try:
+        targets = targets_for(
+            pack,
+            kind=ticket.kind,
+            priority=ticket.priority,
+            service_level=ticket.service_level,
+            intervention=ticket.intervention_id,
+            options=options,
+        )
+    except NoTargetEntryError:
+        # The contract sets no time for this kind (e.g. Proximus changes): no clock runs.
+        targets = ResolvedTargets(
+            response=None,
+            resolution=None,
+            service_level=ticket.service_level,
+            clause=None,
+            display_zone=zone_of(pack),
+        )
     spans = tuple(Pause(start=p.started_at, end=p.ended_at, reason=p.reason) for p in pauses)
     response_met = ticket.responded_at or ticket.resolved_at
     response = resolution = None
@@ -89,3 +104,24 @@ def clocks_for(
             fractions=fractions,
         )
     return TicketClocks(targets=targets, response=response, resolution=resolution)
+
+
+def ticket_clocks(
+    *,
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    fractions: Sequence[Decimal] = DEFAULT_FRACTIONS,
+) -> TicketClocks:
+    """The ticket's clocks at `now`, from its contract (pack, options) and stop-clocks."""
+    assert ticket.id is not None
+    contract = session.get(Contract, ticket.contract_id)
+    assert contract is not None
+    return clocks_for(
+        pack=get_pack(contract.pack_id),
+        ticket=ticket,
+        pauses=pauses_of(session=session, ticket_id=ticket.id),
+        now=now,
+        fractions=fractions,
+        options=contract.options,
+    )

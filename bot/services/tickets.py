@@ -27,7 +27,7 @@ from bot.db.models import (
 )
 from bot.services import billing, milestones, notify
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
-from bot.services.ticket_sla import TicketClocks, clocks_for, pauses_of
+from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.services.users import provider_codes
 from bot.settings import get_settings
 from pricing.loader import find_intervention, get_pack
@@ -145,13 +145,7 @@ def refresh_sla(
     """Recompute due instants, breach flags and milestone rows from the ticket's history."""
     assert ticket.id is not None
     fractions = [Decimal(str(f)) for f in get_settings().sla_warning_fractions]
-    clocks = clocks_for(
-        pack=pack,
-        ticket=ticket,
-        pauses=pauses_of(session=session, ticket_id=ticket.id),
-        now=now,
-        fractions=fractions,
-    )
+    clocks = ticket_clocks(session=session, ticket=ticket, now=now, fractions=fractions)
     ticket.response_due = None if clocks.response is None else clocks.response.due_at
     ticket.resolution_due = None if clocks.resolution is None else clocks.resolution.due_at
     ticket.response_breached = _missed(clocks.response, ticket.responded_at or ticket.resolved_at)
