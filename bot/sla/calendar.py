@@ -191,12 +191,10 @@ class BusinessCalendar:
         return self._wall(day, time(0), last=False)
 
     def _wall(self, day: date, wall: time, *, last: bool) -> int:
-        """The instant a local wall-clock time is reached on ``day``.
-
-        A time skipped by a DST change (spring forward) is reached at the change itself; a
-        time that occurs twice (fall back) is its first occurrence for a window start and its
-        second occurrence for a window end (``last``).
-        """
+        """The instant a local wall-clock time is reached on ``day``."""
+        # A time skipped by a DST change (spring forward) is reached at the change itself; a
+        # time that occurs twice (fall back) is its first occurrence for a window start and its
+        # second occurrence for a window end (``last``).
         naive = datetime.combine(day, wall)
         first = to_us(naive.replace(tzinfo=self.zone, fold=0))
         second = to_us(naive.replace(tzinfo=self.zone, fold=1))
@@ -241,12 +239,9 @@ class BusinessCalendar:
     # ------------------------------------------------------------------ arithmetic
 
     def advance_us(self, start: int, amount: int, pauses: Sequence[Span] = ()) -> int | None:
-        """The earliest instant at which counted time since ``start`` reaches ``amount``.
-
-        ``pauses`` must be sorted, disjoint spans (see :func:`normalise_pauses`); paused time
-        does not count. Returns None when an open-ended pause (end :data:`FOREVER`) stops the
-        clock before the amount is reached.
-        """
+        """First instant counting ``amount`` after ``start``; None if an open pause holds it."""
+        # ``pauses`` are sorted, disjoint spans (rules.normalise_pauses); an open-ended pause
+        # ends at FOREVER.
         if amount <= 0:
             raise ValueError("the amount of business time must be positive")
         if not pauses:

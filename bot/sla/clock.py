@@ -136,7 +136,7 @@ class SlaClock:
 
     def pending(self) -> tuple[Milestone, ...]:
         """Milestones still to fire after ``now``; a missed breach fires at once."""
-        if self.state is ClockState.RUNNING:
+        if self.state in (ClockState.RUNNING, ClockState.PAUSED):
             return tuple(m for m in self.milestones if m.at > self.now)
         if self.state is ClockState.BREACHED and self.met_at is None:
             return tuple(m for m in self.milestones if m.kind is MilestoneKind.BREACH)
@@ -493,14 +493,14 @@ def compute_due(
     logged = to_us(logged_at)
     spans = normalise_pauses(pauses=pauses, after=logged_at)
 
-    def due(target: ResolvedTarget | None) -> datetime | None:
+    def _due(target: ResolvedTarget | None) -> datetime | None:
         if target is None:
             return None
         value = rule_due_us(rule=target.rule, calendar=target.calendar, logged=logged, pauses=spans)
         return None if value is None else from_us(value)
 
     return DueInstants(
-        response_due=due(targets.response),
-        resolution_due=due(targets.resolution),
+        response_due=_due(targets.response),
+        resolution_due=_due(targets.resolution),
         targets=targets,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.sla.calendar import BusinessCalendar, Span, from_us, to_us
+from bot.sla.calendar import FOREVER, BusinessCalendar, Span, from_us, to_us
 from bot.sla.clock import ResolvedTarget
 from bot.sla.rules import Pause, normalise_pauses, rule_due_us
 
@@ -83,14 +83,17 @@ def explain_target(
     calendar = target.calendar
     shown_zone = zone or (calendar.zone if calendar is not None else ZoneInfo("UTC"))
     days: list[DayLine] = []
-    if due is not None and calendar is not None:
+    limit = due
+    if limit is None and spans and spans[-1][1] >= FOREVER:
+        limit = max(spans[-1][0], logged)  # held by an open pause: show the time counted so far
+    if limit is not None and calendar is not None:
         day = calendar.local_date(logged_at)
-        last = calendar.local_date(from_us(due))
+        last = calendar.local_date(from_us(limit))
         while day <= last and len(days) < _MAX_LISTED_DAYS:
             counted: list[Span] = []
             paused: list[Span] = []
             for s, e in calendar.spans_on(day):
-                a, b = max(s, logged), min(e, due)
+                a, b = max(s, logged), min(e, limit)
                 if a < b:
                     c, p = _subtract((a, b), spans)
                     counted += c

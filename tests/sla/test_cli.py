@@ -297,3 +297,45 @@ def test_bad_input_is_one_line_and_exit_code_2(command: str, args: list[str], me
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: ")
+
+
+def test_explain_a_paused_clock_and_best_effort() -> None:
+    paused = runner.invoke(
+        app,
+        [
+            "explain",
+            "--pack",
+            "telenet-webhosting",
+            "--kind",
+            "incident",
+            "--priority",
+            "express",
+            "--logged",
+            "2026-03-27T16:30:00+01:00",
+            "--pause",
+            "2026-03-27T17:00:00+01:00/",
+        ],
+    )
+    assert paused.exit_code == 0, paused.output
+    assert "Fri 2026-03-27  counted 16:30-17:00 (30 min)" in paused.stdout
+    assert "still paused" in paused.stdout
+    assert "due      unknown while the clock is paused" in paused.stdout
+    assert "resolution: no target" in paused.stdout
+    best = runner.invoke(
+        app,
+        [
+            "explain",
+            "--pack",
+            "proximus-internet",
+            "--service-level",
+            "internet-essential",
+            "--kind",
+            "incident",
+            "--priority",
+            "p1",
+            "--logged",
+            "2026-03-28T23:30:00+01:00",
+        ],
+    )
+    assert best.exit_code == 0, best.output
+    assert "no due instant (best effort)" in best.stdout

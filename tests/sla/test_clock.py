@@ -13,6 +13,7 @@ from bot.sla.clock import (
     ClockState,
     MilestoneKind,
     NoTargetEntryError,
+    SlaLookupError,
     UnknownInterventionError,
     UnknownKindError,
     UnknownPriorityError,
@@ -172,6 +173,7 @@ def test_closed_pause_containing_now_is_paused() -> None:
     )
     assert clock.state is ClockState.PAUSED
     assert clock.due_at == bx("2026-11-24 15:00")
+    assert [m.at for m in clock.pending()][0] == bx("2026-11-24 13:00")
 
 
 def test_pause_after_breach_stays_breached() -> None:
@@ -357,3 +359,45 @@ def test_service_levels(leveled_pack: ContractPack) -> None:
         targets_for(leveled_pack, kind="incident", priority="express", service_level="gold")
     with pytest.raises(NoTargetEntryError, match="pro-plus:basic"):
         targets_for(leveled_pack, kind="incident", priority="standard")
+
+
+def test_a_bare_formula_means_its_default_tier(leveled_pack: ContractPack) -> None:
+    assert targets_for(
+        leveled_pack, kind="incident", priority="express", service_level="pro-plus"
+    ).service_level == ("pro-plus:basic")
+    assert targets_for(
+        leveled_pack, kind="incident", priority="express", service_level="essential"
+    ).service_level == ("essential")
+
+
+def test_contract_option_replaces_calendar_duration_hours(pack: ContractPack) -> None:
+    data = pack.model_dump(mode="json")
+    data["sla_targets"][1]["resolution"] = {
+        "rule": "calendar_duration",
+        "hours": "4",
+        "hours_option": "gtr_hours",
+    }
+    gtr = ContractPack.model_validate(data)
+    logged = bx("2026-03-28 23:30")
+    default = compute_due(gtr, kind="incident", priority="express", logged_at=logged)
+    assert default.resolution_due == bx("2026-03-29 04:30")
+    assert default.targets.resolution is not None
+    assert default.targets.resolution.label == "4 hours"
+    two = compute_due(
+        gtr, kind="incident", priority="express", logged_at=logged, options={"gtr_hours": "2"}
+    )
+    assert two.resolution_due == bx("2026-03-29 01:30")
+    assert two.targets.resolution is not None
+    assert two.targets.resolution.label == "2 hours"
+    with pytest.raises(SlaLookupError, match="not a number"):
+        compute_due(
+            gtr, kind="incident", priority="express", logged_at=logged, options={"gtr_hours": "x"}
+        )
+
+
+def test_intervention_object_is_accepted(pack: ContractPack) -> None:
+    item = pack.categories[0].interventions[1]
+    assert item.id == "code-question"
+    targets = targets_for(pack, kind="information", priority="express", intervention=item)
+    assert targets.response is None
+    assert targets.resolution is None
