@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 
 DOMAIN = "supportbot"
 LANGUAGES: tuple[str, ...] = ("fr", "nl", "en")
@@ -93,6 +93,14 @@ class Translator:
     def number(self, value: Decimal | int) -> str:
         """A number with the locale's separators, without losing decimals."""
         return format_decimal(value, locale=self.babel_locale, decimal_quantization=False)
+
+    def field(self, label: str, value: str) -> str:
+        """`label: value` with the language's punctuation (French puts a space before ':')."""
+        return self.gettext("%(label)s: %(value)s") % {"label": label, "value": value}
+
+    def euros(self, value: Decimal) -> str:
+        """An amount in euro, placed and separated as the locale does."""
+        return format_currency(value, "EUR", locale=self.babel_locale)
 
     def credits(self, value: Decimal) -> str:
         """An amount of service credits."""

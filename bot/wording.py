@@ -42,5 +42,5 @@ def amount_text(t: Translator, amount: Decimal, pack: ContractPack) -> str:
     if unit == "hours":
         return t.gettext("%(n)s h") % {"n": t.number(amount)}
     if unit == "eur":
-        return f"€ {t.number(amount)}"
+        return t.euros(amount)
     return t.credits(amount)

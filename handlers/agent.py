@@ -164,11 +164,13 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
     elif charge.charged > 0:
         cost = ctx._("%(amount)s charged.") % {"amount": amount_text(ctx.t, charge.charged, pack)}
         if charge.top_up_packs:
-            cost += " " + ctx._("%(n)s credit pack(s) added automatically and invoiced.") % {
-                "n": charge.top_up_packs
-            }
+            cost += " " + ctx.t.ngettext(
+                "%(n)s credit pack added automatically and invoiced.",
+                "%(n)s credit packs added automatically and invoiced.",
+                charge.top_up_packs,
+            ) % {"n": charge.top_up_packs}
     else:
-        cost = ctx._("no charge.")
+        cost = ctx._("No charge.")
     ctx.say(Text(ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}))
 
 

@@ -234,7 +234,7 @@ def _ask_match(ctx: Context) -> None:
         category, item = find_intervention(pack, iid)
         label = f"{item.labels.get(ctx.t.lang)} · {category.labels.get(ctx.t.lang)}"
         if len(label) > 75:
-            label = f"{category.labels.get(ctx.t.lang)}: {item.labels.get(ctx.t.lang)}"
+            label = ctx.t.field(category.labels.get(ctx.t.lang), item.labels.get(ctx.t.lang))
         options.append(ctx.option(label, iid))
     options.append(ctx.option(ctx._("None of these"), NONE))
     text = ctx._("Is it one of these?")
@@ -259,7 +259,7 @@ def _ask_priority(ctx: Context) -> None:
     lang = ctx.t.lang
     lines = [ctx._("How much does it affect your work?")]
     for priority in allowed:
-        lines.append(f"• {priority.labels.get(lang)}: {priority.impact.get(lang)}")
+        lines.append("• " + ctx.t.field(priority.labels.get(lang), priority.impact.get(lang)))
     ceiling = allowed[0] if allowed else None
     higher = [p for p in pack.priorities if ceiling is not None and p.rank > ceiling.rank]
     if higher and ceiling is not None:
@@ -335,18 +335,20 @@ def _ask_confirm(ctx: Context) -> None:
     check = ledger.check_can_request(
         session=ctx.session, contract=contract, pack=pack, quote=estimate
     )
+    field = ctx.t.field
     lines = [
         ctx._("Please check your request:"),
-        f"• {ctx._('Intervention')}: {intervention.labels.get(lang)}",
-        f"• {ctx._('Priority')}: {priority_label(pack, conversation.priority, lang)}",
-        f"• {ctx._('Description')}: {conversation.description}",
+        "• " + field(ctx._("Intervention"), intervention.labels.get(lang)),
+        "• " + field(ctx._("Priority"), priority_label(pack, conversation.priority, lang)),
+        "• " + field(ctx._("Description"), conversation.description or ""),
     ]
     for key, value in conversation.details.items():
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
-        lines.append(f"• {label}: {value}")
-    lines.append(f"• {ctx._('Cost')}: {quote_text(ctx.t, estimate, pack)}")
+        lines.append("• " + field(label, value))
+    lines.append("• " + field(ctx._("Cost"), quote_text(ctx.t, estimate, pack)))
     if check.available is not None:
-        lines.append(f"• {ctx._('Your balance')}: {amount_text(ctx.t, check.available, pack)}")
+        balance = amount_text(ctx.t, check.available, pack)
+        lines.append("• " + field(ctx._("Your balance"), balance))
     if not check.allowed or check.status.value == "purchase_first":
         lines.append(
             ctx._("Your balance is %(shortfall)s short for this request.")

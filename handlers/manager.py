@@ -30,7 +30,9 @@ def status_command(ctx: Context, _argument: str) -> None:
         return
     lines = [ctx._("Open tickets:")]
     for row in rows:
-        counts = ", ".join(f"{priority}: {n}" for priority, n in sorted(row.by_priority.items()))
+        counts = ", ".join(
+            ctx.t.field(priority, str(n)) for priority, n in sorted(row.by_priority.items())
+        )
         lines.append(f"• {row.tenant} — {counts}")
         if row.at_risk:
             lines.append("  " + ctx._("at risk: %(refs)s") % {"refs": ", ".join(row.at_risk)})

@@ -62,8 +62,12 @@ def quote_text(t: Translator, quote: Quote, pack: ContractPack) -> str:
         case PriceRuleType.PER_QUARTER_HOUR:
             assert quote.rate is not None
             assert quote.credits is not None
-            return _(
-                "%(rate)s per started quarter hour; estimate %(total)s (%(quarters)s quarter hours)"
+            return t.ngettext(
+                "%(rate)s per started quarter hour; "
+                "estimate %(total)s (%(quarters)s quarter hour)",
+                "%(rate)s per started quarter hour; "
+                "estimate %(total)s (%(quarters)s quarter hours)",
+                quote.quarters or 1,
             ) % {
                 "rate": amount_text(t, quote.rate, pack),
                 "total": amount_text(t, quote.credits, pack),
@@ -73,7 +77,7 @@ def quote_text(t: Translator, quote: Quote, pack: ContractPack) -> str:
             assert quote.rate is not None
             assert quote.credits is not None
             unit = next((u.labels.get(t.lang) for u in pack.units if u.id == quote.unit), "")
-            return _("%(rate)s per %(unit)s; %(total)s for %(units)s") % {
+            return _("%(rate)s per %(unit)s; %(total)s for %(units)s × %(unit)s") % {
                 "rate": amount_text(t, quote.rate, pack),
                 "unit": unit,
                 "total": amount_text(t, quote.credits, pack),

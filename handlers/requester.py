@@ -168,7 +168,7 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
         extra = f" — {event.reason}" if event.reason else ""
         if event.minutes:
             extra += " — " + ctx.t.duration(timedelta(minutes=event.minutes))
-        lines.append(f"• {ctx.t.datetime(event.at, zone)}: {what}{extra}")
+        lines.append("• " + ctx.t.field(ctx.t.datetime(event.at, zone), what + extra))
     ctx.say(Text("\n".join(lines)))
 
 
@@ -211,21 +211,21 @@ def balance_command(ctx: Context, _argument: str) -> None:
         assert contract.id is not None
         title = pack.title.get(ctx.t.lang)
         if pack.balance.unit is BalanceUnit.EUR:
-            lines.append(f"• {title}: " + ctx._("invoiced by the provider (no prepaid balance)"))
+            text = ctx._("invoiced by the provider (no prepaid balance)")
+            lines.append("• " + ctx.t.field(title, text))
             continue
         if pack.balance.time_bank is not None:
             from pricing import timebank
 
             left = timebank.remaining(session=ctx.session, contract_id=contract.id, now=ctx.now)
-            lines.append(
-                f"• {title}: "
-                + ctx._("%(amount)s left in this month's time bank")
-                % {"amount": amount_text(ctx.t, left, pack)}
-            )
+            text = ctx._("%(amount)s left in this month's time bank") % {
+                "amount": amount_text(ctx.t, left, pack)
+            }
+            lines.append("• " + ctx.t.field(title, text))
             continue
         available = ledger.available(session=ctx.session, contract_id=contract.id)
         total = ledger.balance(session=ctx.session, contract_id=contract.id)
-        line = f"• {title}: {amount_text(ctx.t, available, pack)}"
+        line = "• " + ctx.t.field(title, amount_text(ctx.t, available, pack))
         if total != available:
             line += " " + ctx._("(%(held)s reserved for open tickets)") % {
                 "held": amount_text(ctx.t, total - available, pack)
