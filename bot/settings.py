@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
@@ -86,6 +89,12 @@ class Settings(BaseSettings):
     slack_agents_channels: dict[str, str] = Field(
         default_factory=dict, description='Provider code → agents channel id, e.g. {"TLN": "C…"}.'
     )
+    slack_command: str = Field(
+        default="/support", description="The slash command declared in the Slack app manifest."
+    )
+    slack_send_interval_seconds: float = Field(
+        default=1.0, ge=0, description="Minimum spacing of outbox messages to one Slack channel."
+    )
 
     def sqlite_path(self) -> Path | None:
         """The database file when the URL is SQLite, else None."""
@@ -110,7 +119,25 @@ class Settings(BaseSettings):
         return shown
 
 
+_current: ContextVar[Settings | None] = ContextVar("supportbot_settings", default=None)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests build their own `Settings`)."""
     return Settings()
+
+
+def current_settings() -> Settings:
+    """The settings in force: those of the event being handled, else the process-wide ones."""
+    return _current.get() or get_settings()
+
+
+@contextmanager
+def using_settings(settings: Settings) -> Iterator[Settings]:
+    """Make `settings` the ones `get_settings()` returns inside this block (and its thread)."""
+    token = _current.set(settings)
+    try:
+        yield settings
+    finally:
+        _current.reset(token)

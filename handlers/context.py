@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.db.models import ChannelIdentity, Conversation, Tenant, User
+from bot.db.models import ChannelIdentity, Contract, Conversation, Tenant, User
 from bot.i18n import Translator
 from bot.services.tickets import Actor
 from bot.settings import Settings
@@ -33,6 +33,7 @@ class Context:
     actor: Actor | None = None
     conversation: Conversation | None = None
     outcome: Outcome = field(default_factory=Outcome)
+    loaded: dict[int, Contract] = field(default_factory=dict)  # contracts read this event
 
     def _(self, message: str) -> str:
         """`message` in the user's language."""

@@ -27,7 +27,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.services.tickets import actor_for
-from bot.settings import Settings
+from bot.settings import Settings, using_settings
 from handlers import agent, intake, manager, requester
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
 from handlers.model import InboundEvent, Outcome, Text
@@ -85,6 +85,11 @@ def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outco
 
 def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
     """Handle one event inside the caller's transaction."""
+    with using_settings(settings):
+        return _handle(session=session, event=event, settings=settings)
+
+
+def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
     now = event.received_at
     identity = users.find_identity(
         session=session, channel=event.channel, external_id=event.user_external_id

@@ -53,8 +53,11 @@ DRAFT_ORDER: tuple[tuple[State, tuple[str, ...]], ...] = (
 def _contract(ctx: Context) -> Contract:
     conversation = ctx.require_conversation
     assert conversation.contract_id is not None
-    contract = ctx.session.get(Contract, conversation.contract_id)
-    assert contract is not None
+    contract = ctx.loaded.get(conversation.contract_id)
+    if contract is None:
+        contract = ctx.session.get(Contract, conversation.contract_id)
+        assert contract is not None
+        ctx.loaded[conversation.contract_id] = contract
     return contract
 
 

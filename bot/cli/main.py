@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.cli import admin, catalog, money, sla
+from bot.cli import admin, catalog, money, sla, slack, telegram, worker
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -27,9 +27,12 @@ app.add_typer(money.remedies_app, name="remedies")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.contract_app, name="contract")
 app.add_typer(admin.demo_app, name="demo")
+app.add_typer(telegram.app, name="telegram")
+app.add_typer(slack.app, name="slack")
 app.command("invite")(admin.invite)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
+worker.register(app)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

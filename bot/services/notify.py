@@ -36,7 +36,7 @@ from bot.db.models import (
 from bot.i18n import Translator, translator
 from bot.services.billing import ticket_quote
 from bot.services.users import language_of
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, current_settings
 from bot.sla.calendar import calendar_for
 from bot.wording import amount_text
 from bot.worker import wake
@@ -481,7 +481,7 @@ def emit(
     audiences: Collection[str] | None = None,
 ) -> int:
     """Write one outbox row per destination of `event`; `key` makes the event idempotent."""
-    settings = settings or get_settings()
+    settings = settings or current_settings()
     pack = get_pack(_pack_id(session, ticket))
     excluded = set(exclude_user_ids)
     written = 0
@@ -550,7 +550,7 @@ def emit_to_user(
     settings: Settings | None = None,
 ) -> int:
     """Write one outbox row per reachable identity of `user` (digests, admin alerts)."""
-    settings = settings or get_settings()
+    settings = settings or current_settings()
     written = 0
     for destination in _user_destinations(
         session=session, user=user, audience=audience, settings=settings

@@ -29,7 +29,7 @@ from bot.services import billing, milestones, notify
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.services.users import provider_codes
-from bot.settings import get_settings
+from bot.settings import current_settings
 from pricing.loader import find_intervention, get_pack
 from pricing.schema import ContractPack, PriceRuleType
 
@@ -144,7 +144,7 @@ def refresh_sla(
 ) -> TicketClocks:
     """Recompute due instants, breach flags and milestone rows from the ticket's history."""
     assert ticket.id is not None
-    fractions = [Decimal(str(f)) for f in get_settings().sla_warning_fractions]
+    fractions = [Decimal(str(f)) for f in current_settings().sla_warning_fractions]
     clocks = ticket_clocks(session=session, ticket=ticket, now=now, fractions=fractions)
     ticket.response_due = None if clocks.response is None else clocks.response.due_at
     ticket.resolution_due = None if clocks.resolution is None else clocks.resolution.due_at

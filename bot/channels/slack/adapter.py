@@ -1,0 +1,618 @@
+"""slack-bolt's `AsyncApp` wired to the core.
+
+Every listener acknowledges first and does the work in a task (the core runs in a worker
+thread, one transaction per event, and no transaction is open during a Slack call). The one
+exception is a modal submission: Slack wants validation errors in the acknowledgement, so
+the core answers before `ack(response_action=…)`, well within the 3 seconds.
+
+Where replies go:
+- slash commands, DM messages, Home buttons: the user's direct messages with the app (the
+  conversation's chat id is the Slack user id, like the outbox's customer messages);
+- a step button: the message it came from loses its buttons and shows the choice, the next
+  question is posted below it;
+- a ticket button (agent ping): the message is updated in place with the core's answer; a
+  follow-up question (a pause reason) opens a modal;
+- a modal: each submission answers the current step and the modal shows the next one, or the
+  core's refusal as an input error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy import Engine
+
+from bot.channels.slack import store
+from bot.channels.slack.blocks import (
+    HOME_NEW_CHAT,
+    HOME_NEW_MODAL,
+    STEP_CALLBACK,
+    Block,
+    Chrome,
+    StepMeta,
+    answered,
+    has_actions,
+    loading_view,
+    messages,
+    ping_update,
+    slack_words,
+    split_question,
+    step_token,
+    step_view,
+    submitted_answer,
+    unescape,
+)
+from bot.channels.slack.home import home_view
+from bot.db.engine import transaction
+from bot.i18n import normalize_language, translator
+from bot.settings import Settings
+from handlers.core import process
+from handlers.model import InboundEvent, Outcome, Reply, Text, TicketCard, reply_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+USER_CACHE_SECONDS = 3600.0
+WORKSPACE_CACHE_SECONDS = 60.0
+MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
+ERROR_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A question message in a DM, remembered to remove its buttons once it is stale."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Block]
+    token: str | None
+
+
+@dataclass(frozen=True)
+class CoreResult:
+    """The core's outcome for one event, and the user's language when it was asked for."""
+
+    outcome: Outcome
+    lang: str
+
+
+def core_text(text: str) -> str:
+    """What follows the slash command, as the core's command (`new` → `/new`)."""
+    text = text.strip()
+    if not text:
+        return "/help"
+    return text if text.startswith("/") else "/" + text
+
+
+def _action_value(action: dict[str, Any]) -> tuple[str, str | None]:
+    """The payload a button or select carries, and the label the user saw."""
+    selected = action.get("selected_option")
+    if selected:
+        return str(selected.get("value", "")), selected.get("text", {}).get("text")
+    return str(action.get("value", "")), action.get("text", {}).get("text")
+
+
+def _user_team(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    event = body.get("event")
+    if isinstance(event, dict) and event.get("user_team"):
+        return str(event["user_team"])
+    return str(body["team_id"]) if body.get("team_id") else None
+
+
+class SlackAdapter:
+    """The Slack channel: a bolt `AsyncApp` whose listeners translate to and from the core."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        client: AsyncWebClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.command = settings.slack_command
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        # Interactive replies wait out one 429 (Retry-After) and go; the outbox client reports
+        # it to the worker instead, which reschedules the message.
+        self.client = client or AsyncWebClient(
+            token=token,
+            base_url=settings.slack_api_url,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            ],
+        )
+        self.outbox_client = AsyncWebClient(token=self.client.token, base_url=self.client.base_url)
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            name="supportbot",
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret is not None else "",
+            process_before_response=True,  # listeners return at once; the work runs in tasks
+        )
+        self.handler = AsyncSlackRequestHandler(self.app)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._users: dict[str, tuple[float, str | None, str | None]] = {}
+        self._workspaces: dict[str, float] = {}
+        self._questions: dict[str, Posted] = {}
+        self._own_session: aiohttp.ClientSession | None = None
+        self._register()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open one HTTP session for every Web API call (call inside the event loop)."""
+        if self.client.session is None:
+            self._own_session = aiohttp.ClientSession()
+            self.client.session = self._own_session
+        self.outbox_client.session = self.client.session
+
+    async def close(self) -> None:
+        """Finish the work in flight and close the HTTP session."""
+        await self.drain()
+        if self._own_session is not None:
+            await self._own_session.close()
+            self.client.session = self.outbox_client.session = None
+            self._own_session = None
+
+    async def drain(self) -> None:
+        """Wait until every task started by a listener has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("slack work failed")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _register(self) -> None:
+        app = self.app
+        app.command(self.command)(self._on_command)
+        app.action(re.compile(r"^sb[:-]"))(self._on_action)
+        app.view(STEP_CALLBACK)(self._on_submit)
+        app.event("message")(self._on_message)
+        app.event("app_home_opened")(self._on_home_opened)
+
+    # ------------------------------------------------------------------ listeners
+
+    async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        text = unescape(command.get("text") or "").strip()
+        user_id = str(command["user_id"])
+        team = command.get("team_id")
+        words = text.lower().split()
+        if len(words) >= 2 and words[0] == "new" and words[1] in MODAL_WORDS:
+            trigger = str(command["trigger_id"])
+            self._spawn(self._open_modal(user_id=user_id, team=team, trigger_id=trigger))
+            return
+        self._spawn(self._chat(user_id=user_id, team=team, text=core_text(text)))
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(self._action(body, action))
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
+            return
+        self._spawn(
+            self._chat(
+                user_id=str(event["user"]),
+                team=_user_team(body),
+                text=unescape(str(event.get("text") or "")),
+                dedupe=body.get("event_id"),
+                raw=body,
+            )
+        )
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        self._spawn(self.publish_home(str(event["user"]), dedupe=body.get("event_id")))
+
+    async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = StepMeta.load(str(view.get("private_metadata") or ""))
+        if meta is None:
+            await ack()
+            return
+        user_id = str(body["user"]["id"])
+        block_id, selected, typed = submitted_answer(view)
+        action = selected or (meta.submit if block_id is None else None)
+        event = await self._event(
+            user_id=user_id,
+            chat_id=meta.chat_id,
+            team=_user_team(body),
+            text=None if action else (typed or ""),
+            action=action,
+        )
+        result = await self._run(event, want_lang=True)
+        if result is None:
+            await ack()
+            return
+        replies = result.outcome.replies
+        before, question = split_question(replies)
+        if (
+            block_id
+            and question is not None
+            and meta.token
+            and step_token([question]) == meta.token
+        ):
+            # The core refused the answer and asks the same step again: show why, in place.
+            reasons = [reply_text(r) for r in before if isinstance(r, Text)]
+            message = slack_words(" ".join(reasons) or reply_text(question), self.command)
+            await ack(response_action="errors", errors={block_id: message[:ERROR_LIMIT]})
+            return
+        view_out = self._view(replies, result.lang, meta.chat_id, meta.origin)
+        await ack(response_action="update", view=view_out)
+        self._spawn(self._after(user_id, replies, origin=meta.origin, done=question is None))
+
+    # ------------------------------------------------------------------ work
+
+    async def _chat(
+        self,
+        *,
+        user_id: str,
+        team: str | None,
+        text: str | None = None,
+        action: str | None = None,
+        dedupe: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        """One event in the user's DM conversation; the replies are posted there."""
+        event = await self._event(
+            user_id=user_id, chat_id=user_id, team=team, text=text, action=action
+        )
+        result = await self._run(event, dedupe=dedupe, raw=raw)
+        if result is None:
+            return
+        await self._post_dm(user_id, result.outcome.replies)
+        await self._after(user_id, result.outcome.replies, origin=None, done=False)
+
+    async def _action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        team = _user_team(body)
+        container = body.get("container") or {}
+        if container.get("type") == "view":
+            await self._view_action(body, action, user_id=user_id, team=team)
+            return
+        payload, label = _action_value(action)
+        channel_id = str(container.get("channel_id") or body.get("channel", {}).get("id") or "")
+        ts = str(container.get("message_ts") or "")
+        direct = channel_id.startswith("D")
+        chat_id = user_id if direct else channel_id
+        message: dict[str, Any] = body.get("message") or {}
+        event = await self._event(user_id=user_id, chat_id=chat_id, team=team, action=payload)
+        result = await self._run(event)
+        if result is None:
+            return
+        replies = result.outcome.replies
+        if payload.startswith("c:"):
+            # A step answer: the question shows the choice and keeps no stale button.
+            blocks = answered(message.get("blocks") or [], label)
+            known = self._questions.get(user_id)
+            if known is not None and known.ts == ts:
+                del self._questions[user_id]
+            # The two calls are independent: one loopback round trip instead of two.
+            results = await asyncio.gather(
+                self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks),
+                self._post_dm(user_id, replies)
+                if direct
+                else self._ephemeral(channel_id, user_id, replies),
+                return_exceptions=True,
+            )
+            for failure in results:
+                if isinstance(failure, BaseException):
+                    raise failure
+            await self._after(user_id, replies, origin=None, done=False)
+            return
+        # A ticket button: the ping shows what happened; a follow-up question opens a modal.
+        before, question = split_question(replies)
+        blocks = ping_update(
+            message.get("blocks") or [], user_id=user_id, replies=before, command=self.command
+        )
+        await self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks)
+        if question is not None:
+            lang = await self._language(user_id, event.platform_locale)
+            thread = str(message.get("thread_ts") or ts)
+            view = self._view(replies, lang, chat_id, (channel_id, thread))
+            await self.client.views_open(trigger_id=str(body["trigger_id"]), view=view)
+
+    async def _view_action(
+        self, body: dict[str, Any], action: dict[str, Any], *, user_id: str, team: str | None
+    ) -> None:
+        view: dict[str, Any] = body.get("view") or {}
+        action_id = str(action.get("action_id", ""))
+        if view.get("type") == "home":
+            if action_id == HOME_NEW_MODAL:
+                await self._open_modal(
+                    user_id=user_id, team=team, trigger_id=str(body["trigger_id"])
+                )
+            elif action_id == HOME_NEW_CHAT:
+                await self._chat(user_id=user_id, team=team, text="/new")
+            return
+        meta = StepMeta.load(str(view.get("private_metadata") or ""))
+        if meta is None:
+            return
+        payload, _label = _action_value(action)
+        event = await self._event(user_id=user_id, chat_id=meta.chat_id, team=team, action=payload)
+        result = await self._run(event, want_lang=True)
+        if result is None:
+            return
+        replies = result.outcome.replies
+        new_view = self._view(replies, result.lang, meta.chat_id, meta.origin)
+        await self.client.views_update(view_id=str(view["id"]), view=new_view)
+        _before, question = split_question(replies)
+        await self._after(user_id, replies, origin=meta.origin, done=question is None)
+
+    async def _open_modal(self, *, user_id: str, team: str | None, trigger_id: str) -> None:
+        """`/support new modal`: the modal opens at once, then shows the intake's first step."""
+        locale, _name = await self._user_info(user_id)
+        hint = normalize_language(locale) or self.settings.default_locale
+        opened = await self.client.views_open(
+            trigger_id=trigger_id, view=loading_view(self._chrome(hint), StepMeta(chat_id=user_id))
+        )
+        event = await self._event(user_id=user_id, chat_id=user_id, team=team, text="/new")
+        result = await self._run(event, want_lang=True)
+        if result is None:
+            return
+        view = self._view(result.outcome.replies, result.lang, user_id, None)
+        await self.client.views_update(view_id=str(opened["view"]["id"]), view=view)
+
+    async def _after(
+        self, user_id: str, replies: Sequence[Reply], *, origin: tuple[str, str] | None, done: bool
+    ) -> None:
+        """Follow-ups of an answered event: the ping's thread, the Home tab."""
+        if origin is not None and done:
+            texts = [reply_text(r) for r in replies if isinstance(r, Text)]
+            if texts:
+                body = f"<@{user_id}>: " + "\n".join(texts)
+                text, blocks = messages([Text(body)], command=self.command)[0]
+                await self.client.chat_postMessage(
+                    channel=origin[0], thread_ts=origin[1], text=text, blocks=blocks
+                )
+        if any(isinstance(r, TicketCard) for r in replies):
+            await self.publish_home(user_id)
+
+    # ------------------------------------------------------------------ Slack calls
+
+    async def _post_dm(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Post replies in the user's DM; an earlier question now stale loses its buttons."""
+        token = step_token(replies)
+        known = self._questions.get(user_id)
+        if known is not None and token is not None and token != known.token:
+            del self._questions[user_id]
+            await self.client.chat_update(
+                channel=known.channel,
+                ts=known.ts,
+                text=known.text,
+                blocks=answered(known.blocks, None),
+            )
+        for text, blocks in messages(replies, command=self.command):
+            posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            if has_actions(blocks):
+                self._questions[user_id] = Posted(
+                    channel=str(posted["channel"]),
+                    ts=str(posted["ts"]),
+                    text=text,
+                    blocks=blocks,
+                    token=step_token(replies),
+                )
+
+    async def _ephemeral(self, channel: str, user_id: str, replies: Sequence[Reply]) -> None:
+        for text, blocks in messages(replies, command=self.command):
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user_id, text=text, blocks=blocks
+            )
+
+    async def _edit(
+        self, body: dict[str, Any], channel: str, ts: str, text: str, blocks: list[Block]
+    ) -> None:
+        """Replace the message an action came from (ephemeral ones through response_url)."""
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") or not ts:
+            url = body.get("response_url")
+            if url:
+                webhook = AsyncWebhookClient(url, session=self.client.session)
+                await webhook.send(text=text or "…", blocks=blocks, replace_original=True)
+            return
+        await self.client.chat_update(channel=channel, ts=ts, text=text or "…", blocks=blocks)
+
+    async def publish_home(self, user_id: str, *, dedupe: str | None = None) -> None:
+        """Publish a user's Home tab (their open tickets and SLA countdowns)."""
+        locale, _name = await self._user_info(user_id)
+        view = await asyncio.to_thread(self._home_sync, user_id, locale, dedupe)
+        if view is not None:
+            await self.client.views_publish(user_id=user_id, view=view)
+
+    async def _user_info(self, user_id: str) -> tuple[str | None, str | None]:
+        """The user's Slack locale and name (`users.info`, cached for an hour)."""
+        now = time.monotonic()
+        cached = self._users.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        locale = name = None
+        try:
+            info = await self.client.users_info(user=user_id, include_locale=True)
+            user = info.get("user") or {}
+            locale = user.get("locale")
+            profile = user.get("profile") or {}
+            name = user.get("real_name") or profile.get("display_name") or user.get("name")
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("users.info failed for %s: %s", user_id, exc)
+        self._users[user_id] = (now + USER_CACHE_SECONDS, locale, name)
+        return locale, name
+
+    # ------------------------------------------------------------------ core calls
+
+    async def _event(
+        self,
+        *,
+        user_id: str,
+        chat_id: str,
+        team: str | None,
+        text: str | None = None,
+        action: str | None = None,
+    ) -> InboundEvent:
+        locale, name = await self._user_info(user_id)
+        return InboundEvent(
+            channel=CHANNEL,
+            chat_id=chat_id,
+            user_external_id=user_id,
+            received_at=self.clock(),
+            text=text,
+            action=action,
+            platform_locale=locale,
+            display_name=name,
+            workspace_id=team,
+        )
+
+    async def _run(
+        self,
+        event: InboundEvent,
+        *,
+        dedupe: str | None = None,
+        raw: dict[str, Any] | None = None,
+        want_lang: bool = False,
+    ) -> CoreResult | None:
+        """The core's answer (None for a retried event already handled), in a worker thread."""
+        return await asyncio.to_thread(self._run_sync, event, dedupe, raw, want_lang)
+
+    def _run_sync(
+        self,
+        event: InboundEvent,
+        dedupe: str | None,
+        raw: dict[str, Any] | None,
+        want_lang: bool,
+    ) -> CoreResult | None:
+        default = self.settings.default_locale
+        if event.workspace_id and not self._workspace_known(event.workspace_id):
+            lang = normalize_language(event.platform_locale) or default
+            refusal = translator(lang).gettext(
+                "This Slack workspace is not connected to the support service yet. "
+                "Ask your administrator to connect it."
+            )
+            return CoreResult(Outcome([Text(refusal)]), lang)
+        if dedupe is not None:
+            with transaction(self.engine) as session:
+                payload = json.dumps(raw or {}, separators=(",", ":"))
+                if not store.claim_event(
+                    session=session, key=dedupe, payload=payload, now=event.received_at
+                ):
+                    log.info("slack retry of %s ignored", dedupe)
+                    return None
+        outcome = process(engine=self.engine, event=event, settings=self.settings)
+        lang = default
+        if dedupe is not None or want_lang:
+            with transaction(self.engine) as session:
+                if dedupe is not None:
+                    store.mark_processed(session=session, key=dedupe, now=self.clock())
+                if want_lang:
+                    lang = store.language(
+                        session=session,
+                        user_id=event.user_external_id,
+                        platform_locale=event.platform_locale,
+                        default=default,
+                    )
+        return CoreResult(outcome, lang)
+
+    def _workspace_known(self, team_id: str) -> bool:
+        now = time.monotonic()
+        if self._workspaces.get(team_id, 0.0) > now:
+            return True
+        if store.workspace_known(self.engine, team_id):
+            self._workspaces[team_id] = now + WORKSPACE_CACHE_SECONDS
+            return True
+        return False
+
+    def _home_sync(
+        self, user_id: str, locale: str | None, dedupe: str | None
+    ) -> dict[str, Any] | None:
+        with transaction(self.engine) as session:
+            if dedupe is not None and not store.claim_event(
+                session=session, key=dedupe, payload="{}", now=self.clock()
+            ):
+                return None
+            return home_view(
+                session=session,
+                user_id=user_id,
+                platform_locale=locale,
+                settings=self.settings,
+                now=self.clock(),
+                command=self.command,
+            )
+
+    async def _language(self, user_id: str, locale: str | None) -> str:
+        def read() -> str:
+            with transaction(self.engine) as session:
+                return store.language(
+                    session=session,
+                    user_id=user_id,
+                    platform_locale=locale,
+                    default=self.settings.default_locale,
+                )
+
+        return await asyncio.to_thread(read)
+
+    # ------------------------------------------------------------------ views
+
+    def _chrome(self, lang: str) -> Chrome:
+        t = translator(lang)
+        return Chrome(
+            title=t.gettext("Support"),
+            submit=t.gettext("Next"),
+            close=t.gettext("Close"),
+            answer=t.gettext("Your answer"),
+        )
+
+    def _view(
+        self,
+        replies: Sequence[Reply],
+        lang: str,
+        chat_id: str,
+        origin: tuple[str, str] | None,
+    ) -> dict[str, Any]:
+        return step_view(
+            chrome=self._chrome(lang),
+            replies=replies,
+            chat_id=chat_id,
+            command=self.command,
+            origin=origin,
+        )
