@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, format_decimal
 
@@ -59,6 +60,11 @@ def check_catalogs() -> None:
 
 
 @lru_cache(maxsize=8)
+def _babel_locale(lang: str) -> Locale:
+    return Locale.parse(BABEL_LOCALES[lang])
+
+
+@lru_cache(maxsize=8)
 def _catalog(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=str(locales_dir()), languages=[lang])
 
@@ -78,9 +84,9 @@ class Translator:
         return _catalog(self.lang).ngettext(singular, plural, n)
 
     @property
-    def babel_locale(self) -> str:
-        """The Babel locale used for dates and numbers."""
-        return BABEL_LOCALES[self.lang]
+    def babel_locale(self) -> Locale:
+        """The Babel locale used for dates and numbers (parsed once per language)."""
+        return _babel_locale(self.lang)
 
     def datetime(self, instant: datetime, zone: str) -> str:
         """An instant shown in `zone`, e.g. `lun. 23 nov. 2026, 10:30 (UTC+01:00)`."""

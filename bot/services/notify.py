@@ -11,13 +11,16 @@ when); staff pings carry the pack's escalation rung when it has a ladder for the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from pydantic import SecretStr
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -62,6 +65,7 @@ CUSTOMER_EVENTS = frozenset(
 AGENT_EVENTS = frozenset({"opened", "at_risk", "breached", "customer_comment", "due"})
 MANAGER_EVENTS = frozenset({"breached"})
 AUDIENCES = frozenset({"customer", "agents", "managers"})
+_T = TypeVar("_T")
 #: Remedy types owed per missed target (the others are computed over a period, not a ticket).
 PER_BREACH_REMEDIES = frozenset({"waiver", "service_credit_per_breach", "gtr_overrun"})
 
@@ -114,17 +118,22 @@ def _provider_users(*, session: Session, provider_code: str, role: Role) -> list
     return list(session.exec(query).all())
 
 
+def _configured(secret: SecretStr | None) -> bool:
+    """A token is configured when set and not blank."""
+    return secret is not None and bool(secret.get_secret_value().strip())
+
+
 def _agent_destinations(
     *, session: Session, pack: ContractPack, settings: Settings
 ) -> list[Destination]:
     groups: list[Destination] = []
     group = settings.telegram_agents_groups.get(pack.provider_code)
-    if group is not None and settings.telegram_token is not None:
+    if group is not None and _configured(settings.telegram_token):
         groups.append(
             Destination("agents", "telegram", str(group), settings.default_locale, None, False)
         )
     channel = settings.slack_agents_channels.get(pack.provider_code)
-    if channel is not None and settings.slack_bot_token is not None:
+    if channel is not None and _configured(settings.slack_bot_token):
         groups.append(Destination("agents", "slack", channel, settings.default_locale, None, False))
     if groups:
         return groups
@@ -173,20 +182,53 @@ def destinations_for(
     wanted = set(audiences) if audiences is not None else None
     found: list[Destination] = []
     if (event in CUSTOMER_EVENTS) if wanted is None else ("customer" in wanted):
-        requester = session.get(User, ticket.requester_id)
-        if requester is not None:
-            found.extend(
-                _user_destinations(
-                    session=session, user=requester, audience="customer", settings=settings
-                )
+
+        def customer() -> list[Destination]:
+            requester = session.get(User, ticket.requester_id)
+            if requester is None:
+                return []
+            return _user_destinations(
+                session=session, user=requester, audience="customer", settings=settings
             )
+
+        found.extend(_cached(session, ("customer", ticket.requester_id), customer))
     if (event in AGENT_EVENTS) if wanted is None else ("agents" in wanted):
-        found.extend(_agent_destinations(session=session, pack=pack, settings=settings))
+        found.extend(
+            _cached(
+                session,
+                ("agents", pack.provider_code),
+                lambda: _agent_destinations(session=session, pack=pack, settings=settings),
+            )
+        )
     if (event in MANAGER_EVENTS) if wanted is None else ("managers" in wanted):
         found.extend(
-            _manager_destinations(session=session, ticket=ticket, pack=pack, settings=settings)
+            _cached(
+                session,
+                ("managers", pack.provider_code, ticket.tenant_id),
+                lambda: _manager_destinations(
+                    session=session, ticket=ticket, pack=pack, settings=settings
+                ),
+            )
         )
     return found
+
+
+_CACHE_KEY = "supportbot.notify.cache"
+
+
+def cache_destinations(session: Session) -> None:
+    """Remember destinations and packs for the rest of this session (a dispatcher batch)."""
+    session.info[_CACHE_KEY] = {}
+
+
+def _cached(session: Session, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+    cache: dict[tuple[object, ...], Any] | None = session.info.get(_CACHE_KEY)
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    value: _T = cache[key]
+    return value
 
 
 def _next_opening(pack: ContractPack, now: datetime) -> datetime | None:
@@ -202,6 +244,18 @@ def _next_opening(pack: ContractPack, now: datetime) -> datetime | None:
             if start > now:
                 return start
     return None
+
+
+class _Values(dict[str, str]):
+    """Template values, some computed on first use."""
+
+    def __init__(self, ready: dict[str, str], later: dict[str, Callable[[], str]]) -> None:
+        super().__init__(ready)
+        self.later = later
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = self.later[key]()
+        return value
 
 
 def render(
@@ -220,23 +274,27 @@ def render(
         return t.datetime(datetime.fromisoformat(value), zone)
 
     priority = next((p.labels.get(t.lang) for p in pack.priorities if p.id == ticket.priority), "")
-    cost = ""
-    if event == "resolved":
-        cost = _cost_sentence(t=t, pack=pack, params=params)
-    values = {
-        "ref": ticket.reference,
-        "intervention": label,
-        "priority": priority,
-        "reason": params.get("reason", ""),
-        "response_due": when("response_due"),
-        "resolution_due": when("resolution_due"),
-        "text": params.get("text", ""),
-        "remedy": _remedy_text(t=t, pack=pack, params=params),
-        "target": _("response") if params.get("target") == "response" else _("resolution"),
-        "due": when("due"),
-        "percent": params.get("percent", ""),
-        "cost": cost,
-    }
+    values = _Values(
+        {
+            "ref": ticket.reference,
+            "intervention": label,
+            "priority": priority,
+            "reason": params.get("reason", ""),
+            "text": params.get("text", ""),
+            "target": _("response") if params.get("target") == "response" else _("resolution"),
+            "percent": params.get("percent", ""),
+        },
+        # Computed only when the chosen template uses them (dates cost a Babel call each).
+        {
+            "response_due": lambda: when("response_due"),
+            "resolution_due": lambda: when("resolution_due"),
+            "due": lambda: when("due"),
+            "remedy": lambda: _remedy_text(t=t, pack=pack, params=params),
+            "cost": lambda: (
+                _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
+            ),
+        },
+    )
     templates = {
         "opened": _(
             "Ticket %(ref)s opened: %(intervention)s, priority %(priority)s. "
@@ -300,8 +358,12 @@ def remedy_params(
     *, session: Session, ticket: Ticket, pack: ContractPack, target: str, at: datetime
 ) -> dict[str, str]:
     """The facts of what is owed for a missed target, as `render` params of a breach."""
-    contract = session.get(Contract, ticket.contract_id)
-    options = contract.options if contract is not None else {}
+
+    def load_options() -> dict[str, str]:
+        contract = session.get(Contract, ticket.contract_id)
+        return dict(contract.options) if contract is not None else {}
+
+    options = _cached(session, ("options", ticket.contract_id), load_options)
     day = at.astimezone(ZoneInfo(_display_zone(pack))).date()
     params: dict[str, str] = {}
     ids: list[str] = []
@@ -459,13 +521,56 @@ def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str])
     return t.gettext("No charge.")
 
 
-def _insert_ignoring_duplicates(session: Session, row: Notification) -> bool:
-    """Insert unless the idempotency key exists; returns whether a row was written."""
-    values = row.model_dump(exclude={"id"})
-    dialect = session.get_bind().dialect.name
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once (parameters bound per row)."""
+    table = Notification.__table__  # type: ignore[attr-defined]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(Notification).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT DO NOTHING.
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _outbox_row(
+    *,
+    key: str,
+    destination: Destination,
+    event: str,
+    text: str,
+    now: datetime,
+    ticket_id: int | None = None,
+    actions: list[dict[str, str]] | None = None,
+    status: NotificationStatus = NotificationStatus.PENDING,
+    next_attempt_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox row (every column but the id)."""
+    return {
+        "idempotency_key": (
+            f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
+        )[:200],
+        "ticket_id": ticket_id,
+        "user_id": destination.user_id,
+        "audience": destination.audience,
+        "event": event,
+        "channel": destination.channel,
+        "chat_id": destination.chat_id,
+        "lang": destination.lang,
+        "text": text,
+        "actions": actions or [],
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": next_attempt_at or now,
+        "last_error": None,
+        "external_id": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def _insert_ignoring_duplicates(session: Session, row: Notification | dict[str, Any]) -> bool:
+    """Insert unless the idempotency key exists; returns whether a row was written."""
+    values = row.model_dump(exclude={"id"}) if isinstance(row, Notification) else row
+    statement = _insert_statement(session.get_bind().dialect.name)
+    return session.execute(statement, values).first() is not None
 
 
 def emit(
@@ -511,22 +616,16 @@ def emit(
                 opening = _next_opening(pack, now)
             if isinstance(opening, datetime):
                 status, next_attempt = NotificationStatus.HELD, opening
-        row = Notification(
-            idempotency_key=(
-                f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
-            )[:200],
-            ticket_id=ticket.id,
-            user_id=destination.user_id,
-            audience=destination.audience,
+        row = _outbox_row(
+            key=key,
+            destination=destination,
             event=event,
-            channel=destination.channel,
-            chat_id=destination.chat_id,
-            lang=destination.lang,
             text=text,
+            now=now,
+            ticket_id=ticket.id,
             actions=_actions_for(event, destination, ticket),
             status=status,
             next_attempt_at=next_attempt,
-            created_at=now,
         )
         if _insert_ignoring_duplicates(session, row):
             written += 1
@@ -557,21 +656,13 @@ def emit_to_user(
     ):
         if channels is not None and destination.channel not in channels:
             continue
-        row = Notification(
-            idempotency_key=(
-                f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
-            )[:200],
-            ticket_id=ticket_id,
-            user_id=destination.user_id,
-            audience=destination.audience,
+        row = _outbox_row(
+            key=key,
+            destination=destination,
             event=event,
-            channel=destination.channel,
-            chat_id=destination.chat_id,
-            lang=destination.lang,
             text=text(translator(destination.lang)),
-            status=NotificationStatus.PENDING,
-            next_attempt_at=now,
-            created_at=now,
+            now=now,
+            ticket_id=ticket_id,
         )
         written += int(_insert_ignoring_duplicates(session, row))
     if written:
@@ -592,6 +683,9 @@ def _actions_for(event: str, destination: Destination, ticket: Ticket) -> list[d
 
 
 def _pack_id(session: Session, ticket: Ticket) -> str:
-    contract = session.get(Contract, ticket.contract_id)
-    assert contract is not None
-    return contract.pack_id
+    def load() -> str:
+        contract = session.get(Contract, ticket.contract_id)
+        assert contract is not None
+        return contract.pack_id
+
+    return _cached(session, ("pack", ticket.contract_id), load)

@@ -64,6 +64,8 @@ class Actor:
 
 def actor_for(*, session: Session, user: User) -> Actor:
     """The actor for a user, with the providers they serve."""
+    if user.role is Role.REQUESTER:
+        return Actor(user=user)  # requesters serve no provider: skip the lookup
     return Actor(user=user, providers=frozenset(provider_codes(session=session, user=user)))
 
 

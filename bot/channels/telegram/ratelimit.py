@@ -8,12 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Telegram's documented limits (core.telegram.org/bots/faq): about one message per second in
-# a chat, twenty per minute in a group, thirty per second in all.
+# a chat, twenty per minute in a group, thirty per second in all. A group's bucket holds a
+# burst of 3 and refills 17 a minute, so no 60-second window ever sees more than 20.
 PER_CHAT_RATE = 1.0
-PER_GROUP_RATE = 20 / 60
-PER_GROUP_BURST = 20
+GROUP_PER_MINUTE = 20
+PER_GROUP_BURST = 3
+PER_GROUP_RATE = (GROUP_PER_MINUTE - PER_GROUP_BURST) / 60
 GLOBAL_RATE = 30.0
 IDLE_BUCKETS_KEPT = 10_000
+EPSILON = 1e-9  # a token refilled up to rounding is a token
 
 
 @dataclass
@@ -31,7 +34,7 @@ class TokenBucket:
         self._refill(now)
         if now < self.blocked_until:
             return self.blocked_until - now
-        if self.tokens >= 1:
+        if self.tokens >= 1 - EPSILON:
             return 0.0
         return (1 - self.tokens) / self.rate
 
@@ -59,15 +62,19 @@ class FloodLimiter:
     _chats: dict[str, TokenBucket] = field(default_factory=dict)
     _groups: dict[str, TokenBucket] = field(default_factory=dict)
 
-    def _buckets(self, chat_id: str, now: float) -> list[TokenBucket]:
+    def _global_bucket(self, now: float) -> TokenBucket:
         if self._global is None:
             self._global = TokenBucket(self.global_rate, self.global_rate, self.global_rate, now)
+        return self._global
+
+    def _buckets(self, chat_id: str, now: float) -> list[TokenBucket]:
+        glob = self._global_bucket(now)
         if len(self._chats) > IDLE_BUCKETS_KEPT:
             self._forget_idle(now)
         chat = self._chats.get(chat_id)
         if chat is None:
             chat = self._chats[chat_id] = TokenBucket(self.chat_rate, 1, 1, now)
-        buckets = [self._global, chat]
+        buckets = [glob, chat]
         if is_group(chat_id):
             group = self._groups.get(chat_id)
             if group is None:
@@ -91,16 +98,35 @@ class FloodLimiter:
                 bucket.take(now)
         return wait
 
+    def try_take_global(self) -> float:
+        """Take a slot of the bot-wide budget and return 0, or return the seconds to wait."""
+        now = self.clock()
+        bucket = self._global_bucket(now)
+        wait = bucket.wait(now)
+        if wait <= 0:
+            bucket.take(now)
+        return wait
+
+    async def acquire_global(self) -> None:
+        """Wait for a slot of the bot-wide budget (direct answers to users)."""
+        while True:
+            wait = self.try_take_global()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
     async def acquire(self, chat_id: str) -> None:
         """Wait for a slot for `chat_id` and take it."""
-        while (wait := self.try_take(chat_id)) > 0:
+        while True:
+            wait = self.try_take(chat_id)
+            if wait <= 0:
+                return
             await asyncio.sleep(wait)
 
     def block(self, chat_id: str | None, seconds: float) -> None:
         """Honour a RetryAfter: nothing goes to `chat_id` (or anywhere, if None) for `seconds`."""
         now = self.clock()
-        buckets = self._buckets(chat_id or "0", now)
-        targets = buckets[:1] if chat_id is None else buckets[1:]
+        targets = [self._global_bucket(now)] if chat_id is None else self._buckets(chat_id, now)[1:]
         until = now + seconds
         for bucket in targets:
             bucket.blocked_until = max(bucket.blocked_until, until)
@@ -120,6 +146,10 @@ class Unlimited(FloodLimiter):
 
     def delay(self, chat_id: str) -> float:
         """Never a wait."""
+        return 0.0
+
+    def try_take_global(self) -> float:
+        """Always a slot."""
         return 0.0
 
 

@@ -22,7 +22,6 @@ from handlers.model import (
     Option,
     Prompt,
     Reply,
-    Text,
     TicketCard,
     reply_options,
     reply_text,
@@ -102,16 +101,17 @@ def render_text(text: str, markup: Markup | None = None) -> list[Outgoing]:
     return [Outgoing(escape(part), markup if i == last else None) for i, part in enumerate(parts)]
 
 
-def render(reply: Reply, *, mention: str | None = None) -> list[Outgoing]:
+def render(reply: Reply, *, group: bool = False, mention: str | None = None) -> list[Outgoing]:
     """One core reply as Telegram messages.
 
-    `mention` (HTML) is set in group chats: questions then address the person who asked and
-    force a reply, so that their answer reaches the bot even in privacy mode.
+    In a group a free-text question forces a reply from the person it addresses (`mention`,
+    HTML, is put in front of questions), so that their answer reaches the bot even when the
+    bot does not read the group's other messages (privacy mode).
     """
     options = reply_options(reply)
     markup: Markup | None
     match reply:
-        case Prompt() if mention is not None:
+        case Prompt() if group:
             markup = ForceReply(selective=True)
         case Choices() as choices:
             markup = keyboard(options, one_per_row=choices.as_select)
@@ -126,9 +126,11 @@ def render(reply: Reply, *, mention: str | None = None) -> list[Outgoing]:
     return messages
 
 
-def render_all(replies: Iterable[Reply], *, mention: str | None = None) -> list[Outgoing]:
+def render_all(
+    replies: Iterable[Reply], *, group: bool = False, mention: str | None = None
+) -> list[Outgoing]:
     """Every reply of an outcome, in order."""
-    return [message for reply in replies for message in render(reply, mention=mention)]
+    return [m for reply in replies for m in render(reply, group=group, mention=mention)]
 
 
 def mention_html(user_id: int, name: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, Executable, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
 
@@ -19,16 +19,22 @@ CHANNEL = "telegram"
 PING = "ping"
 
 
-def _insert(engine: Engine):  # type: ignore[no-untyped-def]
-    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+def _insert_ignoring(engine: Engine, model: type[SQLModel], **values: object) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING, in the engine's dialect."""
+    if engine.dialect.name == "postgresql":
+        return pg_insert(model).values(**values).on_conflict_do_nothing()
+    return sqlite_insert(model).values(**values).on_conflict_do_nothing()
 
 
 def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
     """Record a raw update; False when this update_id was already stored (a redelivery)."""
-    statement = (
-        _insert(engine)(InboundUpdate)
-        .values(channel=CHANNEL, external_key=str(update_id), payload=payload, received_at=now)
-        .on_conflict_do_nothing()
+    statement = _insert_ignoring(
+        engine,
+        InboundUpdate,
+        channel=CHANNEL,
+        external_key=str(update_id),
+        payload=payload,
+        received_at=now,
     )
     with engine.begin() as connection:
         return bool(connection.execute(statement).rowcount)
@@ -48,6 +54,31 @@ def mark_processed(*, engine: Engine, update_id: int, now: datetime) -> None:
         connection.execute(statement)
 
 
+def claim_unprocessed(
+    *, engine: Engine, received_after: datetime, received_before: datetime, now: datetime
+) -> list[str]:
+    """Raw updates stored but never handled (the process stopped first), marked as taken."""
+    where = (
+        col(InboundUpdate.channel) == CHANNEL,
+        col(InboundUpdate.processed_at).is_(None),
+        col(InboundUpdate.received_at) > received_after,
+        col(InboundUpdate.received_at) <= received_before,
+    )
+    with engine.begin() as connection:
+        rows = connection.execute(
+            select(col(InboundUpdate.id), col(InboundUpdate.payload))
+            .where(*where)
+            .order_by(col(InboundUpdate.id))
+        ).all()
+        if rows:
+            connection.execute(
+                update(InboundUpdate)
+                .where(col(InboundUpdate.id).in_([row.id for row in rows]))
+                .values(processed_at=now)
+            )
+    return [str(row.payload) for row in rows]
+
+
 def remember_ping(
     *, engine: Engine, ticket_id: int, chat_id: str, message_id: int, now: datetime
 ) -> str | None:
@@ -60,12 +91,13 @@ def remember_ping(
     )
     with engine.begin() as connection:
         previous = connection.execute(
-            MessageRef.__table__.select().where(*where)  # type: ignore[attr-defined]
-        ).first()
+            select(col(MessageRef.message_id)).where(*where)
+        ).scalar_one_or_none()
         if previous is None:
             connection.execute(
-                _insert(engine)(MessageRef)
-                .values(
+                _insert_ignoring(
+                    engine,
+                    MessageRef,
                     ticket_id=ticket_id,
                     channel=CHANNEL,
                     chat_id=chat_id,
@@ -73,14 +105,12 @@ def remember_ping(
                     message_id=str(message_id),
                     created_at=now,
                 )
-                .on_conflict_do_nothing()
             )
             return None
         connection.execute(
             update(MessageRef).where(*where).values(message_id=str(message_id), created_at=now)
         )
-        old = str(previous.message_id)
-        return None if old == str(message_id) else old
+        return None if previous == str(message_id) else str(previous)
 
 
 def set_reachable(*, engine: Engine, external_id: str, reachable: bool) -> int:

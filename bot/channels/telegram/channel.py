@@ -1,0 +1,674 @@
+"""The Telegram channel: updates in, core replies out as messages with inline keyboards.
+
+A python-telegram-bot `Application` without an updater receives updates from the webhook
+route (or from long polling in development) and hands each one to `TelegramChannel.handle`,
+which translates it into an `InboundEvent`, runs the synchronous core in a worker thread and
+renders the outcome. No database transaction is open while Telegram is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from telegram import (
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus, MessageEntityType, ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from bot.channels.telegram import commands, render, store
+from bot.channels.telegram.ratelimit import FloodLimiter
+from bot.settings import Settings
+from handlers.core import process
+from handlers.model import Choices, Confirm, InboundEvent, Outcome, Prompt, Reply, Text, TicketCard
+
+log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+CALLBACK_TEXT_LIMIT = 200
+MAX_RETRY_AFTER = 30.0  # seconds an interactive reply may wait after a flood-control answer
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
+FINAL_VERB = "resolve"  # after this button nothing on the ping applies any more
+OPEN_QUESTIONS_KEPT = 10_000
+REPLAY_WINDOW = timedelta(hours=1)
+REPLAY_FLOOR = timedelta(seconds=30)
+START_RETRY_SECONDS = 5.0
+START_RETRY_MAX_SECONDS = 300.0
+
+TgApplication = Application[Any, Any, Any, Any, Any, Any]
+T = TypeVar("T")
+
+
+class MalformedUpdateError(ValueError):
+    """A webhook body that is not a Telegram update."""
+
+
+class ChannelUnavailableError(RuntimeError):
+    """The channel is not running (Telegram unreachable at start-up, or a refused token)."""
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Updates run concurrently, except that one chat's updates run one at a time, in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run `coroutine` once the chat's earlier updates are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        key = chat.id
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def configured_token(settings: Settings) -> str | None:
+    """The bot token, or None when it is unset or blank (the channel is then off)."""
+    token = settings.telegram_token
+    value = token.get_secret_value().strip() if token is not None else ""
+    return value or None
+
+
+def build_application(
+    *,
+    settings: Settings,
+    request: BaseRequest | None = None,
+    polling: bool = False,
+    max_concurrent_updates: int = 32,
+) -> TgApplication:
+    """The PTB application: no JobQueue, no persistence, an updater only for long polling."""
+    token = configured_token(settings)
+    assert token is not None
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .job_queue(None)
+        .concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """The wait a flood-control answer asks for, in seconds."""
+    value: object = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
+
+
+class TelegramChannel:
+    """Translates Telegram updates to core events and the core's replies to messages."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        application: TgApplication,
+        limiter: FloodLimiter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        claim_updates: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.application = application
+        self.limiter = limiter or FloodLimiter()
+        self.clock = clock
+        # Webhook updates are stored by the route before they reach `handle`; polled ones
+        # are stored (and deduplicated) by `handle` itself.
+        self.claim_updates = claim_updates
+        # The last question with buttons asked to each (chat, user): its buttons go once the
+        # user answers (in memory: after a restart an old button is answered as expired).
+        self._open_questions: dict[tuple[int, int], Message] = {}
+        application.add_handler(TypeHandler(Update, self.handle))
+        application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> Any:
+        """The application's bot."""
+        return self.application.bot
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[TelegramChannel]:
+        """Run the application (and the long-polling updater if it has one) inside the block.
+
+        When Telegram cannot be reached at start-up the app starts anyway and the channel
+        keeps trying in the background (webhook calls get 503 meanwhile, which Telegram
+        retries); a refused token turns the channel off.
+        """
+        retry: asyncio.Task[None] | None = None
+        try:
+            try:
+                await self._start()
+            except InvalidToken as exc:
+                log.error("Telegram channel off: the token was refused (%s)", exc)
+            except TelegramError as exc:
+                log.error("Telegram unreachable at start-up (%s); retrying in the background", exc)
+                retry = asyncio.create_task(self._start_later())
+            yield self
+        finally:
+            if retry is not None:
+                retry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retry
+            await self._stop()
+
+    async def _start(self) -> None:
+        application = self.application
+        await application.initialize()
+        await self.register_commands()
+        await application.start()
+        if application.updater is not None:
+            await application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+        else:
+            await self.replay_unprocessed()
+        username = self.bot.username
+        log.info(
+            "Telegram channel on as @%s (invite links: https://t.me/%s?start=CODE)",
+            username,
+            username,
+        )
+
+    async def _start_later(self) -> None:
+        delay = START_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._start()
+            except InvalidToken as exc:
+                log.error("Telegram channel off: the token was refused (%s)", exc)
+                return
+            except TelegramError as exc:
+                delay = min(delay * 2, START_RETRY_MAX_SECONDS)
+                log.warning("Telegram still unreachable (%s); next try in %.0f s", exc, delay)
+            else:
+                return
+
+    async def _stop(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    async def replay_unprocessed(self) -> int:
+        """Queue the webhook updates that were stored (and answered) but never handled.
+
+        Only those received between an hour and half a minute ago: older ones are stale,
+        newer ones may still be in the hands of another process that is running.
+        """
+        now = self.clock()
+        payloads = await anyio.to_thread.run_sync(
+            lambda: store.claim_unprocessed(
+                engine=self.engine,
+                received_after=now - REPLAY_WINDOW,
+                received_before=now - REPLAY_FLOOR,
+                now=now,
+            )
+        )
+        for payload in payloads:
+            await self.application.update_queue.put(Update.de_json(json.loads(payload), self.bot))
+        if payloads:
+            log.warning("Telegram: %d stored update(s) handled after a restart", len(payloads))
+        return len(payloads)
+
+    async def drain(self) -> None:
+        """Wait until every update received so far is handled."""
+        await self.application.update_queue.join()
+
+    async def register_commands(self) -> None:
+        """Set the command menus: customers' everywhere, agents' in the agents groups."""
+        scopes: list[tuple[Any, tuple[tuple[str, str], ...]]] = [
+            (BotCommandScopeDefault(), commands.CUSTOMER_COMMANDS)
+        ]
+        scopes += [
+            (BotCommandScopeChat(chat_id), commands.AGENT_COMMANDS)
+            for chat_id in sorted(set(self.settings.telegram_agents_groups.values()))
+        ]
+        try:
+            for scope, entries in scopes:
+                for code, lang in commands.menus(self.settings.default_locale):
+                    await self.bot.set_my_commands(
+                        commands.menu(entries, lang), scope=scope, language_code=code
+                    )
+        except TelegramError as exc:
+            log.warning("Telegram command menus not set: %s", exc)
+
+    # ------------------------------------------------------------------ webhook intake
+
+    async def ingest(self, body: bytes) -> bool:
+        """Store a webhook body and queue it; False for a redelivered update_id.
+
+        Raises `MalformedUpdateError` (nothing stored) when the body is not an update, and
+        `ChannelUnavailableError` (nothing stored; Telegram retries) when not running.
+        """
+        if not self.application.running:
+            raise ChannelUnavailableError("the Telegram channel is not running")
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise MalformedUpdateError("body is not JSON") from exc
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise MalformedUpdateError("no update_id")
+        try:
+            update = Update.de_json(data, self.bot)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise MalformedUpdateError("not a Telegram update") from exc
+        payload = body.decode("utf-8", errors="replace")
+        fresh = await anyio.to_thread.run_sync(self._store, update_id, payload)
+        if fresh:
+            await self.application.update_queue.put(update)
+        return fresh
+
+    def _store(self, update_id: int, payload: str) -> bool:
+        return store.store_update(
+            engine=self.engine, update_id=update_id, payload=payload, now=self.clock()
+        )
+
+    # ------------------------------------------------------------------ update handling
+
+    async def handle(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update (the application's only handler)."""
+        if self.claim_updates:
+            payload = json.dumps(update.to_dict(), ensure_ascii=False)
+            if not await anyio.to_thread.run_sync(self._store, update.update_id, payload):
+                return
+        if update.callback_query is not None:
+            await self._on_callback(update.update_id, update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.update_id, update.message)
+        elif update.my_chat_member is not None:
+            await self._on_membership(update)
+        else:
+            await self._run_sync(store.mark_processed, update_id=update.update_id)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("Telegram update %s failed", update_id, exc_info=context.error)
+
+    def _event(
+        self, *, chat_id: int, user: User, text: str | None = None, action: str | None = None
+    ) -> InboundEvent:
+        return InboundEvent(
+            channel=CHANNEL,
+            chat_id=str(chat_id),
+            user_external_id=str(user.id),
+            received_at=self.clock(),
+            text=text,
+            action=action,
+            platform_locale=user.language_code,
+            display_name=user.full_name,
+        )
+
+    async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
+        """The core's answer, computed in a worker thread (its transaction ends there)."""
+
+        def run() -> Outcome:
+            outcome = process(engine=self.engine, event=event, settings=self.settings)
+            store.mark_processed(engine=self.engine, update_id=update_id, now=self.clock())
+            return outcome
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def _run_sync(self, function: Callable[..., T], **kwargs: Any) -> T:
+        def run() -> T:
+            return function(engine=self.engine, now=self.clock(), **kwargs)
+
+        return await anyio.to_thread.run_sync(run)
+
+    def _addressed(self, message: Message, text: str) -> bool:
+        """In a group, only commands for this bot and replies to its messages are for it."""
+        if text.startswith("/"):
+            head = text.split(maxsplit=1)[0]
+            _name, at, target = head.partition("@")
+            return not at or target.lower() == (self.bot.username or "").lower()
+        replied = message.reply_to_message
+        return (
+            replied is not None
+            and replied.from_user is not None
+            and replied.from_user.id == self.bot.id
+        )
+
+    async def _on_message(self, update_id: int, message: Message) -> None:
+        user = message.from_user
+        text = message.text or message.caption
+        group = message.chat.type in GROUP_TYPES
+        if (
+            user is None
+            or user.is_bot
+            or not text
+            or (group and not self._addressed(message, text))
+        ):
+            await self._run_sync(store.mark_processed, update_id=update_id)
+            return
+        event = self._event(chat_id=message.chat.id, user=user, text=text)
+        # A typed answer makes the buttons of the question it answers stale: they go while
+        # the core works.
+        stale = self._take_open_question(message.chat.id, user.id, keep=None)
+        work = asyncio.ensure_future(self._process(event, update_id))
+        closing = asyncio.ensure_future(self._strip(stale))
+        try:
+            outcome = await work
+            await self._reply(message.chat.id, user, outcome.replies, group, reply_to=message)
+        finally:
+            await closing
+
+    async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
+        data = query.data
+        message = query.message if isinstance(query.message, Message) else None
+        if not data:
+            await self._quietly(query.answer())
+            await self._run_sync(store.mark_processed, update_id=update_id)
+            return
+        chat = query.message.chat if query.message is not None else None
+        chat_id = chat.id if chat is not None else query.from_user.id
+        group = chat is not None and chat.type in GROUP_TYPES
+        event = self._event(chat_id=chat_id, user=query.from_user, action=data)
+        if data.startswith("t:"):
+            await self._on_ticket_button(query, message, event, update_id, group=group)
+            return
+        label = render.button_label(_keyboard(message), data)
+        # In a group, only the person a question addresses closes it; a bystander's click
+        # is answered by the core (the choice is not theirs) and leaves the buttons.
+        mine = not group or (message is not None and addresses(message, query.from_user.id))
+        keep = message.message_id if message is not None else None
+        stale = self._take_open_question(chat_id, query.from_user.id, keep=keep)
+        # Answering the click and closing questions do not depend on the core's answer: they
+        # run while the core works and while its answer is sent.
+        work = asyncio.ensure_future(self._process(event, update_id))
+        closing = asyncio.gather(
+            self._quietly(query.answer()),
+            self._quietly(self._close_question(message if mine else None, label)),
+            self._strip(stale),
+        )
+        try:
+            outcome = await work
+            await self._reply(chat_id, query.from_user, outcome.replies, group)
+        finally:
+            await closing
+
+    async def _close_question(self, message: Message | None, label: str | None) -> None:
+        """Replace the question's keyboard by the option picked, so no stale button stays."""
+        if message is None or message.reply_markup is None:
+            return
+        text = None
+        if label is not None and message.text:
+            text = render.with_line(message.text_html, render.picked_line(label))
+        await self._edit(message, text, None)
+
+    async def _strip(self, message: Message | None) -> None:
+        """Remove a message's keyboard (best effort; nothing to do for None)."""
+        if message is not None and message.reply_markup is not None:
+            await self._quietly(self._edit(message, None, None))
+
+    def _take_open_question(
+        self, chat_id: int, user_id: int, *, keep: int | None
+    ) -> Message | None:
+        """The last question asked to this user in this chat (not `keep`), forgotten now."""
+        question = self._open_questions.pop((chat_id, user_id), None)
+        return question if question is not None and question.message_id != keep else None
+
+    async def _reply(
+        self,
+        chat_id: int,
+        user: User,
+        replies: Sequence[Reply],
+        group: bool,
+        *,
+        reply_to: Message | None = None,
+    ) -> None:
+        """Answer a user; the last question with buttons is remembered, to close it later."""
+        sent = await self.send_replies(
+            chat_id,
+            replies,
+            group=group,
+            mention=render.mention_html(user.id, user.first_name) if group else None,
+            reply_to=reply_to.message_id if group and reply_to is not None else None,
+        )
+        questions = [m for m in sent if _asks(m)]
+        if questions:
+            if len(self._open_questions) >= OPEN_QUESTIONS_KEPT:
+                self._open_questions.pop(next(iter(self._open_questions)))
+            self._open_questions[(chat_id, user.id)] = questions[-1]
+
+    async def _on_ticket_button(
+        self,
+        query: CallbackQuery,
+        message: Message | None,
+        event: InboundEvent,
+        update_id: int,
+        *,
+        group: bool,
+    ) -> None:
+        """An agent ping button: act through the core, then update the ping."""
+        data = event.action or ""
+        outcome = await self._process(event, update_id)
+        replies = list(outcome.replies)
+        first = replies[0] if replies else None
+        summary = first.text if isinstance(first, Text) else None
+        if summary is not None:
+            replies.pop(0)
+        done = acted_on(outcome, data.split(":", 2)[-1])
+        toast = summary[:CALLBACK_TEXT_LIMIT] if summary else None
+        await self._quietly(query.answer(text=toast, show_alert=bool(toast) and not done))
+        if done and message is not None and summary is not None:
+            verb = data.split(":", 2)[1]
+            markup = None if verb == FINAL_VERB else render.without(_keyboard(message), [data])
+            line = render.done_line(query.from_user.full_name, summary)
+            text = render.with_line(message.text_html, line) if message.text else None
+            await self._quietly(self._edit(message, text, markup))
+        if replies:
+            chat_id, user_id = int(event.chat_id), query.from_user.id
+            stale = self._take_open_question(chat_id, user_id, keep=None)
+            await self._strip(stale)
+            await self._reply(chat_id, query.from_user, replies, group)
+
+    async def _on_membership(self, update: Update) -> None:
+        """A user blocked or unblocked the bot, or the bot joined or left a group."""
+        change = update.my_chat_member
+        assert change is not None
+        status = change.new_chat_member.status
+        if change.chat.type == Chat.PRIVATE:
+            reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+            await self._run_sync(
+                _set_reachable, external_id=str(change.chat.id), reachable=reachable
+            )
+        else:
+            log.info(
+                "bot is now %s in Telegram chat %s (%s)", status, change.chat.id, change.chat.title
+            )
+        await self._run_sync(store.mark_processed, update_id=update.update_id)
+
+    # ------------------------------------------------------------------ output
+
+    async def send_replies(
+        self,
+        chat_id: int | str,
+        replies: Sequence[Reply],
+        *,
+        group: bool = False,
+        mention: str | None = None,
+        reply_to: int | None = None,
+    ) -> list[Message]:
+        """Send the core's replies to a chat, in order; returns the messages sent."""
+        sent: list[Message] = []
+        for outgoing in render.render_all(replies, group=group, mention=mention):
+            message = await self.send(chat_id, outgoing, reply_to=reply_to if not sent else None)
+            if message is not None:
+                sent.append(message)
+        return sent
+
+    async def send(
+        self, chat_id: int | str, outgoing: render.Outgoing, *, reply_to: int | None = None
+    ) -> Message | None:
+        """Send one message, waiting out a short flood-control pause once."""
+        parameters = (
+            ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        )
+
+        async def attempt() -> Message:
+            await self.limiter.acquire_global()
+            return await self.bot.send_message(  # type: ignore[no-any-return]
+                chat_id=chat_id,
+                text=outgoing.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.markup,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=parameters,
+            )
+
+        try:
+            return await self._with_retry_after(attempt, str(chat_id))
+        except Forbidden as exc:
+            log.info("Telegram chat %s refuses messages: %s", chat_id, exc)
+            await self._run_sync(_set_reachable, external_id=str(chat_id), reachable=False)
+        except TelegramError as exc:
+            log.warning("reply to Telegram chat %s not sent: %s", chat_id, exc)
+        return None
+
+    async def _with_retry_after(self, attempt: Callable[[], Awaitable[T]], chat_id: str) -> T:
+        try:
+            return await attempt()
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            self.limiter.block(chat_id, wait)
+            if wait > MAX_RETRY_AFTER:
+                raise
+            await asyncio.sleep(wait)
+            return await attempt()
+
+    async def _edit(
+        self, message: Message, text: str | None, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """Edit a message's text and keyboard (only the keyboard when `text` is None)."""
+        chat_id = message.chat.id
+
+        async def attempt() -> object:
+            await self.limiter.acquire_global()
+            if text is None:
+                return await self.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message.message_id, reply_markup=markup
+                )
+            return await self.bot.edit_message_text(
+                text=text,
+                chat_id=chat_id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+
+        await self._with_retry_after(attempt, str(chat_id))
+
+    async def _quietly(self, call: Awaitable[object]) -> None:
+        """Await a best-effort call (answer a button, edit a message): failures are logged."""
+        try:
+            await call
+        except BadRequest as exc:  # e.g. "message is not modified", a too old callback
+            log.debug("Telegram call refused: %s", exc)
+        except TelegramError as exc:
+            log.warning("Telegram call failed: %s", exc)
+
+
+def _asks(message: Message) -> bool:
+    """Whether a message carries buttons answering a conversation step."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        isinstance(button.callback_data, str) and button.callback_data.startswith("c:")
+        for row in markup.inline_keyboard
+        for button in row
+    )
+
+
+def _keyboard(message: Message | None) -> InlineKeyboardMarkup | None:
+    return message.reply_markup if message is not None else None
+
+
+def _set_reachable(*, engine: Engine, now: datetime, external_id: str, reachable: bool) -> int:
+    del now
+    changed = store.set_reachable(engine=engine, external_id=external_id, reachable=reachable)
+    if changed:
+        log.info("Telegram account %s reachable=%s", external_id, reachable)
+    return changed
+
+
+def addresses(message: Message, user_id: int) -> bool:
+    """Whether a bot message in a group is meant for `user_id` (mentions or answers them)."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == user_id:
+        return True
+    return any(
+        entity.type == MessageEntityType.TEXT_MENTION
+        and entity.user is not None
+        and entity.user.id == user_id
+        for entity in message.entities
+    )
+
+
+def acted_on(outcome: Outcome, reference: str) -> bool:
+    """Whether the core carried out a ping button's action, read from its answer.
+
+    The core answers an action it performed with a sentence that starts with the ticket
+    reference (`REF acknowledged…`, `REF resolved…`) or with the ticket's card; a refusal
+    (`not allowed`, `not possible now…`) or a follow-up question does neither.
+    """
+    if any(isinstance(reply, Choices | Prompt | Confirm) for reply in outcome.replies):
+        return False
+    if any(isinstance(reply, TicketCard) for reply in outcome.replies):
+        return True
+    first = outcome.replies[0] if outcome.replies else None
+    return isinstance(first, Text) and bool(reference) and first.text.startswith(reference)

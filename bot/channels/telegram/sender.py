@@ -1,0 +1,142 @@
+"""Delivers outbox messages on Telegram, within the flood limits (the worker's `Sender`).
+
+The worker claims a row and calls `TelegramSender.send`, which reports what became of it:
+delivered (with the message id), retry (after Telegram's own `retry_after`, or with the
+worker's backoff for other errors), failed for good (a bad request), or unreachable (the
+user blocked the bot: the worker marks the identity so nothing more is queued for it).
+The only database write here is the ping's message ref, after the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from telegram import Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.channels.telegram import render, store
+from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
+from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
+from bot.worker.senders import OutboxMessage, RateLimit, SendResult
+from handlers.model import Option
+
+log = logging.getLogger(__name__)
+
+AGENT_AUDIENCES = frozenset({"agents", "agent"})
+MAX_WAIT = 10.0  # seconds a send may wait for the flood limits before handing the row back
+
+
+class TelegramSender:
+    """Sends outbox messages to Telegram chats: per chat, per group and bot-wide limits."""
+
+    channel = store.CHANNEL
+    limits = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burst=1)
+
+    def __init__(
+        self,
+        *,
+        bot: Any,
+        engine: Engine,
+        limiter: FloodLimiter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_wait: float = MAX_WAIT,
+    ) -> None:
+        self.bot = bot
+        self.engine = engine
+        self.limiter = limiter or FloodLimiter()
+        self.clock = clock
+        self.max_wait = max_wait
+
+    async def send(self, notification: OutboxMessage) -> SendResult:
+        """Deliver one outbox message (no database transaction is open during the call)."""
+        chat_id = notification.chat_id
+        options = [Option(a["label"], a["payload"]) for a in notification.actions]
+        messages = render.render_text(notification.text, render.keyboard(options))
+        last: Message | None = None
+        try:
+            for outgoing in messages:
+                wait = await self._slot(chat_id)
+                if wait:
+                    return SendResult.retry_after(wait, "flood limit")
+                last = await self._send_message(chat_id, outgoing)
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            self.limiter.block(chat_id, seconds)
+            return SendResult.retry_after(seconds, str(exc))
+        except Forbidden as exc:
+            if is_group(chat_id):
+                log.error("bot cannot post in Telegram group %s: %s", chat_id, exc)
+                return SendResult.permanent_failure(f"Forbidden: {exc}")
+            return SendResult.unreachable(f"Forbidden: {exc}")
+        except BadRequest as exc:
+            return SendResult.permanent_failure(f"BadRequest: {exc}")
+        except TelegramError as exc:
+            return SendResult.retry_after(None, f"{type(exc).__name__}: {exc}")
+        assert last is not None
+        if notification.audience in AGENT_AUDIENCES and notification.ticket_id and options:
+            await self._remember_ping(notification.ticket_id, chat_id, last.message_id)
+        return SendResult.delivered(str(last.message_id))
+
+    async def _slot(self, chat_id: str) -> float:
+        """Wait for a flood-limit slot; returns the wait instead when it is too long."""
+        while True:
+            wait = self.limiter.try_take(chat_id)
+            if wait <= 0:
+                return 0.0
+            if wait > self.max_wait:
+                return wait
+            await asyncio.sleep(wait)
+
+    async def _send_message(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+        try:
+            return await self._post(chat_id, outgoing)
+        except ChatMigrated as exc:
+            # A group became a supergroup: deliver there, and tell the operator to update
+            # the configured id (SUPPORTBOT_TELEGRAM_AGENTS_GROUPS).
+            log.warning(
+                "Telegram group %s is now %s: update the settings", chat_id, exc.new_chat_id
+            )
+            return await self._post(str(exc.new_chat_id), outgoing)
+
+    async def _post(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+        return await self.bot.send_message(  # type: ignore[no-any-return]
+            chat_id=int(chat_id),
+            text=outgoing.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=outgoing.markup,
+            link_preview_options=NO_PREVIEW,
+        )
+
+    async def _remember_ping(self, ticket_id: int, chat_id: str, message_id: int) -> None:
+        """Store the ping's id; the ticket's previous ping loses its now stale buttons."""
+
+        def remember() -> str | None:
+            return store.remember_ping(
+                engine=self.engine,
+                ticket_id=ticket_id,
+                chat_id=chat_id,
+                message_id=message_id,
+                now=self.clock(),
+            )
+
+        try:
+            previous = await anyio.to_thread.run_sync(remember)
+        except Exception:  # the message went out: a lost ref must not make it go out twice
+            log.exception("ping of ticket %s sent but not recorded", ticket_id)
+            return
+        if previous is None:
+            return
+        try:
+            await self.limiter.acquire(chat_id)
+            await self.bot.edit_message_reply_markup(
+                chat_id=int(chat_id), message_id=int(previous), reply_markup=None
+            )
+        except TelegramError as exc:  # already without buttons, deleted, too old: fine
+            log.debug("previous ping %s of ticket %s not updated: %s", previous, ticket_id, exc)
