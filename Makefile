@@ -39,6 +39,9 @@ pytest: $(STAMP) translations
 
 bench: setup
 	$(BIN)/python bench/sla.py
+	$(BIN)/python bench/milestones.py
+	$(BIN)/python bench/slack.py
+	$(BIN)/python bench/telegram.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

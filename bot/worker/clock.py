@@ -21,13 +21,32 @@ class Clock(Protocol):
         """The current instant, aware UTC."""
         ...
 
-    async def sleep_until(self, deadline: datetime, wake: asyncio.Event | None = None) -> None:
-        """Return at `deadline`, or earlier once `wake` is set."""
+    async def sleep_until(
+        self,
+        deadline: datetime | None,
+        wake: asyncio.Event | None = None,
+        *,
+        at_most: float | None = None,
+    ) -> None:
+        """Return at `deadline`, after `at_most` real seconds, or once `wake` is set."""
         ...
 
 
-async def _wait(delay: float, wake: asyncio.Event | None) -> None:
-    if delay <= 0:
+def _bounded(delay: float | None, at_most: float | None) -> float | None:
+    if at_most is None:
+        return delay
+    return at_most if delay is None else min(delay, at_most)
+
+
+async def _wait(delay: float | None, wake: asyncio.Event | None) -> None:
+    if delay is not None and delay <= 0:
+        return
+    if wake is not None and wake.is_set():
+        return
+    if wake is None:
+        if delay is None:
+            raise ValueError("an endless sleep needs a wake-up event")
+        await asyncio.sleep(delay)
         return
     if wake is None:
         await asyncio.sleep(delay)
@@ -43,9 +62,16 @@ class SystemClock:
         """The current instant."""
         return datetime.now(UTC)
 
-    async def sleep_until(self, deadline: datetime, wake: asyncio.Event | None = None) -> None:
-        """Sleep in real time until `deadline` or a wake-up."""
-        await _wait((deadline - self.now()).total_seconds(), wake)
+    async def sleep_until(
+        self,
+        deadline: datetime | None,
+        wake: asyncio.Event | None = None,
+        *,
+        at_most: float | None = None,
+    ) -> None:
+        """Sleep in real time until `deadline`, `at_most` seconds, or a wake-up."""
+        delay = None if deadline is None else (deadline - self.now()).total_seconds()
+        await _wait(_bounded(delay, at_most), wake)
 
 
 class ScaledClock:
@@ -68,9 +94,16 @@ class ScaledClock:
         """The current virtual instant."""
         return self.virtual_origin + (datetime.now(UTC) - self.real_origin) * self.scale
 
-    async def sleep_until(self, deadline: datetime, wake: asyncio.Event | None = None) -> None:
-        """Sleep until the virtual `deadline` (its real share) or a wake-up."""
-        await _wait((deadline - self.now()).total_seconds() / self.scale, wake)
+    async def sleep_until(
+        self,
+        deadline: datetime | None,
+        wake: asyncio.Event | None = None,
+        *,
+        at_most: float | None = None,
+    ) -> None:
+        """Sleep until the virtual `deadline`, `at_most` real seconds, or a wake-up."""
+        delay = None if deadline is None else (deadline - self.now()).total_seconds() / self.scale
+        await _wait(_bounded(delay, at_most), wake)
 
 
 class ManualClock:
@@ -100,16 +133,29 @@ class ManualClock:
         self.set(self._now + (delta if delta is not None else timedelta(**units)))
         return self._now
 
-    async def sleep_until(self, deadline: datetime, wake: asyncio.Event | None = None) -> None:
-        """Wait until the clock is moved past `deadline`, or a wake-up."""
-        while self._now < deadline and not (wake is not None and wake.is_set()):
+    async def sleep_until(
+        self,
+        deadline: datetime | None,
+        wake: asyncio.Event | None = None,
+        *,
+        at_most: float | None = None,
+    ) -> None:
+        """Wait until the clock is moved to `deadline`, a wake-up, or `at_most` real seconds."""
+        loop = asyncio.get_running_loop()
+        give_up = None if at_most is None else loop.time() + at_most
+        while deadline is None or self._now < deadline:
+            if wake is not None and wake.is_set():
+                return
+            left = None if give_up is None else give_up - loop.time()
+            if left is not None and left <= 0:
+                return
             if self._moved is None:
                 self._moved = asyncio.Event()
             waiters = [asyncio.ensure_future(self._moved.wait())]
             if wake is not None:
                 waiters.append(asyncio.ensure_future(wake.wait()))
             try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waiters:
                     waiter.cancel()

@@ -1,0 +1,168 @@
+"""The managers' daily digest (`manager_daily_digest`): open tickets, missed targets, due soon.
+
+Sent once a day at `manager_digest_time` in `zone`, one message per manager identity, with
+the idempotency key ``digest:{local date}:u{user}``: several workers, or a restart, never
+send a second one the same day. A worker that starts later the same day (within
+`CATCH_UP`) still sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.db.engine import transaction
+from bot.db.models import AgentProvider, Contract, Role, Ticket, TicketStatus, User
+from bot.i18n import Translator
+from bot.services import notify
+from bot.settings import Settings
+from bot.worker.clock import Clock
+from pricing.loader import get_pack
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.RESPONDED, TicketStatus.PAUSED)
+CATCH_UP = timedelta(hours=12)
+MAX_REFERENCES = 10
+
+
+def scheduled_at(*, settings: Settings, day: date) -> datetime:
+    """The digest instant of a local day."""
+    local = datetime.combine(day, settings.manager_digest_time, tzinfo=ZoneInfo(settings.zone))
+    return local.astimezone(UTC)
+
+
+def next_digest_at(*, settings: Settings, now: datetime) -> datetime:
+    """The first digest instant after `now`."""
+    day = now.astimezone(ZoneInfo(settings.zone)).date()
+    for offset in range(3):
+        candidate = scheduled_at(settings=settings, day=day + timedelta(days=offset))
+        if candidate > now:
+            return candidate
+    raise AssertionError("unreachable: a digest is due within three days")
+
+
+@dataclass
+class DigestFigures:
+    """What one manager reads."""
+
+    open: int = 0
+    breached: list[str] = field(default_factory=list)
+    due_soon: int = 0
+
+
+def _figures(
+    *, tickets: list[Ticket], providers: dict[int, str], user: User, codes: set[str], now: datetime
+) -> DigestFigures:
+    figures = DigestFigures()
+    horizon = now + timedelta(hours=24)
+    for ticket in tickets:
+        if user.tenant_id is not None:
+            if ticket.tenant_id != user.tenant_id:
+                continue
+        elif providers.get(ticket.contract_id) not in codes:
+            continue
+        figures.open += 1
+        if ticket.response_breached or ticket.resolution_breached:
+            figures.breached.append(ticket.reference)
+        dues = [
+            due
+            for due, met in (
+                (ticket.response_due, ticket.responded_at),
+                (ticket.resolution_due, ticket.resolved_at),
+            )
+            if due is not None and met is None
+        ]
+        if any(now <= due < horizon for due in dues):
+            figures.due_soon += 1
+    return figures
+
+
+def _text(t: Translator, figures: DigestFigures, day: date) -> str:
+    text = t.gettext(
+        "Daily SLA digest, %(date)s: %(open)s open tickets, %(breached)s with a missed "
+        "target, %(due)s due within 24 hours."
+    ) % {
+        "date": format_date(day, "long", locale=t.babel_locale),
+        "open": figures.open,
+        "breached": len(figures.breached),
+        "due": figures.due_soon,
+    }
+    if figures.breached:
+        shown = ", ".join(figures.breached[:MAX_REFERENCES])
+        if len(figures.breached) > MAX_REFERENCES:
+            shown += ", …"
+        text += " " + t.gettext("Missed targets: %(refs)s.") % {"refs": shown}
+    return text
+
+
+def send_digest(*, session: Session, settings: Settings, now: datetime, day: date) -> int:
+    """Queue the digest of `day` for every manager; returns the messages written."""
+    tickets = list(session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))))
+    providers = {
+        contract.id: get_pack(contract.pack_id).provider_code
+        for contract in session.exec(select(Contract)).all()
+        if contract.id is not None
+    }
+    written = 0
+    managers = session.exec(select(User).where(User.role == Role.MANAGER).order_by(col(User.id)))
+    for manager in managers.all():
+        codes = set(
+            session.exec(
+                select(AgentProvider.provider_code).where(AgentProvider.user_id == manager.id)
+            ).all()
+        )
+        figures = _figures(tickets=tickets, providers=providers, user=manager, codes=codes, now=now)
+
+        def text(t: Translator, figures: DigestFigures = figures) -> str:
+            return _text(t, figures, day)
+
+        written += notify.emit_to_user(
+            session=session,
+            user=manager,
+            audience="manager",
+            event="digest",
+            now=now,
+            key=f"digest:{day.isoformat()}:u{manager.id}",
+            text=text,
+            settings=settings,
+        )
+    return written
+
+
+class DigestScheduler:
+    """Sends the daily digest at its local time."""
+
+    def __init__(self, *, engine: Engine, settings: Settings, clock: Clock) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+
+    def send_if_due(self) -> int:
+        """Send today's digest when its time has come (idempotent); returns messages written."""
+        now = self.clock.now()
+        day = now.astimezone(ZoneInfo(self.settings.zone)).date()
+        at = scheduled_at(settings=self.settings, day=day)
+        if not at <= now < at + CATCH_UP:
+            return 0
+        with transaction(self.engine) as session:
+            return send_digest(session=session, settings=self.settings, now=now, day=day)
+
+    async def run(self, *, stop: asyncio.Event) -> None:
+        """Send each day's digest until `stop` is set."""
+        while not stop.is_set():
+            try:
+                written = await asyncio.to_thread(self.send_if_due)
+                if written:
+                    log.info("daily digest: %s messages", written)
+            except Exception:
+                log.exception("daily digest failed")
+            deadline = next_digest_at(settings=self.settings, now=self.clock.now())
+            await self.clock.sleep_until(deadline, wake=stop, at_most=3600)

@@ -1,0 +1,319 @@
+"""The dispatcher: fires due SLA milestones into the outbox, exactly once.
+
+Claiming. One transaction takes a batch of pending milestones with ``due_at <= now``
+(oldest first, ``LIMIT worker_batch_size``, served by ``ix_milestones_status_due_at``) with
+their tickets, re-checks each ticket, writes the notifications (`notify.emit`, idempotent by
+key) and marks the rows done or cancelled, then commits. On SQLite every transaction is
+``BEGIN IMMEDIATE``, so two dispatchers take turns; on PostgreSQL the claim is
+``SELECT … FOR UPDATE SKIP LOCKED`` over the milestone and ticket rows, so concurrent
+workers take disjoint batches and never wait for a ticket that a user transaction holds
+(its milestones are simply taken by a later batch). A crash before the COMMIT leaves the
+rows pending: they fire once, later. Nothing is reloaded at start.
+
+Re-check. A milestone fires only when its generation is the ticket's current SLA
+generation (every change of a clock input regenerates the rows), the ticket is open, its
+target is not met, the due instant it announces is still the ticket's, and, for warnings
+and the due instant, the clock is not stopped. Otherwise it is cancelled.
+
+Idempotency keys (per destination, suffixed ``|audience|channel|chat``):
+``t{ticket}:{target}:at_risk:{percent}:{due}``, ``t{ticket}:{target}:due:{due}`` and
+``t{ticket}:{target}:breached``: a breach is told once per ticket and target, even when a
+later regeneration fires it again; a warning or due ping repeats only for a new due instant.
+
+Wake-up. `run` sleeps until the earliest pending ``due_at``; a COMMIT in this process that
+writes milestone rows wakes it at once (`bot.worker.wake`), and it never sleeps longer
+than ``worker_max_sleep_seconds`` (real seconds), the bound within which rows written by
+another process are noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from bot.db.engine import transaction
+from bot.db.models import (
+    Contract,
+    MilestoneRow,
+    MilestoneStatus,
+    Ticket,
+    TicketStatus,
+)
+from bot.services import notify
+from bot.settings import Settings
+from bot.sla.clock import BREACH_DELAY, MilestoneKind
+from bot.worker import escalation
+from bot.worker.clock import Clock
+from pricing.loader import get_pack
+from pricing.schema import ContractPack
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.RESPONDED, TicketStatus.PAUSED})
+#: Pause before claiming again when due rows exist but were all locked by other transactions.
+LOCKED_RETRY_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What became of one claimed milestone."""
+
+    milestone_id: int
+    ticket_id: int
+    target: str
+    kind: str
+    due_at: datetime
+    outcome: str
+    messages: int = 0
+
+    @property
+    def fired(self) -> bool:
+        """Whether notifications were written (rather than the row cancelled)."""
+        return self.outcome == "fired"
+
+
+@dataclass
+class BatchResult:
+    """One claim transaction: what it processed and when it committed."""
+
+    fired: list[Fired] = field(default_factory=list)
+    claimed_at: datetime | None = None
+    committed_at: datetime | None = None
+
+    @property
+    def claimed(self) -> int:
+        """How many milestone rows the batch took."""
+        return len(self.fired)
+
+
+class Dispatcher:
+    """Claims due milestone rows and turns them into outbox rows."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        batch_size: int | None = None,
+        on_commit: Callable[[BatchResult], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.batch_size = batch_size or settings.worker_batch_size
+        self.on_commit = on_commit
+        self.fractions = tuple(sorted(Decimal(str(f)) for f in settings.sla_warning_fractions))
+        self.postgres = engine.dialect.name == "postgresql"
+        self._pack_ids: dict[int, str] = {}
+        #: The instant the running loop plans to wake up at (read by the wake-up listener).
+        self.deadline: datetime | None = None
+
+    # ------------------------------------------------------------------ one transaction
+
+    def dispatch_batch(self) -> BatchResult:
+        """Claim and process one batch of due milestones in one transaction."""
+        result = BatchResult(claimed_at=self.clock.now())
+        now = result.claimed_at
+        assert now is not None
+        with transaction(self.engine) as session:
+            notify.cache_destinations(session)  # one batch, one lookup per destination
+            claimed = self._claim(session, now)
+            with session.no_autoflush:  # the rows are written once, at the COMMIT
+                for milestone, ticket in claimed:
+                    result.fired.append(self._process(session, milestone, ticket, now))
+        result.committed_at = self.clock.now()
+        if self.on_commit is not None and result.fired:
+            self.on_commit(result)
+        return result
+
+    def dispatch_due(self, *, max_batches: int = 1000) -> int:
+        """Process batches until nothing is due (or `max_batches`); returns the rows taken."""
+        total = 0
+        for _ in range(max_batches):
+            batch = self.dispatch_batch()
+            total += batch.claimed
+            if batch.claimed < self.batch_size:
+                break
+        return total
+
+    def next_due(self) -> datetime | None:
+        """The earliest pending milestone instant."""
+        with Session(self.engine) as session:
+            query = select(func.min(MilestoneRow.due_at)).where(
+                col(MilestoneRow.status) == MilestoneStatus.PENDING
+            )
+            value: datetime | None = session.exec(query).one()
+            return value
+
+    def _claim(self, session: Session, now: datetime) -> list[tuple[MilestoneRow, Ticket]]:
+        query = (
+            select(MilestoneRow, Ticket)
+            .join(Ticket, col(Ticket.id) == col(MilestoneRow.ticket_id))
+            .where(
+                col(MilestoneRow.status) == MilestoneStatus.PENDING,
+                col(MilestoneRow.due_at) <= now,
+            )
+            .order_by(col(MilestoneRow.due_at), col(MilestoneRow.id))
+            .limit(self.batch_size)
+        )
+        if self.postgres:
+            query = query.with_for_update(skip_locked=True)
+        return [(m, t) for m, t in session.exec(query).all()]
+
+    # ------------------------------------------------------------------ one milestone
+
+    def _process(
+        self, session: Session, milestone: MilestoneRow, ticket: Ticket, now: datetime
+    ) -> Fired:
+        assert milestone.id is not None
+        assert ticket.id is not None
+        kind = MilestoneKind(milestone.kind)
+        reason = self._recheck(milestone, ticket, kind)
+        messages = 0
+        if reason is None:
+            messages = self._fire(session, milestone, ticket, kind, now)
+            milestone.status = MilestoneStatus.DONE
+            reason = "fired"
+        else:
+            milestone.status = MilestoneStatus.CANCELLED
+        milestone.done_at = now
+        milestone.lease_until = None
+        session.add(milestone)
+        return Fired(
+            milestone_id=milestone.id,
+            ticket_id=ticket.id,
+            target=milestone.target,
+            kind=milestone.kind,
+            due_at=milestone.due_at,
+            outcome=reason,
+            messages=messages,
+        )
+
+    @staticmethod
+    def _target_due(ticket: Ticket, target: str) -> datetime | None:
+        return ticket.response_due if target == "response" else ticket.resolution_due
+
+    def _recheck(self, milestone: MilestoneRow, ticket: Ticket, kind: MilestoneKind) -> str | None:
+        """Why the milestone must not fire any more, or None when it must."""
+        if milestone.generation != ticket.sla_generation:
+            return "stale"
+        if ticket.status not in OPEN_STATUSES:
+            return "closed"
+        met = ticket.resolved_at
+        if milestone.target == "response":
+            met = ticket.responded_at or ticket.resolved_at
+        if met is not None:
+            return "met"
+        due = self._target_due(ticket, milestone.target)
+        if due is None:
+            return "no-target"
+        if kind is MilestoneKind.DUE and milestone.due_at != due:
+            return "moved"
+        if kind is MilestoneKind.BREACH and milestone.due_at != due + BREACH_DELAY:
+            return "moved"
+        if kind is MilestoneKind.WARNING and milestone.due_at > due:
+            return "moved"
+        if kind is not MilestoneKind.BREACH and ticket.status is TicketStatus.PAUSED:
+            return "paused"
+        return None
+
+    def _pack(self, session: Session, ticket: Ticket) -> ContractPack:
+        pack_id = self._pack_ids.get(ticket.contract_id)
+        if pack_id is None:
+            contract = session.get(Contract, ticket.contract_id)
+            assert contract is not None
+            pack_id = self._pack_ids[ticket.contract_id] = contract.pack_id
+        return get_pack(pack_id)
+
+    def _fire(
+        self,
+        session: Session,
+        milestone: MilestoneRow,
+        ticket: Ticket,
+        kind: MilestoneKind,
+        now: datetime,
+    ) -> int:
+        pack = self._pack(session, ticket)
+        ping = escalation.plan(
+            pack=pack,
+            priority=ticket.priority,
+            kind=kind,
+            fraction=milestone.fraction,
+            fractions=self.fractions,
+        )
+        target = milestone.target
+        due = self._target_due(ticket, target)
+        assert due is not None
+        due_iso = due.isoformat()
+        params = {"target": target, "due": due_iso}
+        if ping.level is not None:
+            params["escalation_level"] = str(ping.level.level)
+        if kind is MilestoneKind.WARNING:
+            fraction = milestone.fraction or Decimal(0)
+            percent = format((fraction * 100).normalize(), "f")
+            params["percent"] = percent
+            key = f"t{ticket.id}:{target}:at_risk:{percent}:{due_iso}"
+        elif kind is MilestoneKind.DUE:
+            key = f"t{ticket.id}:{target}:due:{due_iso}"
+        else:
+            key = f"t{ticket.id}:{target}:breached"
+            if ping.phone:
+                params["escalation_phone"] = "1"
+            params.update(
+                notify.remedy_params(
+                    session=session, ticket=ticket, pack=pack, target=target, at=milestone.due_at
+                )
+            )
+            if target == "response":
+                ticket.response_breached = True
+            else:
+                ticket.resolution_breached = True
+            ticket.updated_at = now
+            session.add(ticket)
+        return notify.emit(
+            session=session,
+            ticket=ticket,
+            event=ping.event,
+            now=now,
+            key=key,
+            params=params,
+            settings=self.settings,
+            audiences=ping.audiences,
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, *, stop: asyncio.Event, wake: asyncio.Event) -> None:
+        """Fire milestones as they fall due until `stop` is set."""
+        bound = self.settings.worker_max_sleep_seconds
+        while not stop.is_set():
+            wake.clear()
+            self.deadline = None  # awake: any wake-up counts until the next sleep is planned
+            try:
+                claimed = await asyncio.to_thread(self.dispatch_due, max_batches=20)
+                next_due = await asyncio.to_thread(self.next_due)
+            except Exception:
+                log.exception("milestone dispatch failed; retrying")
+                await self.clock.sleep_until(None, wake=stop, at_most=min(bound, 1.0))
+                continue
+            now = self.clock.now()
+            if next_due is not None and next_due <= now:
+                if claimed == 0:  # due rows all locked by other transactions
+                    await self.clock.sleep_until(None, wake=stop, at_most=LOCKED_RETRY_SECONDS)
+                continue
+            self.deadline = next_due
+            await self.clock.sleep_until(next_due, wake=wake, at_most=bound)
+        self.deadline = None
+
+    def wants_wake(self, earliest: datetime) -> bool:
+        """Whether a new row due at `earliest` is due before the planned wake-up."""
+        deadline = self.deadline
+        return deadline is None or earliest < deadline

@@ -1,0 +1,197 @@
+"""The worker: dispatcher, senders, held-message release and digest, in one event loop.
+
+It runs as `supportbot worker` (or `python -m bot.worker`), and inside `supportbot serve`
+unless `run_worker_in_serve` is off. Several workers may run against one PostgreSQL
+database; on SQLite they take turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+from bot.worker import wake
+from bot.worker.clock import Clock, clock_from_settings
+from bot.worker.console import ConsoleLogSender
+from bot.worker.digest import DigestScheduler
+from bot.worker.dispatcher import Dispatcher
+from bot.worker.outbox import OutboxDrainer, next_held, promote_held
+from bot.worker.senders import Sender
+
+log = logging.getLogger(__name__)
+
+
+def default_senders(settings: Settings) -> list[Sender]:
+    """The senders of the configured channels (Slack and Telegram adapters add theirs)."""
+    senders: list[Sender] = []
+    if settings.console_delivery == "log":
+        senders.append(ConsoleLogSender(settings.console_log_path))
+    return senders
+
+
+def worker_clock(settings: Settings) -> Clock:
+    """The clock the settings ask for (real time unless shifted or scaled)."""
+    return clock_from_settings(
+        scale=settings.worker_clock_scale,
+        virtual_origin=settings.worker_clock_origin,
+        real_origin=settings.worker_clock_real_origin,
+    )
+
+
+class HeldRelease:
+    """Turns held messages into pending ones at their time."""
+
+    def __init__(self, *, engine: Engine, settings: Settings, clock: Clock) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.deadline: datetime | None = None
+
+    async def run(
+        self, *, stop: asyncio.Event, wake: asyncio.Event, released: list[asyncio.Event]
+    ) -> None:
+        """Release held messages as their time comes until `stop` is set."""
+        bound = self.settings.worker_max_sleep_seconds
+        while not stop.is_set():
+            wake.clear()
+            self.deadline = None
+            try:
+                if await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now()):
+                    for event in released:
+                        event.set()
+                upcoming = await asyncio.to_thread(next_held, engine=self.engine)
+            except Exception:
+                log.exception("releasing held messages failed; retrying")
+                upcoming = None
+            self.deadline = upcoming
+            await self.clock.sleep_until(upcoming, wake=wake, at_most=bound)
+        self.deadline = None
+
+    def wants_wake(self, earliest: datetime) -> bool:
+        """Whether a message held until `earliest` comes before the planned wake-up."""
+        deadline = self.deadline
+        return deadline is None or earliest < deadline
+
+
+class Worker:
+    """Everything that runs in the background, in one event loop."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock | None = None,
+        senders: Iterable[Sender] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock or worker_clock(settings)
+        chosen = list(senders) if senders is not None else default_senders(settings)
+        self.dispatcher = Dispatcher(engine=engine, settings=settings, clock=self.clock)
+        self.drainers = [
+            OutboxDrainer(engine=engine, settings=settings, clock=self.clock, sender=sender)
+            for sender in chosen
+        ]
+        self.held = HeldRelease(engine=engine, settings=settings, clock=self.clock)
+        self.digest = (
+            DigestScheduler(engine=engine, settings=settings, clock=self.clock)
+            if settings.manager_daily_digest
+            else None
+        )
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def run_once(self) -> dict[str, int]:
+        """Release held messages, fire what is due and send what can go now, then return."""
+        released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
+        fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
+        figures = {"released": released, "milestones": fired}
+        if self.digest is not None:
+            figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
+        for drainer in self.drainers:
+            figures[f"sent:{drainer.channel}"] = await drainer.drain()
+        return figures
+
+    def stop(self) -> None:
+        """Ask the worker to finish (thread-safe; before `run` starts, it will not start)."""
+        if self._loop is None:
+            self._stop.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def run(self) -> None:
+        """Run until `stop` is called."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        stop = self._stop
+        dispatch_wake = asyncio.Event()
+        held_wake = asyncio.Event()
+        drain_wakes = [asyncio.Event() for _ in self.drainers]
+
+        def poke(event: asyncio.Event) -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+        def listener(topic: str, earliest: datetime) -> None:
+            if topic == wake.MILESTONES and self.dispatcher.wants_wake(earliest):
+                poke(dispatch_wake)
+            elif topic == wake.OUTBOX:
+                if self.held.wants_wake(earliest):
+                    poke(held_wake)
+                for drainer, event in zip(self.drainers, drain_wakes, strict=True):
+                    if drainer.wants_wake(earliest):
+                        poke(event)
+
+        def on_stop() -> None:
+            for event in (dispatch_wake, held_wake, *drain_wakes):
+                event.set()
+
+        unsubscribe = wake.subscribe(listener)
+        channels = ", ".join(d.channel for d in self.drainers) or "none"
+        log.info("worker started (senders: %s)", channels)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.dispatcher.run(stop=stop, wake=dispatch_wake))
+                group.create_task(self.held.run(stop=stop, wake=held_wake, released=drain_wakes))
+                for drainer, event in zip(self.drainers, drain_wakes, strict=True):
+                    group.create_task(drainer.run(stop=stop, wake=event))
+                if self.digest is not None:
+                    group.create_task(self.digest.run(stop=stop))
+                await stop.wait()
+                on_stop()
+        finally:
+            unsubscribe()
+            self._loop = None
+            log.info("worker stopped")
+
+
+def run_forever(*, engine: Engine, settings: Settings) -> None:
+    """Run the worker, with the configured channels' senders, until SIGINT or SIGTERM."""
+    # Imported here: the channel packages import the sender protocol from this package.
+    from bot.app import create_app
+    from bot.channels.slack.plugin import slack_plugin
+    from bot.channels.telegram.plugin import telegram_plugin
+    from bot.worker.plugin import published_senders
+
+    async def main() -> None:
+        # The channels' own lifespans (bot clients, rate limiters) without serving HTTP.
+        app = create_app(settings=settings, engine=engine, plugins=[telegram_plugin, slack_plugin])
+        async with app.router.lifespan_context(app):
+            worker = Worker(
+                engine=engine, settings=settings, senders=published_senders(app, settings)
+            )
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, worker.stop)
+            await worker.run()
+
+    asyncio.run(main())

@@ -1,0 +1,261 @@
+"""Crash test: workers SIGKILLed at random points lose and duplicate no notification.
+
+Many tickets are opened whose milestones fall due over the next two (virtual) days; two
+worker processes (`python -m bot.worker`) run on a clock 5760 times faster than real time
+(48 virtual hours in 40 seconds), each killed with SIGKILL at a random instant and
+restarted, over and over. Console messages go to the console log (one JSON line per
+delivery, with its idempotency key). At the end every expected message, derived from the
+milestone rows written when the tickets were opened, must be in the log exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.db.engine import transaction
+from bot.db.models import (
+    Contract,
+    MilestoneRow,
+    MilestoneStatus,
+    Notification,
+    NotificationStatus,
+    Ticket,
+)
+from bot.worker.console import read_log
+from pricing import ledger
+from tests.worker.conftest import open_ticket
+
+REPO = Path(__file__).resolve().parents[2]
+SCALE = 4320.0  # 48 virtual hours in 40 real seconds
+KILL_PHASE_SECONDS = 35.0
+MIN_KILLS = 50
+LEASE_REAL_SECONDS = 6.0
+# Monday 23 November 2026, 07:00 in Brussels.
+VIRTUAL_ORIGIN = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+WORKLOAD = [  # (pack, intervention, priority, how many)
+    ("telenet-hosting-cloud", "dedicated-server-manual-restart", "express", 70),
+    ("proximus-internet", "no-internet", "p1", 30),
+    ("alteo-hosting", "service-outage", "critical", 30),
+]
+STAFF = {"customer": "demo-requester", "agent": "demo-agent", "manager": "demo-manager"}
+
+
+def expected_keys(engine: Engine) -> set[str]:
+    """Every message the workload must deliver, from the milestone rows and the key scheme."""
+    keys: set[str] = set()
+
+    def add(key: str, *audiences: str) -> None:
+        keys.update(f"{key}|{audience}|console|{STAFF[audience]}" for audience in audiences)
+
+    with transaction(engine) as session:
+        tickets = {t.id: t for t in session.exec(select(Ticket)).all()}
+        for ticket_id in tickets:
+            add(f"t{ticket_id}:opened", "customer", "agent")
+        for row in session.exec(select(MilestoneRow)).all():
+            ticket = tickets[row.ticket_id]
+            due = ticket.response_due if row.target == "response" else ticket.resolution_due
+            assert due is not None
+            prefix = f"t{row.ticket_id}:{row.target}"
+            if row.kind == "warning":
+                assert row.fraction is not None
+                percent = format((row.fraction * 100).normalize(), "f")
+                add(f"{prefix}:at_risk:{percent}:{due.isoformat()}", "agent")
+            elif row.kind == "due":
+                add(f"{prefix}:due:{due.isoformat()}", "agent")
+            else:
+                add(f"{prefix}:breached", "customer", "agent", "manager")
+    return keys
+
+
+@dataclass
+class Slot:
+    """One worker process, killed and restarted."""
+
+    name: str
+    env: dict[str, str]
+    logs: Path
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    lives: int = 0
+    log_files: list[Path] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.lives += 1
+        path = self.logs / f"{self.name}-{self.lives:03d}.log"
+        self.log_files.append(path)
+        with path.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.worker"],
+                cwd=self.logs,  # no .env there: only the settings given here apply
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.started = time.monotonic()
+
+    def ready(self) -> bool:
+        """Whether the current process has started working."""
+        return "worker started" in self.log_files[-1].read_text(errors="replace")
+
+    def kill(self) -> bool:
+        """SIGKILL the process; returns whether it had started working."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        return self.ready()
+
+    def terminate(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_sigkilled_workers_deliver_every_notification_exactly_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from bot.services import demo
+
+    rng = random.Random(int(os.environ.get("CRASH_SEED", "20261123")))
+    with transaction(engine) as session:
+        demo.seed(session=session, now=VIRTUAL_ORIGIN)
+        telenet = session.exec(
+            select(Contract).where(Contract.pack_id == "telenet-hosting-cloud")
+        ).one()
+        assert telenet.id is not None
+        ledger.purchase(
+            session=session,
+            contract_id=telenet.id,
+            amount=Decimal(10_000),
+            reason="crash test",
+            at=VIRTUAL_ORIGIN,
+        )
+    spread = timedelta(hours=20)
+    for pack_id, intervention, priority, count in WORKLOAD:
+        for _ in range(count):
+            logged = VIRTUAL_ORIGIN + timedelta(seconds=rng.uniform(0, spread.total_seconds()))
+            open_ticket(
+                engine, pack_id=pack_id, intervention=intervention, priority=priority, now=logged
+            )
+    expected = expected_keys(engine)
+    with transaction(engine) as session:
+        last_due = max(m.due_at for m in session.exec(select(MilestoneRow)).all())
+    virtual_span = (last_due - VIRTUAL_ORIGIN).total_seconds()
+    assert virtual_span / SCALE < KILL_PHASE_SECONDS + 5, "the workload outlasts the kill phase"
+
+    console_log = tmp_path / "console.jsonl"
+    logs = tmp_path / "workers"
+    logs.mkdir()
+    real_origin = datetime.now(UTC) + timedelta(seconds=1)
+    env = {
+        **{
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("SUPPORTBOT_") or key == "SUPPORTBOT_LOCALES_DIR"
+        },
+        "SUPPORTBOT_DATABASE_URL": db_url,
+        "SUPPORTBOT_CONSOLE_DELIVERY": "log",
+        "SUPPORTBOT_CONSOLE_LOG_PATH": str(console_log),
+        "SUPPORTBOT_WORKER_CLOCK_SCALE": str(SCALE),
+        "SUPPORTBOT_WORKER_CLOCK_ORIGIN": VIRTUAL_ORIGIN.isoformat(),
+        "SUPPORTBOT_WORKER_CLOCK_REAL_ORIGIN": real_origin.isoformat(),
+        "SUPPORTBOT_NOTIFY_LEASE_SECONDS": str(LEASE_REAL_SECONDS * SCALE),
+        "SUPPORTBOT_WORKER_MAX_SLEEP_SECONDS": "0.5",
+        "SUPPORTBOT_LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(REPO),
+    }
+    slots = [Slot(name, env, logs) for name in ("a", "b")]
+    for slot in slots:
+        slot.start()
+    kills = kills_at_work = 0
+    # Each life is killed at a random instant of its work: up to 0.6 s after it started
+    # working (or, one time in ten, at a random point of its start-up).
+    deadlines: dict[str, float | None] = {}
+
+    def plan(slot: Slot) -> None:
+        during_start_up = rng.random() < 0.1
+        deadlines[slot.name] = slot.started + rng.uniform(0, 0.8) if during_start_up else None
+
+    for slot in slots:
+        plan(slot)
+    end = time.monotonic() + KILL_PHASE_SECONDS
+    while time.monotonic() < end or kills < MIN_KILLS:
+        time.sleep(0.005)
+        for slot in slots:
+            now = time.monotonic()
+            deadline = deadlines[slot.name]
+            if deadline is None:
+                if slot.ready() or now - slot.started > 5:
+                    deadlines[slot.name] = now + rng.uniform(0, 0.6)
+                continue
+            if now >= deadline:
+                kills += 1
+                kills_at_work += slot.kill()
+                slot.start()
+                plan(slot)
+    # Let one worker finish: past the last due instant, every message sent (those a killed
+    # worker left in flight once their lease ends).
+    slots[1].kill()
+    settle_until = time.monotonic() + 60
+    while time.monotonic() < settle_until:
+        if virtual_now(real_origin) > last_due and all_done(engine):
+            break
+        time.sleep(0.1)
+    slots[0].terminate()
+
+    delivered = Counter(str(line["key"]) for line in read_log(console_log))
+    lost = expected - set(delivered)
+    duplicated = {key: n for key, n in delivered.items() if n > 1}
+    unexpected = set(delivered) - expected
+    confirmed = sum(
+        path.read_text(errors="replace").count("had arrived before the restart")
+        for slot in slots
+        for path in slot.log_files
+    )
+    print(
+        f"\ncrash test: {kills} kills ({kills_at_work} after start-up), "
+        f"{len(expected)} expected, {sum(delivered.values())} delivered, "
+        f"{len(lost)} lost, {len(duplicated)} duplicated, "
+        f"{confirmed} in-doubt deliveries confirmed from the log"
+    )
+    assert kills >= MIN_KILLS
+    assert kills_at_work >= MIN_KILLS * 3 // 4
+    assert not lost, sorted(lost)[:10]
+    assert not duplicated, list(duplicated.items())[:10]
+    assert not unexpected, sorted(unexpected)[:10]
+    with transaction(engine) as session:
+        statuses = Counter(n.status for n in session.exec(select(Notification)).all())
+        pending = session.exec(
+            select(MilestoneRow).where(MilestoneRow.status == MilestoneStatus.PENDING)
+        ).all()
+    assert statuses == {NotificationStatus.SENT: len(expected)}
+    assert not pending
+
+
+def virtual_now(real_origin: datetime) -> datetime:
+    return VIRTUAL_ORIGIN + (datetime.now(UTC) - real_origin) * SCALE
+
+
+def all_done(engine: Engine) -> bool:
+    with transaction(engine) as session:
+        milestone = session.exec(
+            select(MilestoneRow).where(MilestoneRow.status == MilestoneStatus.PENDING)
+        ).first()
+        unsent = session.exec(
+            select(Notification).where(Notification.status != NotificationStatus.SENT)
+        ).first()
+    return milestone is None and unsent is None
