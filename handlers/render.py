@@ -63,8 +63,7 @@ def quote_text(t: Translator, quote: Quote, pack: ContractPack) -> str:
             assert quote.rate is not None
             assert quote.credits is not None
             return t.ngettext(
-                "%(rate)s per started quarter hour; "
-                "estimate %(total)s (%(quarters)s quarter hour)",
+                "%(rate)s per started quarter hour; estimate %(total)s (%(quarters)s quarter hour)",
                 "%(rate)s per started quarter hour; "
                 "estimate %(total)s (%(quarters)s quarter hours)",
                 quote.quarters or 1,
