@@ -36,6 +36,16 @@ from handlers.states import State, parse_state, reset
 
 log = logging.getLogger(__name__)
 
+FREE_TEXT_STATES = frozenset(
+    {
+        State.DESCRIBE_SEARCH,
+        State.ASK_DETAIL,
+        State.ASK_DESCRIPTION,
+        State.RECLASSIFY_REASON,
+        State.PAUSE_REASON,
+    }
+)
+
 Command = Callable[[Context, str], None]
 
 COMMANDS: dict[str, tuple[Command, frozenset[Role]]] = {}
@@ -210,6 +220,11 @@ def _route(ctx: Context, command: str | None, argument: str) -> None:
         return
     if command is not None:
         entry = COMMANDS.get(command)
+        state = parse_state(ctx.require_conversation.state)
+        if entry is None and state in FREE_TEXT_STATES:
+            # "/var is full" typed as a description is text, not an unknown command.
+            _answer_step(ctx, state, (ctx.event.text or "").strip())
+            return
         if entry is None:
             ctx.say(
                 Text(

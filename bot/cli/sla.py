@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.sla.clock import ResolvedTarget, SlaLookupError, compute_due
+from bot.sla.clock import DueInstants, ResolvedTarget, SlaLookupError, compute_due
 from bot.sla.explain import explain_target, render_explanation
 from bot.sla.rules import Pause, RuleError
 from pricing.loader import PackError, get_pack
@@ -91,19 +91,18 @@ def _label(target: ResolvedTarget | None) -> str | None:
     return None if target is None else target.label
 
 
-@app.command()
-def due(
-    pack: str = PACK,
-    service_level: str | None = SERVICE_LEVEL,
-    intervention: str | None = INTERVENTION,
-    kind: str = KIND,
-    priority: str = PRIORITY,
-    logged: str = LOGGED,
-    pause: list[str] | None = PAUSES,
-    option: list[str] | None = OPTIONS,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Print the response and resolution due instants of a ticket."""
+def _compute(
+    *,
+    pack: str,
+    service_level: str | None,
+    intervention: str | None,
+    kind: str,
+    priority: str,
+    logged: str,
+    pause: list[str] | None,
+    option: list[str] | None,
+) -> tuple[ContractPack, datetime, list[Pause], DueInstants]:
+    """Parse the shared arguments and compute the due instants (exit 2 on bad input)."""
     try:
         logged_at = _instant(logged, "--logged")
         pauses = _pauses(pause)
@@ -120,6 +119,32 @@ def due(
         )
     except (InputError, SlaLookupError, RuleError) as exc:
         raise _fail(str(exc)) from None
+    return contract, logged_at, pauses, result
+
+
+@app.command()
+def due(
+    pack: str = PACK,
+    service_level: str | None = SERVICE_LEVEL,
+    intervention: str | None = INTERVENTION,
+    kind: str = KIND,
+    priority: str = PRIORITY,
+    logged: str = LOGGED,
+    pause: list[str] | None = PAUSES,
+    option: list[str] | None = OPTIONS,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the response and resolution due instants of a ticket."""
+    contract, logged_at, pauses, result = _compute(
+        pack=pack,
+        service_level=service_level,
+        intervention=intervention,
+        kind=kind,
+        priority=priority,
+        logged=logged,
+        pause=pause,
+        option=option,
+    )
     zone = ZoneInfo(result.targets.display_zone)
     payload = {
         "response_due": _show(result.response_due, zone),
@@ -150,22 +175,16 @@ def explain(
     option: list[str] | None = OPTIONS,
 ) -> None:
     """Explain day by day how the response and resolution due instants are reached."""
-    try:
-        logged_at = _instant(logged, "--logged")
-        pauses = _pauses(pause)
-        contract = _pack(pack)
-        result = compute_due(
-            contract,
-            kind=kind,
-            priority=priority,
-            service_level=service_level,
-            intervention=intervention,
-            logged_at=logged_at,
-            pauses=pauses,
-            options=_options(option),
-        )
-    except (InputError, SlaLookupError, RuleError) as exc:
-        raise _fail(str(exc)) from None
+    contract, logged_at, pauses, result = _compute(
+        pack=pack,
+        service_level=service_level,
+        intervention=intervention,
+        kind=kind,
+        priority=priority,
+        logged=logged,
+        pause=pause,
+        option=option,
+    )
     zone = ZoneInfo(result.targets.display_zone)
     level = result.targets.service_level
     heading = f"{contract.id}: {kind} / {priority}" + (f" / {level}" if level else "")

@@ -176,3 +176,17 @@ def test_proximus_p1_gives_the_phone_number_in_the_users_language(chat: type[Cha
     requester.send("1")
     answer = requester.pick("P1")
     assert "0800 22 200" in answer
+
+
+def test_a_path_in_a_description_is_not_a_command(chat: type[Chat]) -> None:
+    requester = chat("demo-requester")
+    requester.send("/lang en")
+    requester.send("/new")
+    requester.pick("Hosting & Cloud")
+    requester.choose("dedicated-servers")
+    requester.choose("dedicated-server-manual-restart")
+    requester.choose("express")
+    requester.send("web01")
+    answer = requester.send("/var is full on web01")
+    assert "Unknown command" not in answer
+    assert "/var is full on web01" in answer
