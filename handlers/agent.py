@@ -70,6 +70,7 @@ def ack_command(ctx: Context, argument: str) -> None:
         session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
     )
     ctx.say(Text(ctx._("%(ref)s acknowledged: the customer is told.") % {"ref": ticket.reference}))
+    ctx.outcome.done = ("ack", ticket.reference)
     _card(ctx, ticket)
 
 
@@ -98,6 +99,7 @@ def _pause(ctx: Context, ticket: Ticket, reason: str) -> None:
         now=ctx.now,
     )
     ctx.say(Text(ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference}))
+    ctx.outcome.done = ("pause", ticket.reference)
 
 
 def resume_command(ctx: Context, argument: str) -> None:
@@ -172,6 +174,7 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
     else:
         cost = ctx._("No charge.")
     ctx.say(Text(ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}))
+    ctx.outcome.done = ("resolve", ticket.reference)
 
 
 def close_command(ctx: Context, argument: str) -> None:

@@ -118,6 +118,7 @@ class Outcome:
     """What the core answers to one event."""
 
     replies: list[Reply] = field(default_factory=list)
+    done: tuple[str, str] | None = None  # (verb, ticket reference) of a ticket action carried out
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

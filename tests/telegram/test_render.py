@@ -104,10 +104,12 @@ def test_keyboard_without_a_pressed_button() -> None:
     assert render.button_label(keyboard, "t:pause:R") == "Pause"
 
 
-def test_acted_on_reads_the_cores_answer() -> None:
+def test_acted_on_reads_the_cores_done_flag() -> None:
     card = TicketCard("Ticket R-1", ())
-    assert acted_on(Outcome([Text("R-1 acknowledged: the customer is told."), card]), "R-1")
-    assert acted_on(Outcome([Text("R-1 résolu : aucun frais.")]), "R-1")
+    done = Outcome([Text("R-1 acknowledged: the customer is told."), card], done=("ack", "R-1"))
+    assert acted_on(done, "R-1")
+    assert acted_on(Outcome([Text("Ticket R-1 : résolu.")], done=("resolve", "R-1")), "r-1")
+    assert not acted_on(Outcome([Text("R-1 acknowledged"), card]), "R-1")  # no flag, no guess
     assert not acted_on(Outcome([Text("You are not allowed to do that.")]), "R-1")
-    assert not acted_on(Outcome([Text("No ticket R-1 that you can see.")]), "R-1")
     assert not acted_on(Outcome([Prompt("Why is the clock stopped?")]), "R-1")
+    assert not acted_on(Outcome([Text("R-2 resolved")], done=("resolve", "R-2")), "R-1")

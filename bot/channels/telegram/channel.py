@@ -46,7 +46,7 @@ from bot.channels.telegram import commands, render, store
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.settings import Settings
 from handlers.core import process
-from handlers.model import Choices, Confirm, InboundEvent, Outcome, Prompt, Reply, Text, TicketCard
+from handlers.model import InboundEvent, Outcome, Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -660,15 +660,5 @@ def addresses(message: Message, user_id: int) -> bool:
 
 
 def acted_on(outcome: Outcome, reference: str) -> bool:
-    """Whether the core carried out a ping button's action, read from its answer.
-
-    The core answers an action it performed with a sentence that starts with the ticket
-    reference (`REF acknowledged…`, `REF resolved…`) or with the ticket's card; a refusal
-    (`not allowed`, `not possible now…`) or a follow-up question does neither.
-    """
-    if any(isinstance(reply, Choices | Prompt | Confirm) for reply in outcome.replies):
-        return False
-    if any(isinstance(reply, TicketCard) for reply in outcome.replies):
-        return True
-    first = outcome.replies[0] if outcome.replies else None
-    return isinstance(first, Text) and bool(reference) and first.text.startswith(reference)
+    """Whether the core carried out a ping button's action on this ticket (`Outcome.done`)."""
+    return outcome.done is not None and outcome.done[1] == reference.upper()
