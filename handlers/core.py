@@ -61,6 +61,7 @@ def _register() -> None:
             "help": (requester.help_command, ANYONE),
             "start": (requester.start_command, ANYONE),
             "lang": (requester.lang_command, ANYONE),
+            "notify": (requester.notify_command, ANYONE),
             "cancel": (_cancel_command, ANYONE),
             "new": (intake.new_command, CUSTOMERS),
             "tickets": (requester.tickets_command, ANYONE),

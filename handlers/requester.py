@@ -50,6 +50,7 @@ def help_command(ctx: Context, _argument: str) -> None:
         ]
     lines += [
         "/lang fr|nl|en — " + _("change language"),
+        "/notify always|office — " + _("when notifications may reach you"),
         "/cancel — " + _("abandon the current request"),
         "/help — " + _("this list"),
     ]
@@ -101,6 +102,39 @@ def lang_command(ctx: Context, argument: str) -> None:
     ctx.session.add(ctx.user)
     ctx.t = translator(wanted)
     ctx.say(Text(ctx._("I will speak English with you from now on.")))
+
+
+def notify_command(ctx: Context, argument: str) -> None:
+    """/notify always|office: when ticket notifications may reach me."""
+    wanted = argument.strip().lower()
+    user = ctx.require_user
+    if wanted in ("always", "toujours", "altijd"):
+        user.notify_outside_hours = True
+        ctx.say(Text(ctx._("You will be notified at any time.")))
+    elif wanted in ("office", "bureau", "kantoor"):
+        user.notify_outside_hours = False
+        ctx.say(
+            Text(
+                ctx._(
+                    "Notifications outside your contract's business hours will wait until the "
+                    "next opening."
+                )
+            )
+        )
+    else:
+        current = (
+            ctx._("at any time")
+            if user.notify_outside_hours
+            else ctx._("during business hours only")
+        )
+        ctx.say(
+            Text(
+                ctx._("You are notified %(when)s. Change it with /notify always or /notify office.")
+                % {"when": current}
+            )
+        )
+        return
+    ctx.session.add(user)
 
 
 def tickets_command(ctx: Context, argument: str) -> None:

@@ -110,3 +110,16 @@ def test_lang_refuses_unknown_languages(chat: type[Chat]) -> None:
     requester = chat("demo-requester")
     requester.send("/lang en")
     assert "fr, nl, en" in requester.send("/lang de")
+
+
+def test_notification_hours_preference(chat: type[Chat], seeded: Engine) -> None:
+    requester = chat("demo-requester")
+    requester.send("/lang en")
+    assert "at any time" in requester.send("/notify")
+    assert "wait until the next opening" in requester.send("/notify office")
+    with transaction(seeded) as session:
+        user = users.get_user_by_handle(session=session, handle="demo-requester")
+        assert user is not None
+        assert user.notify_outside_hours is False
+    assert "during business hours only" in requester.send("/notify")
+    assert "at any time" in requester.send("/notify always")
