@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
 from bot.services import reports
 from bot.services.errors import InputError
 from bot.wording import amount_text
@@ -20,6 +24,23 @@ def _period(ctx: Context, argument: str) -> reports.Period | None:
     except InputError:
         ctx.say(Text(ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")))
         return None
+
+
+def _period_words(ctx: Context, period: reports.Period) -> str:
+    """A period in the user's language: `novembre 2026`, `week van 16 nov. 2026`, `2026`."""
+    local = period.start.astimezone(ZoneInfo(_zone(ctx)))
+    locale = ctx.t.babel_locale
+    if period.kind == "month":
+        return format_date(local.date(), "LLLL y", locale=locale)
+    if period.kind == "week":
+        return ctx._("the week of %(date)s") % {
+            "date": format_date(local.date(), "d MMM y", locale=locale)
+        }
+    if period.kind == "days":
+        return ctx.t.ngettext("the last %(n)d day", "the last %(n)d days", period.days) % {
+            "n": period.days
+        }
+    return str(local.year)
 
 
 def status_command(ctx: Context, _argument: str) -> None:
@@ -49,10 +70,11 @@ def sla_command(ctx: Context, argument: str) -> None:
     rows = reports.sla_compliance(
         session=ctx.session, actor=ctx.require_actor, period=period, now=ctx.now
     )
+    words = _period_words(ctx, period)
     if not rows:
-        ctx.say(Text(ctx._("No tickets logged in %(period)s.") % {"period": period.label}))
+        ctx.say(Text(ctx._("No tickets logged in %(period)s.") % {"period": words}))
         return
-    lines = [ctx._("SLA compliance, %(period)s:") % {"period": period.label}]
+    lines = [ctx._("SLA compliance, %(period)s:") % {"period": words}]
     for row in rows:
         percent = ctx._("no target") if row.percent is None else f"{ctx.t.number(row.percent)} %"
         lines.append(
@@ -75,10 +97,11 @@ def credits_command(ctx: Context, argument: str) -> None:
     if period is None:
         return
     rows = reports.credits(session=ctx.session, actor=ctx.require_actor, period=period)
+    words = _period_words(ctx, period)
     if not rows:
-        ctx.say(Text(ctx._("No credit movements in %(period)s.") % {"period": period.label}))
+        ctx.say(Text(ctx._("No credit movements in %(period)s.") % {"period": words}))
         return
-    lines = [ctx._("Credits, %(period)s:") % {"period": period.label}]
+    lines = [ctx._("Credits, %(period)s:") % {"period": words}]
     for row in rows:
         pack = get_pack(row.pack_id)
         lines.append(

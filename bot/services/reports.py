@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -21,11 +22,12 @@ from pricing.loader import get_pack
 
 @dataclass(frozen=True)
 class Period:
-    """A half-open interval of instants with the words the user typed."""
+    """A half-open interval of instants, and what kind of period it is (for its wording)."""
 
     start: datetime
     end: datetime
-    label: str
+    kind: Literal["month", "week", "year", "days"]
+    days: int = 0
 
 
 def parse_period(*, text: str, now: datetime, zone: str) -> Period:
@@ -40,15 +42,15 @@ def parse_period(*, text: str, now: datetime, zone: str) -> Period:
     def month(year: int, number: int) -> Period:
         start = date(year, number, 1)
         end = date(year + (number == 12), number % 12 + 1, 1)
-        return Period(at(start), at(end), f"{year}-{number:02d}")
+        return Period(at(start), at(end), "month")
 
     if word in ("", "month", "mois", "maand"):
         return month(local.year, local.month)
     if word in ("week", "semaine"):
         start = local.date() - timedelta(days=local.weekday())
-        return Period(at(start), at(start + timedelta(days=7)), f"week {start.isoformat()}")
+        return Period(at(start), at(start + timedelta(days=7)), "week")
     if word in ("year", "année", "jaar"):
-        return Period(at(date(local.year, 1, 1)), at(date(local.year + 1, 1, 1)), str(local.year))
+        return Period(at(date(local.year, 1, 1)), at(date(local.year + 1, 1, 1)), "year")
     if match := re.fullmatch(r"(\d{4})-(\d{2})", word):
         year, number = int(match[1]), int(match[2])
         if not 1 <= number <= 12:
@@ -56,10 +58,10 @@ def parse_period(*, text: str, now: datetime, zone: str) -> Period:
         return month(year, number)
     if match := re.fullmatch(r"(\d{4})", word):
         year = int(match[1])
-        return Period(at(date(year, 1, 1)), at(date(year + 1, 1, 1)), str(year))
+        return Period(at(date(year, 1, 1)), at(date(year + 1, 1, 1)), "year")
     if match := re.fullmatch(r"(\d{1,3})\s*[dj]", word):
         days = int(match[1])
-        return Period(now - timedelta(days=days), now, f"{days}d")
+        return Period(now - timedelta(days=days), now, "days", days=days)
     raise InputError(f"unknown period {text!r}")
 
 

@@ -144,3 +144,12 @@ def test_balance_shows_each_contract(chat: type[Chat]) -> None:
     assert "40 credits" in answer
     assert "time bank" in answer
     assert "invoiced by the provider" in answer
+
+
+def test_report_periods_are_worded_in_the_users_language(chat: type[Chat]) -> None:
+    manager = chat("demo-manager")
+    assert "novembre 2026" in manager.send("/sla")
+    manager.send("/lang nl")
+    assert "de laatste 30 dagen" in manager.send("/credits 30d")
+    manager.send("/lang en")
+    assert "the week of 16 Nov 2026" in manager.send("/sla week")
