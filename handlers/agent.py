@@ -41,6 +41,22 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
     return int(text)
 
 
+def duty_command(ctx: Context, argument: str) -> None:
+    """/duty on|off: whether escalations mention and ping me."""
+    wanted = argument.strip().lower()
+    user = ctx.require_user
+    if wanted in ("on", "off"):
+        user.on_duty = wanted == "on"
+        ctx.session.add(user)
+    elif wanted:
+        ctx.say(Text(ctx._("Write it as: %(usage)s") % {"usage": "/duty on|off"}))
+        return
+    if user.on_duty:
+        ctx.say(Text(ctx._("You are on duty: at-risk and breach pings reach you.")))
+    else:
+        ctx.say(Text(ctx._("You are off duty: pings go to the agents on duty.")))
+
+
 def queue_command(ctx: Context, _argument: str) -> None:
     """/queue: open tickets of my providers, nearest due instant first."""
     found = tickets.queue(session=ctx.session, actor=ctx.require_actor)

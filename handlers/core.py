@@ -69,6 +69,7 @@ def _register() -> None:
             "comment": (requester.comment_command, ANYONE),
             "balance": (requester.balance_command, CUSTOMERS),
             "queue": (agent.queue_command, STAFF),
+            "duty": (agent.duty_command, STAFF),
             "ack": (agent.ack_command, STAFF),
             "reclassify": (agent.reclassify_command, STAFF),
             "pause": (agent.pause_command, STAFF),

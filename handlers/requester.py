@@ -34,6 +34,7 @@ def help_command(ctx: Context, _argument: str) -> None:
     if ctx.actor is not None and ctx.actor.is_staff:
         lines += [
             "/queue — " + _("open tickets, nearest due first"),
+            "/duty on|off — " + _("whether escalation pings reach you"),
             "/ack REF — " + _("respond to a ticket (meets the response time)"),
             "/reclassify REF — " + _("change intervention or priority"),
             "/pause REF " + _("reason") + " — " + _("stop the SLA clock"),

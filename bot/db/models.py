@@ -104,6 +104,7 @@ class User(SQLModel, table=True):
     role: Role = Field(default=Role.REQUESTER, max_length=20)
     tenant_id: int | None = Field(default=None, foreign_key="tenants.id", index=True)
     notify_outside_hours: bool = True
+    on_duty: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

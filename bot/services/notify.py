@@ -138,9 +138,9 @@ def _agent_destinations(
     if groups:
         return groups
     found: list[Destination] = []
-    for agent in _provider_users(
-        session=session, provider_code=pack.provider_code, role=Role.AGENT
-    ):
+    agents = _provider_users(session=session, provider_code=pack.provider_code, role=Role.AGENT)
+    # Pings go to the agents on duty; when nobody is, to every agent rather than to no one.
+    for agent in [a for a in agents if a.on_duty] or agents:
         found.extend(
             _user_destinations(session=session, user=agent, audience="agent", settings=settings)
         )

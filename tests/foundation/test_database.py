@@ -142,3 +142,14 @@ def test_float_amounts_are_refused(engine: Engine) -> None:
         with pytest.raises(Exception, match="exact decimal expected"):
             session.flush()
         session.rollback()
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    """`alembic revision --autogenerate` would find nothing to do."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        assert compare_metadata(context, SQLModel.metadata) == []

@@ -153,3 +153,31 @@ def test_report_periods_are_worded_in_the_users_language(chat: type[Chat]) -> No
     assert "de laatste 30 dagen" in manager.send("/credits 30d")
     manager.send("/lang en")
     assert "the week of 16 Nov 2026" in manager.send("/sla week")
+
+
+def test_agents_off_duty_are_not_pinged(chat: type[Chat], seeded: Engine, clock: Clock) -> None:
+    from bot.db.models import Role
+    from bot.services import users
+
+    with transaction(seeded) as session:
+        second = users.add_user(
+            session=session,
+            handle="second-agent",
+            display_name="Second Agent",
+            role=Role.AGENT,
+            provider_codes=["TLN"],
+        )
+        users.link_identity(session=session, user=second, channel="console", external_id="a2")
+    agent = chat("demo-agent")
+    agent.send("/lang en")
+    assert "You are off duty" in agent.send("/duty off")
+    assert "You are off duty" in agent.send("/duty")
+    express_incident(chat("demo-requester"))
+    with transaction(seeded) as session:
+        pinged = {
+            n.chat_id
+            for n in session.exec(select(Notification).where(Notification.event == "opened"))
+            if n.audience == "agent"
+        }
+    assert pinged == {"a2"}
+    assert "You are on duty" in agent.send("/duty on")

@@ -103,7 +103,7 @@ def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str)
 
 
 def agent_user_ids(*, session: Session, provider_code: str) -> list[str]:
-    """The Slack user ids of the provider's agents (for mentions), in a stable order."""
+    """Slack user ids of the provider's agents on duty (all its agents when none is)."""
     query = (
         select(ChannelIdentity.external_id)
         .join(User, col(User.id) == col(ChannelIdentity.user_id))
@@ -117,7 +117,8 @@ def agent_user_ids(*, session: Session, provider_code: str) -> list[str]:
         .order_by(col(User.id))
         .distinct()
     )
-    return list(session.exec(query).all())
+    on_duty = list(session.exec(query.where(User.on_duty == True)).all())  # noqa: E712
+    return on_duty or list(session.exec(query).all())
 
 
 def set_unreachable(*, session: Session, external_id: str) -> None:
