@@ -556,11 +556,18 @@ def _answer_priority(ctx: Context, value: str, chosen: bool) -> None:
         return
     conversation = ctx.require_conversation
     conversation.priority = picked
-    for phone in pack.intake.phone_required:
-        if phone.priority == picked:
-            number = phone.numbers.get(ctx.t.lang) or next(iter(phone.numbers.values()))
-            ctx.say(Text(f"☎ {phone.message.get(ctx.t.lang)} {number}"))
+    _phone_notice(ctx, pack, picked)
     _after_priority(ctx)
+
+
+def _phone_notice(ctx: Context, pack: ContractPack, priority: str) -> None:
+    """Say that this priority must also be reported by phone, with the number to call."""
+    for phone in pack.intake.phone_required:
+        if phone.priority != priority:
+            continue
+        number = phone.numbers.get(ctx.t.lang) or next(iter(phone.numbers.values()))
+        message = phone.message.get(ctx.t.lang)
+        ctx.say(Text(f"☎ {message}" if number in message else f"☎ {message} {number}"))
 
 
 def _after_priority(ctx: Context) -> None:
@@ -677,10 +684,7 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
         ),
         ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost),
     )
-    for phone in pack.intake.phone_required:
-        if phone.priority == ticket.priority:
-            number = phone.numbers.get(ctx.t.lang) or next(iter(phone.numbers.values()))
-            ctx.say(Text(f"☎ {phone.message.get(ctx.t.lang)} {number}"))
+    _phone_notice(ctx, pack, ticket.priority)
 
 
 ANSWERS: dict[State, Callable[[Context, str, bool], None]] = {

@@ -175,7 +175,7 @@ def test_proximus_p1_gives_the_phone_number_in_the_users_language(chat: type[Cha
     assert "?" in answer
     requester.send("1")
     answer = requester.pick("P1")
-    assert "0800 22 200" in answer
+    assert answer.count("0800 22 200") == 1
 
 
 def test_a_path_in_a_description_is_not_a_command(chat: type[Chat]) -> None:
