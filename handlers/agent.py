@@ -8,7 +8,7 @@ from bot.db.models import Ticket
 from bot.services import tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, intervention_label, priority_label
-from handlers.context import NAV_BACK, NAV_CANCEL, Context
+from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
 from handlers.model import Choices, Option, Prompt, Text
 from handlers.render import short_line, ticket_card
 from handlers.states import State, move, parse_state, reset
@@ -310,7 +310,9 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         )
         _card(ctx, ticket)
         return
-    picked = value if chosen else _typed_choice(ctx, typed)
+    picked = value if chosen else typed_choice(ctx, ask, typed)
+    if picked in (NAV_BACK, NAV_CANCEL):
+        picked = None  # typed as an option number: the agent flows take only real choices
     if picked is None:
         ctx.say(Text(ctx._("I did not understand. Pick one of the options, or type its number.")))
         ask(ctx)
@@ -329,23 +331,6 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         conversation.priority = picked
         move(ctx, State.RECLASSIFY_REASON)
     ask(ctx)
-
-
-def _typed_choice(ctx: Context, typed: str) -> str | None:
-    saved = list(ctx.outcome.replies)
-    ask(ctx)
-    asked = ctx.outcome.replies[len(saved) :]
-    ctx.outcome.replies = saved
-    options: list[Option] = [o for r in asked if isinstance(r, Choices) for o in r.options]
-    prefix = ctx.payload("")
-    values = [o.payload.removeprefix(prefix) for o in options]
-    if typed.isdigit() and 1 <= int(typed) <= len(values):
-        value = values[int(typed) - 1]
-        return None if value in (NAV_BACK, NAV_CANCEL) else value
-    for option, value in zip(options, values, strict=True):
-        if option.label.lower() == typed.lower():
-            return value
-    return None
 
 
 def ticket_button(ctx: Context, verb: str, reference: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from bot.db.models import ChannelIdentity, Contract, Conversation, Tenant, User
 from bot.i18n import Translator
 from bot.services.tickets import Actor
 from bot.settings import Settings
-from handlers.model import InboundEvent, Option, Outcome, Reply, short_label
+from handlers.model import InboundEvent, Option, Outcome, Reply, reply_options, short_label
 
 NAV_BACK = "~back"
 NAV_CANCEL = "~cancel"
@@ -77,6 +78,31 @@ class Context:
         """The conversation (handlers behind the access check only)."""
         assert self.conversation is not None
         return self.conversation
+
+
+def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> str | None:
+    """The value of the current question's option the user typed (its number or its label).
+
+    The question is asked again into a scratch list, so typed answers read exactly the
+    options the buttons carry.
+    """
+    wanted = text.strip().lower()
+    if not wanted:
+        return None
+    saved = list(ctx.outcome.replies)
+    asker(ctx)
+    asked = ctx.outcome.replies[len(saved) :]
+    ctx.outcome.replies = saved
+    options = [option for reply in asked for option in reply_options(reply)]
+    prefix = ctx.payload("")
+    values = [option.payload.removeprefix(prefix) for option in options]
+    if wanted.isdigit():
+        index = int(wanted) - 1
+        return values[index] if 0 <= index < len(values) else None
+    for option, value in zip(options, values, strict=True):
+        if option.label.strip("«✕ ").lower() == wanted:
+            return value
+    return None
 
 
 def new_token() -> str:

@@ -36,6 +36,15 @@ from handlers.states import State, parse_state, reset
 
 log = logging.getLogger(__name__)
 
+AGENT_STATES = frozenset(
+    {
+        State.RECLASSIFY_WHAT,
+        State.RECLASSIFY_INTERVENTION,
+        State.RECLASSIFY_PRIORITY,
+        State.RECLASSIFY_REASON,
+        State.PAUSE_REASON,
+    }
+)
 FREE_TEXT_STATES = frozenset(
     {
         State.DESCRIBE_SEARCH,
@@ -275,7 +284,7 @@ def _answer_step(ctx: Context, state: State, value: str, *, chosen: bool = False
             ctx.say(Text(ctx._("There is no earlier step.")))
             _reask(ctx)
         return
-    if state.value.startswith("reclassify") or state is State.PAUSE_REASON:
+    if state in AGENT_STATES:
         agent.answer(ctx, state, value, chosen=chosen)
     else:
         intake.answer(ctx, state, value, chosen=chosen)
@@ -293,7 +302,7 @@ def _reask(ctx: Context) -> None:
     state = parse_state(ctx.require_conversation.state)
     if state is State.IDLE:
         ctx.say(Text(ctx._("Send /new to open a ticket, or /help to see what I can do.")))
-    elif state.value.startswith("reclassify") or state is State.PAUSE_REASON:
+    elif state in AGENT_STATES:
         agent.ask(ctx)
     else:
         intake.ask(ctx)

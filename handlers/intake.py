@@ -14,7 +14,7 @@ from bot.db.models import Contract
 from bot.services import billing, tenants, tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
-from handlers.context import Context
+from handlers.context import Context, typed_choice
 from handlers.model import Choices, Confirm, Option, Prompt, Text
 from handlers.render import quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
@@ -74,22 +74,6 @@ def _intervention(ctx: Context) -> Intervention:
 def _offered(intervention: Intervention, contract: Contract) -> bool:
     levels = intervention.service_levels
     return levels is None or contract.service_level in levels
-
-
-def _pick(options: tuple[Option, ...], ctx: Context, text: str) -> str | None:
-    """The value of the option the user typed (its number or its label), if any."""
-    wanted = text.strip().lower()
-    if not wanted:
-        return None
-    prefix = ctx.payload("")
-    values = [option.payload.removeprefix(prefix) for option in options]
-    if wanted.isdigit():
-        index = int(wanted) - 1
-        return values[index] if 0 <= index < len(values) else None
-    for option, value in zip(options, values, strict=True):
-        if option.label.strip("«✕ ").lower() == wanted:
-            return value
-    return None
 
 
 def _choices(ctx: Context, text: str, options: list[Option], *, back: bool = True) -> Choices:
@@ -404,25 +388,10 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
     handler(ctx, value, chosen)
 
 
-def _options_of_current(ctx: Context) -> tuple[Option, ...]:
-    """The options the current question offers (re-derived, to read a typed answer)."""
-    saved = list(ctx.outcome.replies)
-    ask(ctx)
-    asked = ctx.outcome.replies[len(saved) :]
-    ctx.outcome.replies = saved
-    options: list[Option] = []
-    for reply in asked:
-        if isinstance(reply, Choices | Prompt):
-            options.extend(reply.options)
-        elif isinstance(reply, Confirm):
-            options.extend((reply.yes, reply.no, *reply.extra))
-    return tuple(options)
-
-
 def _resolve_value(ctx: Context, value: str, chosen: bool) -> str | None:
     if chosen:
         return value
-    return _pick(_options_of_current(ctx), ctx, value)
+    return typed_choice(ctx, ask, value)
 
 
 def _invalid(ctx: Context) -> None:
@@ -628,7 +597,7 @@ def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def _answer_estimate(ctx: Context, value: str, chosen: bool) -> None:
-    picked = value if chosen else (_pick(_options_of_current(ctx), ctx, value) or value)
+    picked = value if chosen else (typed_choice(ctx, ask, value) or value)
     minutes = _positive_int(picked, upper=24 * 60)
     if minutes is None:
         ctx.say(Text(ctx._("Please type a number of minutes between 0 and 1440.")))

@@ -41,7 +41,7 @@ from bot.services.billing import ticket_quote
 from bot.services.users import language_of
 from bot.settings import Settings, current_settings
 from bot.sla.calendar import calendar_for
-from bot.wording import amount_text
+from bot.wording import amount_text, zone_of
 from bot.worker import wake
 from pricing.loader import find_intervention, get_pack
 from pricing.quotes import QuoteError
@@ -265,7 +265,7 @@ def render(
     _ = t.gettext
     _category, intervention = find_intervention(pack, ticket.intervention_id)
     label = intervention.labels.get(t.lang)
-    zone = next(c.zone for c in pack.calendars if c.id == pack.default_calendar)
+    zone = zone_of(pack)
 
     def when(key: str) -> str:
         value = params.get(key)

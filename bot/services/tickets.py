@@ -30,6 +30,7 @@ from bot.services.errors import AccessDeniedError, InputError, InvalidStateError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.services.users import provider_codes
 from bot.settings import current_settings
+from bot.wording import zone_of
 from pricing.loader import find_intervention, get_pack
 from pricing.schema import ContractPack, PriceRuleType
 
@@ -202,7 +203,7 @@ def open_ticket(
         raise InputError(f"priority {priority} is not available for {intervention_id}")
     tenant = session.get(Tenant, contract.tenant_id)
     assert tenant is not None
-    year = now.astimezone(ZoneInfo(_zone(pack))).year
+    year = now.astimezone(ZoneInfo(zone_of(pack))).year
     ticket = Ticket(
         reference=_next_reference(session=session, prefix=pack.intake.ticket_prefix, year=year),
         tenant_id=contract.tenant_id,
@@ -241,10 +242,6 @@ def open_ticket(
         params=_due_params(ticket),
     )
     return ticket
-
-
-def _zone(pack: ContractPack) -> str:
-    return next(c.zone for c in pack.calendars if c.id == pack.default_calendar)
 
 
 def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: datetime) -> None:
