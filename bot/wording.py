@@ -44,3 +44,31 @@ def amount_text(t: Translator, amount: Decimal, pack: ContractPack) -> str:
     if unit == "eur":
         return t.euros(amount)
     return t.credits(amount)
+
+
+def cost_sentence(
+    t: Translator,
+    pack: ContractPack,
+    *,
+    charged: Decimal,
+    waived: Decimal,
+    on_request: bool = False,
+    top_up_packs: int = 0,
+) -> str:
+    """What a ticket cost once settled, in words (the one wording for every reader)."""
+    if waived > 0:
+        return t.gettext("%(amount)s not charged: an SLA target was missed.") % {
+            "amount": amount_text(t, waived, pack)
+        }
+    if on_request:
+        return t.gettext("The price is invoiced as agreed with the provider.")
+    if charged <= 0:
+        return t.gettext("No charge.")
+    sentence = t.gettext("%(amount)s charged.") % {"amount": amount_text(t, charged, pack)}
+    if top_up_packs:
+        sentence += " " + t.ngettext(
+            "%(n)s credit pack added automatically and invoiced.",
+            "%(n)s credit packs added automatically and invoiced.",
+            top_up_packs,
+        ) % {"n": top_up_packs}
+    return sentence

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.db.models import Ticket
 from bot.services import tickets
 from bot.services.ticket_sla import ticket_clocks
-from bot.wording import amount_text, intervention_label, priority_label
+from bot.wording import cost_sentence, intervention_label, priority_label
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
 from handlers.model import Choices, Option, Prompt, Text
 from handlers.render import short_line, ticket_card
@@ -173,22 +173,14 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
     )
     _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
     charge = result.charge
-    if charge.waived > 0:
-        cost = ctx._("%(amount)s waived: an SLA target was missed.") % {
-            "amount": amount_text(ctx.t, charge.waived, pack)
-        }
-    elif charge.on_request:
-        cost = ctx._("price on request: invoice as agreed.")
-    elif charge.charged > 0:
-        cost = ctx._("%(amount)s charged.") % {"amount": amount_text(ctx.t, charge.charged, pack)}
-        if charge.top_up_packs:
-            cost += " " + ctx.t.ngettext(
-                "%(n)s credit pack added automatically and invoiced.",
-                "%(n)s credit packs added automatically and invoiced.",
-                charge.top_up_packs,
-            ) % {"n": charge.top_up_packs}
-    else:
-        cost = ctx._("No charge.")
+    cost = cost_sentence(
+        ctx.t,
+        pack,
+        charged=charge.charged,
+        waived=charge.waived,
+        on_request=charge.on_request,
+        top_up_packs=charge.top_up_packs,
+    )
     ctx.say(Text(ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}))
     ctx.outcome.done = ("resolve", ticket.reference)
 

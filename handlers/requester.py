@@ -8,7 +8,7 @@ from bot.db.models import Role, Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
 from bot.services import tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
-from bot.wording import amount_text, zone_of
+from bot.wording import amount_text, cost_sentence, zone_of
 from handlers.context import Context
 from handlers.model import Text
 from handlers.render import short_line, ticket_card
@@ -187,12 +187,8 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
     assert ticket.id is not None
     clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     spent = ticket_cost(session=ctx.session, ticket=ticket)
-    if spent.waived > 0:
-        cost = ctx._("%(amount)s waived: an SLA target was missed.") % {
-            "amount": amount_text(ctx.t, spent.waived, pack)
-        }
-    elif spent.settled:
-        cost = ctx._("%(amount)s charged.") % {"amount": amount_text(ctx.t, spent.charged, pack)}
+    if spent.settled:
+        cost = cost_sentence(ctx.t, pack, charged=spent.charged, waived=spent.waived)
     else:
         cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
     ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))

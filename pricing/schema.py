@@ -531,9 +531,12 @@ class ContractOption(_Strict):
 
     id: Slug | str
     labels: Labels
-    type: Literal["decimal", "int", "str", "service_level"]
+    type: Literal["decimal", "int", "str", "date", "service_level"]
     default: str | None = None
     description: str | None = None
+    gt: Decimal | None = Field(default=None, description="A number must be greater than this.")
+    ge: Decimal | None = Field(default=None, description="A number must be at least this.")
+    le: Decimal | None = Field(default=None, description="A number must be at most this.")
 
 
 # --------------------------------------------------------------------------- the pack

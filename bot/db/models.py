@@ -49,6 +49,11 @@ class TicketStatus(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
 
+    @classmethod
+    def open_statuses(cls) -> tuple[TicketStatus, ...]:
+        """The statuses of a ticket whose work is not finished (its clocks may still run)."""
+        return (cls.OPEN, cls.RESPONDED, cls.PAUSED)
+
 
 class LedgerEntryType(StrEnum):
     """Why an amount entered or left a customer's account."""

@@ -41,7 +41,7 @@ from bot.services.billing import ticket_quote
 from bot.services.users import language_of
 from bot.settings import Settings, current_settings
 from bot.sla.calendar import calendar_for
-from bot.wording import amount_text, zone_of
+from bot.wording import cost_sentence, zone_of
 from bot.worker import wake
 from pricing.loader import find_intervention, get_pack
 from pricing.quotes import QuoteError
@@ -508,17 +508,14 @@ def _display_zone(pack: ContractPack) -> str:
 
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
     """What resolving cost, in words."""
-    charged = Decimal(params.get("charged") or "0")
-    waived = Decimal(params.get("waived") or "0")
-    if waived > 0:
-        return t.gettext("%(amount)s not charged: an SLA target was missed.") % {
-            "amount": amount_text(t, waived, pack)
-        }
-    if params.get("on_request"):
-        return t.gettext("The price is invoiced as agreed with the provider.")
-    if charged > 0:
-        return t.gettext("%(amount)s charged.") % {"amount": amount_text(t, charged, pack)}
-    return t.gettext("No charge.")
+    return cost_sentence(
+        t,
+        pack,
+        charged=Decimal(params.get("charged") or "0"),
+        waived=Decimal(params.get("waived") or "0"),
+        on_request=bool(params.get("on_request")),
+        top_up_packs=int(params.get("top_up_packs") or 0),
+    )
 
 
 @functools.cache

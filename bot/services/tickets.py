@@ -34,7 +34,7 @@ from bot.wording import zone_of
 from pricing.loader import find_intervention, get_pack
 from pricing.schema import ContractPack, PriceRuleType
 
-OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.RESPONDED, TicketStatus.PAUSED)
+OPEN_STATUSES = TicketStatus.open_statuses()
 
 
 @dataclass(frozen=True)
@@ -476,6 +476,7 @@ def resolve(
             "charged": str(outcome.charged),
             "waived": str(outcome.waived),
             "on_request": "1" if outcome.on_request else "",
+            "top_up_packs": str(outcome.top_up_packs),
         },
     )
     return Resolution(ticket=ticket, charge=outcome)

@@ -28,7 +28,7 @@ from pricing.loader import get_pack
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.RESPONDED, TicketStatus.PAUSED)
+OPEN_STATUSES = TicketStatus.open_statuses()
 CATCH_UP = timedelta(hours=12)
 MAX_REFERENCES = 10
 

@@ -56,7 +56,7 @@ from pricing.schema import ContractPack
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.RESPONDED, TicketStatus.PAUSED})
+OPEN_STATUSES = frozenset(TicketStatus.open_statuses())
 #: Pause before claiming again when due rows exist but were all locked by other transactions.
 LOCKED_RETRY_SECONDS = 0.05
 

@@ -1,0 +1,24 @@
+"""The one place where SQL differs between SQLite and PostgreSQL in the code's own statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import SQLModel
+
+
+def insert_ignoring(dialect: str, target: type[SQLModel] | Table, **values: Any) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` for `dialect` (``sqlite`` or ``postgresql``).
+
+    Read the outcome with ``RETURNING`` rather than the row count: psycopg reports -1 rows for
+    an ``INSERT … ON CONFLICT DO NOTHING``.
+    """
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(target)
+    if values:
+        statement = statement.values(**values)
+    return statement.on_conflict_do_nothing()
