@@ -54,13 +54,19 @@ def cost_sentence(
     waived: Decimal,
     on_request: bool = False,
     top_up_packs: int = 0,
+    staff: bool = False,
 ) -> str:
-    """What a ticket cost once settled, in words (the one wording for every reader)."""
+    """What a ticket cost once settled, in words (staff read the ledger's terms)."""
     if waived > 0:
-        return t.gettext("%(amount)s not charged: an SLA target was missed.") % {
-            "amount": amount_text(t, waived, pack)
-        }
+        waiver = (
+            t.gettext("%(amount)s waived: an SLA target was missed.")
+            if staff
+            else t.gettext("%(amount)s not charged: an SLA target was missed.")
+        )
+        return waiver % {"amount": amount_text(t, waived, pack)}
     if on_request:
+        if staff:
+            return t.gettext("price on request: invoice as agreed.")
         return t.gettext("The price is invoiced as agreed with the provider.")
     if charged <= 0:
         return t.gettext("No charge.")

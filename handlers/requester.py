@@ -188,7 +188,13 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
     clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     spent = ticket_cost(session=ctx.session, ticket=ticket)
     if spent.settled:
-        cost = cost_sentence(ctx.t, pack, charged=spent.charged, waived=spent.waived)
+        cost = cost_sentence(
+            ctx.t,
+            pack,
+            charged=spent.charged,
+            waived=spent.waived,
+            staff=ctx.require_actor.is_staff,
+        )
     else:
         cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
     ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
