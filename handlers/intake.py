@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.db.models import Contract
-from bot.services import billing, tenants, tickets
+from bot.services import accounts, billing, tenants, tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
 from handlers.context import Context, typed_choice
 from handlers.model import Choices, Confirm, Option, Prompt, Text
 from handlers.render import quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
-from pricing import ledger
 from pricing.loader import find_intervention, get_pack
 from pricing.quotes import quote
 from pricing.schema import ContractPack, DetailField, Intervention, PriceRuleType, Priority
@@ -319,8 +318,8 @@ def _ask_confirm(ctx: Context) -> None:
         minutes=conversation.estimate_minutes,
         units=conversation.units,
     )
-    check = ledger.check_can_request(
-        session=ctx.session, contract=contract, pack=pack, quote=estimate
+    check = accounts.check_can_request(
+        session=ctx.session, contract=contract, pack=pack, quote=estimate, now=ctx.now
     )
     field = ctx.t.field
     lines = [

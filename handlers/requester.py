@@ -6,14 +6,13 @@ from datetime import timedelta
 
 from bot.db.models import Role, Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
-from bot.services import tenants, tickets, users
+from bot.services import accounts, tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, cost_sentence, zone_of
 from handlers.context import Context
 from handlers.model import Text
 from handlers.render import short_line, ticket_card
-from pricing import ledger
-from pricing.schema import BalanceUnit
+from pricing.terms import AccountKind
 
 
 def help_command(ctx: Context, _argument: str) -> None:
@@ -247,25 +246,21 @@ def balance_command(ctx: Context, _argument: str) -> None:
         pack = tenants.pack_of(contract)
         assert contract.id is not None
         title = pack.title.get(ctx.t.lang)
-        if pack.balance.unit is BalanceUnit.EUR:
+        figure = accounts.customer_balance(session=ctx.session, contract=contract, now=ctx.now)
+        if figure.available is None:
             text = ctx._("invoiced by the provider (no prepaid balance)")
             lines.append("• " + ctx.t.field(title, text))
             continue
-        if pack.balance.time_bank is not None:
-            from pricing import timebank
-
-            left = timebank.remaining(session=ctx.session, contract_id=contract.id, now=ctx.now)
+        if figure.account is AccountKind.TIME_BANK:
             text = ctx._("%(amount)s left in this month's time bank") % {
-                "amount": amount_text(ctx.t, left, pack)
+                "amount": amount_text(ctx.t, figure.available, pack)
             }
             lines.append("• " + ctx.t.field(title, text))
             continue
-        available = ledger.available(session=ctx.session, contract_id=contract.id)
-        total = ledger.balance(session=ctx.session, contract_id=contract.id)
-        line = "• " + ctx.t.field(title, amount_text(ctx.t, available, pack))
-        if total != available:
+        line = "• " + ctx.t.field(title, amount_text(ctx.t, figure.available, pack))
+        if figure.held:
             line += " " + ctx._("(%(held)s reserved for open tickets)") % {
-                "held": amount_text(ctx.t, total - available, pack)
+                "held": amount_text(ctx.t, figure.held, pack)
             }
         lines.append(line)
         if pack.balance.how_to_top_up is not None:

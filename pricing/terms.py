@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from pricing.schema import ContractOption, ContractPack, PriceRuleType, Remedy
+from pricing.schema import BalanceUnit, ContractOption, ContractPack, PriceRuleType, Remedy
 
 #: Remedy types owed per missed target (the others are computed over a period, not a ticket).
 PER_BREACH_REMEDIES = frozenset({"waiver", "service_credit_per_breach", "gtr_overrun"})
@@ -30,7 +30,7 @@ OptionValue = Decimal | int | str | date
 class AccountKind(StrEnum):
     """What a contract's account counts."""
 
-    CREDITS = "credits"  # prepaid service credits (Telenet)
+    CREDITS = "credits"  # a prepaid ledger with holds: service credits (Telenet)
     TIME_BANK = "time_bank"  # monthly hours plus extra hours (Alteo)
     NONE = "none"  # invoiced in euros, nothing prepaid (Proximus)
 
@@ -138,18 +138,17 @@ class ContractTerms:
         balance = self.pack.balance
         if balance.time_bank is not None:
             return AccountKind.TIME_BANK
-        if balance.unit.value == "credits":
-            return AccountKind.CREDITS
-        return AccountKind.NONE
+        if balance.unit is BalanceUnit.EUR:
+            return AccountKind.NONE
+        # Any other prepaid unit (credits, or hours without a monthly bank) is a ledger.
+        return AccountKind.CREDITS
 
     @property
     def credit_pack_size(self) -> Decimal | None:
         """Credits per purchased pack: the option, else its default, else the pack's."""
         name = self.pack.balance.pack_size_option
-        value = self.option(name) if name and self._declares(name) else None
-        if value is None or isinstance(value, date):
-            return self.pack.balance.default_pack_size
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        size = self.number(name) if name else None
+        return self.pack.balance.default_pack_size if size is None else size
 
     @property
     def monthly_allowance_hours(self) -> Decimal:
@@ -157,21 +156,28 @@ class ContractTerms:
         bank = self.pack.balance.time_bank
         if bank is None:
             return Decimal(0)
-        value = self.option(bank.monthly_allowance_option)
-        if value is None:
-            return bank.default_monthly_allowance_hours
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        hours = self.number(bank.monthly_allowance_option)
+        return bank.default_monthly_allowance_hours if hours is None else hours
 
     @property
     def monthly_fee(self) -> Decimal | None:
         """The monthly fee the remedies are computed on, when the contract gives it."""
-        value = self.option("monthly_fee") if self._declares("monthly_fee") else None
-        return value if isinstance(value, Decimal) else None
+        return self.number("monthly_fee")
 
     # ---------------------------------------------------------------- options
 
-    def _declares(self, option_id: str) -> bool:
+    def declares(self, option_id: str) -> bool:
+        """Whether the pack declares this option."""
         return any(o.id == option_id for o in self.pack.options)
+
+    def number(self, option_id: str) -> Decimal | None:
+        """A numeric option as a Decimal (default applied); None if undeclared, unset or text."""
+        if not self.declares(option_id):
+            return None
+        value = self.option(option_id)
+        if isinstance(value, Decimal):
+            return value
+        return Decimal(value) if isinstance(value, int) else None
 
     def option(self, option_id: str) -> OptionValue | None:
         """The typed value of an option: the contract's, else the pack's default, else None."""

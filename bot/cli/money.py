@@ -13,11 +13,14 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, LedgerEntry, User, utcnow
+from bot.services import ledger, timebank
+from bot.services.contracts import terms_of
 from bot.services.errors import ServiceError
-from pricing import ledger, remedies, timebank
 from pricing import quotes as quotes_module
+from pricing import remedies
 from pricing.remedies import RemedyError, RemedyResult
-from pricing.schema import BalanceUnit, ContractPack, PriceRuleType
+from pricing.schema import ContractPack, PriceRuleType
+from pricing.terms import AccountKind, pack_zone
 
 ledger_app = typer.Typer(
     help="Contract accounts: show balances and entries, buy credits or hours, adjust.",
@@ -188,7 +191,9 @@ def _account(session: Session, slug: str, contract_id: int | None) -> Contract:
                 return contract
         raise CliError(f"tenant {slug!r} has no contract {contract_id}")
     prepaid = [
-        c for c in contracts if c.active and _pack(c.pack_id).balance.unit is not BalanceUnit.EUR
+        c
+        for c in contracts
+        if c.active and terms_of(session=session, contract=c).account is not AccountKind.NONE
     ]
     if len(prepaid) == 1:
         return prepaid[0]
@@ -235,7 +240,7 @@ def ledger_show(
         for contract in contracts:
             assert contract.id is not None
             pack = _pack(contract.pack_id)
-            if pack.balance.time_bank is not None:
+            if terms_of(session=session, contract=contract).account is AccountKind.TIME_BANK:
                 timebank.ensure_period(session=session, contract_id=contract.id, now=now, pack=pack)
             rows = ledger.entries(session=session, contract_id=contract.id)
             accounts.append(
@@ -288,9 +293,10 @@ def ledger_buy(
         assert account.id is not None
         pack = _pack(account.pack_id)
         actor_id = _actor(session, actor)
-        if pack.balance.unit is BalanceUnit.EUR:
+        kind = terms_of(session=session, contract=account, pack=pack).account
+        if kind is AccountKind.NONE:
             raise CliError(f"contract {account.id} ({account.pack_id}) is invoiced, not prepaid")
-        if pack.balance.time_bank is not None:
+        if kind is AccountKind.TIME_BANK:
             row = timebank.buy_extra(
                 session=session,
                 contract_id=account.id,
@@ -481,7 +487,7 @@ def alteo_availability(
     def compute() -> RemedyResult:
         year, number = _month(month)
         contract_pack = _pack(pack)
-        zone = timebank.zone_of(contract_pack)
+        zone = pack_zone(contract_pack)
         return remedies.availability_per_slice(
             remedy=remedies.find_remedy(contract_pack, "availability_per_slice", remedy_id),
             monthly_fee=_decimal(monthly_fee, "--monthly-fee"),

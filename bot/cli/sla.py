@@ -13,6 +13,7 @@ from bot.sla.explain import explain_target, render_explanation
 from bot.sla.rules import Pause, RuleError
 from pricing.loader import PackError, get_pack
 from pricing.schema import ContractPack
+from pricing.terms import ContractTerms, OptionError
 
 app = typer.Typer(help="SLA deadlines: compute and explain due instants.", no_args_is_help=True)
 
@@ -107,6 +108,7 @@ def _compute(
         logged_at = _instant(logged, "--logged")
         pauses = _pauses(pause)
         contract = _pack(pack)
+        terms = ContractTerms.of(contract, options=_options(option), service_level=service_level)
         result = compute_due(
             contract,
             kind=kind,
@@ -115,9 +117,9 @@ def _compute(
             intervention=intervention,
             logged_at=logged_at,
             pauses=pauses,
-            options=_options(option),
+            terms=terms,
         )
-    except (InputError, SlaLookupError, RuleError) as exc:
+    except (InputError, OptionError, SlaLookupError, RuleError) as exc:
         raise _fail(str(exc)) from None
     return contract, logged_at, pauses, result
 

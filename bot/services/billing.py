@@ -1,7 +1,8 @@
 """What a ticket costs over its life: hold at opening, charge or waiver at resolution.
 
-The rules live in the pack (`balance`, `remedies`) and in `pricing/`; this module only says
-when each ledger operation happens for a ticket.
+The rules live in the pack (`balance`, `remedies`) and are asked of the contract's terms
+(`pricing.terms.ContractTerms`): what its account counts, and whether a waiver covers the
+targets the ticket actually missed. This module only says when each ledger operation happens.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.db.models import Contract, LedgerEntryType, Ticket
-from pricing import ledger, timebank
+from bot.services import accounts, ledger, timebank
+from bot.services.contracts import terms_of
 from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
+from pricing.terms import AccountKind, ContractTerms
 
 if TYPE_CHECKING:
     from bot.services.tickets import Actor
@@ -77,7 +80,9 @@ def on_open(
 ) -> None:
     """Hold the quoted credits where the contract needs a sufficient balance (Telenet 4.3)."""
     estimate = ticket_quote(pack=pack, ticket=ticket)
-    check = ledger.check_can_request(session=session, contract=contract, pack=pack, quote=estimate)
+    check = accounts.check_can_request(
+        session=session, contract=contract, pack=pack, quote=estimate, now=ticket.logged_at
+    )
     if not check.allowed:
         raise ledger.InsufficientBalanceError(
             "insufficient balance", shortfall=check.shortfall, unit=check.unit
@@ -109,7 +114,11 @@ def on_reclassify(*, session: Session, ticket: Ticket, pack: ContractPack, actor
         reason="reclassified",
     )
     new_quote = ticket_quote(pack=pack, ticket=ticket)
-    if pack.balance.sufficient_balance_required and new_quote.credits and new_quote.credits > 0:
+    contract = ledger.get_contract(session=session, contract_id=ticket.contract_id)
+    terms = terms_of(session=session, contract=contract, pack=pack)
+    # Only credit accounts hold at opening; a time bank draws time when it is recorded.
+    holds = terms.account is AccountKind.CREDITS and pack.balance.sufficient_balance_required
+    if holds and new_quote.credits and new_quote.credits > 0:
         free = ledger.available(session=session, contract_id=ticket.contract_id)
         # The provider's reclassification never blocks the ticket: hold what is there.
         amount = min(new_quote.credits, max(free, Decimal(0)))
@@ -125,6 +134,19 @@ def on_reclassify(*, session: Session, ticket: Ticket, pack: ContractPack, actor
             )
 
 
+def missed_targets(ticket: Ticket) -> frozenset[str]:
+    """The SLA targets (response, resolution) the ticket missed."""
+    flags = {"response": ticket.response_breached, "resolution": ticket.resolution_breached}
+    return frozenset(target for target, missed in flags.items() if missed)
+
+
+def waived(*, terms: ContractTerms, ticket: Ticket) -> bool:
+    """Whether the contract waives this ticket's charge: a waiver covers a target it missed."""
+    return terms.waives(
+        missed=set(missed_targets(ticket)), kind=ticket.kind, priority=ticket.priority
+    )
+
+
 def on_resolve(
     *,
     session: Session,
@@ -133,12 +155,12 @@ def on_resolve(
     pack: ContractPack,
     actor: Actor,
     minutes: int,
-    breached: bool,
     now: datetime,
 ) -> ChargeOutcome:
-    """Charge the recorded time per the contract, or waive it when an SLA target was missed."""
+    """Charge the recorded time per the contract, or waive it when a waived target was missed."""
     assert contract.id is not None
     assert ticket.id is not None
+    terms = terms_of(session=session, contract=contract, pack=pack)
     unit = pack.balance.unit.value
     price = charge_for(
         pack=pack,
@@ -147,8 +169,7 @@ def on_resolve(
         recorded_minutes=max(minutes, 1),
         units=ticket.units,
     )
-    waiver = any(remedy.type == "waiver" for remedy in pack.remedies)
-    if pack.balance.time_bank is not None:
+    if terms.account is AccountKind.TIME_BANK:
         return _consume_time_bank(
             session=session,
             ticket=ticket,
@@ -160,7 +181,7 @@ def on_resolve(
             rule=price.rule,
         )
     amount = price.credits or Decimal(0)
-    if price.rule is PriceRuleType.ON_REQUEST or unit == "eur":
+    if price.rule is PriceRuleType.ON_REQUEST or terms.account is AccountKind.NONE:
         ledger.release_hold(
             session=session,
             contract_id=contract.id,
@@ -189,7 +210,7 @@ def on_resolve(
             at=now,
         )
         return ChargeOutcome(price.rule, unit, Decimal(0), Decimal(0), 0)
-    if breached and waiver:
+    if waived(terms=terms, ticket=ticket):
         ledger.waive(
             session=session,
             contract_id=contract.id,

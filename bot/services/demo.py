@@ -9,9 +9,10 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from bot.db.models import Contract, Role, Tenant
-from bot.services import tenants, users
-from pricing import ledger
+from bot.services import contracts, ledger, tenants, users
 from pricing.loader import load_packs
+from pricing.schema import ContractPack
+from pricing.terms import AccountKind, OptionError, validate_options
 
 DEMO_TENANT = "demo-customer"
 DEMO_CONTRACTS: dict[str, dict[str, str]] = {
@@ -47,11 +48,7 @@ def seed(*, session: Session, now: datetime) -> DemoSummary:
     for pack_id, wanted in DEMO_CONTRACTS.items():
         if pack_id in existing or pack_id not in packs:
             continue
-        pack = packs[pack_id]
-        known = {option.id for option in pack.options} | {"service_level"}
-        options = {k: v for k, v in wanted.items() if k in known}
-        if options.get("service_level") not in {None, *(s.id for s in pack.service_levels)}:
-            options.pop("service_level")
+        options = _accepted(packs[pack_id], wanted)
         contract = tenants.add_contract(
             session=session, tenant=tenant, pack_id=pack_id, options=options
         )
@@ -81,10 +78,22 @@ def seed(*, session: Session, now: datetime) -> DemoSummary:
     return DemoSummary(tenant_created, created, users_created)
 
 
+def _accepted(pack: ContractPack, wanted: dict[str, str]) -> dict[str, str]:
+    """The demo options this version of the pack accepts (a changed pack drops the others)."""
+    accepted: dict[str, str] = {}
+    for key, value in wanted.items():
+        try:
+            validate_options(pack, {key: value})
+        except OptionError:
+            continue
+        accepted[key] = value
+    return accepted
+
+
 def _fund(*, session: Session, contract: Contract, now: datetime) -> None:
-    pack = tenants.pack_of(contract)
+    terms = contracts.terms_of(session=session, contract=contract)
     assert contract.id is not None
-    if pack.balance.unit.value == "credits":
+    if terms.account is AccountKind.CREDITS:
         ledger.purchase(
             session=session,
             contract_id=contract.id,

@@ -8,6 +8,7 @@ from bot.db.models import Contract, Tenant
 from bot.services.errors import InputError, NotFoundError
 from pricing.loader import UnknownPackError, get_pack
 from pricing.schema import ContractPack
+from pricing.terms import SERVICE_LEVEL, OptionError, validate_options
 
 
 def add_tenant(
@@ -40,18 +41,21 @@ def add_contract(
     options: dict[str, str] | None = None,
     label: str | None = None,
 ) -> Contract:
-    """Subscribe a tenant to a pack; options are checked against the pack's declared ones."""
+    """Subscribe a tenant to a pack; each option is checked against the pack's declaration.
+
+    A bad value raises `InputError` naming the option and the reason (unknown option, not a
+    number, out of bounds); the service level is stored on the contract row, not in options.
+    """
     try:
         pack = get_pack(pack_id)
     except UnknownPackError as exc:
         raise InputError(str(exc)) from exc
     options = dict(options or {})
-    known = {option.id for option in pack.options} | {"service_level"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        names, known_names = ", ".join(unknown), ", ".join(sorted(known))
-        raise InputError(f"pack {pack_id!r} has no option {names}; known: {known_names}")
-    service_level = options.pop("service_level", None)
+    service_level = options.pop(SERVICE_LEVEL, None)
+    try:
+        validate_options(pack, options)
+    except OptionError as exc:
+        raise InputError(str(exc), option=exc.option, reason=exc.reason) from None
     if service_level is not None and service_level not in {s.id for s in pack.service_levels}:
         raise InputError(f"pack {pack_id!r} has no service level {service_level!r}")
     if service_level is None and pack.service_levels:

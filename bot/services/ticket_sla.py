@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from bot.db.models import Contract, Ticket, TicketPause
+from bot.db.models import Ticket, TicketPause
+from bot.services.contracts import terms_for_ticket
 from bot.sla.clock import (
     DEFAULT_FRACTIONS,
     ClockState,
@@ -20,9 +21,8 @@ from bot.sla.clock import (
     targets_for,
 )
 from bot.sla.rules import Pause
-from bot.wording import zone_of
-from pricing.loader import get_pack
 from pricing.schema import ContractPack
+from pricing.terms import ContractTerms, pack_zone
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def clocks_for(
     pauses: Sequence[TicketPause],
     now: datetime,
     fractions: Sequence[Decimal] = DEFAULT_FRACTIONS,
-    options: dict[str, str] | None = None,
+    terms: ContractTerms | None = None,
 ) -> TicketClocks:
     """The ticket's clocks at `now` (the response is met when responded, or resolved)."""
     try:
@@ -69,7 +69,7 @@ def clocks_for(
             priority=ticket.priority,
             service_level=ticket.service_level,
             intervention=ticket.intervention_id,
-            options=options,
+            terms=terms,
         )
     except NoTargetEntryError:
         # The contract sets no time for this kind (e.g. Proximus changes): no clock runs.
@@ -78,7 +78,7 @@ def clocks_for(
             resolution=None,
             service_level=ticket.service_level,
             clause=None,
-            display_zone=zone_of(pack),
+            display_zone=pack_zone(pack),
         )
     spans = tuple(Pause(start=p.started_at, end=p.ended_at, reason=p.reason) for p in pauses)
     response_met = ticket.responded_at or ticket.resolved_at
@@ -113,15 +113,14 @@ def ticket_clocks(
     now: datetime,
     fractions: Sequence[Decimal] = DEFAULT_FRACTIONS,
 ) -> TicketClocks:
-    """The ticket's clocks at `now`, from its contract (pack, options) and stop-clocks."""
+    """The ticket's clocks at `now`, from its contract's terms and its stop-clocks."""
     assert ticket.id is not None
-    contract = session.get(Contract, ticket.contract_id)
-    assert contract is not None
+    terms = terms_for_ticket(session=session, ticket=ticket)
     return clocks_for(
-        pack=get_pack(contract.pack_id),
+        pack=terms.pack,
         ticket=ticket,
         pauses=pauses_of(session=session, ticket_id=ticket.id),
         now=now,
         fractions=fractions,
-        options=contract.options,
+        terms=terms,
     )

@@ -26,6 +26,7 @@ from bot.db.models import (
     User,
 )
 from bot.services import billing, milestones, notify
+from bot.services.contracts import contract_and_pack as contract_and_pack  # re-exported
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.services.users import provider_codes
@@ -68,13 +69,6 @@ def actor_for(*, session: Session, user: User) -> Actor:
     if user.role is Role.REQUESTER:
         return Actor(user=user)  # requesters serve no provider: skip the lookup
     return Actor(user=user, providers=frozenset(provider_codes(session=session, user=user)))
-
-
-def contract_and_pack(*, session: Session, ticket: Ticket) -> tuple[Contract, ContractPack]:
-    """The ticket's contract and its pack."""
-    contract = session.get(Contract, ticket.contract_id)
-    assert contract is not None
-    return contract, get_pack(contract.pack_id)
 
 
 def can_see(*, session: Session, actor: Actor, ticket: Ticket) -> bool:
@@ -455,7 +449,6 @@ def resolve(
         pack=pack,
         actor=actor,
         minutes=recorded_minutes(session=session, ticket=ticket),
-        breached=ticket.response_breached or ticket.resolution_breached,
         now=now,
     )
     _event(

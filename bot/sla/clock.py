@@ -22,7 +22,7 @@ Definitions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -51,6 +51,7 @@ from pricing.schema import (
     ServiceLevel,
     SlaTarget,
 )
+from pricing.terms import ContractTerms, pack_zone
 
 __all__ = [
     "BREACH_DELAY",
@@ -380,21 +381,16 @@ def _service_level(pack: ContractPack, service_level: str | None) -> ServiceLeve
     )
 
 
-def _with_options(rule: Rule | None, options: Mapping[str, str]) -> Rule | None:
+def _with_terms(rule: Rule | None, terms: ContractTerms | None) -> Rule | None:
     """A calendar-duration rule whose hours come from a contract option, when it is set."""
-    if isinstance(rule, CalendarDurationRule) and rule.hours_option is not None:
-        value = options.get(rule.hours_option)
-        if value is not None:
-            try:
-                hours = Decimal(str(value))
-            except ArithmeticError:
-                raise SlaLookupError(
-                    f"contract option {rule.hours_option!r} is not a number: {value!r}"
-                ) from None
-            if not hours > 0:
-                raise SlaLookupError(f"contract option {rule.hours_option!r} must be positive")
-            return rule.model_copy(update={"hours": hours})
-    return rule
+    if terms is None or not isinstance(rule, CalendarDurationRule) or rule.hours_option is None:
+        return rule
+    hours = terms.number(rule.hours_option)
+    if hours is None:
+        return rule
+    if not hours > 0:
+        raise SlaLookupError(f"contract option {rule.hours_option!r} must be positive")
+    return rule.model_copy(update={"hours": hours})
 
 
 def _entry(targets: Iterable[SlaTarget], kind: str, priority: str) -> SlaTarget | None:
@@ -424,9 +420,12 @@ def targets_for(
     priority: str,
     service_level: str | None = None,
     intervention: str | Intervention | None = None,
-    options: Mapping[str, str] | None = None,
+    terms: ContractTerms | None = None,
 ) -> ResolvedTargets:
-    """The response and resolution targets that apply to a ticket of this pack."""
+    """The response and resolution targets that apply to a ticket of this pack.
+
+    With a contract's ``terms``, a rule's ``hours_option`` takes the contract's typed value.
+    """
     if kind not in {k.id for k in pack.kinds}:
         known = ", ".join(k.id for k in pack.kinds)
         raise UnknownKindError(f"pack {pack.id!r} has no request kind {kind!r}; known: {known}")
@@ -456,17 +455,15 @@ def targets_for(
                 f"pack {pack.id!r} has no entry for kind {kind!r} and priority {priority!r}"
                 f" in {where}"
             )
-        response = _with_options(entry.response, options or {}) if response_applies else None
-        resolution = _with_options(entry.resolution, options or {}) if resolution_applies else None
+        response = _with_terms(entry.response, terms) if response_applies else None
+        resolution = _with_terms(entry.resolution, terms) if resolution_applies else None
         clause = entry.clause
-    display = [c for c in pack.calendars if c.id == pack.default_calendar]
-    zone = display[0].zone if display else pack.calendars[0].zone
     return ResolvedTargets(
         response=_resolved(pack, response),
         resolution=_resolved(pack, resolution),
         service_level=None if level is None else level.id,
         clause=clause,
-        display_zone=zone,
+        display_zone=pack_zone(pack),
     )
 
 
@@ -479,7 +476,7 @@ def compute_due(
     pauses: Iterable[Pause] = (),
     service_level: str | None = None,
     intervention: str | Intervention | None = None,
-    options: Mapping[str, str] | None = None,
+    terms: ContractTerms | None = None,
 ) -> DueInstants:
     """Response and resolution due instants (UTC) of a ticket of this pack."""
     targets = targets_for(
@@ -488,7 +485,7 @@ def compute_due(
         priority=priority,
         service_level=service_level,
         intervention=intervention,
-        options=options,
+        terms=terms,
     )
     logged = to_us(logged_at)
     spans = normalise_pauses(pauses=pauses, after=logged_at)

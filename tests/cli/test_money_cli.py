@@ -14,8 +14,8 @@ from typer.testing import CliRunner, Result
 from bot.cli.main import app
 from bot.db.engine import engine_for, transaction
 from bot.db.models import Contract, Tenant, User
+from bot.services import ledger
 from bot.settings import get_settings
-from pricing import ledger
 
 SERVER_DOWN = "dedicated-server-down-not-hardware"
 DATA_TRANSFER = "dedicated-data-media-transfer"

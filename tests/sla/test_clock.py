@@ -34,6 +34,7 @@ from pricing.schema import (
     NextBusinessDayRule,
     SameDayRule,
 )
+from pricing.terms import ContractTerms, OptionError
 from tests.sla.conftest import BASIC, BUSINESS_DAYS, OPENING, bx
 
 FOUR_HOURS = BusinessHoursRule(rule="business_hours", hours=Decimal(4), calendar="opening-hours")
@@ -377,22 +378,35 @@ def test_contract_option_replaces_calendar_duration_hours(pack: ContractPack) ->
         "hours": "4",
         "hours_option": "gtr_hours",
     }
+    data["options"] = [
+        {"id": "gtr_hours", "labels": {"fr": "GTR", "nl": "GTR", "en": "GTR"}, "type": "decimal"}
+    ]
     gtr = ContractPack.model_validate(data)
     logged = bx("2026-03-28 23:30")
     default = compute_due(gtr, kind="incident", priority="express", logged_at=logged)
     assert default.resolution_due == bx("2026-03-29 04:30")
     assert default.targets.resolution is not None
     assert default.targets.resolution.label == "4 hours"
+    unset = compute_due(
+        gtr, kind="incident", priority="express", logged_at=logged, terms=ContractTerms.of(gtr)
+    )
+    assert unset.resolution_due == default.resolution_due
     two = compute_due(
-        gtr, kind="incident", priority="express", logged_at=logged, options={"gtr_hours": "2"}
+        gtr,
+        kind="incident",
+        priority="express",
+        logged_at=logged,
+        terms=ContractTerms.of(gtr, options={"gtr_hours": "2"}),
     )
     assert two.resolution_due == bx("2026-03-29 01:30")
     assert two.targets.resolution is not None
     assert two.targets.resolution.label == "2 hours"
-    with pytest.raises(SlaLookupError, match="not a number"):
-        compute_due(
-            gtr, kind="incident", priority="express", logged_at=logged, options={"gtr_hours": "x"}
-        )
+    # A bad value never reaches the clock: the terms refuse it, naming the option.
+    with pytest.raises(OptionError, match="gtr_hours.*not a number"):
+        ContractTerms.of(gtr, options={"gtr_hours": "x"})
+    zero = ContractTerms.of(gtr, options={"gtr_hours": "0"})  # this option declares no bound
+    with pytest.raises(SlaLookupError, match="must be positive"):
+        compute_due(gtr, kind="incident", priority="express", logged_at=logged, terms=zero)
 
 
 def test_intervention_object_is_accepted(pack: ContractPack) -> None:

@@ -35,8 +35,8 @@ from bot.db.models import (
     NotificationStatus,
     Ticket,
 )
+from bot.services import ledger
 from bot.worker.console import read_log
-from pricing import ledger
 from tests.worker.conftest import open_ticket
 
 REPO = Path(__file__).resolve().parents[2]

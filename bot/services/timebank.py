@@ -11,8 +11,9 @@ The balance stays a sum of ledger entries; time-driven events are written as ent
 * ``expiry``: what is left of a bucket when it expires, dated its expiry instant.
 
 Allowance and expiry entries are written by ``ensure_period``, idempotently: call it (or
-``consume``, which calls it) whenever the account is used. Month boundaries are computed in
-the zone of the pack's default calendar (Europe/Paris for Alteo); instants are aware UTC.
+``consume``, which calls it) whenever the account is used; until then ``usable_hours`` counts
+the current period's allowance as if it were written. Month boundaries are computed in the
+contract's zone (``pricing.terms.pack_zone``: Europe/Paris for Alteo); instants are aware UTC.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType
+from bot.services import ledger
+from bot.services.contracts import terms_of
 from bot.services.errors import InputError
-from pricing import ledger
 from pricing.schema import ContractPack, TimeBank
+from pricing.terms import pack_zone
 
 BUCKET_TYPES = frozenset({LedgerEntryType.ALLOWANCE, LedgerEntryType.PURCHASE})
 
@@ -106,25 +109,8 @@ def rules_of(pack: ContractPack) -> TimeBank:
     return pack.balance.time_bank
 
 
-def zone_of(pack: ContractPack) -> ZoneInfo:
-    """The contract zone: that of the pack's default calendar."""
-    calendar = next(c for c in pack.calendars if c.id == pack.default_calendar)
-    return ZoneInfo(calendar.zone)
-
-
-def allowance_hours(*, contract: Contract, pack: ContractPack) -> Decimal:
-    """Monthly hours: the contract's option, else the pack's default."""
-    rules = rules_of(pack)
-    text = contract.options.get(rules.monthly_allowance_option)
-    if text is None:
-        return rules.default_monthly_allowance_hours
-    try:
-        hours = Decimal(text)
-    except decimal.InvalidOperation:
-        raise TimeBankError(f"{rules.monthly_allowance_option} {text!r} is not a number") from None
-    if not hours.is_finite() or hours < 0:
-        raise TimeBankError(f"{rules.monthly_allowance_option} must be >= 0, got {text!r}")
-    return hours
+def _zone(pack: ContractPack) -> ZoneInfo:
+    return ZoneInfo(pack_zone(pack))
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -134,7 +120,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def period(*, pack: ContractPack, year: int, month: int) -> Period:
     """The allowance period labelled (year, month), from its credit day to the next one."""
     day = rules_of(pack).credit_day
-    zone = zone_of(pack)
+    zone = _zone(pack)
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
     return Period(
         year=year,
@@ -146,7 +132,7 @@ def period(*, pack: ContractPack, year: int, month: int) -> Period:
 
 def period_at(*, pack: ContractPack, instant: datetime) -> Period:
     """The allowance period containing ``instant`` (read in the contract zone)."""
-    local = _aware(instant).astimezone(zone_of(pack))
+    local = _aware(instant).astimezone(_zone(pack))
     year, month = local.year, local.month
     if local.day < rules_of(pack).credit_day:
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
@@ -155,7 +141,7 @@ def period_at(*, pack: ContractPack, instant: datetime) -> Period:
 
 def extra_expiry(*, pack: ContractPack, bought_at: datetime) -> datetime:
     """When extra hours bought at ``bought_at`` expire: N days later, same local wall time."""
-    zone = zone_of(pack)
+    zone = _zone(pack)
     local = _aware(bought_at).astimezone(zone)
     days = rules_of(pack).extra_validity_days
     later = datetime.combine(local.date() + timedelta(days=days), local.time(), tzinfo=zone)
@@ -222,7 +208,11 @@ def remaining(*, session: Session, contract_id: int, now: datetime) -> Decimal:
 def usable_hours(
     *, session: Session, contract: Contract, pack: ContractPack, now: datetime
 ) -> Decimal:
-    """Hours usable at ``now``, counting this period's allowance even if not yet credited."""
+    """Hours usable at ``now``, counting this period's allowance even if not yet credited.
+
+    This is the customer's time-bank figure (``accounts.customer_balance``): the allowance is
+    due from the period's first instant, whether or not ``ensure_period`` has written it yet.
+    """
     assert contract.id is not None
     now = _aware(now)
     left = remaining(session=session, contract_id=contract.id, now=now)
@@ -231,7 +221,9 @@ def usable_hours(
         row.type is LedgerEntryType.ALLOWANCE and current.start <= row.at < current.end
         for row in ledger.entries(session=session, contract_id=contract.id)
     )
-    return left if credited else left + allowance_hours(contract=contract, pack=pack)
+    if credited:
+        return left
+    return left + terms_of(session=session, contract=contract, pack=pack).monthly_allowance_hours
 
 
 # --------------------------------------------------------------------------- writing
@@ -283,7 +275,7 @@ def ensure_period(
         row.type is LedgerEntryType.ALLOWANCE and current.start <= row.at < current.end
         for row in rows
     )
-    hours = allowance_hours(contract=contract, pack=pack)
+    hours = terms_of(session=session, contract=contract, pack=pack).monthly_allowance_hours
     if not credited and hours > 0:
         label = f"{current.year:04d}-{current.month:02d}"
         written.append(

@@ -16,8 +16,8 @@ from sqlmodel import Session, select
 
 from bot.db.engine import transaction
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Tenant, Ticket, User
+from bot.services import accounts, ledger
 from bot.services.errors import InputError
-from pricing import ledger
 from pricing.loader import get_pack
 from pricing.quotes import Quote, quote
 from pricing.schema import ContractPack
@@ -365,11 +365,13 @@ def test_check_telenet_hosting_ok_then_shortfall_with_packs_to_buy(engine: Engin
         contract_id, _ = make_account(session)
         contract = ledger.get_contract(session=session, contract_id=contract_id)
         ledger.purchase(session=session, contract_id=contract_id, amount=Decimal(9))
-        ok = ledger.check_can_request(session=session, contract=contract, pack=pack, quote=estimate)
+        ok = accounts.check_can_request(
+            session=session, contract=contract, pack=pack, quote=estimate, now=LOGGED
+        )
         assert (ok.status, ok.allowed, ok.hold_required, ok.shortfall) == ("ok", True, True, 0)
         ledger.adjust(session=session, contract_id=contract_id, amount=Decimal(-4), reason="test")
-        short = ledger.check_can_request(
-            session=session, contract=contract, pack=pack, quote=estimate
+        short = accounts.check_can_request(
+            session=session, contract=contract, pack=pack, quote=estimate, now=LOGGED
         )
     assert (short.status, short.allowed, short.shortfall) == ("shortfall", False, Decimal(4))
     assert (short.pack_size, short.packs_to_buy) == (Decimal(10), 1)
@@ -384,8 +386,8 @@ def test_check_webhosting_asks_to_purchase_first_but_allows(engine: Engine) -> N
     with transaction(engine) as session:
         contract_id, _ = make_account(session, pack.id)
         contract = ledger.get_contract(session=session, contract_id=contract_id)
-        check = ledger.check_can_request(
-            session=session, contract=contract, pack=pack, quote=estimate
+        check = accounts.check_can_request(
+            session=session, contract=contract, pack=pack, quote=estimate, now=LOGGED
         )
     assert (check.status, check.allowed, check.hold_required) == ("purchase_first", True, False)
     assert check.shortfall == 12
@@ -397,8 +399,8 @@ def test_check_proximus_is_not_checked(engine: Engine) -> None:
     with transaction(engine) as session:
         contract_id, _ = make_account(session, pack.id)
         contract = ledger.get_contract(session=session, contract_id=contract_id)
-        check = ledger.check_can_request(
-            session=session, contract=contract, pack=pack, quote=estimate
+        check = accounts.check_can_request(
+            session=session, contract=contract, pack=pack, quote=estimate, now=LOGGED
         )
     assert (check.status, check.allowed, check.hold_required, check.unit) == (
         "not_checked",
@@ -415,7 +417,9 @@ def test_check_refuses_an_unavailable_quote(engine: Engine) -> None:
         contract_id, _ = make_account(session)
         contract = ledger.get_contract(session=session, contract_id=contract_id)
         with pytest.raises(InputError):
-            ledger.check_can_request(session=session, contract=contract, pack=pack, quote=refused)
+            accounts.check_can_request(
+                session=session, contract=contract, pack=pack, quote=refused, now=LOGGED
+            )
 
 
 # --------------------------------------------------------------------------- concurrency

@@ -22,17 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import ROUND_CEILING, Decimal
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType, utcnow
+from bot.services.contracts import terms_of
 from bot.services.errors import InputError, NotFoundError, ServiceError
 from pricing.loader import get_pack
-from pricing.quotes import Quote
-from pricing.schema import BalanceUnit, ContractPack, Labels
+from pricing.schema import ContractPack
+from pricing.terms import AccountKind
 
 HOLD_TYPES = frozenset({LedgerEntryType.HOLD, LedgerEntryType.RELEASE})
 
@@ -53,32 +53,6 @@ class AlreadyChargedError(LedgerError):
     """The ticket has already been charged on this account."""
 
     code = "already_charged"
-
-
-class BalanceStatus(StrEnum):
-    """The outcome of a balance check before a request."""
-
-    OK = "ok"
-    SHORTFALL = "shortfall"
-    PURCHASE_FIRST = "purchase_first"
-    NOT_CHECKED = "not_checked"
-
-
-@dataclass(frozen=True)
-class BalanceCheck:
-    """Whether the account lets the customer request an intervention, and how to top up."""
-
-    status: BalanceStatus
-    allowed: bool
-    hold_required: bool
-    unit: str
-    needed: Decimal | None
-    available: Decimal | None
-    shortfall: Decimal
-    pack_size: Decimal | None
-    packs_to_buy: int | None
-    how_to_top_up: Labels | None
-    clauses: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -132,21 +106,13 @@ def pack_for(contract: Contract, pack: ContractPack | None = None) -> ContractPa
     return pack
 
 
-def pack_size(*, contract: Contract, pack: ContractPack) -> Decimal | None:
-    """Credits per pack: the contract's option, else the option's default, else the pack's."""
-    option = pack.balance.pack_size_option
-    text = contract.options.get(option) if option else None
-    if text is None and option:
-        text = next((o.default for o in pack.options if o.id == option), None)
-    if text is None:
-        return pack.balance.default_pack_size
-    try:
-        size = Decimal(text)
-    except InvalidOperation:
-        raise LedgerError(f"contract {contract.id}: {option} {text!r} is not a number") from None
-    if not size.is_finite() or size <= 0:
-        raise LedgerError(f"contract {contract.id}: {option} must be positive, got {text!r}")
-    return size
+def _is_time_bank(*, session: Session, contract: Contract, pack: ContractPack) -> bool:
+    return terms_of(session=session, contract=contract, pack=pack).account is AccountKind.TIME_BANK
+
+
+def pack_size(*, session: Session, contract: Contract, pack: ContractPack) -> Decimal | None:
+    """Credits per purchased pack, as the contract's terms give it."""
+    return terms_of(session=session, contract=contract, pack=pack).credit_pack_size
 
 
 # --------------------------------------------------------------------------- reading
@@ -185,73 +151,6 @@ def open_holds(
     rows = entries(session=session, contract_id=contract_id, ticket_id=ticket_id)
     released = {row.related_id for row in rows if row.type is LedgerEntryType.RELEASE}
     return [row for row in rows if row.type is LedgerEntryType.HOLD and row.id not in released]
-
-
-def check_can_request(
-    *,
-    session: Session,
-    contract: Contract,
-    pack: ContractPack,
-    quote: Quote,
-    now: datetime | None = None,
-) -> BalanceCheck:
-    """Whether the balance lets the customer request the quoted intervention (no lock taken).
-
-    ``ok``: covered (place a hold when ``hold_required``); ``shortfall``: refused until the
-    customer tops up (``sufficient_balance_required``); ``purchase_first``: may be logged but
-    the provider may wait for a purchase (``purchase_may_be_required``); ``not_checked``: the
-    pack has no balance rule for requests, the account is in EUR, or the price is on request.
-    Time banks compare the hours quoted with the hours usable at ``now``.
-    """
-    rules = pack.balance
-    unit = rules.unit.value
-    if not quote.available:
-        raise InputError("the quoted priority is not available for this intervention")
-    size = pack_size(contract=contract, pack=pack) if rules.unit is BalanceUnit.CREDITS else None
-    checked = rules.sufficient_balance_required or rules.purchase_may_be_required
-    needed = quote.credits
-    if needed is None or not checked or rules.unit is BalanceUnit.EUR:
-        return BalanceCheck(
-            status=BalanceStatus.NOT_CHECKED,
-            allowed=True,
-            hold_required=False,
-            unit=unit,
-            needed=needed,
-            available=None,
-            shortfall=Decimal(0),
-            pack_size=size,
-            packs_to_buy=None,
-            how_to_top_up=rules.how_to_top_up,
-            clauses=tuple(rules.clauses),
-        )
-    assert contract.id is not None
-    if rules.time_bank is not None:
-        from pricing.timebank import usable_hours  # the time bank builds on this module
-
-        free = usable_hours(session=session, contract=contract, pack=pack, now=now or utcnow())
-    else:
-        free = available(session=session, contract_id=contract.id)
-    shortfall = max(Decimal(0), needed - free)
-    if shortfall == 0:
-        status = BalanceStatus.OK
-    elif rules.sufficient_balance_required:
-        status = BalanceStatus.SHORTFALL
-    else:
-        status = BalanceStatus.PURCHASE_FIRST
-    return BalanceCheck(
-        status=status,
-        allowed=status is not BalanceStatus.SHORTFALL,
-        # Time is drawn from the bank when recorded; only credit accounts hold at opening.
-        hold_required=rules.sufficient_balance_required and rules.time_bank is None and needed > 0,
-        unit=unit,
-        needed=needed,
-        available=free,
-        shortfall=shortfall,
-        pack_size=size,
-        packs_to_buy=packs_needed(shortfall, size) if size else None,
-        how_to_top_up=rules.how_to_top_up,
-        clauses=tuple(rules.clauses),
-    )
 
 
 def packs_needed(amount: Decimal, size: Decimal) -> int:
@@ -356,7 +255,7 @@ def place_hold(
     _positive(amount, "hold amount")
     contract = lock_account(session=session, contract_id=contract_id)
     pack = pack_for(contract, pack)
-    if pack.balance.time_bank is not None:
+    if _is_time_bank(session=session, contract=contract, pack=pack):
         raise LedgerError(f"pack {pack.id} uses a time bank: time is drawn when recorded")
     previous = open_holds(session=session, contract_id=contract_id, ticket_id=ticket_id)
     free = available(session=session, contract_id=contract_id) - total(previous)
@@ -444,7 +343,7 @@ def charge(
     contract = lock_account(session=session, contract_id=contract_id)
     pack = pack_for(contract, pack)
     rules = pack.balance
-    if rules.time_bank is not None:
+    if _is_time_bank(session=session, contract=contract, pack=pack):
         raise LedgerError(f"pack {pack.id} uses a time bank: record time with the time bank")
     mine = entries(session=session, contract_id=contract_id, ticket_id=ticket_id)
     if any(row.type is LedgerEntryType.CHARGE for row in mine):
@@ -522,9 +421,9 @@ def _top_up(
     after = balance(session=session, contract_id=contract.id)
     if after >= 0:
         return None, 0
-    size = pack_size(contract=contract, pack=pack)
-    if size is None:
-        raise LedgerError(f"pack {pack.id} tops up automatically but no pack size is set")
+    size = pack_size(session=session, contract=contract, pack=pack)
+    if size is None or size <= 0:
+        raise LedgerError(f"pack {pack.id} tops up automatically but no positive pack size is set")
     count = packs_needed(-after, size)
     added = size * count
     unit = pack.balance.unit.value

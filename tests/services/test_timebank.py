@@ -10,11 +10,11 @@ from sqlalchemy import Engine
 
 from bot.db.engine import transaction
 from bot.db.models import LedgerEntryType
-from pricing import ledger, timebank
+from bot.services import accounts, ledger, timebank
 from pricing.loader import get_pack
 from pricing.quotes import quote
 from pricing.schema import ContractPack
-from tests.pricing.test_ledger import make_account, make_ticket
+from tests.services.test_ledger import make_account, make_ticket
 
 PACK_ID = "alteo-hosting"
 
@@ -31,9 +31,7 @@ def pack() -> ContractPack:
 def account(engine: Engine, hours: str = "2") -> tuple[int, int, int]:
     """An Alteo contract with a monthly allowance of ``hours``: (contract, user, ticket)."""
     with transaction(engine) as session:
-        contract_id, user_id = make_account(
-            session, PACK_ID, {"monthly_allowance_hours": hours, "service_level": "level-3"}
-        )
+        contract_id, user_id = make_account(session, PACK_ID, {"monthly_allowance_hours": hours})
         ticket_id = make_ticket(session, contract_id, user_id)
     return contract_id, user_id, ticket_id
 
@@ -282,7 +280,7 @@ def test_balance_check_counts_this_months_allowance_before_it_is_written(
     now = utc("2026-03-10T10:00:00")
     with transaction(engine) as session:
         contract = ledger.get_contract(session=session, contract_id=contract_id)
-        check = ledger.check_can_request(
+        check = accounts.check_can_request(
             session=session, contract=contract, pack=pack, quote=estimate, now=now
         )
         assert (check.status, check.available, check.hold_required) == ("ok", Decimal(1), False)
@@ -290,7 +288,7 @@ def test_balance_check_counts_this_months_allowance_before_it_is_written(
         bigger = quote(
             pack=pack, intervention_id="advanced-software-diagnosis", priority="minor", minutes=70
         )
-        short = ledger.check_can_request(
+        short = accounts.check_can_request(
             session=session, contract=contract, pack=pack, quote=bigger, now=now
         )
     assert (short.status, short.allowed, short.shortfall) == ("shortfall", False, Decimal("0.25"))
