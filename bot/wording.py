@@ -8,11 +8,12 @@ from decimal import Decimal
 from bot.i18n import Translator
 from pricing.loader import find_intervention
 from pricing.schema import ContractPack
+from pricing.terms import pack_zone
 
 
 def zone_of(pack: ContractPack) -> str:
-    """The zone in which a pack's instants are shown."""
-    return next(c.zone for c in pack.calendars if c.id == pack.default_calendar)
+    """The zone in which a pack's instants are shown (`pricing.terms.pack_zone`)."""
+    return pack_zone(pack)
 
 
 def priority_label(pack: ContractPack, priority: str, lang: str) -> str:

@@ -31,6 +31,7 @@ from pricing.schema import (
     Priority,
     SlaTarget,
 )
+from pricing.terms import OptionError, parse_option
 
 DEFAULT_PACKS_DIR = Path(__file__).resolve().parent / "packs"
 PACK_SUFFIXES = (".yaml", ".yml")
@@ -207,6 +208,37 @@ def _check_targets(
                 yield f"{at}.{name}.calendar", f"unknown calendar {calendar!r}"
 
 
+def _check_options(pack: ContractPack) -> Iterator[tuple[str, str]]:
+    """Each option's default is a valid value of it; each option the pack reads is declared."""
+    numeric = {o.id for o in pack.options if o.type in ("decimal", "int")}
+    for option in pack.options:
+        at = f"options[{option.id}]"
+        bounded = any(bound is not None for bound in (option.gt, option.ge, option.le))
+        if bounded and option.id not in numeric:
+            yield at, f"bounds apply to numbers only, not to type {option.type!r}"
+        if option.default is not None:
+            try:
+                parse_option(option, option.default, pack)
+            except OptionError as exc:
+                yield f"{at}.default", exc.reason
+    read: list[tuple[str, str]] = []
+    targets = [("sla_targets", pack.sla_targets)] + [
+        (f"service_levels[{level.id}].targets", level.targets) for level in pack.service_levels
+    ]
+    for prefix, entries in targets:
+        for i, target in enumerate(entries):
+            for name in ("response", "resolution"):
+                hours_option = getattr(getattr(target, name), "hours_option", None)
+                if hours_option is not None:
+                    read.append((f"{prefix}[{i}].{name}.hours_option", hours_option))
+    bank = pack.balance.time_bank
+    if bank is not None:
+        read.append(("balance.time_bank.monthly_allowance_option", bank.monthly_allowance_option))
+    for at, option_id in read:
+        if option_id not in numeric:
+            yield at, f"reads option {option_id!r}, which options must declare as a number"
+
+
 def _check_calendar(calendar: Calendar, at: str) -> Iterator[tuple[str, str]]:
     try:
         zoneinfo.ZoneInfo(calendar.zone)
@@ -331,6 +363,7 @@ def check_pack(pack: ContractPack) -> list[tuple[str, str]]:
         if phone.priority not in priorities:
             add((f"intake.phone_required[{i}].priority", f"unknown priority {phone.priority!r}"))
 
+    problems.extend(_check_options(pack))
     balance = pack.balance
     if balance.auto_top_up and balance.default_pack_size is None:
         option = balance.pack_size_option

@@ -242,6 +242,27 @@ def _duplicate_priority(data: dict[str, Any]) -> None:
     data["priorities"][1]["id"] = "standard"
 
 
+def _option_default_not_a_number(data: dict[str, Any]) -> None:
+    data["options"][0]["default"] = "zero"
+
+
+def _option_default_out_of_bounds(data: dict[str, Any]) -> None:
+    data["options"][0]["default"] = "0"
+
+
+def _undeclared_hours_option(data: dict[str, Any]) -> None:
+    data["sla_targets"][1]["resolution"] = {
+        "rule": "calendar_duration",
+        "hours": "4",
+        "hours_option": "gtr_hours",
+    }
+
+
+def _bounds_on_text(data: dict[str, Any]) -> None:
+    labels = {"fr": "Réf.", "nl": "Ref.", "en": "Ref."}
+    data["options"].append({"id": "po", "labels": labels, "type": "str", "ge": "1"})
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_set_kind, f"{FIRST_ROW}.kinds", "unknown kind 'outage'"),
     (_drop_express, f"{FIRST_ROW}.prices", "no price rule for priority 'express'"),
@@ -261,6 +282,14 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_missing_labels, f"{FIRST_ROW}.labels.nl", "Field required"),
     (_bad_zone, "calendars[opening-hours].zone", "unknown time zone 'Europe/Bruxelles'"),
     (_duplicate_priority, "priorities", "duplicate id 'standard'"),
+    (_option_default_not_a_number, "options[credit_pack_size].default", "'zero' is not a number"),
+    (_option_default_out_of_bounds, "options[credit_pack_size].default", "greater than 0"),
+    (
+        _undeclared_hours_option,
+        "sla_targets[1].resolution.hours_option",
+        "reads option 'gtr_hours'",
+    ),
+    (_bounds_on_text, "options[po]", "bounds apply to numbers only"),
 ]
 
 
