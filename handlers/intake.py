@@ -657,13 +657,11 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     assert ticket.id is not None
     clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     cost = quote_text(ctx.t, billing.ticket_quote(pack=pack, ticket=ticket), pack)
-    ctx.say(
-        Text(
-            ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s")
-            % {"ref": ticket.reference}
-        ),
-        ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost),
-    )
+    summary = ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s") % {
+        "ref": ticket.reference
+    }
+    ctx.acted("open", ticket, summary)
+    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
     _phone_notice(ctx, pack, ticket.priority)
 
 
