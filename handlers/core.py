@@ -1,8 +1,10 @@
-"""The entry point of the bot: one inbound event in, replies out, in one transaction.
+"""The entry point of the bot: one inbound event in, a typed `Outcome` out, in one transaction.
 
-Adapters call `process`; it identifies the sender, expires idle conversations, and routes
-commands (`/new`, `/ack REF`…), step answers (`c:TOKEN:VALUE` payloads or typed text) and
-ticket buttons (`t:VERB:REF`) to the handlers.
+Adapters hold a `Core` (from `entry`) and call it with each event; it identifies the
+speaker once (`handlers.speaker`), enforces the workspace binding, expires idle
+conversations, and routes commands (through the one table of `handlers.commands`), step
+answers (`c:TOKEN:VALUE` payloads or typed text) and ticket buttons (`t:VERB:REF`) to the
+handlers. `Core.home` and `Core.menus` compute the views a channel shows beyond replies.
 """
 
 from __future__ import annotations
