@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.db.models import Ticket
+from bot.db.models import Ticket, TicketStatus
 from bot.services import tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import cost_sentence, intervention_label, priority_label
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
-from handlers.model import Choices, Option, Prompt, Text
+from handlers.model import Choices, Option, Prompt, RefusalReason, Text
 from handlers.render import short_line, ticket_card
 from handlers.states import State, move, parse_state, reset
 from pricing.loader import find_intervention
@@ -21,7 +21,7 @@ WHAT_PRIORITY = "priority"
 def _ticket(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | None:
     reference, _sep, rest = argument.strip().partition(" ")
     if not reference:
-        ctx.say(Text(ctx._("Write it as: %(usage)s") % {"usage": usage}))
+        ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
         return None
     ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
     return ticket, rest.strip()
@@ -32,11 +32,17 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
     text = text.strip().lower().removesuffix("min").strip()
     if not text:
         if required:
-            ctx.say(Text(ctx._("Give the number of minutes, for example: /log REF 30")))
+            ctx.refuse(
+                ctx._("Give the number of minutes, for example: /log REF 30"),
+                RefusalReason.INVALID_INPUT,
+            )
             return False
         return None
     if not text.isdigit() or not 1 <= int(text) <= 1440:
-        ctx.say(Text(ctx._("Minutes must be a whole number between 1 and 1440.")))
+        ctx.refuse(
+            ctx._("Minutes must be a whole number between 1 and 1440."),
+            RefusalReason.INVALID_INPUT,
+        )
         return False
     return int(text)
 
@@ -49,7 +55,8 @@ def duty_command(ctx: Context, argument: str) -> None:
         user.on_duty = wanted == "on"
         ctx.session.add(user)
     elif wanted:
-        ctx.say(Text(ctx._("Write it as: %(usage)s") % {"usage": "/duty on|off"}))
+        text = ctx._("Write it as: %(usage)s") % {"usage": "/duty on|off"}
+        ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return
     if user.on_duty:
         ctx.say(Text(ctx._("You are on duty: at-risk and breach pings reach you.")))
@@ -85,8 +92,8 @@ def ack_command(ctx: Context, argument: str) -> None:
     ticket = tickets.acknowledge(
         session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
     )
-    ctx.say(Text(ctx._("%(ref)s acknowledged: the customer is told.") % {"ref": ticket.reference}))
-    ctx.outcome.done = ("ack", ticket.reference)
+    summary = ctx._("%(ref)s acknowledged: the customer is told.") % {"ref": ticket.reference}
+    ctx.acted("ack", ticket, summary)
     _card(ctx, ticket)
 
 
@@ -114,8 +121,7 @@ def _pause(ctx: Context, ticket: Ticket, reason: str) -> None:
         reason=reason[:500],
         now=ctx.now,
     )
-    ctx.say(Text(ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference}))
-    ctx.outcome.done = ("pause", ticket.reference)
+    ctx.acted("pause", ticket, ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference})
 
 
 def resume_command(ctx: Context, argument: str) -> None:
@@ -131,7 +137,7 @@ def resume_command(ctx: Context, argument: str) -> None:
         now=ctx.now,
         reason=reason or None,
     )
-    ctx.say(Text(ctx._("Clock restarted on %(ref)s.") % {"ref": ticket.reference}))
+    ctx.acted("resume", ticket, ctx._("Clock restarted on %(ref)s.") % {"ref": ticket.reference})
     _card(ctx, ticket)
 
 
@@ -147,12 +153,11 @@ def log_command(ctx: Context, argument: str) -> None:
     total = tickets.log_time(
         session=ctx.session, actor=ctx.require_actor, ticket=ticket, minutes=minutes, now=ctx.now
     )
-    ctx.say(
-        Text(
-            ctx._("%(ref)s: %(total)s recorded in all.")
-            % {"ref": ticket.reference, "total": ctx.t.duration(timedelta(minutes=total))}
-        )
-    )
+    summary = ctx._("%(ref)s: %(total)s recorded in all.") % {
+        "ref": ticket.reference,
+        "total": ctx.t.duration(timedelta(minutes=total)),
+    }
+    ctx.acted("log", ticket, summary)
 
 
 def resolve_command(ctx: Context, argument: str) -> None:
@@ -182,8 +187,8 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
         top_up_packs=charge.top_up_packs,
         staff=True,
     )
-    ctx.say(Text(ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}))
-    ctx.outcome.done = ("resolve", ticket.reference)
+    summary = ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}
+    ctx.acted("resolve", ticket, summary)
 
 
 def close_command(ctx: Context, argument: str) -> None:
@@ -194,7 +199,7 @@ def close_command(ctx: Context, argument: str) -> None:
     ticket = tickets.close(
         session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
     )
-    ctx.say(Text(ctx._("%(ref)s closed.") % {"ref": ticket.reference}))
+    ctx.acted("close", ticket, ctx._("%(ref)s closed.") % {"ref": ticket.reference})
 
 
 def reclassify_command(ctx: Context, argument: str) -> None:
@@ -203,8 +208,8 @@ def reclassify_command(ctx: Context, argument: str) -> None:
     if found is None:
         return
     ticket = found[0]
-    if ticket.status.value not in ("open", "responded", "paused"):
-        ctx.say(Text(ctx._("Only an open ticket can be reclassified.")))
+    if ticket.status not in TicketStatus.open_statuses():
+        ctx.refuse(ctx._("Only an open ticket can be reclassified."), RefusalReason.INVALID_STATE)
         return
     conversation = ctx.require_conversation
     reset(conversation)
@@ -237,7 +242,7 @@ def ask(ctx: Context) -> None:
             ctx.option(ctx._("The intervention"), WHAT_INTERVENTION),
             ctx.option(ctx._("The priority"), WHAT_PRIORITY),
         )
-        ctx.say(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
+        ctx.ask(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
     elif state is State.RECLASSIFY_INTERVENTION:
         options = tuple(
             ctx.option(item.labels.get(lang), item.id)
@@ -245,7 +250,7 @@ def ask(ctx: Context) -> None:
             for item in category.interventions
             if item.id != ticket.intervention_id and ticket.priority in item.available_priorities
         )[: 100 - len(nav)]
-        ctx.say(Choices(text=ctx._("Which intervention is it?"), options=(*options, *nav)))
+        ctx.ask(Choices(text=ctx._("Which intervention is it?"), options=(*options, *nav)))
     elif state is State.RECLASSIFY_PRIORITY:
         _category, item = find_intervention(pack, ticket.intervention_id)
         options = tuple(
@@ -255,13 +260,21 @@ def ask(ctx: Context) -> None:
         )
         if not options:
             ctx.say(Text(ctx._("No other priority is allowed for this intervention.")))
-        ctx.say(Choices(text=ctx._("Which priority?"), options=(*options, *nav)))
+        ctx.ask(Choices(text=ctx._("Which priority?"), options=(*options, *nav)))
     elif state is State.RECLASSIFY_REASON:
         text = ctx._("Why? The customer will read this reason.")
-        ctx.say(Prompt(text=text, options=nav))
+        ctx.ask(Prompt(text=text, options=nav))
     elif state is State.PAUSE_REASON:
         text = ctx._("Why is the clock stopped? The customer will read this reason.")
-        ctx.say(Prompt(text=text, options=ctx.nav_options(back=False)))
+        ctx.ask(Prompt(text=text, options=ctx.nav_options(back=False)))
+
+
+def _ask_again(ctx: Context) -> None:
+    """Ask the same question again: the answer given was refused (the question says why)."""
+    ask(ctx)
+    question = ctx.outcome.question
+    if question is not None:
+        ctx.refuse(question.reply.text, RefusalReason.INVALID_ANSWER, say=False)
 
 
 def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
@@ -271,14 +284,14 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
     typed = value.strip()
     if state is State.PAUSE_REASON:
         if chosen or len(typed) < 3:
-            ask(ctx)
+            _ask_again(ctx)
             return
         reset(conversation)
         _pause(ctx, ticket, typed)
         return
     if state is State.RECLASSIFY_REASON:
         if chosen or len(typed) < 3:
-            ask(ctx)
+            _ask_again(ctx)
             return
         intervention = conversation.intervention_id
         priority = conversation.priority
@@ -292,22 +305,19 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
             intervention_id=intervention,
             priority=priority,
         )
-        ctx.say(
-            Text(
-                ctx._(
-                    "%(ref)s reclassified; the SLA and the quote are recomputed and the customer "
-                    "is told why."
-                )
-                % {"ref": ticket.reference}
-            )
-        )
+        summary = ctx._(
+            "%(ref)s reclassified; the SLA and the quote are recomputed and the customer "
+            "is told why."
+        ) % {"ref": ticket.reference}
+        ctx.acted("reclassify", ticket, summary)
         _card(ctx, ticket)
         return
     picked = value if chosen else typed_choice(ctx, ask, typed)
     if picked in (NAV_BACK, NAV_CANCEL):
         picked = None  # typed as an option number: the agent flows take only real choices
     if picked is None:
-        ctx.say(Text(ctx._("I did not understand. Pick one of the options, or type its number.")))
+        text = ctx._("I did not understand. Pick one of the options, or type its number.")
+        ctx.refuse(text, RefusalReason.INVALID_ANSWER)
         ask(ctx)
         return
     if state is State.RECLASSIFY_WHAT:
@@ -329,7 +339,7 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
 def ticket_button(ctx: Context, verb: str, reference: str) -> None:
     """A button on an agent ping: acknowledge, pause or resolve the ticket."""
     if not ctx.require_actor.is_staff:
-        ctx.say(Text(ctx._("You are not allowed to do that.")))
+        ctx.refuse(ctx._("You are not allowed to do that."), RefusalReason.ACCESS_DENIED)
         return
     if verb == "ack":
         ack_command(ctx, reference)
@@ -343,4 +353,6 @@ def ticket_button(ctx: Context, verb: str, reference: str) -> None:
         )
         _card(ctx, ticket)
     else:
-        ctx.say(Text(ctx._("This choice has expired. Here is where we are now.")))
+        ctx.refuse(
+            ctx._("This choice has expired. Here is where we are now."), RefusalReason.EXPIRED
+        )

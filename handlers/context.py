@@ -9,11 +9,35 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.db.models import ChannelIdentity, Contract, Conversation, Tenant, User
+from bot.db.models import (
+    ChannelIdentity,
+    Contract,
+    Conversation,
+    Tenant,
+    Ticket,
+    TicketStatus,
+    User,
+)
 from bot.i18n import Translator
 from bot.services.tickets import Actor
 from bot.settings import Settings
-from handlers.model import InboundEvent, Option, Outcome, Reply, reply_options, short_label
+from handlers.model import (
+    Acted,
+    Choices,
+    Confirm,
+    InboundEvent,
+    Option,
+    OptionKind,
+    Outcome,
+    Prompt,
+    Question,
+    Refusal,
+    RefusalReason,
+    Reply,
+    Text,
+    reply_options,
+    short_label,
+)
 
 NAV_BACK = "~back"
 NAV_CANCEL = "~cancel"
@@ -33,7 +57,7 @@ class Context:
     tenant: Tenant | None = None
     actor: Actor | None = None
     conversation: Conversation | None = None
-    outcome: Outcome = field(default_factory=Outcome)
+    outcome: Outcome = field(default_factory=lambda: Outcome(lang=""))
     loaded: dict[int, Contract] = field(default_factory=dict)  # contracts read this event
 
     def _(self, message: str) -> str:
@@ -44,14 +68,38 @@ class Context:
         """Queue replies for the user."""
         self.outcome.add(*replies)
 
+    def ask(self, question: Choices | Prompt | Confirm) -> None:
+        """Say the question of the conversation's current step: it is the outcome's open one."""
+        self.say(question)
+        self.outcome.question = Question(token=self.require_conversation.token, reply=question)
+
+    def refuse(self, text: str, reason: RefusalReason, *, say: bool = True) -> None:
+        """Refuse, in the user's words (`say=False`: the question asked again says it)."""
+        if say:
+            self.say(Text(text))
+        if self.outcome.refusal is None:
+            self.outcome.refusal = Refusal(text=text, reason=reason)
+
+    def acted(self, verb: str, ticket: Ticket, summary: str) -> None:
+        """Say the one-line summary of a ticket action carried out, and record it."""
+        self.say(Text(summary))
+        self.outcome.acted = Acted(
+            verb=verb,
+            reference=ticket.reference,
+            summary=summary,
+            status=ticket.status.value,
+            actions=ticket_actions(ticket),
+        )
+
     def payload(self, value: str) -> str:
         """A callback payload bound to the conversation's current step."""
         assert self.conversation is not None
         return f"c:{self.conversation.token}:{value}"
 
     def option(self, label: str, value: str) -> Option:
-        """An option answering the current step."""
-        return Option(label=short_label(label), payload=self.payload(value))
+        """An option answering the current step (« Back » and « Cancel » navigate)."""
+        kind = OptionKind.NAVIGATION if value in (NAV_BACK, NAV_CANCEL) else OptionKind.ANSWER
+        return Option(label=short_label(label), payload=self.payload(value), kind=kind)
 
     def nav_options(self, *, back: bool = True) -> tuple[Option, ...]:
         """The back and cancel buttons of a step."""
@@ -89,10 +137,10 @@ def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> s
     wanted = text.strip().lower()
     if not wanted:
         return None
-    saved = list(ctx.outcome.replies)
+    saved, question = list(ctx.outcome.replies), ctx.outcome.question
     asker(ctx)
     asked = ctx.outcome.replies[len(saved) :]
-    ctx.outcome.replies = saved
+    ctx.outcome.replies, ctx.outcome.question = saved, question
     options = [option for reply in asked for option in reply_options(reply)]
     prefix = ctx.payload("")
     values = [option.payload.removeprefix(prefix) for option in options]
@@ -108,3 +156,15 @@ def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> s
 def new_token() -> str:
     """A short random step token: stale buttons carry an old one."""
     return secrets.token_urlsafe(6)[:8]
+
+
+def ticket_actions(ticket: Ticket) -> tuple[str, ...]:
+    """The ticket actions that make sense on a ticket in its current state."""
+    status = ticket.status
+    if status is TicketStatus.RESOLVED:
+        return ("close",)
+    if status not in TicketStatus.open_statuses():
+        return ()
+    actions = [] if ticket.responded_at is not None else ["ack"]
+    actions += ["resume"] if status is TicketStatus.PAUSED else ["pause"]
+    return (*actions, "resolve")

@@ -1,23 +1,24 @@
-"""The entry point of the bot: one inbound event in, replies out, in one transaction.
+"""The entry point of the bot: one inbound event in, a typed `Outcome` out, in one transaction.
 
-Adapters call `process`; it identifies the sender, expires idle conversations, and routes
-commands (`/new`, `/ack REF`…), step answers (`c:TOKEN:VALUE` payloads or typed text) and
-ticket buttons (`t:VERB:REF`) to the handlers.
+Adapters hold a `Core` (from `entry`) and call it with each event; it identifies the
+speaker once (`handlers.speaker`), enforces the workspace binding, expires idle
+conversations, and routes commands (through the one table of `handlers.commands`), step
+answers (`c:TOKEN:VALUE` payloads or typed text) and ticket buttons (`t:VERB:REF`) to the
+handlers. `Core.home` and `Core.menus` compute the views a channel shows beyond replies.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.db.engine import transaction
-from bot.db.models import Conversation, Role, Tenant, TicketStatus, User
-from bot.i18n import normalize_language, translator
-from bot.services import users
+from bot.db.models import Conversation, TicketStatus
 from bot.services.errors import (
     AccessDeniedError,
     InputError,
@@ -26,12 +27,25 @@ from bot.services.errors import (
     NotFoundError,
     ServiceError,
 )
-from bot.services.tickets import actor_for
 from bot.settings import Settings, using_settings
-from handlers import agent, intake, manager, requester
+from handlers import agent, commands, intake, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
-from handlers.model import InboundEvent, Outcome, Text
+from handlers.model import (
+    CommandMenu,
+    HomeView,
+    InboundEvent,
+    Outcome,
+    Refusal,
+    RefusalReason,
+    Text,
+)
 from handlers.render import status_label
+from handlers.speaker import (
+    anonymous_translator,
+    identify,
+    unknown_user_refusal,
+    workspace_refusal,
+)
 from handlers.states import State, parse_state, reset
 
 log = logging.getLogger(__name__)
@@ -55,42 +69,40 @@ FREE_TEXT_STATES = frozenset(
     }
 )
 
-Command = Callable[[Context, str], None]
+COMMAND_NAMES = commands.COMMAND_NAMES  # for channels that spell commands their own way
 
-COMMANDS: dict[str, tuple[Command, frozenset[Role]]] = {}
-ANYONE = frozenset(Role)
-CUSTOMERS = frozenset({Role.REQUESTER, Role.MANAGER, Role.ADMIN})
-STAFF = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+CoreEntry = Callable[[InboundEvent], Outcome]
 
 
-def _register() -> None:
-    COMMANDS.update(
-        {
-            "help": (requester.help_command, ANYONE),
-            "start": (requester.start_command, ANYONE),
-            "lang": (requester.lang_command, ANYONE),
-            "notify": (requester.notify_command, ANYONE),
-            "cancel": (_cancel_command, ANYONE),
-            "new": (intake.new_command, CUSTOMERS),
-            "tickets": (requester.tickets_command, ANYONE),
-            "ticket": (requester.ticket_command, ANYONE),
-            "comment": (requester.comment_command, ANYONE),
-            "balance": (requester.balance_command, CUSTOMERS),
-            "queue": (agent.queue_command, STAFF),
-            "duty": (agent.duty_command, STAFF),
-            "ack": (agent.ack_command, STAFF),
-            "reclassify": (agent.reclassify_command, STAFF),
-            "pause": (agent.pause_command, STAFF),
-            "resume": (agent.resume_command, STAFF),
-            "log": (agent.log_command, STAFF),
-            "resolve": (agent.resolve_command, STAFF),
-            "close": (agent.close_command, STAFF),
-            "status": (manager.status_command, MANAGERS),
-            "sla": (manager.sla_command, MANAGERS),
-            "credits": (manager.credits_command, MANAGERS),
-        }
-    )
+@dataclass(frozen=True)
+class Core:
+    """The core's entry points for a channel, bound to a database and settings.
+
+    Calling it handles one event (it is a `CoreEntry`); `home` and `menus` compute the
+    views a channel shows beyond replies.
+    """
+
+    engine: Engine
+    settings: Settings
+
+    def __call__(self, event: InboundEvent) -> Outcome:
+        """Handle one event in its own transaction."""
+        return process(engine=self.engine, event=event, settings=self.settings)
+
+    def home(self, event: InboundEvent) -> HomeView:
+        """The home panel of the user behind `event` (a read-only transaction)."""
+        with transaction(self.engine) as session, using_settings(self.settings):
+            return views.home_view(session=session, event=event, settings=self.settings)
+
+    def menus(self, channel: str) -> list[CommandMenu]:
+        """The command menus of a channel: per language, per role, per staff member."""
+        with transaction(self.engine) as session:
+            return views.command_menus(session=session, channel=channel, settings=self.settings)
+
+
+def entry(*, engine: Engine, settings: Settings) -> Core:
+    """The core, as a channel adapter calls it."""
+    return Core(engine=engine, settings=settings)
 
 
 def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outcome:
@@ -100,8 +112,10 @@ def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outco
             return handle_event(session=session, event=event, settings=settings)
     except Exception:
         log.exception("event handling failed: channel=%s chat=%s", event.channel, event.chat_id)
-        t = translator(normalize_language(event.platform_locale) or settings.default_locale)
-        return Outcome([Text(t.gettext("Something went wrong on our side. Please try again."))])
+        t = anonymous_translator(event, settings)
+        text = t.gettext("Something went wrong on our side. Please try again.")
+        refusal = Refusal(text=text, reason=RefusalReason.ERROR)
+        return Outcome(lang=t.lang, replies=[Text(text)], refusal=refusal)
 
 
 def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
@@ -112,45 +126,37 @@ def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -
 
 def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
     now = event.received_at
-    identity = users.find_identity(
-        session=session, channel=event.channel, external_id=event.user_external_id
-    )
-    platform_lang = normalize_language(event.platform_locale)
+    speaker = identify(session=session, event=event, settings=settings, remember_locale=True)
     ctx = Context(
         session=session,
         event=event,
         settings=settings,
         now=now,
-        t=translator(platform_lang or settings.default_locale),
+        t=anonymous_translator(event, settings) if speaker is None else speaker.t,
     )
+    refused = workspace_refusal(session=session, event=event, speaker=speaker, t=ctx.t)
+    if refused is not None:
+        ctx.refuse(refused.text, refused.reason)
+        return _finish(ctx)
     command, argument = _split_command(event.text)
-    if identity is None:
+    if speaker is None:
         if command == "start" and argument:
-            _guarded(ctx, lambda: requester.start_command(ctx, argument))
+            _guarded(ctx, lambda: commands.start_command(ctx, argument))
         else:
-            _refuse_unknown(ctx)
-        return ctx.outcome
-    user = session.get(User, identity.user_id)
-    assert user is not None
-    if platform_lang and identity.platform_locale != event.platform_locale:
-        identity.platform_locale = event.platform_locale
-        session.add(identity)
-    tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
-    ctx.user, ctx.identity, ctx.tenant = user, identity, tenant
-    ctx.t = translator(
-        users.language_of(
-            user=user,
-            identity=identity,
-            tenant=tenant,
-            default=settings.default_locale,
-            platform_locale=event.platform_locale,
-        )
-    )
-    ctx.actor = actor_for(session=session, user=user)
+            refusal = unknown_user_refusal(ctx.t)
+            ctx.refuse(refusal.text, refusal.reason)
+        return _finish(ctx)
+    ctx.user, ctx.identity, ctx.tenant = speaker.user, speaker.identity, speaker.tenant
+    ctx.actor = speaker.actor
     ctx.conversation = _conversation(ctx)
     _guarded(ctx, lambda: _route(ctx, command, argument))
     ctx.require_conversation.updated_at = now
     session.add(ctx.require_conversation)
+    return _finish(ctx)
+
+
+def _finish(ctx: Context) -> Outcome:
+    ctx.outcome.lang = ctx.t.lang
     return ctx.outcome
 
 
@@ -161,7 +167,7 @@ def _guarded(ctx: Context, action: Callable[[], None]) -> None:
             action()
     except ServiceError as exc:
         log.info("refused: %s %s", type(exc).__name__, exc)
-        ctx.say(Text(service_error_text(ctx, exc)))
+        ctx.refuse(service_error_text(ctx, exc), _reason(exc))
 
 
 def _split_command(text: str | None) -> tuple[str | None, str]:
@@ -213,40 +219,25 @@ def _conversation(ctx: Context) -> Conversation:
     return conversation
 
 
-def _refuse_unknown(ctx: Context) -> None:
-    ctx.say(
-        Text(
-            ctx._(
-                "I don't know you yet. Ask your company's administrator or your provider for an "
-                "invite code, then send /start followed by the code."
-            )
-        )
-    )
-
-
 def _route(ctx: Context, command: str | None, argument: str) -> None:
     action = ctx.event.action
     if action is not None:
         _route_action(ctx, action)
         return
     if command is not None:
-        entry = COMMANDS.get(command)
+        found = commands.find(command)
         state = parse_state(ctx.require_conversation.state)
-        if entry is None and state in FREE_TEXT_STATES:
+        if found is None and state in FREE_TEXT_STATES:
             # "/var is full" typed as a description is text, not an unknown command.
             _answer_step(ctx, state, (ctx.event.text or "").strip())
             return
-        if entry is None:
-            ctx.say(
-                Text(
-                    ctx._("Unknown command /%(name)s. Send /help for the list.") % {"name": command}
-                )
-            )
+        if found is None:
+            text = ctx._("Unknown command /%(name)s. Send /help for the list.") % {"name": command}
+            ctx.refuse(text, RefusalReason.INVALID_INPUT)
             return
-        handler, roles = entry
-        if ctx.require_user.role not in roles:
+        if ctx.require_user.role not in found.roles:
             raise AccessDeniedError("role", command=command)
-        handler(ctx, argument)
+        found.handler(ctx, argument)
         return
     state = parse_state(ctx.require_conversation.state)
     if state is State.IDLE:
@@ -266,22 +257,25 @@ def _route_action(ctx: Context, action: str) -> None:
         conversation = ctx.require_conversation
         state = parse_state(conversation.state)
         if token != conversation.token or state is State.IDLE:
-            ctx.say(Text(ctx._("This choice has expired. Here is where we are now.")))
-            _reask(ctx)
+            _expired(ctx)
             return
         _answer_step(ctx, state, value, chosen=True)
         return
-    ctx.say(Text(ctx._("This choice has expired. Here is where we are now.")))
+    _expired(ctx)
+
+
+def _expired(ctx: Context) -> None:
+    ctx.refuse(ctx._("This choice has expired. Here is where we are now."), RefusalReason.EXPIRED)
     _reask(ctx)
 
 
 def _answer_step(ctx: Context, state: State, value: str, *, chosen: bool = False) -> None:
     if value == NAV_CANCEL or (not chosen and value.strip().lower() in _cancel_words(ctx)):
-        _cancel_command(ctx, "")
+        commands.cancel_command(ctx, "")
         return
     if value == NAV_BACK or (not chosen and value.strip().lower() in _back_words(ctx)):
         if intake.go_back(ctx) is None:
-            ctx.say(Text(ctx._("There is no earlier step.")))
+            ctx.refuse(ctx._("There is no earlier step."), RefusalReason.INVALID_ANSWER)
             _reask(ctx)
         return
     if state in AGENT_STATES:
@@ -306,15 +300,6 @@ def _reask(ctx: Context) -> None:
         agent.ask(ctx)
     else:
         intake.ask(ctx)
-
-
-def _cancel_command(ctx: Context, _argument: str) -> None:
-    conversation = ctx.require_conversation
-    if parse_state(conversation.state) is State.IDLE:
-        ctx.say(Text(ctx._("Nothing to cancel.")))
-        return
-    reset(conversation)
-    ctx.say(Text(ctx._("Cancelled. Nothing was sent. Send /new to start again.")))
 
 
 def service_error_text(ctx: Context, exc: ServiceError) -> str:
@@ -347,4 +332,14 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
     return _("That did not work.")
 
 
-_register()
+def _reason(exc: ServiceError) -> RefusalReason:
+    for kind, reason in (
+        (NotFoundError, RefusalReason.NOT_FOUND),
+        (AccessDeniedError, RefusalReason.ACCESS_DENIED),
+        (InvalidStateError, RefusalReason.INVALID_STATE),
+        (InviteError, RefusalReason.INVITE),
+        (InputError, RefusalReason.INVALID_INPUT),
+    ):
+        if isinstance(exc, kind):
+            return reason
+    return RefusalReason.ERROR

@@ -15,7 +15,7 @@ from bot.services import accounts, billing, tenants, tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
 from handlers.context import Context, typed_choice
-from handlers.model import Choices, Confirm, Option, Prompt, Text
+from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
 from handlers.render import quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention, get_pack
@@ -103,11 +103,14 @@ def new_command(ctx: Context, argument: str) -> None:
     """/new: start an intake (the argument, if any, is searched in the catalog)."""
     tenant = ctx.tenant
     if tenant is None or tenant.id is None:
-        ctx.say(Text(ctx._("Only customers can open tickets.")))
+        ctx.refuse(ctx._("Only customers can open tickets."), RefusalReason.ACCESS_DENIED)
         return
     contracts = tenants.active_contracts(session=ctx.session, tenant_id=tenant.id)
     if not contracts:
-        ctx.say(Text(ctx._("Your company has no active support contract. Contact your provider.")))
+        ctx.refuse(
+            ctx._("Your company has no active support contract. Contact your provider."),
+            RefusalReason.INVALID_STATE,
+        )
         return
     conversation = ctx.require_conversation
     reset(conversation)
@@ -171,7 +174,7 @@ def _ask_contract(ctx: Context) -> None:
         pack = get_pack(contract.pack_id)
         label = pack.title.get(ctx.t.lang)
         options.append(ctx.option(label, str(contract.id)))
-    ctx.say(_choices(ctx, ctx._("Which contract is this request about?"), options, back=False))
+    ctx.ask(_choices(ctx, ctx._("Which contract is this request about?"), options, back=False))
 
 
 def _ask_category(ctx: Context) -> None:
@@ -185,7 +188,7 @@ def _ask_category(ctx: Context) -> None:
     text = ctx._(
         "Which service is it about? Pick one, or simply describe your problem in a few words."
     )
-    ctx.say(_choices(ctx, text, options, back=bool(ctx.require_conversation.back_stack)))
+    ctx.ask(_choices(ctx, text, options, back=bool(ctx.require_conversation.back_stack)))
 
 
 def _ask_intervention(ctx: Context) -> None:
@@ -200,11 +203,11 @@ def _ask_intervention(ctx: Context) -> None:
     text = ctx._("%(category)s: which intervention do you need?") % {
         "category": category.labels.get(ctx.t.lang)
     }
-    ctx.say(_choices(ctx, text, options))
+    ctx.ask(_choices(ctx, text, options))
 
 
 def _ask_search(ctx: Context) -> None:
-    ctx.say(
+    ctx.ask(
         Prompt(
             text=ctx._("Describe your problem or request in a few words."),
             options=ctx.nav_options(),
@@ -224,7 +227,7 @@ def _ask_match(ctx: Context) -> None:
         options.append(ctx.option(label, iid))
     options.append(ctx.option(ctx._("None of these"), NONE))
     text = ctx._("Is it one of these?")
-    ctx.say(_choices(ctx, text, options))
+    ctx.ask(_choices(ctx, text, options))
 
 
 def _ask_kind(ctx: Context) -> None:
@@ -235,7 +238,7 @@ def _ask_kind(ctx: Context) -> None:
         for kind in pack.kinds
         if kind.id in intervention.kinds
     ]
-    ctx.say(_choices(ctx, ctx._("Is it an incident, a change or a question?"), options))
+    ctx.ask(_choices(ctx, ctx._("Is it an incident, a change or a question?"), options))
 
 
 def _ask_priority(ctx: Context) -> None:
@@ -260,7 +263,7 @@ def _ask_priority(ctx: Context) -> None:
             }
         )
     options = [ctx.option(p.labels.get(lang), p.id) for p in allowed]
-    ctx.say(_choices(ctx, "\n".join(lines), options))
+    ctx.ask(_choices(ctx, "\n".join(lines), options))
 
 
 def _next_detail(ctx: Context) -> DetailField | None:
@@ -274,7 +277,7 @@ def _next_detail(ctx: Context) -> DetailField | None:
 def _ask_detail(ctx: Context) -> None:
     detail = _next_detail(ctx)
     assert detail is not None
-    ctx.say(Prompt(text=detail.labels.get(ctx.t.lang), options=ctx.nav_options()))
+    ctx.ask(Prompt(text=detail.labels.get(ctx.t.lang), options=ctx.nav_options()))
 
 
 def _ask_units(ctx: Context) -> None:
@@ -282,7 +285,7 @@ def _ask_units(ctx: Context) -> None:
     rule = _intervention(ctx).prices[ctx.require_conversation.priority or ""]
     unit = next((u.labels.get(ctx.t.lang) for u in pack.units if u.id == rule.unit), "")
     text = ctx._("How many (%(unit)s)? Type a number.") % {"unit": unit}
-    ctx.say(Prompt(text=text, options=ctx.nav_options()))
+    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
 
 
 def _ask_estimate(ctx: Context) -> None:
@@ -297,12 +300,12 @@ def _ask_estimate(ctx: Context) -> None:
         "This intervention is charged per started quarter hour. How long do you expect it to "
         "take? Pick one or type a number of minutes; it is only used for the estimate."
     )
-    ctx.say(_choices(ctx, text, options))
+    ctx.ask(_choices(ctx, text, options))
 
 
 def _ask_description(ctx: Context) -> None:
     text = ctx._("Describe the request: what happens, where, since when.")
-    ctx.say(Prompt(text=text, options=ctx.nav_options()))
+    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
 
 
 def _ask_confirm(ctx: Context) -> None:
@@ -346,9 +349,9 @@ def _ask_confirm(ctx: Context) -> None:
         lines.append(
             ctx._("The contract requires a sufficient balance before the request: top up first.")
         )
-        ctx.say(Choices(text="\n".join(lines), options=ctx.nav_options()))
+        ctx.ask(Choices(text="\n".join(lines), options=ctx.nav_options()))
         return
-    ctx.say(
+    ctx.ask(
         Confirm(
             text="\n".join(lines),
             yes=ctx.option(ctx._("Open the ticket"), OPEN),
@@ -394,7 +397,8 @@ def _resolve_value(ctx: Context, value: str, chosen: bool) -> str | None:
 
 
 def _invalid(ctx: Context) -> None:
-    ctx.say(Text(ctx._("I did not understand. Pick one of the options, or type its number.")))
+    text = ctx._("I did not understand. Pick one of the options, or type its number.")
+    ctx.refuse(text, RefusalReason.INVALID_ANSWER)
     ask(ctx)
 
 
@@ -587,7 +591,9 @@ def _positive_int(text: str, *, upper: int) -> int | None:
 def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
     number = None if chosen else _positive_int(value, upper=1000)
     if not number:
-        ctx.say(Text(ctx._("Please type a whole number between 1 and 1000.")))
+        ctx.refuse(
+            ctx._("Please type a whole number between 1 and 1000."), RefusalReason.INVALID_ANSWER
+        )
         ask(ctx)
         return
     ctx.require_conversation.units = number
@@ -599,7 +605,10 @@ def _answer_estimate(ctx: Context, value: str, chosen: bool) -> None:
     picked = value if chosen else (typed_choice(ctx, ask, value) or value)
     minutes = _positive_int(picked, upper=24 * 60)
     if minutes is None:
-        ctx.say(Text(ctx._("Please type a number of minutes between 0 and 1440.")))
+        ctx.refuse(
+            ctx._("Please type a number of minutes between 0 and 1440."),
+            RefusalReason.INVALID_ANSWER,
+        )
         ask(ctx)
         return
     ctx.require_conversation.estimate_minutes = minutes or None
@@ -610,7 +619,9 @@ def _answer_estimate(ctx: Context, value: str, chosen: bool) -> None:
 def _answer_description(ctx: Context, value: str, chosen: bool) -> None:
     text = value.strip()
     if chosen or len(text) < 3:
-        ctx.say(Text(ctx._("Please describe the request in a few words.")))
+        ctx.refuse(
+            ctx._("Please describe the request in a few words."), RefusalReason.INVALID_ANSWER
+        )
         ask(ctx)
         return
     ctx.require_conversation.description = text[:MAX_DESCRIPTION]
@@ -645,13 +656,11 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     assert ticket.id is not None
     clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
     cost = quote_text(ctx.t, billing.ticket_quote(pack=pack, ticket=ticket), pack)
-    ctx.say(
-        Text(
-            ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s")
-            % {"ref": ticket.reference}
-        ),
-        ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost),
-    )
+    summary = ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s") % {
+        "ref": ticket.reference
+    }
+    ctx.acted("open", ticket, summary)
+    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
     _phone_notice(ctx, pack, ticket.priority)
 
 

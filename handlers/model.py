@@ -1,7 +1,8 @@
-"""The channel-neutral event and reply model.
+"""The channel-neutral contract between the core and the channels.
 
 Adapters turn a platform payload into an `InboundEvent`, call the core, and render the
-returned replies. Every reply fits both Slack Block Kit and Telegram inline keyboards:
+typed `Outcome` it returns (or a `HomeView`, a list of `CommandMenu`s) without inferring
+anything the core decided. Every reply fits both Slack Block Kit and Telegram inline keyboards:
 callback payloads ≤ 64 bytes, ≤ 100 options per select, ≤ 4096 characters per message
 (`check_limits` enforces it and the tests run it over every reply the core produces).
 """
@@ -53,12 +54,37 @@ class InboundEvent:
     workspace_id: str | None = None
 
 
+class OptionKind(StrEnum):
+    """What choosing an option does."""
+
+    ANSWER = "answer"  # answers the open question
+    NAVIGATION = "navigation"  # « Back », « Cancel »: moves within the conversation
+    TICKET_ACTION = "ticket_action"  # acts on a ticket (`t:VERB:REF`), outside any question
+
+
 @dataclass(frozen=True)
 class Option:
     """A button or list entry: what the user sees and the payload that comes back."""
 
     label: str
     payload: str
+    kind: OptionKind = OptionKind.ANSWER
+
+
+TICKET_ACTION_PREFIX = "t:"
+
+
+def ticket_action_payload(verb: str, reference: str) -> str:
+    """The payload of a button acting on a ticket."""
+    return f"{TICKET_ACTION_PREFIX}{verb}:{reference}"
+
+
+def parse_ticket_action(payload: str) -> tuple[str, str] | None:
+    """(verb, reference) of a ticket-action payload, or None for any other payload."""
+    if not payload.startswith(TICKET_ACTION_PREFIX):
+        return None
+    verb, _sep, reference = payload.removeprefix(TICKET_ACTION_PREFIX).partition(":")
+    return (verb, reference) if verb and reference else None
 
 
 @dataclass(frozen=True)
@@ -113,17 +139,126 @@ class TicketCard:
 Reply = Text | Choices | Prompt | Confirm | TicketCard
 
 
+@dataclass(frozen=True)
+class Question:
+    """The open question: its step token (stale buttons carry an older one) and its reply."""
+
+    token: str
+    reply: Choices | Prompt | Confirm
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """The options the question offers, each of its declared kind."""
+        return reply_options(self.reply)
+
+
+class RefusalReason(StrEnum):
+    """Why the core refused what the user asked."""
+
+    UNKNOWN_USER = "unknown_user"
+    WORKSPACE_NOT_CONNECTED = "workspace_not_connected"
+    WORKSPACE_NOT_ALLOWED = "workspace_not_allowed"
+    ACCESS_DENIED = "access_denied"
+    NOT_FOUND = "not_found"
+    INVALID_STATE = "invalid_state"
+    INVALID_INPUT = "invalid_input"
+    INVALID_ANSWER = "invalid_answer"  # an answer refused at a step, which is asked again
+    INVITE = "invite"
+    EXPIRED = "expired"  # a stale button
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal, in the user's words, and its reason."""
+
+    text: str
+    reason: RefusalReason
+
+
+@dataclass(frozen=True)
+class Acted:
+    """A ticket action carried out: what, on which ticket, and where the ticket now stands.
+
+    `status` is the ticket's resulting status (a `TicketStatus` value); `actions` are the
+    ticket-action verbs that still make sense on it (`ack`, `pause`, `resume`, `resolve`,
+    `close`).
+    """
+
+    verb: str
+    reference: str
+    summary: str
+    status: str
+    actions: tuple[str, ...]
+
+
 @dataclass
 class Outcome:
-    """What the core answers to one event."""
+    """What the core answers to one event.
 
+    `replies` are every message, in order (a refusal's or an action's summary among them,
+    so a channel that only shows messages needs nothing more); `question`, `refusal` and
+    `acted` say what those replies mean. `lang` is the language the core spoke.
+    """
+
+    lang: str
     replies: list[Reply] = field(default_factory=list)
-    done: tuple[str, str] | None = None  # (verb, ticket reference) of a ticket action carried out
+    question: Question | None = None
+    refusal: Refusal | None = None
+    acted: Acted | None = None
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""
         self.replies.extend(replies)
         return self
+
+    @property
+    def before_question(self) -> list[Reply]:
+        """The replies other than the open question."""
+        question = self.question
+        return [r for r in self.replies if question is None or r is not question.reply]
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """One ticket in a view: its reference, its words, and labelled due lines."""
+
+    reference: str
+    words: tuple[str, ...]  # intervention, priority, status
+    dues: tuple[tuple[str, str], ...]  # (label, due instant and countdown)
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """A user's home panel: may they open a ticket, and their open tickets (or the queue)."""
+
+    lang: str
+    can_open: bool = False
+    title: str = ""
+    tickets: tuple[TicketLine, ...] = ()
+    empty: str = ""  # what to show when there is no ticket
+    refusal: Refusal | None = None
+
+
+class MenuScope(StrEnum):
+    """Where a command menu applies."""
+
+    CUSTOMERS = "customers"  # every chat, by default
+    AGENTS_GROUP = "agents_group"  # a provider's agents group
+    USER = "user"  # one staff member's private chat
+
+
+@dataclass(frozen=True)
+class CommandMenu:
+    """The commands a platform menu lists for a scope, in one language (None: the default)."""
+
+    scope: MenuScope
+    lang: str | None
+    commands: tuple[tuple[str, str], ...]  # (name, description)
+    chat_id: str | None = None  # for AGENTS_GROUP and USER
 
 
 class LimitError(ValueError):

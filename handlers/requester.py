@@ -4,78 +4,34 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.db.models import Role, Tenant, Ticket
+from bot.db.models import Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
 from bot.services import accounts, tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, cost_sentence, zone_of
 from handlers.context import Context
-from handlers.model import Text
+from handlers.model import RefusalReason, Text
 from handlers.render import short_line, ticket_card
 from pricing.terms import AccountKind
 
 
-def help_command(ctx: Context, _argument: str) -> None:
-    """/help: what this user can do, by role."""
-    _ = ctx._
-    lines = [_("I open and follow support tickets under your contract. Commands:")]
-    role = ctx.user.role if ctx.user else None
-    if role in (Role.REQUESTER, Role.MANAGER, Role.ADMIN) and ctx.tenant is not None:
-        lines += [
-            "/new — " + _("open a ticket (guided)"),
-            "/balance — " + _("your service credits"),
-        ]
-    lines += [
-        "/tickets [all|closed] — " + _("your tickets (all: your company's)"),
-        "/ticket REF — " + _("a ticket's timeline, SLA state and cost"),
-        "/comment REF " + _("text") + " — " + _("add a message to a ticket"),
-    ]
-    if ctx.actor is not None and ctx.actor.is_staff:
-        lines += [
-            "/queue — " + _("open tickets, nearest due first"),
-            "/duty on|off — " + _("whether escalation pings reach you"),
-            "/ack REF — " + _("respond to a ticket (meets the response time)"),
-            "/reclassify REF — " + _("change intervention or priority"),
-            "/pause REF " + _("reason") + " — " + _("stop the SLA clock"),
-            "/resume REF — " + _("restart the SLA clock"),
-            "/log REF " + _("minutes") + " — " + _("record work time"),
-            "/resolve REF [" + _("minutes") + "] — " + _("resolve and charge"),
-            "/close REF — " + _("close a resolved ticket"),
-        ]
-    if role in (Role.MANAGER, Role.ADMIN):
-        lines += [
-            "/status — " + _("open tickets by priority, at risk, breached"),
-            "/sla [" + _("period") + "] — " + _("SLA compliance per tenant and kind"),
-            "/credits [" + _("period") + "] — " + _("credits charged and waived"),
-        ]
-    lines += [
-        "/lang fr|nl|en — " + _("change language"),
-        "/notify always|office — " + _("when notifications may reach you"),
-        "/cancel — " + _("abandon the current request"),
-        "/help — " + _("this list"),
-    ]
-    ctx.say(Text("\n".join(lines)))
-
-
-def start_command(ctx: Context, argument: str) -> None:
-    """/start CODE: link this account with an invite code."""
+def start_command(ctx: Context, argument: str) -> bool:
+    """/start CODE: link this account with an invite code; True when the user is welcomed."""
     code = argument.strip()
     if ctx.user is not None:
         if code:
             ctx.say(Text(ctx._("This account is already linked.")))
         ctx.say(Text(ctx._("Welcome back, %(name)s.") % {"name": ctx.user.display_name}))
-        help_command(ctx, "")
-        return
+        return True
     if not code:
-        ctx.say(
-            Text(
-                ctx._(
-                    "I don't know you yet. Ask your company's administrator or your provider "
-                    "for an invite code, then send /start followed by the code."
-                )
-            )
+        ctx.refuse(
+            ctx._(
+                "I don't know you yet. Ask your company's administrator or your provider "
+                "for an invite code, then send /start followed by the code."
+            ),
+            RefusalReason.UNKNOWN_USER,
         )
-        return
+        return False
     user = users.redeem_invite(
         session=ctx.session,
         code=code,
@@ -89,7 +45,7 @@ def start_command(ctx: Context, argument: str) -> None:
     ctx.actor = tickets.actor_for(session=ctx.session, user=user)
     ctx.tenant = ctx.session.get(Tenant, user.tenant_id) if user.tenant_id is not None else None
     ctx.say(Text(ctx._("Welcome, %(name)s: your account is linked.") % {"name": user.display_name}))
-    help_command(ctx, "")
+    return True
 
 
 def lang_command(ctx: Context, argument: str) -> None:
@@ -163,7 +119,10 @@ def tickets_command(ctx: Context, argument: str) -> None:
 def _reference(ctx: Context, argument: str) -> str | None:
     reference = argument.split(maxsplit=1)[0] if argument.strip() else ""
     if not reference:
-        ctx.say(Text(ctx._("Give the ticket reference, for example: /ticket TLN-2026-000123")))
+        ctx.refuse(
+            ctx._("Give the ticket reference, for example: /ticket TLN-2026-000123"),
+            RefusalReason.INVALID_INPUT,
+        )
         return None
     return reference
 

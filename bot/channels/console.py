@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.db.engine import transaction
 from bot.db.models import Notification, NotificationStatus
 from bot.settings import Settings
-from handlers.core import process
+from handlers.core import entry
 from handlers.model import (
     Choices,
     Confirm,
@@ -69,6 +69,7 @@ class ConsoleSession:
     ) -> None:
         self.engine = engine
         self.settings = settings
+        self.core = entry(engine=engine, settings=settings)
         self.handle = handle
         self.clock = clock
         self.locale = locale
@@ -91,7 +92,7 @@ class ConsoleSession:
             platform_locale=self.locale,
             display_name=self.handle,
         )
-        outcome = process(engine=self.engine, event=event, settings=self.settings)
+        outcome = self.core(event)
         rendered: list[str] = []
         options: tuple[Option, ...] = ()
         for reply in outcome.replies:

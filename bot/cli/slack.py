@@ -26,9 +26,11 @@ def socket(
 
     from bot.channels.slack.adapter import SlackAdapter
     from bot.channels.slack.plugin import make_sender
+    from bot.channels.slack.store import SlackStore
     from bot.db.engine import get_engine
     from bot.db.migrate import DatabaseNotReadyError, check_ready
     from bot.i18n import check_catalogs
+    from handlers.core import entry
 
     settings = get_settings()
     if settings.slack_bot_token is None or settings.slack_app_token is None:
@@ -45,7 +47,8 @@ def socket(
     async def run() -> None:
         from bot.worker.runner import Worker, default_senders
 
-        adapter = SlackAdapter(settings=settings, engine=engine)
+        core = entry(engine=engine, settings=settings)
+        adapter = SlackAdapter(settings=settings, store=SlackStore(engine), core=core)
         await adapter.start()
         handler = AsyncSocketModeHandler(adapter.app, app_token)
         background = None
@@ -78,9 +81,9 @@ def map_workspace(
     provider: str | None = typer.Option(None, "--provider", help="Provider code, e.g. TLN."),
 ) -> None:
     """Connect a Slack workspace to a customer (tenant) or a provider's staff."""
-    from bot.channels.slack import store
+    from bot.channels.slack.store import CHANNEL
     from bot.db.engine import get_engine, transaction
-    from bot.services import tenants
+    from bot.services import tenants, workspaces
     from bot.services.errors import ServiceError
     from pricing.loader import load_packs
 
@@ -95,7 +98,9 @@ def map_workspace(
     try:
         with transaction(get_engine()) as session:
             found = tenants.get_tenant(session=session, slug=tenant) if tenant else None
-            store.map_workspace(session=session, team_id=team, tenant=found, provider_code=code)
+            workspaces.map_workspace(
+                session=session, channel=CHANNEL, external_id=team, tenant=found, provider_code=code
+            )
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"workspace {team} → " + (f"tenant {tenant}" if tenant else f"provider {code}"))
@@ -104,12 +109,13 @@ def map_workspace(
 @app.command("workspaces")
 def workspaces() -> None:
     """List the connected Slack workspaces."""
-    from bot.channels.slack import store
+    from bot.channels.slack.store import CHANNEL
     from bot.db.engine import get_engine, transaction
     from bot.db.models import Tenant
+    from bot.services import workspaces
 
     with transaction(get_engine()) as session:
-        rows = store.list_workspaces(session=session)
+        rows = workspaces.list_workspaces(session=session, channel=CHANNEL)
         if not rows:
             typer.echo("no workspace connected (see `supportbot slack map-workspace --help`)")
         for row in rows:

@@ -41,7 +41,9 @@ class Chat:
     handle: str
     channel: str = "console"
     platform_locale: str | None = None
+    workspace_id: str | None = None
     last_options: tuple[Option, ...] = ()
+    outcome: Outcome | None = None  # the core's last outcome
     exchanges: int = 0
     log: list[tuple[str, str]] = field(default_factory=list)
 
@@ -57,9 +59,11 @@ class Chat:
             text=text,
             action=action,
             platform_locale=self.platform_locale,
+            workspace_id=self.workspace_id,
         )
         with transaction(self.engine) as session:
-            outcome: Outcome = handle_event(session=session, event=event, settings=self.settings)
+            outcome = handle_event(session=session, event=event, settings=self.settings)
+        self.outcome = outcome
         assert outcome.replies, f"no answer to {text or action!r}"
         blocks: list[str] = []
         options: tuple[Option, ...] = ()
@@ -116,13 +120,16 @@ def seeded(engine: Engine, clock: Clock) -> Engine:
 def chat(seeded: Engine, settings: Settings, clock: Clock) -> Callable[..., Chat]:
     """A factory: `chat("demo-requester")` gives that user's conversation."""
 
-    def make(handle: str, platform_locale: str | None = None) -> Chat:
+    def make(
+        handle: str, platform_locale: str | None = None, workspace_id: str | None = None
+    ) -> Chat:
         return Chat(
             engine=seeded,
             settings=settings,
             clock=clock,
             handle=handle,
             platform_locale=platform_locale,
+            workspace_id=workspace_id,
         )
 
     return make

@@ -19,12 +19,12 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.channels.slack import SlackAdapter, slack_plugin, store
+from bot.channels.slack import SlackAdapter, slack_plugin
 from bot.channels.slack.blocks import ANSWER_ACTION, unescape
 from bot.channels.slack.plugin import EVENTS_PATH, make_sender
 from bot.channels.slack.sender import SlackSender
 from bot.db.engine import make_engine, transaction
-from bot.services import demo, tenants, users
+from bot.services import demo, tenants, users, workspaces
 from bot.settings import Settings, get_settings
 from bot.worker.clock import ManualClock
 from tests.slack.fake_slack import TEAM, FakeSlack
@@ -39,6 +39,12 @@ AGENT = "UAGT00001"
 STRANGER = "USTR00001"
 LOCALES = {"fr": "fr-FR", "nl": "nl-BE", "en": "en-GB"}
 PROVIDERS = ("ALT", "PXS", "TLN", "TLW")
+PROVIDER_TEAM = "T0000PRV"  # the Telenet staff's workspace, where the demo agent works
+
+
+def team_of(user: str) -> str:
+    """The workspace a user acts from: the agent's provider's, else the customer's."""
+    return PROVIDER_TEAM if user == AGENT else TEAM
 
 
 @pytest.fixture
@@ -185,7 +191,7 @@ class World:
         body = urlencode(
             {
                 "token": "verification",
-                "team_id": TEAM,
+                "team_id": team_of(user),
                 "team_domain": "example",
                 "channel_id": channel or "D" + user[1:],
                 "channel_name": "directmessage" if channel is None else "support",
@@ -218,7 +224,7 @@ class World:
         body = json.dumps(
             {
                 "token": "verification",
-                "team_id": TEAM,
+                "team_id": team_of(user),
                 "api_app_id": "A0000001",
                 "event": {"user": user, **event},
                 "type": "event_callback",
@@ -245,7 +251,7 @@ class World:
                 "channel_type": "im",
                 "text": text,
                 "ts": f"1790000100.{n:06d}",
-                "team": TEAM,
+                "team": team_of(user),
             },
         )
 
@@ -276,7 +282,7 @@ class World:
         n = next(self.serial)
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "user": {"id": user, "username": user.lower(), "team_id": team_of(user)},
             "api_app_id": "A0000001",
             "token": "verification",
             "container": {
@@ -286,7 +292,7 @@ class World:
                 "is_ephemeral": False,
             },
             "trigger_id": f"trigger-{n}",
-            "team": {"id": TEAM, "domain": "example"},
+            "team": {"id": team_of(user), "domain": "example"},
             "channel": {"id": channel, "name": "directmessage"},
             "message": message,
             "response_url": self.fake.response_url(f"act{n}"),
@@ -316,8 +322,8 @@ class World:
         n = next(self.serial)
         payload = {
             "type": "view_submission",
-            "team": {"id": TEAM, "domain": "example"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "team": {"id": team_of(user), "domain": "example"},
+            "user": {"id": user, "username": user.lower(), "team_id": team_of(user)},
             "api_app_id": "A0000001",
             "token": "verification",
             "trigger_id": f"trigger-{n}",
@@ -339,7 +345,16 @@ def seed(engine: Engine, *, now: datetime) -> None:
     with transaction(engine) as session:
         demo.seed(session=session, now=now)
         tenant = tenants.get_tenant(session=session, slug=demo.DEMO_TENANT)
-        store.map_workspace(session=session, team_id=TEAM, tenant=tenant, provider_code=None)
+        workspaces.map_workspace(
+            session=session, channel="slack", external_id=TEAM, tenant=tenant, provider_code=None
+        )
+        workspaces.map_workspace(
+            session=session,
+            channel="slack",
+            external_id=PROVIDER_TEAM,
+            tenant=None,
+            provider_code="TLN",
+        )
         for handle, external in (("demo-requester", REQUESTER), ("demo-agent", AGENT)):
             user = users.get_user_by_handle(session=session, handle=handle)
             assert user is not None

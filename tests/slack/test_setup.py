@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 
 from bot.channels.slack.adapter import SlackAdapter
 from bot.channels.slack.plugin import EVENTS_PATH
+from bot.channels.slack.store import SlackStore
 from bot.cli.main import app as cli
 from bot.db.engine import transaction
 from bot.db.models import Tenant, Workspace
 from bot.settings import get_settings
+from handlers.core import entry
 from tests.slack.conftest import REQUESTER, World, text_of
 from tests.slack.fake_slack import TEAM
 
@@ -99,7 +101,12 @@ async def test_map_workspace_refuses(make_world, args):
 
 async def test_socket_mode_delivers_a_slash_command(make_world):
     world: World = await make_world("en")
-    adapter = SlackAdapter(settings=world.settings, engine=world.engine, clock=world.clock.now)
+    adapter = SlackAdapter(
+        settings=world.settings,
+        store=SlackStore(world.engine),
+        core=entry(engine=world.engine, settings=world.settings),
+        clock=world.clock.now,
+    )
     await adapter.start()
     handler = AsyncSocketModeHandler(adapter.app, world.fake.app_token)
     await handler.connect_async()

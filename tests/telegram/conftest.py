@@ -228,7 +228,7 @@ class Bot:
     def run_worker(self, at: datetime) -> dict[str, int]:
         """One pass of the worker at `at`: fire due milestones, send the Telegram outbox."""
         worker = Worker(
-            engine=self.channel.engine,
+            engine=self.channel.store.engine,
             settings=self.channel.settings,
             clock=ManualClock(at),
             senders=[self.client.app.state.telegram_sender],  # type: ignore[attr-defined]

@@ -5,13 +5,11 @@ from __future__ import annotations
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.telegram import render
-from bot.channels.telegram.channel import acted_on
 from handlers.model import (
     MAX_TEXT,
     Choices,
     Confirm,
     Option,
-    Outcome,
     Prompt,
     Text,
     TicketCard,
@@ -104,12 +102,14 @@ def test_keyboard_without_a_pressed_button() -> None:
     assert render.button_label(keyboard, "t:pause:R") == "Pause"
 
 
-def test_acted_on_reads_the_cores_done_flag() -> None:
-    card = TicketCard("Ticket R-1", ())
-    done = Outcome([Text("R-1 acknowledged: the customer is told."), card], done=("ack", "R-1"))
-    assert acted_on(done, "R-1")
-    assert acted_on(Outcome([Text("Ticket R-1 : résolu.")], done=("resolve", "R-1")), "r-1")
-    assert not acted_on(Outcome([Text("R-1 acknowledged"), card]), "R-1")  # no flag, no guess
-    assert not acted_on(Outcome([Text("You are not allowed to do that.")]), "R-1")
-    assert not acted_on(Outcome([Prompt("Why is the clock stopped?")]), "R-1")
-    assert not acted_on(Outcome([Text("R-2 resolved")], done=("resolve", "R-2")), "R-1")
+def test_a_ping_keeps_only_the_actions_the_core_says_still_apply() -> None:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Ack", callback_data="t:ack:R")],
+            [InlineKeyboardButton("Pause", callback_data="t:pause:R")],
+            [InlineKeyboardButton("Resolve", callback_data="t:resolve:R")],
+        ]
+    )
+    assert rows(render.keeping_actions(keyboard, ("pause", "resolve"))) == [["Pause"], ["Resolve"]]
+    assert render.keeping_actions(keyboard, ("close",)) is None
+    assert render.keeping_actions(None, ("ack",)) is None

@@ -16,14 +16,15 @@ from typer.testing import CliRunner
 
 from bot.app import create_app
 from bot.channels.telegram import channel as channel_module
-from bot.channels.telegram.commands import AGENT_COMMANDS, CUSTOMER_COMMANDS
 from bot.channels.telegram.plugin import WEBHOOK_PATH, make_channel, telegram_plugin
 from bot.cli.main import app as cli
 from bot.db.engine import transaction
-from bot.db.models import InboundUpdate
+from bot.db.models import InboundUpdate, Role
 from bot.i18n import translator
 from bot.settings import Settings, get_settings
+from handlers import commands as command_table
 from tests.telegram.conftest import (
+    AGENT_ID,
     AGENTS_GROUP,
     REQUESTER_ID,
     SECRET,
@@ -84,26 +85,62 @@ def test_a_redelivered_update_is_handled_once(bot: Bot, updates: Updates, seeded
     assert row.processed_at is not None
 
 
-def test_commands_are_registered_per_language(bot: Bot) -> None:
-    calls = bot.fake.calls("setMyCommands")
+def _menus_by_scope(fake_api: FakeBotApi) -> dict[str, dict[str | None, list[dict[str, str]]]]:
     by_scope: dict[str, dict[str | None, list[dict[str, str]]]] = {}
-    for call in calls:
+    for call in fake_api.calls("setMyCommands"):
         scope = json.dumps(call.params["scope"], sort_keys=True)
         by_scope.setdefault(scope, {})[call.params.get("language_code")] = call.params["commands"]
+    return by_scope
+
+
+def _expected(lang: str, role: Role, *, has_tenant: bool, is_staff: bool) -> list[dict[str, str]]:
+    t = translator(lang)
+    entries = command_table.menu(t, role=role, has_tenant=has_tenant, is_staff=is_staff)
+    return [{"command": name, "description": description} for name, description in entries]
+
+
+def test_commands_are_registered_per_language(bot: Bot) -> None:
+    # The menus are generated from the core's command table (they used to be a separate
+    # list, without /notify, /duty, /status, /sla and /credits).
+    by_scope = _menus_by_scope(bot.fake)
     default = json.dumps({"type": "default"}, sort_keys=True)
     group = json.dumps({"type": "chat", "chat_id": AGENTS_GROUP}, sort_keys=True)
     assert set(by_scope) == {default, group}
-    for scope, entries in ((default, CUSTOMER_COMMANDS), (group, AGENT_COMMANDS)):
+    kinds = {
+        default: {"role": Role.REQUESTER, "has_tenant": True, "is_staff": False},
+        group: {"role": Role.AGENT, "has_tenant": False, "is_staff": True},
+    }
+    for scope, kind in kinds.items():
         assert set(by_scope[scope]) == {"fr", "nl", "en", None}
-        for code, commands in by_scope[scope].items():
-            t = translator(code or "fr")  # the default menu speaks the default language
-            assert commands == [
-                {"command": name, "description": t.gettext(description)}
-                for name, description in entries
-            ]
+        for code, entries in by_scope[scope].items():
+            # The default menu speaks the default language.
+            assert entries == _expected(code or "fr", **kind)  # type: ignore[arg-type]
+    customer = [entry["command"] for entry in by_scope[default]["en"]]
+    agents = [entry["command"] for entry in by_scope[group]["en"]]
+    assert {"new", "balance", "notify", "help"} <= set(customer)
+    assert not {"queue", "ack", "status"} & set(customer)
+    assert {"queue", "duty", "ack", "resolve", "notify"} <= set(agents)
+    assert "new" not in agents
     assert translator("nl").gettext("open a ticket (guided)") in json.dumps(
         by_scope[default]["nl"], ensure_ascii=False
     )
+
+
+async def test_staff_get_their_own_menu_in_their_private_chat(
+    seeded: Engine, settings: Settings, fake_api: FakeBotApi
+) -> None:
+    link(seeded, handle="demo-manager", external_id=AGENT_ID, locale="nl")
+    link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
+    channel = make_channel(settings=settings, engine=seeded)
+    async with channel.running():  # the menus are set at start-up
+        pass
+    by_scope = _menus_by_scope(fake_api)
+    mine = json.dumps({"type": "chat", "chat_id": AGENT_ID}, sort_keys=True)
+    assert by_scope[mine] == {None: _expected("nl", Role.MANAGER, has_tenant=False, is_staff=True)}
+    names = {entry["command"] for entry in by_scope[mine][None]}
+    assert {"status", "sla", "credits", "queue", "duty"} <= names
+    requester = json.dumps({"type": "chat", "chat_id": REQUESTER_ID}, sort_keys=True)
+    assert requester not in by_scope  # customers have the default menu
 
 
 @pytest.mark.parametrize("token", [None, " "])

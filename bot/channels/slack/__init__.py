@@ -5,8 +5,9 @@ The adapter only translates: Slack payloads become `InboundEvent`s for `handlers
 the core's replies become messages, modals and Home tabs.
 """
 
-from bot.channels.slack.adapter import CHANNEL, SlackAdapter
+from bot.channels.slack.adapter import SlackAdapter
 from bot.channels.slack.plugin import slack_plugin
 from bot.channels.slack.sender import SlackSender
+from bot.channels.slack.store import CHANNEL
 
 __all__ = ["CHANNEL", "SlackAdapter", "SlackSender", "slack_plugin"]

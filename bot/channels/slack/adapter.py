@@ -38,9 +38,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import Engine
 
-from bot.channels.slack import store
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
     HOME_NEW_MODAL,
@@ -54,24 +52,20 @@ from bot.channels.slack.blocks import (
     messages,
     ping_update,
     slack_words,
-    split_question,
-    step_token,
     step_view,
     submitted_answer,
     unescape,
 )
-from bot.channels.slack.home import home_view
-from bot.db.engine import transaction
+from bot.channels.slack.home import home_blocks
+from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
-from handlers.core import process
-from handlers.model import InboundEvent, Outcome, Reply, Text, TicketCard, reply_text
+from handlers.core import Core
+from handlers.model import InboundEvent, Outcome, Reply, Text, parse_ticket_action, reply_text
 
 log = logging.getLogger(__name__)
 
-CHANNEL = store.CHANNEL
 USER_CACHE_SECONDS = 3600.0
-WORKSPACE_CACHE_SECONDS = 60.0
 MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
 ERROR_LIMIT = 1000
 
@@ -85,14 +79,6 @@ class Posted:
     text: str
     blocks: list[Block]
     token: str | None
-
-
-@dataclass(frozen=True)
-class CoreResult:
-    """The core's outcome for one event, and the user's language when it was asked for."""
-
-    outcome: Outcome
-    lang: str
 
 
 def core_text(text: str) -> str:
@@ -131,12 +117,14 @@ class SlackAdapter:
         self,
         *,
         settings: Settings,
-        engine: Engine,
+        store: SlackStore,
+        core: Core,
         client: AsyncWebClient | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
-        self.engine = engine
+        self.store = store
+        self.core = core
         self.clock = clock
         self.command = settings.slack_command
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -161,7 +149,6 @@ class SlackAdapter:
         self.handler = AsyncSlackRequestHandler(self.app)
         self._tasks: set[asyncio.Task[None]] = set()
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
-        self._workspaces: dict[str, float] = {}
         self._questions: dict[str, Posted] = {}
         self._own_session: aiohttp.ClientSession | None = None
         self._register()
@@ -246,7 +233,8 @@ class SlackAdapter:
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        self._spawn(self.publish_home(str(event["user"]), dedupe=body.get("event_id")))
+        user_id, team = str(event["user"]), _user_team(body)
+        self._spawn(self.publish_home(user_id, dedupe=body.get("event_id"), team=team))
 
     async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = StepMeta.load(str(view.get("private_metadata") or ""))
@@ -263,26 +251,20 @@ class SlackAdapter:
             text=None if action else (typed or ""),
             action=action,
         )
-        result = await self._run(event, want_lang=True)
-        if result is None:
+        outcome = await self._run(event)
+        if outcome is None:
             await ack()
             return
-        replies = result.outcome.replies
-        before, question = split_question(replies)
-        if (
-            block_id
-            and question is not None
-            and meta.token
-            and step_token([question]) == meta.token
-        ):
+        question, refusal = outcome.question, outcome.refusal
+        same_step = question is not None and question.token == meta.token
+        if block_id and refusal is not None and same_step:
             # The core refused the answer and asks the same step again: show why, in place.
-            reasons = [reply_text(r) for r in before if isinstance(r, Text)]
-            message = slack_words(" ".join(reasons) or reply_text(question), self.command)
+            message = slack_words(refusal.text, self.command)
             await ack(response_action="errors", errors={block_id: message[:ERROR_LIMIT]})
             return
-        view_out = self._view(replies, result.lang, meta.chat_id, meta.origin)
+        view_out = self._view(outcome, meta.chat_id, meta.origin)
         await ack(response_action="update", view=view_out)
-        self._spawn(self._after(user_id, replies, origin=meta.origin, done=question is None))
+        self._spawn(self._after(user_id, outcome, origin=meta.origin, done=question is None))
 
     # ------------------------------------------------------------------ work
 
@@ -300,11 +282,11 @@ class SlackAdapter:
         event = await self._event(
             user_id=user_id, chat_id=user_id, team=team, text=text, action=action
         )
-        result = await self._run(event, dedupe=dedupe, raw=raw)
-        if result is None:
+        outcome = await self._run(event, dedupe=dedupe, raw=raw)
+        if outcome is None:
             return
-        await self._post_dm(user_id, result.outcome.replies)
-        await self._after(user_id, result.outcome.replies, origin=None, done=False)
+        await self._post_dm(user_id, outcome)
+        await self._after(user_id, outcome, origin=None, done=False)
 
     async def _action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = str(body["user"]["id"])
@@ -320,11 +302,11 @@ class SlackAdapter:
         chat_id = user_id if direct else channel_id
         message: dict[str, Any] = body.get("message") or {}
         event = await self._event(user_id=user_id, chat_id=chat_id, team=team, action=payload)
-        result = await self._run(event)
-        if result is None:
+        outcome = await self._run(event)
+        if outcome is None:
             return
-        replies = result.outcome.replies
-        if payload.startswith("c:"):
+        replies = outcome.replies
+        if parse_ticket_action(payload) is None:
             # A step answer: the question shows the choice and keeps no stale button.
             blocks = answered(message.get("blocks") or [], label)
             known = self._questions.get(user_id)
@@ -333,7 +315,7 @@ class SlackAdapter:
             # The two calls are independent: one loopback round trip instead of two.
             results = await asyncio.gather(
                 self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks),
-                self._post_dm(user_id, replies)
+                self._post_dm(user_id, outcome)
                 if direct
                 else self._ephemeral(channel_id, user_id, replies),
                 return_exceptions=True,
@@ -341,18 +323,19 @@ class SlackAdapter:
             for failure in results:
                 if isinstance(failure, BaseException):
                     raise failure
-            await self._after(user_id, replies, origin=None, done=False)
+            await self._after(user_id, outcome, origin=None, done=False)
             return
         # A ticket button: the ping shows what happened; a follow-up question opens a modal.
-        before, question = split_question(replies)
         blocks = ping_update(
-            message.get("blocks") or [], user_id=user_id, replies=before, command=self.command
+            message.get("blocks") or [],
+            user_id=user_id,
+            replies=outcome.before_question,
+            command=self.command,
         )
         await self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks)
-        if question is not None:
-            lang = await self._language(user_id, event.platform_locale)
+        if outcome.question is not None:
             thread = str(message.get("thread_ts") or ts)
-            view = self._view(replies, lang, chat_id, (channel_id, thread))
+            view = self._view(outcome, chat_id, (channel_id, thread))
             await self.client.views_open(trigger_id=str(body["trigger_id"]), view=view)
 
     async def _view_action(
@@ -373,14 +356,12 @@ class SlackAdapter:
             return
         payload, _label = _action_value(action)
         event = await self._event(user_id=user_id, chat_id=meta.chat_id, team=team, action=payload)
-        result = await self._run(event, want_lang=True)
-        if result is None:
+        outcome = await self._run(event)
+        if outcome is None:
             return
-        replies = result.outcome.replies
-        new_view = self._view(replies, result.lang, meta.chat_id, meta.origin)
+        new_view = self._view(outcome, meta.chat_id, meta.origin)
         await self.client.views_update(view_id=str(view["id"]), view=new_view)
-        _before, question = split_question(replies)
-        await self._after(user_id, replies, origin=meta.origin, done=question is None)
+        await self._after(user_id, outcome, origin=meta.origin, done=outcome.question is None)
 
     async def _open_modal(self, *, user_id: str, team: str | None, trigger_id: str) -> None:
         """`/support new modal`: the modal opens at once, then shows the intake's first step."""
@@ -390,32 +371,32 @@ class SlackAdapter:
             trigger_id=trigger_id, view=loading_view(self._chrome(hint), StepMeta(chat_id=user_id))
         )
         event = await self._event(user_id=user_id, chat_id=user_id, team=team, text="/new")
-        result = await self._run(event, want_lang=True)
-        if result is None:
+        outcome = await self._run(event)
+        if outcome is None:
             return
-        view = self._view(result.outcome.replies, result.lang, user_id, None)
+        view = self._view(outcome, user_id, None)
         await self.client.views_update(view_id=str(opened["view"]["id"]), view=view)
 
     async def _after(
-        self, user_id: str, replies: Sequence[Reply], *, origin: tuple[str, str] | None, done: bool
+        self, user_id: str, outcome: Outcome, *, origin: tuple[str, str] | None, done: bool
     ) -> None:
         """Follow-ups of an answered event: the ping's thread, the Home tab."""
         if origin is not None and done:
-            texts = [reply_text(r) for r in replies if isinstance(r, Text)]
+            texts = [reply_text(r) for r in outcome.replies if isinstance(r, Text)]
             if texts:
                 body = f"<@{user_id}>: " + "\n".join(texts)
                 text, blocks = messages([Text(body)], command=self.command)[0]
                 await self.client.chat_postMessage(
                     channel=origin[0], thread_ts=origin[1], text=text, blocks=blocks
                 )
-        if any(isinstance(r, TicketCard) for r in replies):
+        if outcome.acted is not None:
             await self.publish_home(user_id)
 
     # ------------------------------------------------------------------ Slack calls
 
-    async def _post_dm(self, user_id: str, replies: Sequence[Reply]) -> None:
+    async def _post_dm(self, user_id: str, outcome: Outcome) -> None:
         """Post replies in the user's DM; an earlier question now stale loses its buttons."""
-        token = step_token(replies)
+        token = None if outcome.question is None else outcome.question.token
         known = self._questions.get(user_id)
         if known is not None and token is not None and token != known.token:
             del self._questions[user_id]
@@ -425,7 +406,7 @@ class SlackAdapter:
                 text=known.text,
                 blocks=answered(known.blocks, None),
             )
-        for text, blocks in messages(replies, command=self.command):
+        for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
             if has_actions(blocks):
                 self._questions[user_id] = Posted(
@@ -433,7 +414,7 @@ class SlackAdapter:
                     ts=str(posted["ts"]),
                     text=text,
                     blocks=blocks,
-                    token=step_token(replies),
+                    token=token,
                 )
 
     async def _ephemeral(self, channel: str, user_id: str, replies: Sequence[Reply]) -> None:
@@ -455,12 +436,21 @@ class SlackAdapter:
             return
         await self.client.chat_update(channel=channel, ts=ts, text=text or "…", blocks=blocks)
 
-    async def publish_home(self, user_id: str, *, dedupe: str | None = None) -> None:
-        """Publish a user's Home tab (their open tickets and SLA countdowns)."""
-        locale, _name = await self._user_info(user_id)
-        view = await asyncio.to_thread(self._home_sync, user_id, locale, dedupe)
-        if view is not None:
-            await self.client.views_publish(user_id=user_id, view=view)
+    async def publish_home(
+        self, user_id: str, *, dedupe: str | None = None, team: str | None = None
+    ) -> None:
+        """Publish a user's Home tab (the core's view: open tickets and SLA countdowns)."""
+        if dedupe is not None:
+            fresh = await asyncio.to_thread(
+                lambda: self.store.claim_event(key=dedupe, payload="{}", now=self.clock())
+            )
+            if not fresh:
+                return
+        event = await self._event(user_id=user_id, chat_id=user_id, team=team)
+        view = await asyncio.to_thread(self.core.home, event)
+        await self.client.views_publish(
+            user_id=user_id, view=home_blocks(view, command=self.command)
+        )
 
     async def _user_info(self, user_id: str) -> tuple[str | None, str | None]:
         """The user's Slack locale and name (`users.info`, cached for an hour)."""
@@ -510,86 +500,22 @@ class SlackAdapter:
         *,
         dedupe: str | None = None,
         raw: dict[str, Any] | None = None,
-        want_lang: bool = False,
-    ) -> CoreResult | None:
-        """The core's answer (None for a retried event already handled), in a worker thread."""
-        return await asyncio.to_thread(self._run_sync, event, dedupe, raw, want_lang)
+    ) -> Outcome | None:
+        """The core's outcome (None for a retried event already handled), in a worker thread."""
+        return await asyncio.to_thread(self._run_sync, event, dedupe, raw)
 
     def _run_sync(
-        self,
-        event: InboundEvent,
-        dedupe: str | None,
-        raw: dict[str, Any] | None,
-        want_lang: bool,
-    ) -> CoreResult | None:
-        default = self.settings.default_locale
-        if event.workspace_id and not self._workspace_known(event.workspace_id):
-            lang = normalize_language(event.platform_locale) or default
-            refusal = translator(lang).gettext(
-                "This Slack workspace is not connected to the support service yet. "
-                "Ask your administrator to connect it."
-            )
-            return CoreResult(Outcome([Text(refusal)]), lang)
+        self, event: InboundEvent, dedupe: str | None, raw: dict[str, Any] | None
+    ) -> Outcome | None:
         if dedupe is not None:
-            with transaction(self.engine) as session:
-                payload = json.dumps(raw or {}, separators=(",", ":"))
-                if not store.claim_event(
-                    session=session, key=dedupe, payload=payload, now=event.received_at
-                ):
-                    log.info("slack retry of %s ignored", dedupe)
-                    return None
-        outcome = process(engine=self.engine, event=event, settings=self.settings)
-        lang = default
-        if dedupe is not None or want_lang:
-            with transaction(self.engine) as session:
-                if dedupe is not None:
-                    store.mark_processed(session=session, key=dedupe, now=self.clock())
-                if want_lang:
-                    lang = store.language(
-                        session=session,
-                        user_id=event.user_external_id,
-                        platform_locale=event.platform_locale,
-                        default=default,
-                    )
-        return CoreResult(outcome, lang)
-
-    def _workspace_known(self, team_id: str) -> bool:
-        now = time.monotonic()
-        if self._workspaces.get(team_id, 0.0) > now:
-            return True
-        if store.workspace_known(self.engine, team_id):
-            self._workspaces[team_id] = now + WORKSPACE_CACHE_SECONDS
-            return True
-        return False
-
-    def _home_sync(
-        self, user_id: str, locale: str | None, dedupe: str | None
-    ) -> dict[str, Any] | None:
-        with transaction(self.engine) as session:
-            if dedupe is not None and not store.claim_event(
-                session=session, key=dedupe, payload="{}", now=self.clock()
-            ):
+            payload = json.dumps(raw or {}, separators=(",", ":"))
+            if not self.store.claim_event(key=dedupe, payload=payload, now=event.received_at):
+                log.info("slack retry of %s ignored", dedupe)
                 return None
-            return home_view(
-                session=session,
-                user_id=user_id,
-                platform_locale=locale,
-                settings=self.settings,
-                now=self.clock(),
-                command=self.command,
-            )
-
-    async def _language(self, user_id: str, locale: str | None) -> str:
-        def read() -> str:
-            with transaction(self.engine) as session:
-                return store.language(
-                    session=session,
-                    user_id=user_id,
-                    platform_locale=locale,
-                    default=self.settings.default_locale,
-                )
-
-        return await asyncio.to_thread(read)
+        outcome = self.core(event)
+        if dedupe is not None:
+            self.store.mark_processed(key=dedupe, now=self.clock())
+        return outcome
 
     # ------------------------------------------------------------------ views
 
@@ -603,15 +529,11 @@ class SlackAdapter:
         )
 
     def _view(
-        self,
-        replies: Sequence[Reply],
-        lang: str,
-        chat_id: str,
-        origin: tuple[str, str] | None,
+        self, outcome: Outcome, chat_id: str, origin: tuple[str, str] | None
     ) -> dict[str, Any]:
         return step_view(
-            chrome=self._chrome(lang),
-            replies=replies,
+            chrome=self._chrome(outcome.lang),
+            outcome=outcome,
             chat_id=chat_id,
             command=self.command,
             origin=origin,

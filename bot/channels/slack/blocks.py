@@ -13,17 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.context import NAV_BACK, NAV_CANCEL
-from handlers.core import COMMANDS
+from handlers.core import COMMAND_NAMES
 from handlers.model import (
     Choices,
     Confirm,
     Option,
+    OptionKind,
+    Outcome,
     Prompt,
     Reply,
     Text,
     TicketCard,
-    reply_options,
     reply_text,
     split_text,
 )
@@ -48,9 +48,8 @@ UPDATE_BLOCK = "sb-upd"  # blocks an agent action wrote into a ping message
 HOME_NEW_CHAT = "sb-home:new"
 HOME_NEW_MODAL = "sb-home:modal"
 
-_NAV_VALUES = (NAV_BACK, NAV_CANCEL)
 _COMMAND_WORD = re.compile(
-    r"(?<![\w/])/(" + "|".join(sorted(COMMANDS, key=len, reverse=True)) + r")\b"
+    r"(?<![\w/])/(" + "|".join(sorted(COMMAND_NAMES, key=len, reverse=True)) + r")\b"
 )
 
 
@@ -77,25 +76,7 @@ def plain(text: str, limit: int = SECTION_LIMIT) -> dict[str, Any]:
 
 def is_nav(option: Option) -> bool:
     """Whether an option is a step's « Back » or « Cancel »."""
-    return option.payload.rsplit(":", 1)[-1] in _NAV_VALUES
-
-
-def step_token(replies: Iterable[Reply]) -> str | None:
-    """The step token carried by the options of the replies (`c:TOKEN:VALUE`), if any."""
-    for reply in replies:
-        for option in reply_options(reply):
-            kind, _sep, rest = option.payload.partition(":")
-            if kind == "c":
-                return rest.partition(":")[0]
-    return None
-
-
-def split_question(replies: Sequence[Reply]) -> tuple[list[Reply], Reply | None]:
-    """The replies before the last question, and that question (Choices, Prompt, Confirm)."""
-    for index in range(len(replies) - 1, -1, -1):
-        if isinstance(replies[index], Choices | Prompt | Confirm):
-            return [r for i, r in enumerate(replies) if i != index], replies[index]
-    return list(replies), None
+    return option.kind is OptionKind.NAVIGATION
 
 
 @dataclass
@@ -368,18 +349,18 @@ def answer_block_id(token: str | None) -> str:
 def step_view(
     *,
     chrome: Chrome,
-    replies: Sequence[Reply],
+    outcome: Outcome,
     chat_id: str,
     command: str,
     origin: tuple[str, str] | None = None,
 ) -> Block:
-    """The core's replies as a modal: the last question as the form, the rest above it."""
+    """The core's outcome as a modal: the open question as the form, the rest above it."""
     renderer = Renderer(command=command)
-    before, question = split_question(replies)
     blocks: list[Block] = []
-    for reply in before:
+    for reply in outcome.before_question:
         blocks += renderer.reply(reply)
-    token = None if question is None else step_token([question])
+    question = None if outcome.question is None else outcome.question.reply
+    token = None if outcome.question is None else outcome.question.token
     submit_label: str | None = None
     submit_payload: str | None = None
     block_id = answer_block_id(token)

@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from bot.channels.slack.adapter import SlackAdapter
 from bot.channels.slack.sender import SlackSender
+from bot.channels.slack.store import SlackStore
 from bot.settings import Settings
+from handlers.core import entry
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ def make_sender(adapter: SlackAdapter) -> SlackSender:
     """The outbox sender sharing the adapter's HTTP session (and its Home refresh)."""
     return SlackSender(
         client=adapter.outbox_client,
-        engine=adapter.engine,
+        engine=adapter.store.engine,
         settings=adapter.settings,
         on_customer=adapter.publish_home,
     )
@@ -47,7 +49,9 @@ def slack_plugin(
             "are needed"
         )
         return None
-    adapter = SlackAdapter(settings=settings, engine=engine)
+    adapter = SlackAdapter(
+        settings=settings, store=SlackStore(engine), core=entry(engine=engine, settings=settings)
+    )
     app.state.slack = adapter
     app.state.slack_sender = make_sender(adapter)
     add_route(app, adapter)

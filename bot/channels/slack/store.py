@@ -1,7 +1,9 @@
-"""The Slack adapter's own rows: event dedupe, workspace mapping, message refs, identities.
+"""The Slack adapter's own rows: event dedupe, message refs, reachability of identities.
 
-Synchronous and short: each function is one small transaction, run in a worker thread by
-the async callers, never across a Slack API call.
+The only module of the Slack channel that touches the database. `SlackStore` is what the
+adapter holds (each call one short transaction, run in a worker thread by the async callers,
+never across a Slack API call); the session functions below serve the outbox sender inside
+its own transaction.
 """
 
 from __future__ import annotations
@@ -9,38 +11,44 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
-from bot.db.models import (
-    AgentProvider,
-    ChannelIdentity,
-    InboundUpdate,
-    MessageRef,
-    Role,
-    Tenant,
-    User,
-    Workspace,
-)
-from bot.i18n import normalize_language
-from bot.services import users
+from bot.db.models import AgentProvider, ChannelIdentity, InboundUpdate, MessageRef, Role, User
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
 
 
+class SlackStore:
+    """The adapter's bookkeeping of raw events, each call in its own short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim_event(self, *, key: str, payload: str, now: datetime) -> bool:
+        """Record an inbound event; False when it was already recorded (a Slack retry)."""
+        with transaction(self.engine) as session:
+            return claim_event(session=session, key=key, payload=payload, now=now)
+
+    def mark_processed(self, *, key: str, now: datetime) -> None:
+        """Note that a recorded event was answered."""
+        with transaction(self.engine) as session:
+            mark_processed(session=session, key=key, now=now)
+
+
 def claim_event(*, session: Session, key: str, payload: str, now: datetime) -> bool:
     """Record an inbound event; False when it was already recorded (a Slack retry)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(InboundUpdate)
-        .values(channel=CHANNEL, external_key=key[:120], payload=payload, received_at=now)
-        .on_conflict_do_nothing()
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = insert_ignoring(
+        session.get_bind().dialect.name,
+        InboundUpdate,
+        channel=CHANNEL,
+        external_key=key[:120],
+        payload=payload,
+        received_at=now,
+    ).returning(col(InboundUpdate.id))
+    return session.execute(statement).first() is not None
 
 
 def mark_processed(*, session: Session, key: str, now: datetime) -> None:
@@ -50,32 +58,6 @@ def mark_processed(*, session: Session, key: str, now: datetime) -> None:
         .where(col(InboundUpdate.channel) == CHANNEL, col(InboundUpdate.external_key) == key[:120])
         .values(processed_at=now)
     )
-
-
-def find_workspace(*, session: Session, team_id: str) -> Workspace | None:
-    """The mapping of a Slack workspace, if an administrator made one."""
-    query = select(Workspace).where(Workspace.channel == CHANNEL, Workspace.external_id == team_id)
-    return session.exec(query).first()
-
-
-def map_workspace(
-    *, session: Session, team_id: str, tenant: Tenant | None, provider_code: str | None
-) -> Workspace:
-    """Map a Slack workspace to a tenant or a provider (replacing any earlier mapping)."""
-    workspace = find_workspace(session=session, team_id=team_id)
-    if workspace is None:
-        workspace = Workspace(channel=CHANNEL, external_id=team_id)
-    workspace.tenant_id = None if tenant is None else tenant.id
-    workspace.provider_code = provider_code
-    session.add(workspace)
-    session.flush()
-    return workspace
-
-
-def list_workspaces(*, session: Session) -> list[Workspace]:
-    """Every mapped Slack workspace."""
-    query = select(Workspace).where(Workspace.channel == CHANNEL).order_by(col(Workspace.id))
-    return list(session.exec(query).all())
 
 
 def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None:
@@ -91,14 +73,16 @@ def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None
 
 def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str) -> None:
     """Remember a ticket's root message in a channel (the first one wins)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(MessageRef)
-        .values(
-            ticket_id=ticket_id, channel=CHANNEL, chat_id=chat_id, purpose=THREAD, message_id=ts
+        insert_ignoring(
+            session.get_bind().dialect.name,
+            MessageRef,
+            ticket_id=ticket_id,
+            channel=CHANNEL,
+            chat_id=chat_id,
+            purpose=THREAD,
+            message_id=ts,
         )
-        .on_conflict_do_nothing()
     )
 
 
@@ -131,27 +115,3 @@ def set_unreachable(*, session: Session, external_id: str) -> None:
         )
         .values(reachable=False)
     )
-
-
-def language(*, session: Session, user_id: str, platform_locale: str | None, default: str) -> str:
-    """The language the core speaks with this Slack user (for the adapter's own words)."""
-    identity = users.find_identity(session=session, channel=CHANNEL, external_id=user_id)
-    if identity is None:
-        return normalize_language(platform_locale) or default
-    user = session.get(User, identity.user_id)
-    if user is None:
-        return normalize_language(platform_locale) or default
-    tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
-    return users.language_of(
-        user=user,
-        identity=identity,
-        tenant=tenant,
-        default=default,
-        platform_locale=platform_locale,
-    )
-
-
-def workspace_known(engine: Engine, team_id: str) -> bool:
-    """Whether a Slack workspace is mapped (its own short transaction)."""
-    with transaction(engine) as session:
-        return find_workspace(session=session, team_id=team_id) is not None

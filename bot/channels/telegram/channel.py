@@ -4,6 +4,10 @@ A python-telegram-bot `Application` without an updater receives updates from the
 route (or from long polling in development) and hands each one to `TelegramChannel.handle`,
 which translates it into an `InboundEvent`, runs the synchronous core in a worker thread and
 renders the outcome. No database transaction is open while Telegram is called.
+
+The channel only translates: it holds a `TelegramStore` for its own rows and the core's
+entry points; what to say, whether an action was carried out and which buttons of a ping
+still apply all come from the core's `Outcome`.
 """
 
 from __future__ import annotations
@@ -18,10 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Engine
 from telegram import (
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
     CallbackQuery,
     Chat,
     InlineKeyboardMarkup,
@@ -42,21 +43,20 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.telegram import commands, render, store
+from bot.channels.telegram import commands, render
 from bot.channels.telegram.ratelimit import FloodLimiter
+from bot.channels.telegram.store import CHANNEL, TelegramStore
 from bot.settings import Settings
-from handlers.core import process
-from handlers.model import InboundEvent, Outcome, Reply, Text
+from handlers.core import Core
+from handlers.model import InboundEvent, Outcome, Reply, Text, parse_ticket_action
 
 log = logging.getLogger(__name__)
 
-CHANNEL = store.CHANNEL
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 CALLBACK_TEXT_LIMIT = 200
 MAX_RETRY_AFTER = 30.0  # seconds an interactive reply may wait after a flood-control answer
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
-FINAL_VERB = "resolve"  # after this button nothing on the ping applies any more
 OPEN_QUESTIONS_KEPT = 10_000
 REPLAY_WINDOW = timedelta(hours=1)
 REPLAY_FLOOR = timedelta(seconds=30)
@@ -153,14 +153,16 @@ class TelegramChannel:
         self,
         *,
         settings: Settings,
-        engine: Engine,
+        store: TelegramStore,
+        core: Core,
         application: TgApplication,
         limiter: FloodLimiter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         claim_updates: bool = False,
     ) -> None:
         self.settings = settings
-        self.engine = engine
+        self.store = store
+        self.core = core
         self.application = application
         self.limiter = limiter or FloodLimiter()
         self.clock = clock
@@ -252,8 +254,7 @@ class TelegramChannel:
         """
         now = self.clock()
         payloads = await anyio.to_thread.run_sync(
-            lambda: store.claim_unprocessed(
-                engine=self.engine,
+            lambda: self.store.claim_unprocessed(
                 received_after=now - REPLAY_WINDOW,
                 received_before=now - REPLAY_FLOOR,
                 now=now,
@@ -270,19 +271,15 @@ class TelegramChannel:
         await self.application.update_queue.join()
 
     async def register_commands(self) -> None:
-        """Set the command menus: customers' everywhere, agents' in the agents groups."""
-        scopes: list[tuple[Any, tuple[tuple[str, str], ...]]] = [
-            (BotCommandScopeDefault(), commands.CUSTOMER_COMMANDS)
-        ]
-        scopes += [
-            (BotCommandScopeChat(chat_id), commands.AGENT_COMMANDS)
-            for chat_id in sorted(set(self.settings.telegram_agents_groups.values()))
-        ]
+        """Set the command menus the core computes from its command table: customers' by
+        default, agents' in the agents groups, each staff member's in their private chat."""
+        menus = await anyio.to_thread.run_sync(self.core.menus, CHANNEL)
+        groups = sorted(set(self.settings.telegram_agents_groups.values()))
         try:
-            for scope, entries in scopes:
-                for code, lang in commands.menus(self.settings.default_locale):
+            for menu in menus:
+                for scope in commands.scopes(menu, groups):
                     await self.bot.set_my_commands(
-                        commands.menu(entries, lang), scope=scope, language_code=code
+                        commands.bot_commands(menu), scope=scope, language_code=menu.lang
                     )
         except TelegramError as exc:
             log.warning("Telegram command menus not set: %s", exc)
@@ -315,9 +312,7 @@ class TelegramChannel:
         return fresh
 
     def _store(self, update_id: int, payload: str) -> bool:
-        return store.store_update(
-            engine=self.engine, update_id=update_id, payload=payload, now=self.clock()
-        )
+        return self.store.store_update(update_id=update_id, payload=payload, now=self.clock())
 
     # ------------------------------------------------------------------ update handling
 
@@ -334,7 +329,7 @@ class TelegramChannel:
         elif update.my_chat_member is not None:
             await self._on_membership(update)
         else:
-            await self._run_sync(store.mark_processed, update_id=update.update_id)
+            await self._mark_processed(update.update_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -358,17 +353,23 @@ class TelegramChannel:
         """The core's answer, computed in a worker thread (its transaction ends there)."""
 
         def run() -> Outcome:
-            outcome = process(engine=self.engine, event=event, settings=self.settings)
-            store.mark_processed(engine=self.engine, update_id=update_id, now=self.clock())
+            outcome = self.core(event)
+            self.store.mark_processed(update_id=update_id, now=self.clock())
             return outcome
 
         return await anyio.to_thread.run_sync(run)
 
-    async def _run_sync(self, function: Callable[..., T], **kwargs: Any) -> T:
-        def run() -> T:
-            return function(engine=self.engine, now=self.clock(), **kwargs)
+    async def _mark_processed(self, update_id: int) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: self.store.mark_processed(update_id=update_id, now=self.clock())
+        )
 
-        return await anyio.to_thread.run_sync(run)
+    async def _set_reachable(self, external_id: str, *, reachable: bool) -> None:
+        changed = await anyio.to_thread.run_sync(
+            lambda: self.store.set_reachable(external_id=external_id, reachable=reachable)
+        )
+        if changed:
+            log.info("Telegram account %s reachable=%s", external_id, reachable)
 
     def _addressed(self, message: Message, text: str) -> bool:
         """In a group, only commands for this bot and replies to its messages are for it."""
@@ -393,7 +394,7 @@ class TelegramChannel:
             or not text
             or (group and not self._addressed(message, text))
         ):
-            await self._run_sync(store.mark_processed, update_id=update_id)
+            await self._mark_processed(update_id)
             return
         event = self._event(chat_id=message.chat.id, user=user, text=text)
         # A typed answer makes the buttons of the question it answers stale: they go while
@@ -403,7 +404,7 @@ class TelegramChannel:
         closing = asyncio.ensure_future(self._strip(stale))
         try:
             outcome = await work
-            await self._reply(message.chat.id, user, outcome.replies, group, reply_to=message)
+            await self._reply(message.chat.id, user, outcome, group, reply_to=message)
         finally:
             await closing
 
@@ -412,13 +413,13 @@ class TelegramChannel:
         message = query.message if isinstance(query.message, Message) else None
         if not data:
             await self._quietly(query.answer())
-            await self._run_sync(store.mark_processed, update_id=update_id)
+            await self._mark_processed(update_id)
             return
         chat = query.message.chat if query.message is not None else None
         chat_id = chat.id if chat is not None else query.from_user.id
         group = chat is not None and chat.type in GROUP_TYPES
         event = self._event(chat_id=chat_id, user=query.from_user, action=data)
-        if data.startswith("t:"):
+        if parse_ticket_action(data) is not None:
             await self._on_ticket_button(query, message, event, update_id, group=group)
             return
         label = render.button_label(_keyboard(message), data)
@@ -437,7 +438,7 @@ class TelegramChannel:
         )
         try:
             outcome = await work
-            await self._reply(chat_id, query.from_user, outcome.replies, group)
+            await self._reply(chat_id, query.from_user, outcome, group)
         finally:
             await closing
 
@@ -466,24 +467,33 @@ class TelegramChannel:
         self,
         chat_id: int,
         user: User,
-        replies: Sequence[Reply],
+        outcome: Outcome,
         group: bool,
         *,
+        replies: Sequence[Reply] | None = None,
         reply_to: Message | None = None,
     ) -> None:
-        """Answer a user; the last question with buttons is remembered, to close it later."""
-        sent = await self.send_replies(
+        """Answer a user (the outcome's replies, or `replies` of it); the open question's
+        message with buttons is remembered, to close it later."""
+        sent = await self._send_all(
             chat_id,
-            replies,
+            outcome.replies if replies is None else replies,
             group=group,
             mention=render.mention_html(user.id, user.first_name) if group else None,
             reply_to=reply_to.message_id if group and reply_to is not None else None,
         )
-        questions = [m for m in sent if _asks(m)]
-        if questions:
+        question = outcome.question
+        asked = [
+            message
+            for reply, message in sent
+            if question is not None
+            and reply is question.reply
+            and isinstance(message.reply_markup, InlineKeyboardMarkup)
+        ]
+        if asked:
             if len(self._open_questions) >= OPEN_QUESTIONS_KEPT:
                 self._open_questions.pop(next(iter(self._open_questions)))
-            self._open_questions[(chat_id, user.id)] = questions[-1]
+            self._open_questions[(chat_id, user.id)] = asked[-1]
 
     async def _on_ticket_button(
         self,
@@ -494,28 +504,31 @@ class TelegramChannel:
         *,
         group: bool,
     ) -> None:
-        """An agent ping button: act through the core, then update the ping."""
-        data = event.action or ""
+        """An agent ping button: act through the core, then update the ping.
+
+        The action's summary (or the refusal) is the button's toast; the ping shows who did
+        what and keeps only the buttons the core says still apply.
+        """
         outcome = await self._process(event, update_id)
-        replies = list(outcome.replies)
-        first = replies[0] if replies else None
-        summary = first.text if isinstance(first, Text) else None
-        if summary is not None:
-            replies.pop(0)
-        done = acted_on(outcome, data.split(":", 2)[-1])
-        toast = summary[:CALLBACK_TEXT_LIMIT] if summary else None
-        await self._quietly(query.answer(text=toast, show_alert=bool(toast) and not done))
-        if done and message is not None and summary is not None:
-            verb = data.split(":", 2)[1]
-            markup = None if verb == FINAL_VERB else render.without(_keyboard(message), [data])
-            line = render.done_line(query.from_user.full_name, summary)
+        acted, refusal = outcome.acted, outcome.refusal
+        toast = acted.summary if acted is not None else refusal.text if refusal else None
+        replies = [r for r in outcome.replies if toast is None or r != Text(toast)]
+        await self._quietly(
+            query.answer(
+                text=toast[:CALLBACK_TEXT_LIMIT] if toast else None,
+                show_alert=acted is None and toast is not None,
+            )
+        )
+        if acted is not None and message is not None:
+            markup = render.keeping_actions(_keyboard(message), acted.actions)
+            line = render.done_line(query.from_user.full_name, acted.summary)
             text = render.with_line(message.text_html, line) if message.text else None
             await self._quietly(self._edit(message, text, markup))
         if replies:
             chat_id, user_id = int(event.chat_id), query.from_user.id
             stale = self._take_open_question(chat_id, user_id, keep=None)
             await self._strip(stale)
-            await self._reply(chat_id, query.from_user, replies, group)
+            await self._reply(chat_id, query.from_user, outcome, group, replies=replies)
 
     async def _on_membership(self, update: Update) -> None:
         """A user blocked or unblocked the bot, or the bot joined or left a group."""
@@ -524,14 +537,12 @@ class TelegramChannel:
         status = change.new_chat_member.status
         if change.chat.type == Chat.PRIVATE:
             reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-            await self._run_sync(
-                _set_reachable, external_id=str(change.chat.id), reachable=reachable
-            )
+            await self._set_reachable(str(change.chat.id), reachable=reachable)
         else:
             log.info(
                 "bot is now %s in Telegram chat %s (%s)", status, change.chat.id, change.chat.title
             )
-        await self._run_sync(store.mark_processed, update_id=update.update_id)
+        await self._mark_processed(update.update_id)
 
     # ------------------------------------------------------------------ output
 
@@ -545,11 +556,28 @@ class TelegramChannel:
         reply_to: int | None = None,
     ) -> list[Message]:
         """Send the core's replies to a chat, in order; returns the messages sent."""
-        sent: list[Message] = []
-        for outgoing in render.render_all(replies, group=group, mention=mention):
-            message = await self.send(chat_id, outgoing, reply_to=reply_to if not sent else None)
-            if message is not None:
-                sent.append(message)
+        sent = await self._send_all(
+            chat_id, replies, group=group, mention=mention, reply_to=reply_to
+        )
+        return [message for _reply, message in sent]
+
+    async def _send_all(
+        self,
+        chat_id: int | str,
+        replies: Sequence[Reply],
+        *,
+        group: bool,
+        mention: str | None,
+        reply_to: int | None,
+    ) -> list[tuple[Reply, Message]]:
+        """Send replies in order; each message sent with the reply it renders."""
+        sent: list[tuple[Reply, Message]] = []
+        for reply in replies:
+            for outgoing in render.render(reply, group=group, mention=mention):
+                first = not sent
+                message = await self.send(chat_id, outgoing, reply_to=reply_to if first else None)
+                if message is not None:
+                    sent.append((reply, message))
         return sent
 
     async def send(
@@ -575,7 +603,7 @@ class TelegramChannel:
             return await self._with_retry_after(attempt, str(chat_id))
         except Forbidden as exc:
             log.info("Telegram chat %s refuses messages: %s", chat_id, exc)
-            await self._run_sync(_set_reachable, external_id=str(chat_id), reachable=False)
+            await self._set_reachable(str(chat_id), reachable=False)
         except TelegramError as exc:
             log.warning("reply to Telegram chat %s not sent: %s", chat_id, exc)
         return None
@@ -624,26 +652,8 @@ class TelegramChannel:
             log.warning("Telegram call failed: %s", exc)
 
 
-def _asks(message: Message) -> bool:
-    """Whether a message carries buttons answering a conversation step."""
-    markup = message.reply_markup
-    return markup is not None and any(
-        isinstance(button.callback_data, str) and button.callback_data.startswith("c:")
-        for row in markup.inline_keyboard
-        for button in row
-    )
-
-
 def _keyboard(message: Message | None) -> InlineKeyboardMarkup | None:
     return message.reply_markup if message is not None else None
-
-
-def _set_reachable(*, engine: Engine, now: datetime, external_id: str, reachable: bool) -> int:
-    del now
-    changed = store.set_reachable(engine=engine, external_id=external_id, reachable=reachable)
-    if changed:
-        log.info("Telegram account %s reachable=%s", external_id, reachable)
-    return changed
 
 
 def addresses(message: Message, user_id: int) -> bool:
@@ -657,8 +667,3 @@ def addresses(message: Message, user_id: int) -> bool:
         and entity.user.id == user_id
         for entity in message.entities
     )
-
-
-def acted_on(outcome: Outcome, reference: str) -> bool:
-    """Whether the core carried out a ping button's action on this ticket (`Outcome.done`)."""
-    return outcome.done is not None and outcome.done[1] == reference.upper()

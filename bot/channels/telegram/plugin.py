@@ -19,7 +19,9 @@ from bot.channels.telegram.channel import (
     configured_token,
 )
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.store import TelegramStore
 from bot.settings import Settings
+from handlers.core import entry
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,17 @@ def make_channel(*, settings: Settings, engine: Engine, polling: bool = False) -
     """The channel for the configured bot (webhook mode unless `polling`)."""
     application = build_application(settings=settings, polling=polling)
     return TelegramChannel(
-        settings=settings, engine=engine, application=application, claim_updates=polling
+        settings=settings,
+        store=TelegramStore(engine),
+        core=entry(engine=engine, settings=settings),
+        application=application,
+        claim_updates=polling,
     )
 
 
 def make_sender(channel: TelegramChannel) -> TelegramSender:
     """The outbox sender of a channel: same bot, same flood limits."""
-    return TelegramSender(bot=channel.bot, engine=channel.engine, limiter=channel.limiter)
+    return TelegramSender(bot=channel.bot, engine=channel.store.engine, limiter=channel.limiter)
 
 
 def add_webhook(app: FastAPI, channel: TelegramChannel, secret: str) -> None:

@@ -23,6 +23,7 @@ from handlers.model import (
     Prompt,
     Reply,
     TicketCard,
+    parse_ticket_action,
     reply_options,
     reply_text,
     split_text,
@@ -162,6 +163,25 @@ def without(
     ]
     kept = [row for row in rows if row]
     return InlineKeyboardMarkup(kept) if kept else None
+
+
+def keeping_actions(
+    markup: InlineKeyboardMarkup | None, verbs: Iterable[str]
+) -> InlineKeyboardMarkup | None:
+    """The keyboard keeping, of its ticket-action buttons, only those whose verb is in `verbs`."""
+    if markup is None:
+        return None
+    allowed = set(verbs)
+    dropped: list[str] = []
+    for row in markup.inline_keyboard:
+        for button in row:
+            data = button.callback_data
+            if not isinstance(data, str):
+                continue
+            action = parse_ticket_action(data)
+            if action is not None and action[0] not in allowed:
+                dropped.append(data)
+    return without(markup, dropped)
 
 
 _TAG = re.compile(r"<[^>]+>")

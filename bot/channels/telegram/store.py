@@ -1,43 +1,66 @@
 """The Telegram channel's own rows: raw updates (dedupe), ping message ids, reachability.
 
-Synchronous and short: each function is one transaction, run in a worker thread, and never
-spans a call to Telegram.
+The only module of the Telegram channel that touches the database. Synchronous and short:
+each function is one transaction, run in a worker thread, and never spans a call to
+Telegram. The channel holds a `TelegramStore`; the outbox sender calls the functions.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Executable, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import SQLModel, col
+from sqlalchemy import Engine, select, update
+from sqlmodel import col
 
+from bot.db.dialect import insert_ignoring
 from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
 
 CHANNEL = "telegram"
 PING = "ping"
 
 
-def _insert_ignoring(engine: Engine, model: type[SQLModel], **values: object) -> Executable:
-    """INSERT … ON CONFLICT DO NOTHING, in the engine's dialect."""
-    if engine.dialect.name == "postgresql":
-        return pg_insert(model).values(**values).on_conflict_do_nothing()
-    return sqlite_insert(model).values(**values).on_conflict_do_nothing()
+class TelegramStore:
+    """The channel's bookkeeping of raw updates and accounts, each call one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def store_update(self, *, update_id: int, payload: str, now: datetime) -> bool:
+        """Record a raw update; False when this update_id was already stored."""
+        return store_update(engine=self.engine, update_id=update_id, payload=payload, now=now)
+
+    def mark_processed(self, *, update_id: int, now: datetime) -> None:
+        """Note that an update was handled."""
+        mark_processed(engine=self.engine, update_id=update_id, now=now)
+
+    def claim_unprocessed(
+        self, *, received_after: datetime, received_before: datetime, now: datetime
+    ) -> list[str]:
+        """Raw updates stored but never handled, marked as taken."""
+        return claim_unprocessed(
+            engine=self.engine,
+            received_after=received_after,
+            received_before=received_before,
+            now=now,
+        )
+
+    def set_reachable(self, *, external_id: str, reachable: bool) -> int:
+        """Mark a Telegram account (un)reachable; rows changed."""
+        return set_reachable(engine=self.engine, external_id=external_id, reachable=reachable)
 
 
 def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
     """Record a raw update; False when this update_id was already stored (a redelivery)."""
-    statement = _insert_ignoring(
-        engine,
+    statement = insert_ignoring(
+        engine.dialect.name,
         InboundUpdate,
         channel=CHANNEL,
         external_key=str(update_id),
         payload=payload,
         received_at=now,
-    )
+    ).returning(col(InboundUpdate.id))
     with engine.begin() as connection:
-        return bool(connection.execute(statement).rowcount)
+        return connection.execute(statement).first() is not None
 
 
 def mark_processed(*, engine: Engine, update_id: int, now: datetime) -> None:
@@ -95,8 +118,8 @@ def remember_ping(
         ).scalar_one_or_none()
         if previous is None:
             connection.execute(
-                _insert_ignoring(
-                    engine,
+                insert_ignoring(
+                    engine.dialect.name,
                     MessageRef,
                     ticket_id=ticket_id,
                     channel=CHANNEL,

@@ -1,0 +1,261 @@
+"""The one command table: each command's name, roles, handler, help line and usage.
+
+`/help` (per role) and the platforms' command menus (per language and per role) are
+generated from it, and the core routes commands through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.db.models import Role
+from bot.i18n import Translator
+from handlers import agent, intake, manager, requester
+from handlers.context import Context
+from handlers.model import Text
+from handlers.states import State, parse_state, reset
+
+Handler = Callable[[Context, str], None]
+
+ANYONE = frozenset(Role)
+CUSTOMERS = frozenset({Role.REQUESTER, Role.MANAGER, Role.ADMIN})
+STAFF = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extractors look for
+    """Mark a string for extraction; translated where it is shown."""
+    return message
+
+
+class Section(StrEnum):
+    """Who sees a command in `/help` and in the menus."""
+
+    CUSTOMER = "customer"  # customers with a tenant (opening tickets, balances)
+    GENERAL = "general"  # everyone linked
+    STAFF = "staff"  # agents, provider managers, admins
+    MANAGER = "manager"  # managers and admins
+    SETTINGS = "settings"  # everyone linked, listed last
+    HIDDEN = "hidden"  # works, never listed
+
+
+# Translated words inside usages: "/comment REF %(text)s".
+USAGE_WORDS = {
+    "text": N_("text"),
+    "reason": N_("reason"),
+    "minutes": N_("minutes"),
+    "period": N_("period"),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the bot."""
+
+    name: str
+    roles: frozenset[Role]  # who may run it
+    handler: Handler
+    section: Section
+    help: str  # N_-marked, translated when shown
+    usage: str = ""  # arguments, with %(word)s for the translated words of USAGE_WORDS
+
+
+def help_command(ctx: Context, _argument: str) -> None:
+    """/help: what this user can do, by role."""
+    user = ctx.user
+    lines = [ctx._("I open and follow support tickets under your contract. Commands:")]
+    lines += [
+        help_line(ctx.t, command)
+        for command in visible_commands(
+            role=None if user is None else user.role,
+            has_tenant=ctx.tenant is not None,
+            is_staff=ctx.actor is not None and ctx.actor.is_staff,
+        )
+    ]
+    ctx.say(Text("\n".join(lines)))
+
+
+def start_command(ctx: Context, argument: str) -> None:
+    """/start CODE: link this account with an invite code, then list the commands."""
+    if requester.start_command(ctx, argument):
+        help_command(ctx, "")
+
+
+def cancel_command(ctx: Context, _argument: str) -> None:
+    """/cancel: abandon the current request."""
+    conversation = ctx.require_conversation
+    if parse_state(conversation.state) is State.IDLE:
+        ctx.say(Text(ctx._("Nothing to cancel.")))
+        return
+    reset(conversation)
+    ctx.say(Text(ctx._("Cancelled. Nothing was sent. Send /new to start again.")))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("new", CUSTOMERS, intake.new_command, Section.CUSTOMER, N_("open a ticket (guided)")),
+    Command(
+        "balance",
+        CUSTOMERS,
+        requester.balance_command,
+        Section.CUSTOMER,
+        N_("your service credits"),
+    ),
+    Command(
+        "tickets",
+        ANYONE,
+        requester.tickets_command,
+        Section.GENERAL,
+        N_("your tickets (all: your company's)"),
+        "[all|closed]",
+    ),
+    Command(
+        "ticket",
+        ANYONE,
+        requester.ticket_command,
+        Section.GENERAL,
+        N_("a ticket's timeline, SLA state and cost"),
+        "REF",
+    ),
+    Command(
+        "comment",
+        ANYONE,
+        requester.comment_command,
+        Section.GENERAL,
+        N_("add a message to a ticket"),
+        "REF %(text)s",
+    ),
+    Command(
+        "queue", STAFF, agent.queue_command, Section.STAFF, N_("open tickets, nearest due first")
+    ),
+    Command(
+        "duty",
+        STAFF,
+        agent.duty_command,
+        Section.STAFF,
+        N_("whether escalation pings reach you"),
+        "on|off",
+    ),
+    Command(
+        "ack",
+        STAFF,
+        agent.ack_command,
+        Section.STAFF,
+        N_("respond to a ticket (meets the response time)"),
+        "REF",
+    ),
+    Command(
+        "reclassify",
+        STAFF,
+        agent.reclassify_command,
+        Section.STAFF,
+        N_("change intervention or priority"),
+        "REF",
+    ),
+    Command(
+        "pause",
+        STAFF,
+        agent.pause_command,
+        Section.STAFF,
+        N_("stop the SLA clock"),
+        "REF %(reason)s",
+    ),
+    Command(
+        "resume", STAFF, agent.resume_command, Section.STAFF, N_("restart the SLA clock"), "REF"
+    ),
+    Command(
+        "log", STAFF, agent.log_command, Section.STAFF, N_("record work time"), "REF %(minutes)s"
+    ),
+    Command(
+        "resolve",
+        STAFF,
+        agent.resolve_command,
+        Section.STAFF,
+        N_("resolve and charge"),
+        "REF [%(minutes)s]",
+    ),
+    Command(
+        "close", STAFF, agent.close_command, Section.STAFF, N_("close a resolved ticket"), "REF"
+    ),
+    Command(
+        "status",
+        MANAGERS,
+        manager.status_command,
+        Section.MANAGER,
+        N_("open tickets by priority, at risk, breached"),
+    ),
+    Command(
+        "sla",
+        MANAGERS,
+        manager.sla_command,
+        Section.MANAGER,
+        N_("SLA compliance per tenant and kind"),
+        "[%(period)s]",
+    ),
+    Command(
+        "credits",
+        MANAGERS,
+        manager.credits_command,
+        Section.MANAGER,
+        N_("credits charged and waived"),
+        "[%(period)s]",
+    ),
+    Command(
+        "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
+    ),
+    Command(
+        "notify",
+        ANYONE,
+        requester.notify_command,
+        Section.SETTINGS,
+        N_("when notifications may reach you"),
+        "always|office",
+    ),
+    Command("cancel", ANYONE, cancel_command, Section.SETTINGS, N_("abandon the current request")),
+    Command("help", ANYONE, help_command, Section.SETTINGS, N_("this list")),
+    Command("start", ANYONE, start_command, Section.HIDDEN, N_("link your account"), "CODE"),
+)
+BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+COMMAND_NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def find(name: str) -> Command | None:
+    """The command with this name."""
+    return BY_NAME.get(name)
+
+
+def usage(t: Translator, name: str) -> str:
+    """How to write a command: `/pause REF reason`, in the user's language."""
+    command = BY_NAME[name]
+    words = {key: t.gettext(word) for key, word in USAGE_WORDS.items()}
+    arguments = command.usage % words if command.usage else ""
+    return f"/{command.name} {arguments}".rstrip()
+
+
+def help_line(t: Translator, command: Command) -> str:
+    """One `/help` line: usage — what it does."""
+    return usage(t, command.name) + " — " + t.gettext(command.help)
+
+
+def visible_commands(*, role: Role | None, has_tenant: bool, is_staff: bool) -> list[Command]:
+    """The commands listed to a user (in /help and in menus), in the table's order."""
+    shown = {
+        Section.CUSTOMER: role in CUSTOMERS and has_tenant,
+        Section.GENERAL: True,
+        Section.STAFF: is_staff,
+        Section.MANAGER: role in MANAGERS,
+        Section.SETTINGS: True,
+        Section.HIDDEN: False,
+    }
+    return [command for command in COMMANDS if shown[command.section]]
+
+
+def menu(
+    t: Translator, *, role: Role, has_tenant: bool, is_staff: bool
+) -> tuple[tuple[str, str], ...]:
+    """(name, description) of the commands a user of this kind sees, in one language."""
+    return tuple(
+        (command.name, t.gettext(command.help)[:256])
+        for command in visible_commands(role=role, has_tenant=has_tenant, is_staff=is_staff)
+    )
