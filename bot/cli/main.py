@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.cli import admin, catalog, money, sla, slack, telegram, worker
+from bot.cli import admin, catalog, consequences, money, sla, slack, telegram, worker
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -27,6 +27,9 @@ app.add_typer(money.remedies_app, name="remedies")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.contract_app, name="contract")
 app.add_typer(admin.demo_app, name="demo")
+app.add_typer(consequences.maintenance_app, name="maintenance")
+app.add_typer(consequences.ssl_app, name="ssl")
+app.add_typer(consequences.claims_app, name="claims")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
 app.command("invite")(admin.invite)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.sla.calendar import FOREVER, BusinessCalendar, Span, from_us, to_us
 from bot.sla.clock import ResolvedTarget
-from bot.sla.rules import Pause, SameDayRule, normalise_pauses, rule_due_us
-from pricing.schema import WEEKDAYS
+from bot.sla.rules import Pause, normalise_pauses, rule_due_us
+from pricing.schema import WEEKDAYS, SameDayRule
 
 __all__ = ["DayLine", "Explanation", "explain_target", "format_duration", "render_explanation"]
 
