@@ -8,7 +8,7 @@ are excluded from availability and restoration times where the pack says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -77,6 +77,7 @@ def add(
         raise InputError(f"minutes must be between 1 and {MAX_MINUTES}, got {minutes}")
     if not services.strip():
         raise InputError("name the services affected")
+    starts_at = starts_at.astimezone(UTC)
     if starts_at <= now:
         raise InputError("the start must be in the future")
     _known_provider(provider_code)

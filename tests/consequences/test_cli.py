@@ -191,7 +191,7 @@ def test_the_notice_counts_calendar_days_in_the_contract_zone(
             now=datetime.fromisoformat(announced),
         )
         if accepted:
-            assert add().ends_at == datetime(2027, 3, 30, 0, tzinfo=UTC)
+            assert add().ends_at == datetime(2027, 3, 29, 22, tzinfo=UTC)  # 00:00 CEST
         else:
             with pytest.raises(InputError, match="8 calendar days"):
                 add()
