@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from bot.db.models import (
     AgentProvider,
     ChannelIdentity,
+    Claim,
     Contract,
     Notification,
     NotificationStatus,
@@ -37,7 +38,10 @@ from bot.db.models import (
     User,
 )
 from bot.i18n import Translator, translator
+from bot.services import claims
 from bot.services.billing import ticket_quote
+from bot.services.contracts import terms_of
+from bot.services.errors import ServiceError
 from bot.services.users import language_of
 from bot.settings import Settings, current_settings
 from bot.sla.calendar import calendar_for
@@ -45,7 +49,7 @@ from bot.wording import cost_sentence, zone_of
 from bot.worker import wake
 from pricing.loader import find_intervention, get_pack
 from pricing.quotes import QuoteError
-from pricing.remedies import RemedyError, claim_deadline, service_credit_per_breach
+from pricing.remedies import RemedyError, claim_deadline
 from pricing.schema import ContractPack, EscalationLevel, PriceRuleType, Remedy
 
 CUSTOMER_EVENTS = frozenset(
@@ -375,19 +379,35 @@ def remedy_params(
         fee = options.get("monthly_fee")
         if remedy.type == "service_credit_per_breach" and fee:
             try:
-                result = service_credit_per_breach(
-                    remedy=remedy, monthly_fee=Decimal(str(fee)), breaches=1, breach_day=day
+                claim = _registered_credit(
+                    session=session, ticket=ticket, pack=pack, day=day, at=at
                 )
-            except (RemedyError, ArithmeticError):
-                pass
-            else:
-                params[f"remedy.{remedy.id}.amount"] = str(result.amount)
-                deadline = result.claim_deadline
+            except (RemedyError, ArithmeticError, ServiceError):
+                claim = None
+            if claim is not None:
+                # The room left under the month's cap, from the claim register.
+                params[f"remedy.{remedy.id}.amount"] = str(claim.amount)
+                if claim.amount == 0:
+                    params[f"remedy.{remedy.id}.capped"] = "1"
+                deadline = claim.deadline
         if deadline is not None:
             params[f"remedy.{remedy.id}.deadline"] = deadline.isoformat()
     if ids:
         params["remedies"] = ",".join(ids)
     return params
+
+
+def _registered_credit(
+    *, session: Session, ticket: Ticket, pack: ContractPack, day: date, at: datetime
+) -> Claim | None:
+    """The P1 service credit recorded in the claim register for this breach."""
+    contract = session.get(Contract, ticket.contract_id)
+    if contract is None:
+        return None
+    terms = terms_of(session=session, contract=contract, pack=pack)
+    return claims.p1_service_credit(
+        session=session, ticket=ticket, contract=contract, terms=terms, breach_day=day, now=at
+    )
 
 
 def _free(pack: ContractPack, ticket: Ticket) -> bool:
@@ -436,6 +456,14 @@ def _remedy_sentence(
             % values
         )
     if remedy.type == "service_credit_per_breach":
+        if params.get(f"remedy.{remedy.id}.capped"):
+            return (
+                _(
+                    "No further service credit for this breach: this month's credits already "
+                    "reach the cap of one monthly fee (clause %(clause)s)."
+                )
+                % values
+            )
         if amount and deadline:
             text = _(
                 "You may claim a service credit of %(amount)s (clause %(clause)s) until "
