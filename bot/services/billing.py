@@ -19,7 +19,7 @@ from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
 
 if TYPE_CHECKING:
-    from bot.services.tickets import Actor
+    from bot.services.actors import Actor
 
 
 @dataclass(frozen=True)

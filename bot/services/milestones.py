@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot.db import signals
 from bot.db.models import MilestoneRow, MilestoneStatus, Ticket
 from bot.services.ticket_sla import TicketClocks
-from bot.worker import wake
 
 
 def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: datetime) -> int:
@@ -48,6 +48,6 @@ def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: d
             if earliest is None or milestone.at < earliest:
                 earliest = milestone.at
     if earliest is not None:
-        wake.milestones_written(session, earliest)
+        signals.milestones_written(session, earliest)
     session.add(ticket)
     return written
