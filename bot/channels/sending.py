@@ -44,6 +44,16 @@ class Delivery(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class Audience(StrEnum):
+    """Who an outbox row is for (its ``audience``), as senders read it."""
+
+    CUSTOMER = "customer"  # the requester, on each of their identities
+    AGENTS_ROOM = "agents"  # a provider's agents' room (a group or channel)
+    AGENT = "agent"  # one agent, directly
+    MANAGER = "manager"  # one manager (of the tenant or of the provider), directly
+    ADMIN = "admin"  # an admin's alert
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What a sender reports for one message."""

@@ -2,9 +2,9 @@
 
 The services publish "milestones written" and "outbox written" without knowing who listens
 (the worker subscribes; nothing here imports it): they mark their session
-(`milestones_written`, `outbox_written`) inside the transaction; after the COMMIT, every subscribed listener hears the earliest new instant.
-Rows written by another process are not heard: the worker's bounded sleep
-(`worker_max_sleep_seconds`) is the safety net for them.
+(`milestones_written`, `outbox_written`) inside the transaction, and after the COMMIT every
+subscribed listener hears the earliest new instant. Rows written by another process are not
+heard: the worker's bounded sleep (`worker_max_sleep_seconds`) is the safety net for them.
 
 Listeners run in the committing thread; they must be quick and thread-safe (the worker's
 listener hands the signal to its event loop with `call_soon_threadsafe`).

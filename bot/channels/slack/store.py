@@ -155,3 +155,23 @@ def workspace_known(engine: Engine, team_id: str) -> bool:
     """Whether a Slack workspace is mapped (its own short transaction)."""
     with transaction(engine) as session:
         return find_workspace(session=session, team_id=team_id) is not None
+
+
+class ThreadRoots:
+    """The outbox sender's bookkeeping: each ticket's root message in an agents channel.
+
+    Each read or write is its own short transaction, never held across a Slack call.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def root(self, *, ticket_id: int, chat_id: str) -> str | None:
+        """The `ts` of the ticket's root message in the channel, if posted."""
+        with transaction(self.engine) as session:
+            return thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id)
+
+    def save_root(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
+        """Remember the ticket's root message in the channel (the first one wins)."""
+        with transaction(self.engine) as session:
+            save_thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=ts)
