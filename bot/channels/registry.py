@@ -111,6 +111,7 @@ class ChannelEntry:
             )
             return None
         channels: Channels | None = getattr(app.state, "channels", None)
+        owned = channels is None
         if channels is None:
             channels = app.state.channels = Channels()
         built = channels.add(self, ChannelRuntime(settings=settings, engine=engine))
@@ -119,7 +120,8 @@ class ChannelEntry:
         expose(app, built)
         if built.mount is not None:
             built.mount(app)
-        return built.lifespan
+        # An app of `create_app` runs its channels' lifespans (this one included) itself.
+        return channels.lifespan if owned else None
 
 
 class Channels:
