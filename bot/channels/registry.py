@@ -39,7 +39,6 @@ from sqlalchemy import Engine
 from bot.channels.sending import RateLimit, Sender
 from bot.settings import Settings
 
-log = logging.getLogger(__name__)
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
 
@@ -91,6 +90,14 @@ class ChannelEntry:
     limits: PlatformLimits
     agent_room: Callable[[Settings, str], str | None] = _no_room
     build: Callable[[ChannelRuntime], BuiltChannel] | None = None
+    #: What to tell the operator when the settings leave the channel off.
+    off_notice: str | None = None
+
+    def log_off(self) -> None:
+        """Tell the operator the channel is off (in the log of the module that builds it)."""
+        if self.off_notice is not None:
+            logger = logging.getLogger(getattr(self.build, "__module__", None) or __name__)
+            logger.info(self.off_notice)
 
     def section(self, settings: Settings) -> dict[str, Any]:
         """The channel's own settings (``<settings_section>_*``), secrets included as given."""
@@ -104,11 +111,7 @@ class ChannelEntry:
     def plugin(self, app: FastAPI, settings: Settings, engine: Engine) -> Lifespan | None:
         """Plug this one channel into `app` (an `AppPlugin`), or leave it off when disabled."""
         if not self.enabled(settings):
-            log.info(
-                "%s channel off: its settings (%s_*) do not enable it",
-                self.name,
-                self.settings_section,
-            )
+            self.log_off()
             return None
         channels: Channels | None = getattr(app.state, "channels", None)
         owned = channels is None
@@ -225,8 +228,11 @@ class Registry:
     def build(self, runtime: ChannelRuntime) -> Channels:
         """Build every enabled channel."""
         channels = Channels()
-        for entry in self.enabled(runtime.settings):
-            channels.add(entry, runtime)
+        for entry in self.entries:
+            if entry.enabled(runtime.settings):
+                channels.add(entry, runtime)
+            else:
+                entry.log_off()
         return channels
 
 

@@ -1,7 +1,7 @@
 """Milestone rows: the future SLA events of each ticket, kept in the ticket's transaction.
 
-The worker's dispatcher fires them (`bot.worker.dispatcher`); writing rows wakes an
-in-process dispatcher at COMMIT when one is due sooner than it planned to wake up.
+The worker's dispatcher fires them. Writing rows publishes "milestones written" at COMMIT
+(`bot.db.signals`); an in-process worker listening wakes when one is due sooner than planned.
 """
 
 from __future__ import annotations

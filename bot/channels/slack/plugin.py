@@ -89,6 +89,10 @@ ENTRY = ChannelEntry(
     limits=PlatformLimits(max_text=SECTION_LIMIT, max_buttons=MAX_BUTTONS, rate=DEFAULT_RATE),
     agent_room=agent_room,
     build=build,
+    off_notice=(
+        "Slack channel off: SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_SIGNING_SECRET "
+        "are needed"
+    ),
 )
 
 #: The channel as a plugin of `bot.app.create_app` (one channel alone, e.g. in tests).

@@ -111,6 +111,7 @@ ENTRY = ChannelEntry(
     limits=PlatformLimits(max_text=MAX_TEXT, max_buttons=MAX_BUTTON_ROWS * ROW_BUTTONS, rate=RATE),
     agent_room=agent_room,
     build=build,
+    off_notice="Telegram channel off: SUPPORTBOT_TELEGRAM_TOKEN is not set",
 )
 
 #: The channel as a plugin of `bot.app.create_app` (one channel alone, e.g. in tests).
