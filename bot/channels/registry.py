@@ -39,7 +39,6 @@ from sqlalchemy import Engine
 from bot.channels.sending import RateLimit, Sender
 from bot.settings import Settings
 
-
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
 
 
