@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from bot.channels import builtin
 from bot.cli import admin, catalog, consequences, money, sla, slack, telegram, worker
 from bot.settings import get_settings
 
@@ -36,6 +37,7 @@ app.command("invite")(admin.invite)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 worker.register(app)
+builtin.install()  # the channels notifications and the worker use
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -1,7 +1,7 @@
 """claims register, planned maintenance windows, SSL certificates
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 19:49:21
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.db.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
