@@ -15,10 +15,10 @@ from bot.db.models import (
     Conversation,
     Tenant,
     Ticket,
-    TicketStatus,
     User,
 )
 from bot.i18n import Translator
+from bot.services.actions import ticket_actions
 from bot.services.tickets import Actor
 from bot.settings import Settings
 from handlers.model import (
@@ -156,15 +156,3 @@ def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> s
 def new_token() -> str:
     """A short random step token: stale buttons carry an old one."""
     return secrets.token_urlsafe(6)[:8]
-
-
-def ticket_actions(ticket: Ticket) -> tuple[str, ...]:
-    """The ticket actions that make sense on a ticket in its current state."""
-    status = ticket.status
-    if status is TicketStatus.RESOLVED:
-        return ("close",)
-    if status not in TicketStatus.open_statuses():
-        return ()
-    actions = [] if ticket.responded_at is not None else ["ack"]
-    actions += ["resume"] if status is TicketStatus.PAUSED else ["pause"]
-    return (*actions, "resolve")
