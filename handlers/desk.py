@@ -25,7 +25,7 @@ from bot.wording import (
     priority_label,
     zone_of,
 )
-from handlers.model import Option, Reply, Text, TicketCard, ticket_action_payload
+from handlers.model import Option, OptionKind, Reply, Text, TicketCard, ticket_action_payload
 from handlers.render import quote_text, status_label
 from pricing.loader import find_intervention
 from pricing.quotes import charge_for
@@ -202,7 +202,11 @@ def staff_card(
             "ref": ticket.reference
         }
     actions = tuple(
-        Option(label=action_label(t, verb), payload=ticket_action_payload(verb, ticket.reference))
+        Option(
+            label=action_label(t, verb),
+            payload=ticket_action_payload(verb, ticket.reference),
+            kind=OptionKind.TICKET_ACTION,
+        )
         for verb in ticket_actions(ticket)
     )
     card = TicketCard(

@@ -200,7 +200,7 @@ def open_ticket(
     logged = now if logged_at is None else logged_at
     if logged > now:
         raise InputError("the logging instant is in the future", reason="future")
-    if logged < contract.created_at:
+    if logged_at is not None and logged < contract.created_at:
         raise InputError("the logging instant is before the contract", reason="before_contract")
     _category, intervention = find_intervention(pack, intervention_id)
     if kind not in intervention.kinds:
