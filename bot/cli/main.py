@@ -9,7 +9,7 @@ import sys
 import typer
 
 from bot.channels import builtin
-from bot.cli import admin, catalog, money, sla, slack, telegram, worker
+from bot.cli import admin, catalog, money, sla, slack, telegram, tickets, worker
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(admin.contract_app, name="contract")
 app.add_typer(admin.demo_app, name="demo")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
+app.add_typer(tickets.app, name="ticket")
 app.command("invite")(admin.invite)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
