@@ -137,6 +137,13 @@ COMMANDS: tuple[Command, ...] = (
         "[mine|unassigned|breached] [%(page)s]",
     ),
     Command(
+        "open",
+        STAFF,
+        intake.open_command,
+        Section.STAFF,
+        N_("open a ticket for a customer (phone, e-mail)"),
+    ),
+    Command(
         "take", STAFF, agent.take_command, Section.STAFF, N_("become the ticket's owner"), "REF"
     ),
     Command(
