@@ -112,19 +112,20 @@ def record_event(
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
     minutes: int | None = None,
-) -> None:
+) -> TicketEvent:
+    """Append an event to the ticket's audit trail."""
     assert ticket.id is not None
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_id=None if actor is None else actor.id,
-            type=type,
-            changes=changes or {},
-            reason=reason,
-            minutes=minutes,
-        )
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor_id=None if actor is None else actor.id,
+        type=type,
+        changes=changes or {},
+        reason=reason,
+        minutes=minutes,
     )
+    session.add(event)
+    return event
 
 
 def refresh_sla(
@@ -258,7 +259,9 @@ def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: d
         raise InputError("empty comment")
     if ticket.status is TicketStatus.CLOSED:
         raise InvalidStateError("ticket is closed", status=ticket.status.value)
-    record_event(session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text)
+    recorded = record_event(
+        session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text
+    )
     session.flush()
     event = "agent_comment" if actor.is_staff else "customer_comment"
     notify.emit(
@@ -266,7 +269,7 @@ def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: d
         ticket=ticket,
         event=event,
         now=now,
-        key=f"t{ticket.id}:comment:{now.isoformat()}:{actor.id}",
+        key=f"t{ticket.id}:comment:{recorded.id}",
         params={"text": text, "name": actor.user.display_name},
         exclude_user_ids=[actor.id],
     )

@@ -15,6 +15,7 @@ from handlers.model import (
     Acted,
     InboundEvent,
     MenuScope,
+    Option,
     OptionKind,
     Outcome,
     RefusalReason,
@@ -87,6 +88,10 @@ def test_a_ticket_action_says_where_the_ticket_stands(chat: type[Chat]) -> None:
         summary=summary,
         status="responded",
         actions=("pause", "resolve"),
+        options=(
+            Option("Pause", f"t:pause:{REF}", OptionKind.TICKET_ACTION),
+            Option("Resolve", f"t:resolve:{REF}", OptionKind.TICKET_ACTION),
+        ),
     )
     assert outcome.replies[0] == Text(summary)
     agent.send(f"/pause {REF} waiting for the customer")

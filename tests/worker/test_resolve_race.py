@@ -147,7 +147,9 @@ def _check(engine: Engine, outcomes: list[Outcome]) -> None:
         ).all()
         assert len(resolutions) == 1
         recorded = session.exec(
-            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.type == "time")
+            select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.type == "time"
+            )
         ).all()
         assert [e.minutes for e in recorded] == [20]  # the loser's minutes were rolled back
 

@@ -46,6 +46,7 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "responded": frozenset({Recipient.CUSTOMER}),
     "priority_changed": frozenset({Recipient.CUSTOMER}),
     "intervention_changed": frozenset({Recipient.CUSTOMER}),
+    "reclassified": frozenset({Recipient.CUSTOMER}),
     "paused": frozenset({Recipient.CUSTOMER}),
     "resumed": frozenset({Recipient.CUSTOMER}),
     "resolved": frozenset({Recipient.CUSTOMER}),
