@@ -40,14 +40,16 @@ def test_the_staff_card_shows_the_whole_request(chat: type[Chat], lang: str) -> 
     t = translator(lang)
     card = agent.send(f"/ticket {REF}")
     # The customer, the requester and the contract, then the request itself.
-    assert "Demo Customer" in card or "Demo" in card
+    assert "Demo" in card  # the customer company
     assert t.gettext("Requester") in card
-    assert t.gettext("Contract") in card and "Telenet" in card
+    assert t.gettext("Contract") in card
+    assert "Telenet" in card
     assert t.gettext("Description") in card
     assert "web01 answers no ping since 17:00" in card
     # Each intake detail with its label.
     assert "web01.example.be" in card
-    assert t.gettext("Owner") in card and t.gettext("unassigned") in card
+    assert t.gettext("Owner") in card
+    assert t.gettext("unassigned") in card
     assert t.gettext("Cost so far") in card
     assert t.gettext("Timeline:") in card
 
@@ -166,12 +168,16 @@ def test_queue_orders_by_the_nearest_pending_due_instant(
     lines = [line for line in agent.send("/queue").splitlines() if line.startswith("•")]
     order = [line.split(" · ")[0].removeprefix("• ") for line in lines]
     assert order == ["TLN-2026-000002", "TLN-2026-000003", "TLN-2026-000001"]
-    assert "response" in lines[0] and "resolution" in lines[2]
-    assert "unassigned" in lines[0] and "Demo Agent" in lines[2]
+    assert "response" in lines[0]
+    assert "resolution" in lines[2]
+    assert "unassigned" in lines[0]
+    assert "Demo Agent" in lines[2]
     mine = agent.send("/queue mine")
-    assert "TLN-2026-000001" in mine and "TLN-2026-000002" not in mine
+    assert "TLN-2026-000001" in mine
+    assert "TLN-2026-000002" not in mine
     unassigned = agent.send("/queue unassigned")
-    assert "TLN-2026-000001" not in unassigned and "TLN-2026-000002" in unassigned
+    assert "TLN-2026-000001" not in unassigned
+    assert "TLN-2026-000002" in unassigned
     assert agent.send("/queue breached") == "The queue is empty."
     assert agent.send("/queue 2") == "No more tickets in the queue."
 
@@ -193,8 +199,9 @@ def test_resolve_asks_the_time_shows_the_charge_and_confirms(
     with transaction(seeded) as session:
         assert session.exec(select(Ticket)).one().status is TicketStatus.RESPONDED
     agent.send(f"/resolve {REF}")
-    agent.pick("Nothing more")
-    assert "Nothing will be charged." not in agent.send.__doc__ or True
+    answer = agent.pick("Nothing more")
+    assert f"Resolve {REF} with 45 min recorded in all?" not in answer  # the cancel dropped them
+    assert f"Resolve {REF} with 0 min recorded in all?" in answer
     answer = agent.pick("Resolve")
     assert f"{REF} resolved" in answer
 
@@ -230,7 +237,8 @@ def test_reclassify_lists_lower_ceilings_and_changes_both_at_once(
     assert "reclassified" in agent.send("The customer only needs a data upload")
     new = customer_texts(seeded)[before:]
     assert len(new) == 1  # one notification for both changes
-    assert "Standard" in new[0] and "Uploading or downloading" in new[0]  # the customer's language
+    assert "Standard" in new[0]
+    assert "Chargement ou téléchargement" in new[0]  # in the customer's language (fr)
 
 
 def test_staff_open_a_ticket_for_a_customer(chat: type[Chat], seeded: Engine, clock: Clock) -> None:
@@ -258,7 +266,8 @@ def test_staff_open_a_ticket_for_a_customer(chat: type[Chat], seeded: Engine, cl
         ticket = session.exec(select(Ticket)).one()
         requester = users.get_user_by_handle(session=session, handle="demo-requester")
         creator = users.get_user_by_handle(session=session, handle="demo-agent")
-        assert requester is not None and creator is not None
+        assert requester is not None
+        assert creator is not None
         assert ticket.requester_id == requester.id
         assert ticket.created_by_id == creator.id
         assert ticket.logged_at == datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
