@@ -79,10 +79,10 @@ def test_the_same_checks_as_the_chat(database: Engine) -> None:
     _one_line_error(
         run(*base, "--intervention", DATA_TRANSFER, "--priority", "express"), "not available"
     )
+    future = ("--logged", "2999-01-01T00:00:00+00:00")
     _one_line_error(
-        run(*base, "--intervention", SERVER_DOWN, "--priority", "express", "--logged", "2999-01-01T00:00:00+00:00"),
-        "future",
-    )  # fmt: skip
+        run(*base, "--intervention", SERVER_DOWN, "--priority", "express", *future), "future"
+    )
     ok = run(*base, "--intervention", SERVER_DOWN, "--priority", "express")
     assert ok.exit_code == 0, ok.output
     assert ok.stdout.startswith("ticket TLN-")
