@@ -109,11 +109,10 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(getattr(self, name), SecretStr):
                 shown[name] = "**********"
-            elif name == "database_url" and isinstance(value, str) and "@" in value:
-                scheme, rest = value.split("://", 1)
-                creds, host = rest.rsplit("@", 1)
-                user = creds.split(":", 1)[0]
-                shown[name] = f"{scheme}://{user}:**********@{host}"
+            elif name == "database_url" and isinstance(value, str):
+                from bot.redact import mask_url
+
+                shown[name] = mask_url(value)
             else:
                 shown[name] = value
         return shown

@@ -8,6 +8,7 @@ import re
 
 import typer
 
+from bot.redact import configure_logging
 from bot.settings import Settings, get_settings
 
 app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def poll(
     from bot.i18n import check_catalogs
 
     settings, _token = _settings_with_token()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     check_catalogs()
     engine = get_engine()
