@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,7 +35,7 @@ def one_line(exc: BaseException) -> str | None:
 class OneLineErrors(TyperGroup):
     """A command group whose subcommands end operator errors with one line on stderr."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click: its Context type is private
         """Run the subcommand; known operator errors exit 2 with `error: …`."""
         try:
             return super().invoke(ctx)
