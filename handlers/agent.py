@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.db.models import Ticket, TicketStatus
+from bot.numbers import parse_int
 from bot.services import tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import cost_sentence, intervention_label, priority_label
-from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
+from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
 from handlers.model import Choices, Option, Prompt, RefusalReason, Text
 from handlers.render import short_line, ticket_card
-from handlers.states import State, move, parse_state, reset
+from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention
 
 WHAT_INTERVENTION = "intervention"
@@ -38,13 +39,14 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
             )
             return False
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 1440:
+    minutes = parse_int(text, low=1, high=1440)
+    if minutes is None:
         ctx.refuse(
             ctx._("Minutes must be a whole number between 1 and 1440."),
             RefusalReason.INVALID_INPUT,
         )
         return False
-    return int(text)
+    return minutes
 
 
 def duty_command(ctx: Context, argument: str) -> None:
@@ -269,6 +271,20 @@ def ask(ctx: Context) -> None:
         ctx.ask(Prompt(text=text, options=ctx.nav_options(back=False)))
 
 
+def go_back(ctx: Context) -> State | None:
+    """« Back » in the agent flows: the previous question, forgetting the answer given there."""
+    state = back(ctx)
+    if state is None:
+        return None
+    conversation = ctx.require_conversation
+    if state in (State.RECLASSIFY_WHAT, State.RECLASSIFY_INTERVENTION):
+        conversation.intervention_id = None
+    if state in (State.RECLASSIFY_WHAT, State.RECLASSIFY_PRIORITY):
+        conversation.priority = None
+    ask(ctx)
+    return state
+
+
 def _ask_again(ctx: Context) -> None:
     """Ask the same question again: the answer given was refused (the question says why)."""
     ask(ctx)
@@ -312,7 +328,7 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         ctx.acted("reclassify", ticket, summary)
         _card(ctx, ticket)
         return
-    picked = value if chosen else typed_choice(ctx, ask, typed)
+    picked = offered_value(ctx, ask, value) if chosen else typed_choice(ctx, ask, typed)
     if picked in (NAV_BACK, NAV_CANCEL):
         picked = None  # typed as an option number: the agent flows take only real choices
     if picked is None:

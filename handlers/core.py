@@ -30,6 +30,7 @@ from bot.services.errors import (
 from bot.settings import Settings, using_settings
 from handlers import agent, commands, intake, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
+from handlers.edge import clean_event
 from handlers.model import (
     CommandMenu,
     HomeView,
@@ -38,6 +39,7 @@ from handlers.model import (
     Refusal,
     RefusalReason,
     Text,
+    echo,
 )
 from handlers.render import status_label
 from handlers.speaker import (
@@ -70,6 +72,7 @@ FREE_TEXT_STATES = frozenset(
 )
 
 COMMAND_NAMES = commands.COMMAND_NAMES  # for channels that spell commands their own way
+__all__ = ["COMMAND_NAMES", "Core", "clean_event", "entry", "handle_event", "process"]
 
 CoreEntry = Callable[[InboundEvent], Outcome]
 
@@ -120,6 +123,7 @@ def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outco
 
 def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
     """Handle one event inside the caller's transaction."""
+    event = clean_event(event, default_locale=settings.default_locale)  # whatever the channel
     with using_settings(settings):
         return _handle(session=session, event=event, settings=settings)
 
@@ -232,7 +236,9 @@ def _route(ctx: Context, command: str | None, argument: str) -> None:
             _answer_step(ctx, state, (ctx.event.text or "").strip())
             return
         if found is None:
-            text = ctx._("Unknown command /%(name)s. Send /help for the list.") % {"name": command}
+            text = ctx._("Unknown command /%(name)s. Send /help for the list.") % {
+                "name": echo(command, 40)
+            }
             ctx.refuse(text, RefusalReason.INVALID_INPUT)
             return
         if ctx.require_user.role not in found.roles:
@@ -274,7 +280,8 @@ def _answer_step(ctx: Context, state: State, value: str, *, chosen: bool = False
         commands.cancel_command(ctx, "")
         return
     if value == NAV_BACK or (not chosen and value.strip().lower() in _back_words(ctx)):
-        if intake.go_back(ctx) is None:
+        going_back = agent.go_back if state in AGENT_STATES else intake.go_back
+        if going_back(ctx) is None:
             ctx.refuse(ctx._("There is no earlier step."), RefusalReason.INVALID_ANSWER)
             _reask(ctx)
         return
@@ -307,7 +314,8 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
     _ = ctx._
     params = exc.params
     if isinstance(exc, NotFoundError):
-        return _("No ticket %(ref)s that you can see.") % {"ref": params.get("reference", "")}
+        reference = echo(str(params.get("reference", "")), 40)
+        return _("No ticket %(ref)s that you can see.") % {"ref": reference}
     if isinstance(exc, AccessDeniedError):
         if "command" in params:
             return _("The command /%(name)s is not available with your role.") % {

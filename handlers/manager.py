@@ -10,7 +10,7 @@ from bot.services import reports
 from bot.services.errors import InputError
 from bot.wording import amount_text
 from handlers.context import Context
-from handlers.model import Text
+from handlers.model import RefusalReason, Text
 from pricing.loader import get_pack
 
 
@@ -21,8 +21,22 @@ def _zone(ctx: Context) -> str:
 def _period(ctx: Context, argument: str) -> reports.Period | None:
     try:
         return reports.parse_period(text=argument, now=ctx.now, zone=_zone(ctx))
-    except InputError:
-        ctx.say(Text(ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")))
+    except InputError as exc:
+        reason = exc.params.get("reason")
+        if reason == "year":
+            text = ctx._("Years go from %(low)d to %(high)d.") % {
+                "low": reports.MIN_YEAR,
+                "high": reports.MAX_YEAR,
+            }
+        elif reason == "month":
+            text = ctx._("Months go from 01 to 12, for example 2026-11.")
+        elif reason == "days":
+            text = ctx._("A number of days goes from 1 to %(high)d, for example 30d.") % {
+                "high": reports.MAX_PERIOD_DAYS
+            }
+        else:
+            text = ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")
+        ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return None
 
 

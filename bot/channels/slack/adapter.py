@@ -60,7 +60,7 @@ from bot.channels.slack.home import home_blocks
 from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.core import Core, clean_event
 from handlers.model import InboundEvent, Outcome, Reply, Text, parse_ticket_action, reply_text
 
 log = logging.getLogger(__name__)
@@ -482,7 +482,7 @@ class SlackAdapter:
         action: str | None = None,
     ) -> InboundEvent:
         locale, name = await self._user_info(user_id)
-        return InboundEvent(
+        event = InboundEvent(
             channel=CHANNEL,
             chat_id=chat_id,
             user_external_id=user_id,
@@ -493,6 +493,7 @@ class SlackAdapter:
             display_name=name,
             workspace_id=team,
         )
+        return clean_event(event, default_locale=self.settings.default_locale)
 
     async def _run(
         self,
