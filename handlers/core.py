@@ -150,6 +150,10 @@ def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Out
             refusal = unknown_user_refusal(ctx.t)
             ctx.refuse(refusal.text, refusal.reason)
         return _finish(ctx)
+    if not speaker.user.active:
+        text = ctx._("Your access to the support service has ended. Contact your administrator.")
+        ctx.refuse(text, RefusalReason.DEACTIVATED)
+        return _finish(ctx)
     ctx.user, ctx.identity, ctx.tenant = speaker.user, speaker.identity, speaker.tenant
     ctx.actor = speaker.actor
     ctx.conversation = _conversation(ctx)
@@ -333,6 +337,7 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
         return {
             "unknown": _("This invite code is unknown. Check it, or ask for a new one."),
             "used": _("This invite code was already used. Ask for a new one."),
+            "revoked": _("This invite code was revoked. Ask for a new one."),
             "expired": _("This invite code has expired. Ask for a new one."),
         }.get(str(reason), _("This account is already linked."))
     if isinstance(exc, InputError):

@@ -164,6 +164,7 @@ class RefusalReason(StrEnum):
     """Why the core refused what the user asked."""
 
     UNKNOWN_USER = "unknown_user"
+    DEACTIVATED = "deactivated"  # an offboarded user
     WORKSPACE_NOT_CONNECTED = "workspace_not_connected"
     WORKSPACE_NOT_ALLOWED = "workspace_not_allowed"
     ACCESS_DENIED = "access_denied"

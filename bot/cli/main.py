@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from bot.cli import admin, catalog, money, sla, slack, telegram, worker
+from bot.cli import admin, catalog, money, people, sla, slack, telegram, worker
 from bot.cli.errors import OneLineErrors
 from bot.redact import configure_logging
 from bot.redact import install as install_redaction
@@ -32,7 +32,8 @@ app.add_typer(admin.contract_app, name="contract")
 app.add_typer(admin.demo_app, name="demo")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
-app.command("invite")(admin.invite)
+app.add_typer(people.invite_app, name="invite")
+app.add_typer(people.user_app, name="user")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 worker.register(app)

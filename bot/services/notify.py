@@ -85,6 +85,8 @@ class Destination:
 def _user_destinations(
     *, session: Session, user: User, audience: str, settings: Settings
 ) -> list[Destination]:
+    if not user.active:
+        return []  # offboarded: nothing reaches them
     tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
     query = select(ChannelIdentity).where(
         ChannelIdentity.user_id == user.id,
@@ -150,7 +152,13 @@ def _agent_destinations(
 def _manager_destinations(
     *, session: Session, ticket: Ticket, pack: ContractPack, settings: Settings
 ) -> list[Destination]:
-    managers = _provider_users(session=session, provider_code=pack.provider_code, role=Role.MANAGER)
+    managers = [  # a customer manager hears only of their own tenant's tickets
+        m
+        for m in _provider_users(
+            session=session, provider_code=pack.provider_code, role=Role.MANAGER
+        )
+        if m.tenant_id is None
+    ]
     query = select(User).where(User.role == Role.MANAGER, User.tenant_id == ticket.tenant_id)
     managers.extend(session.exec(query).all())
     found: list[Destination] = []
@@ -185,8 +193,8 @@ def destinations_for(
 
         def customer() -> list[Destination]:
             requester = session.get(User, ticket.requester_id)
-            if requester is None:
-                return []
+            if requester is None or requester.tenant_id not in (None, ticket.tenant_id):
+                return []  # gone, or moved to another tenant
             return _user_destinations(
                 session=session, user=requester, audience="customer", settings=settings
             )
