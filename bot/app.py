@@ -1,9 +1,9 @@
-"""The HTTP application: health probes, and the channels' webhooks as they are enabled."""
+"""The HTTP application: health probes, the running channels' routes and lifespans, plugins."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from bot.channels.registry import Channels
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A channel plugs into the app with a function that may add routes and return an async
-# context manager factory for its background work (senders, polling).
+# A plugin (the worker; one channel alone with `ChannelEntry.plugin`) may add routes and
+# return an async context manager factory for its background work.
 AppPlugin = Callable[[FastAPI, Settings, Engine], Callable[[], Any] | None]
 
 
@@ -24,11 +25,15 @@ def create_app(
     *,
     settings: Settings,
     engine: Engine,
+    channels: Channels | None = None,
     plugins: list[AppPlugin] | None = None,
-    background: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> FastAPI:
-    """The FastAPI app serving probes and whatever the plugins mount."""
-    lifespans: list[Callable[[], Any]] = []
+    """The FastAPI app serving probes, the channels' routes, and whatever the plugins mount.
+
+    The running channels are on ``app.state.channels`` (the worker takes its senders there).
+    """
+    running = channels if channels is not None else Channels()
+    lifespans: list[Callable[[], Any]] = [running.lifespan]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +45,7 @@ def create_app(
     app = FastAPI(title="supportbot", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.channels = running
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -57,6 +63,7 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "error"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    running.mount(app)
     for plugin in plugins or []:
         factory = plugin(app, settings, engine)
         if factory is not None:

@@ -1,18 +1,21 @@
-"""Assembles the HTTP app with the channels that are configured."""
+"""Assembles the HTTP app: the registry's enabled channels, then the worker."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from bot.app import AppPlugin, create_app
-from bot.channels.slack.plugin import slack_plugin
-from bot.channels.telegram.plugin import telegram_plugin
+from bot.app import create_app
+from bot.channels import builtin, registry
+from bot.channels.registry import ChannelRuntime
 from bot.settings import Settings
 from bot.worker.plugin import worker_plugin
 
 
-def build_app(*, settings: Settings, engine: Engine) -> FastAPI:
-    """The production app: probes plus every configured channel and the worker."""
-    plugins: list[AppPlugin] = [telegram_plugin, slack_plugin, worker_plugin]
-    return create_app(settings=settings, engine=engine, plugins=plugins)
+def build_app(
+    *, settings: Settings, engine: Engine, channels: registry.Registry | None = None
+) -> FastAPI:
+    """The production app: probes, every enabled channel of the registry, and the worker."""
+    chosen = channels or builtin.install()
+    running = chosen.build(ChannelRuntime(settings=settings, engine=engine))
+    return create_app(settings=settings, engine=engine, channels=running, plugins=[worker_plugin])

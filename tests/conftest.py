@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from bot.channels import builtin
 from bot.db.engine import make_engine
 from bot.db.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
+
+builtin.install()  # the shipped channels, as the command line and the server install them
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from bot.channels import builtin
 from bot.cli import admin, catalog, money, people, sla, slack, telegram, worker
 from bot.cli.errors import OneLineErrors
 from bot.redact import configure_logging
@@ -37,6 +38,7 @@ app.add_typer(people.user_app, name="user")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 worker.register(app)
+builtin.install()  # the channels notifications and the worker use
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

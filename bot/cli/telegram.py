@@ -37,6 +37,7 @@ def poll(
     worker: bool = typer.Option(True, help="Also run the worker (SLA milestones, outbox)."),
 ) -> None:
     """Run the bot with long polling (development: no public URL; removes any webhook)."""
+    from bot.channels.registry import ChannelRuntime
     from bot.channels.telegram.plugin import make_channel, make_sender
     from bot.db.engine import get_engine
     from bot.db.migrate import DatabaseNotReadyError, check_ready
@@ -51,7 +52,7 @@ def poll(
         check_ready(engine=engine, url=settings.database_url)
     except DatabaseNotReadyError as exc:
         raise _fail(str(exc)) from None
-    channel = make_channel(settings=settings, engine=engine, polling=True)
+    channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=engine), polling=True)
 
     async def run() -> None:
         from bot.worker.runner import Worker, default_senders

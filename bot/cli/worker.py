@@ -33,9 +33,11 @@ def worker(
     ),
 ) -> None:
     """Run the SLA milestone dispatcher and the notification senders until interrupted."""
+    from bot.channels import builtin
     from bot.db.migrate import DatabaseNotReadyError, check_ready
     from bot.worker.runner import Worker, run_forever
 
+    builtin.install()
     settings = get_settings()
     configure_logging(settings)
     engine = get_engine()

@@ -336,6 +336,7 @@ class Notification(SQLModel, table=True):
     actions: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: NotificationStatus = Field(default=NotificationStatus.PENDING, max_length=12)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -22,7 +22,7 @@ from pricing.schema import ContractPack, PriceRuleType
 from pricing.terms import AccountKind, ContractTerms
 
 if TYPE_CHECKING:
-    from bot.services.tickets import Actor
+    from bot.services.actors import Actor
 
 
 @dataclass(frozen=True)

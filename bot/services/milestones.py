@@ -1,7 +1,7 @@
 """Milestone rows: the future SLA events of each ticket, kept in the ticket's transaction.
 
-The worker's dispatcher fires them (`bot.worker.dispatcher`); writing rows wakes an
-in-process dispatcher at COMMIT when one is due sooner than it planned to wake up.
+The worker's dispatcher fires them. Writing rows publishes "milestones written" at COMMIT
+(`bot.db.signals`); an in-process worker listening wakes when one is due sooner than planned.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot.db import signals
 from bot.db.models import MilestoneRow, MilestoneStatus, Ticket
 from bot.services.ticket_sla import TicketClocks
-from bot.worker import wake
 
 
 def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: datetime) -> int:
@@ -48,6 +48,6 @@ def regenerate(*, session: Session, ticket: Ticket, clocks: TicketClocks, now: d
             if earliest is None or milestone.at < earliest:
                 earliest = milestone.at
     if earliest is not None:
-        wake.milestones_written(session, earliest)
+        signals.milestones_written(session, earliest)
     session.add(ticket)
     return written

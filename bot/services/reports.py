@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Role, Tenant, Ticket
+from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Tenant, Ticket, TicketStatus
 from bot.numbers import parse_int
+from bot.services.actors import Actor, ticket_visibility
 from bot.services.errors import InputError
 from bot.services.ticket_sla import ticket_clocks
-from bot.services.tickets import OPEN_STATUSES, Actor, can_see
 from bot.sla.clock import ClockState
 from pricing.loader import get_pack
 
@@ -79,12 +79,6 @@ def _year(text: str) -> int:
     return year
 
 
-def _visible(session: Session, actor: Actor, query_tickets: list[Ticket]) -> list[Ticket]:
-    if actor.role is Role.ADMIN:
-        return query_tickets
-    return [t for t in query_tickets if can_see(session=session, actor=actor, ticket=t)]
-
-
 @dataclass
 class TenantStatus:
     """Open tickets of one tenant."""
@@ -99,9 +93,11 @@ def status(
     *, session: Session, actor: Actor, now: datetime, risk_fraction: Decimal = Decimal("0.75")
 ) -> list[TenantStatus]:
     """Open tickets per tenant: counts per priority, at-risk and breached references."""
-    open_tickets = list(session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))))
+    query = select(Ticket).where(
+        col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor)
+    )
     rows: dict[int, TenantStatus] = {}
-    for ticket in _visible(session, actor, open_tickets):
+    for ticket in session.exec(query):
         tenant = session.get(Tenant, ticket.tenant_id)
         assert tenant is not None
         assert ticket.id is not None
@@ -145,9 +141,11 @@ def sla_compliance(
     *, session: Session, actor: Actor, period: Period, now: datetime
 ) -> list[Compliance]:
     """Per tenant and kind: tickets logged in the period whose targets were met."""
-    query = select(Ticket).where(Ticket.logged_at >= period.start, Ticket.logged_at < period.end)
+    query = select(Ticket).where(
+        Ticket.logged_at >= period.start, Ticket.logged_at < period.end, ticket_visibility(actor)
+    )
     rows: dict[tuple[int, str], Compliance] = {}
-    for ticket in _visible(session, actor, list(session.exec(query))):
+    for ticket in session.exec(query):
         tenant = session.get(Tenant, ticket.tenant_id)
         assert tenant is not None
         assert ticket.id is not None
@@ -180,18 +178,17 @@ class CreditSummary:
 
 def credits(*, session: Session, actor: Actor, period: Period) -> list[CreditSummary]:
     """Per tenant contract: charged, waived, purchased and auto-topped-up amounts."""
-    query = select(LedgerEntry).where(LedgerEntry.at >= period.start, LedgerEntry.at < period.end)
+    visible = ticket_visibility(
+        actor, contract_id=LedgerEntry.contract_id, tenant_id=LedgerEntry.tenant_id
+    )
+    query = select(LedgerEntry).where(
+        LedgerEntry.at >= period.start, LedgerEntry.at < period.end, visible
+    )
     rows: dict[int, CreditSummary] = {}
-    allowed_providers = actor.providers
     for entry in session.exec(query):
         contract = session.get(Contract, entry.contract_id)
         assert contract is not None
         pack = get_pack(contract.pack_id)
-        if actor.role is not Role.ADMIN:
-            if actor.is_staff and pack.provider_code not in allowed_providers:
-                continue
-            if not actor.is_staff and actor.user.tenant_id != entry.tenant_id:
-                continue
         tenant = session.get(Tenant, entry.tenant_id)
         assert tenant is not None
         row = rows.setdefault(

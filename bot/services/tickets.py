@@ -6,7 +6,7 @@ queues the notifications, all in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,62 +23,26 @@ from bot.db.models import (
     TicketEvent,
     TicketPause,
     TicketStatus,
-    User,
 )
 from bot.services import billing, milestones, notify
-from bot.services.contracts import contract_and_pack as contract_and_pack  # re-exported
+from bot.services.actors import Actor, actor_for, ticket_visibility
+from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
-from bot.services.users import provider_codes
 from bot.settings import current_settings
 from bot.wording import zone_of
 from pricing.loader import find_intervention, get_pack
 from pricing.schema import ContractPack, PriceRuleType
 
-OPEN_STATUSES = TicketStatus.open_statuses()
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, with what they may see: their tenant, or the providers they serve."""
-
-    user: User
-    providers: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def id(self) -> int:
-        """The user id."""
-        assert self.user.id is not None
-        return self.user.id
-
-    @property
-    def role(self) -> Role:
-        """The user's role."""
-        return self.user.role
-
-    @property
-    def is_staff(self) -> bool:
-        """Agents, provider managers and admins act on tickets of the providers they serve."""
-        return self.role in (Role.AGENT, Role.ADMIN) or (
-            self.role is Role.MANAGER and self.user.tenant_id is None
-        )
-
-
-def actor_for(*, session: Session, user: User) -> Actor:
-    """The actor for a user, with the providers they serve."""
-    if user.role is Role.REQUESTER:
-        return Actor(user=user)  # requesters serve no provider: skip the lookup
-    return Actor(user=user, providers=frozenset(provider_codes(session=session, user=user)))
+__all__ = ["Actor", "actor_for", "contract_and_pack"]  # re-exported for callers
 
 
 def can_see(*, session: Session, actor: Actor, ticket: Ticket) -> bool:
-    """Requesters and customer managers see their tenant; staff see the providers they serve."""
-    if actor.role is Role.ADMIN:
-        return True
-    if actor.is_staff:
-        _contract, pack = contract_and_pack(session=session, ticket=ticket)
-        return pack.provider_code in actor.providers
-    return actor.user.tenant_id is not None and actor.user.tenant_id == ticket.tenant_id
+    """Whether the actor may see the ticket (`actors.ticket_visibility`, the one rule)."""
+    if ticket.id is None:
+        return False
+    query = select(Ticket.id).where(Ticket.id == ticket.id, ticket_visibility(actor))
+    return session.exec(query).first() is not None
 
 
 def find_ticket(*, session: Session, actor: Actor, reference: str) -> Ticket:
@@ -95,7 +59,7 @@ def _require_staff(actor: Actor) -> None:
 
 
 def _require_open(ticket: Ticket) -> None:
-    if ticket.status not in OPEN_STATUSES:
+    if ticket.status not in TicketStatus.open_statuses():
         raise InvalidStateError("ticket is not open", status=ticket.status.value)
 
 
@@ -510,7 +474,10 @@ def tickets_for(
         )
     else:
         query = query.where(Ticket.tenant_id == actor.user.tenant_id)
-    statuses = OPEN_STATUSES if open_only else (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    open_statuses = TicketStatus.open_statuses()
+    statuses = (
+        open_statuses if open_only else tuple(s for s in TicketStatus if s not in open_statuses)
+    )
     query = query.where(col(Ticket.status).in_(statuses))
     return list(session.exec(query.order_by(col(Ticket.logged_at).desc()).limit(limit)).all())
 
@@ -518,12 +485,10 @@ def tickets_for(
 def queue(*, session: Session, actor: Actor, limit: int = 30) -> list[Ticket]:
     """Open tickets of the providers the agent serves, nearest due instant first."""
     _require_staff(actor)
-    query = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))
-    tickets = [
-        ticket
-        for ticket in session.exec(query).all()
-        if can_see(session=session, actor=actor, ticket=ticket)
-    ]
+    query = select(Ticket).where(
+        col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor)
+    )
+    tickets = list(session.exec(query).all())
 
     def nearest(ticket: Ticket) -> datetime:
         candidates = [

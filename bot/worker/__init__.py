@@ -20,5 +20,6 @@
 - `runner` / `plugin`: `supportbot worker`, ``python -m bot.worker``, and the worker
   inside `supportbot serve`.
 
-`bot.worker.wake` is imported by the domain services and imports nothing from `bot`.
+The domain services never import this package: they publish database signals
+(`bot.db.signals`) that the worker subscribes to (`wake`).
 """

@@ -19,16 +19,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
-from bot.db.models import AgentProvider, Contract, Role, Ticket, TicketStatus, User
+from bot.db.models import Role, Ticket, TicketStatus, User
 from bot.i18n import Translator
 from bot.services import notify
+from bot.services.actors import actor_for, ticket_visibility
 from bot.settings import Settings
 from bot.worker.clock import Clock
-from pricing.loader import get_pack
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = TicketStatus.open_statuses()
 CATCH_UP = timedelta(hours=12)
 MAX_REFERENCES = 10
 
@@ -58,17 +57,10 @@ class DigestFigures:
     due_soon: int = 0
 
 
-def _figures(
-    *, tickets: list[Ticket], providers: dict[int, str], user: User, codes: set[str], now: datetime
-) -> DigestFigures:
+def _figures(*, tickets: list[Ticket], now: datetime) -> DigestFigures:
     figures = DigestFigures()
     horizon = now + timedelta(hours=24)
     for ticket in tickets:
-        if user.tenant_id is not None:
-            if ticket.tenant_id != user.tenant_id:
-                continue
-        elif providers.get(ticket.contract_id) not in codes:
-            continue
         figures.open += 1
         if ticket.response_breached or ticket.resolution_breached:
             figures.breached.append(ticket.reference)
@@ -105,21 +97,16 @@ def _text(t: Translator, figures: DigestFigures, day: date) -> str:
 
 def send_digest(*, session: Session, settings: Settings, now: datetime, day: date) -> int:
     """Queue the digest of `day` for every manager; returns the messages written."""
-    tickets = list(session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))))
-    providers = {
-        contract.id: get_pack(contract.pack_id).provider_code
-        for contract in session.exec(select(Contract)).all()
-        if contract.id is not None
-    }
     written = 0
     managers = session.exec(select(User).where(User.role == Role.MANAGER).order_by(col(User.id)))
     for manager in managers.all():
-        codes = set(
-            session.exec(
-                select(AgentProvider.provider_code).where(AgentProvider.user_id == manager.id)
-            ).all()
+        # What a manager may see is the one visibility rule: their tenant, or their providers.
+        visible = select(Ticket).where(
+            col(Ticket.status).in_(TicketStatus.open_statuses()),
+            ticket_visibility(actor_for(session=session, user=manager)),
         )
-        figures = _figures(tickets=tickets, providers=providers, user=manager, codes=codes, now=now)
+        tickets = list(session.exec(visible.order_by(col(Ticket.id))).all())
+        figures = _figures(tickets=tickets, now=now)
 
         def text(t: Translator, figures: DigestFigures = figures) -> str:
             return _text(t, figures, day)

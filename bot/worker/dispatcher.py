@@ -21,7 +21,7 @@ Idempotency keys (per destination, suffixed ``|audience|channel|chat``):
 later regeneration fires it again; a warning or due ping repeats only for a new due instant.
 
 Wake-up. `run` sleeps until the earliest pending ``due_at``; a COMMIT in this process that
-writes milestone rows wakes it at once (`bot.worker.wake`), and it never sleeps longer
+writes milestone rows wakes it at once (`bot.db.signals`), and it never sleeps longer
 than ``worker_max_sleep_seconds`` (real seconds), the bound within which rows written by
 another process are noticed.
 """
@@ -56,7 +56,6 @@ from pricing.schema import ContractPack
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = frozenset(TicketStatus.open_statuses())
 #: Pause before claiming again when due rows exist but were all locked by other transactions.
 LOCKED_RETRY_SECONDS = 0.05
 
@@ -205,7 +204,7 @@ class Dispatcher:
         """Why the milestone must not fire any more, or None when it must."""
         if milestone.generation != ticket.sla_generation:
             return "stale"
-        if ticket.status not in OPEN_STATUSES:
+        if ticket.status not in TicketStatus.open_statuses():
             return "closed"
         met = ticket.resolved_at
         if milestone.target == "response":
@@ -286,7 +285,7 @@ class Dispatcher:
             key=key,
             params=params,
             settings=self.settings,
-            audiences=ping.audiences,
+            recipients=ping.recipients,
         )
 
     # ------------------------------------------------------------------ the loop

@@ -23,16 +23,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.services.notify import escalation_ladder
+from bot.services.notify.routing import MANAGERS, Recipient
 from bot.sla.clock import MilestoneKind
 from pricing.schema import ContractPack, EscalationLevel
 
 
 @dataclass(frozen=True)
 class Ping:
-    """What a milestone becomes: the event, its audiences and the escalation rung."""
+    """What a milestone becomes: the event, its recipients and the escalation rung."""
 
     event: str
-    audiences: frozenset[str]
+    recipients: frozenset[Recipient]
     level: EscalationLevel | None = None
     phone: bool = False
 
@@ -56,15 +57,14 @@ def plan(
     """The ping for one milestone of a ticket of this pack and priority."""
     ladder = escalation_ladder(pack, priority)
     level = ladder[min(step_of(kind, fraction, fractions), len(ladder) - 1)] if ladder else None
-    managers = frozenset({"managers"})
+    agents = frozenset({Recipient.PROVIDER_AGENTS})
     if kind is MilestoneKind.WARNING:
-        audiences = frozenset({"agents"})
-        if pack.escalation.at_risk == "manager":
-            audiences |= managers
-        return Ping("at_risk", audiences, level)
+        recipients = agents | MANAGERS if pack.escalation.at_risk == "manager" else agents
+        return Ping("at_risk", recipients, level)
     if kind is MilestoneKind.DUE:
-        return Ping("due", frozenset({"agents"}), level)
-    audiences = frozenset({"customer", "agents"})
+        return Ping("due", agents, level)
+    recipients = agents | {Recipient.CUSTOMER}
     if pack.escalation.breach == "manager":
-        audiences |= managers
-    return Ping("breached", audiences, level, phone=bool(ladder) and pack.escalation.phone_only)
+        recipients |= MANAGERS
+    phone = bool(ladder) and pack.escalation.phone_only
+    return Ping("breached", recipients, level, phone=phone)

@@ -31,6 +31,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
+from bot.channels.sending import (
+    ConfirmingSender,
+    Delivery,
+    OutboxMessage,
+    RateLimit,
+    Sender,
+    SendResult,
+    limits_of,
+)
 from bot.db.engine import transaction
 from bot.db.models import ChannelIdentity, Notification, NotificationStatus, Role, User
 from bot.i18n import Translator
@@ -38,14 +47,6 @@ from bot.services import notify
 from bot.settings import Settings
 from bot.worker.clock import Clock
 from bot.worker.pacing import RateLimiter, backoff
-from bot.worker.senders import (
-    ConfirmingSender,
-    Delivery,
-    OutboxMessage,
-    Sender,
-    SendResult,
-    limits_of,
-)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def to_message(row: Notification, *, in_doubt: bool = False) -> OutboxMessage:
         event=row.event,
         audience=row.audience,
         actions=tuple(dict(a) for a in row.actions),
+        mentions=tuple(row.mentions),
         ticket_id=row.ticket_id,
         user_id=row.user_id,
         attempt=row.attempts,
@@ -148,6 +150,7 @@ class OutboxDrainer:
         batch_size: int = 50,
         concurrency: int = 8,
         rng: random.Random | None = None,
+        limits: RateLimit | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -157,7 +160,7 @@ class OutboxDrainer:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.rng = rng or random.Random()
-        self.limiter = RateLimiter(limits_of(sender))
+        self.limiter = RateLimiter(limits_of(sender, limits))
         self.lease = timedelta(seconds=settings.notify_lease_seconds)
         self.postgres = engine.dialect.name == "postgresql"
         self.inflight: set[int] = set()

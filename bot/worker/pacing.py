@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from bot.worker.senders import RateLimit
+from bot.channels.sending import RateLimit
 
 
 def backoff(

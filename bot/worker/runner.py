@@ -11,29 +11,28 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot.channels import builtin, console_log
+from bot.channels.registry import ChannelRuntime, Channels, Registry
+from bot.channels.sending import RateLimit, Sender
+from bot.db import signals as wake
 from bot.settings import Settings
-from bot.worker import wake
 from bot.worker.clock import Clock, clock_from_settings
-from bot.worker.console import ConsoleLogSender
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
-from bot.worker.senders import Sender
 
 log = logging.getLogger(__name__)
 
 
 def default_senders(settings: Settings) -> list[Sender]:
-    """The senders of the configured channels (Slack and Telegram adapters add theirs)."""
-    senders: list[Sender] = []
-    if settings.console_delivery == "log":
-        senders.append(ConsoleLogSender(settings.console_log_path))
-    return senders
+    """The senders that need no platform client: the console log, when configured."""
+    sender = console_log.log_sender(settings)
+    return [] if sender is None else [sender]
 
 
 def worker_clock(settings: Settings) -> Clock:
@@ -90,14 +89,22 @@ class Worker:
         settings: Settings,
         clock: Clock | None = None,
         senders: Iterable[Sender] | None = None,
+        rates: Mapping[str, RateLimit] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock or worker_clock(settings)
         chosen = list(senders) if senders is not None else default_senders(settings)
+        rates = rates or {}
         self.dispatcher = Dispatcher(engine=engine, settings=settings, clock=self.clock)
         self.drainers = [
-            OutboxDrainer(engine=engine, settings=settings, clock=self.clock, sender=sender)
+            OutboxDrainer(
+                engine=engine,
+                settings=settings,
+                clock=self.clock,
+                sender=sender,
+                limits=rates.get(sender.channel),
+            )
             for sender in chosen
         ]
         self.held = HeldRelease(engine=engine, settings=settings, clock=self.clock)
@@ -174,21 +181,27 @@ class Worker:
             log.info("worker stopped")
 
 
-def run_forever(*, engine: Engine, settings: Settings) -> None:
-    """Run the worker, with the configured channels' senders, until SIGINT or SIGTERM."""
-    # Imported here: the channel packages import the sender protocol from this package.
-    from bot.app import create_app
-    from bot.channels.slack.plugin import slack_plugin
-    from bot.channels.telegram.plugin import telegram_plugin
-    from bot.worker.plugin import published_senders
+def worker_for(
+    *, engine: Engine, settings: Settings, channels: Channels, clock: Clock | None = None
+) -> Worker:
+    """A worker sending through the running channels (plus the console log when configured)."""
+    senders = channels.senders
+    present = {sender.channel for sender in senders}
+    senders += [s for s in default_senders(settings) if s.channel not in present]
+    return Worker(
+        engine=engine, settings=settings, clock=clock, senders=senders, rates=channels.rates
+    )
+
+
+def run_forever(*, engine: Engine, settings: Settings, channels: Registry | None = None) -> None:
+    """Run the worker, with the enabled channels' senders, until SIGINT or SIGTERM."""
+    chosen = channels or builtin.install()
 
     async def main() -> None:
         # The channels' own lifespans (bot clients, rate limiters) without serving HTTP.
-        app = create_app(settings=settings, engine=engine, plugins=[telegram_plugin, slack_plugin])
-        async with app.router.lifespan_context(app):
-            worker = Worker(
-                engine=engine, settings=settings, senders=published_senders(app, settings)
-            )
+        running = chosen.build(ChannelRuntime(settings=settings, engine=engine))
+        async with running.lifespan():
+            worker = worker_for(engine=engine, settings=settings, channels=running)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, worker.stop)

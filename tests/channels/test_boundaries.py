@@ -20,14 +20,6 @@ DATABASE = ("bot.db", "sqlmodel", "sqlalchemy")
 SERVICES = ("bot.services",)
 CORE_ALLOWED = ("handlers.core", "handlers.model")
 
-# Modules that do not follow the rule yet (each test then fails until they do).
-NOT_YET: dict[str, str] = {
-    "slack/sender.py": "the outbox sender opens its own transactions with an engine",
-    "slack/plugin.py": "the plugin receives the engine to build the store",
-    "telegram/sender.py": "the outbox sender opens its own transactions with an engine",
-    "telegram/plugin.py": "the plugin receives the engine to build the store",
-}
-
 
 def _package(path: Path) -> str:
     return ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
@@ -68,16 +60,9 @@ def violations(names: list[str], *, is_store: bool) -> list[str]:
     return found
 
 
-def _cases() -> list[object]:
-    cases: list[object] = []
-    for path in MODULES:
-        key = path.relative_to(CHANNELS).as_posix()
-        marks = [pytest.mark.xfail(strict=True, reason=NOT_YET[key])] if key in NOT_YET else []
-        cases.append(pytest.param(path, id=key, marks=marks))
-    return cases
-
-
-@pytest.mark.parametrize("path", _cases())
+@pytest.mark.parametrize(
+    "path", [pytest.param(path, id=path.relative_to(CHANNELS).as_posix()) for path in MODULES]
+)
 def test_channel_module_only_translates(path: Path) -> None:
     names = imported_modules(path.read_text(), _package(path))
     assert violations(names, is_store=path.name == "store.py") == []

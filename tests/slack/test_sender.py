@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
+from bot.channels.slack import store
 from bot.channels.slack.sender import SlackSender
 from bot.db.engine import transaction
 from bot.db.models import ChannelIdentity, Notification, NotificationStatus
@@ -91,7 +92,9 @@ async def test_errors_are_classified(make_world, error, outcome):
 async def test_network_failure_is_transient(make_world):
     world: World = await make_world("en")
     closed = AsyncWebClient(token=TOKEN, base_url="http://127.0.0.1:9/api/", retry_handlers=[])
-    sender = SlackSender(client=closed, engine=world.engine, settings=world.settings)
+    sender = SlackSender(
+        client=closed, store=store.ThreadRoots(world.engine), settings=world.settings
+    )
     result = await sender.send(message())
     assert result.outcome is Delivery.RETRY_AFTER
     assert result.retry_after_seconds is None

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from telegram import Bot as PtbBot
 
+from bot.channels.telegram import store
 from bot.channels.telegram.ratelimit import FloodLimiter, TokenBucket
 from bot.channels.telegram.sender import TelegramSender
 from bot.db.engine import transaction
@@ -87,7 +88,7 @@ def outbox_message(chat_id: int, text: str = "Ticket X is resolved.") -> OutboxM
 async def test_delivered_with_its_message_id(
     ptb_bot: PtbBot, engine: Engine, fake_api: FakeBotApi
 ) -> None:
-    sender = TelegramSender(bot=ptb_bot, engine=engine)
+    sender = TelegramSender(bot=ptb_bot, store=store.PingRefs(engine))
     result = await sender.send(outbox_message(4242, "a < b & c"))
     assert result.outcome is Delivery.DELIVERED
     [message] = fake_api.sent(4242)
@@ -96,7 +97,9 @@ async def test_delivered_with_its_message_id(
 
 
 async def test_long_text_is_split(ptb_bot: PtbBot, engine: Engine, fake_api: FakeBotApi) -> None:
-    sender = TelegramSender(bot=ptb_bot, engine=engine, limiter=FloodLimiter(chat_rate=1000))
+    sender = TelegramSender(
+        bot=ptb_bot, store=store.PingRefs(engine), limiter=FloodLimiter(chat_rate=1000)
+    )
     text = "\n".join(f"line {i} " + "x" * 90 for i in range(100))
     result = await sender.send(outbox_message(4242, text))
     assert result.outcome is Delivery.DELIVERED
@@ -118,7 +121,9 @@ async def test_flood_control_is_honoured(
     )
     now = [100.0]
     limiter = FloodLimiter(clock=lambda: now[0])
-    sender = TelegramSender(bot=ptb_bot, engine=engine, limiter=limiter, max_wait=1.0)
+    sender = TelegramSender(
+        bot=ptb_bot, store=store.PingRefs(engine), limiter=limiter, max_wait=1.0
+    )
     result = await sender.send(outbox_message(4242))
     assert (result.outcome, result.retry_after_seconds) == (Delivery.RETRY_AFTER, 7.0)
     # Nothing more goes to that chat before the wait is over.
@@ -134,7 +139,9 @@ async def test_blocked_user_is_unreachable(
     ptb_bot: PtbBot, engine: Engine, fake_api: FakeBotApi
 ) -> None:
     fake_api.fail(Failure("sendMessage", 403, "Forbidden: bot was blocked by the user"))
-    result = await TelegramSender(bot=ptb_bot, engine=engine).send(outbox_message(4242))
+    result = await TelegramSender(bot=ptb_bot, store=store.PingRefs(engine)).send(
+        outbox_message(4242)
+    )
     assert result.outcome is Delivery.UNREACHABLE
     assert "blocked" in (result.error or "")
 
@@ -143,7 +150,9 @@ async def test_removed_from_group_is_a_permanent_failure(
     ptb_bot: PtbBot, engine: Engine, fake_api: FakeBotApi
 ) -> None:
     fake_api.fail(Failure("sendMessage", 403, "Forbidden: bot was kicked from the group chat"))
-    result = await TelegramSender(bot=ptb_bot, engine=engine).send(outbox_message(AGENTS_GROUP))
+    result = await TelegramSender(bot=ptb_bot, store=store.PingRefs(engine)).send(
+        outbox_message(AGENTS_GROUP)
+    )
     assert result.outcome is Delivery.PERMANENT_FAILURE
 
 
@@ -151,7 +160,7 @@ async def test_bad_request_is_permanent_and_server_errors_are_retried(
     ptb_bot: PtbBot, engine: Engine, fake_api: FakeBotApi
 ) -> None:
     limiter = FloodLimiter(chat_rate=1000)
-    sender = TelegramSender(bot=ptb_bot, engine=engine, limiter=limiter)
+    sender = TelegramSender(bot=ptb_bot, store=store.PingRefs(engine), limiter=limiter)
     fake_api.fail(Failure("sendMessage", 400, "Bad Request: chat not found"))
     assert (await sender.send(outbox_message(4242))).outcome is Delivery.PERMANENT_FAILURE
     fake_api.fail(Failure("sendMessage", 502, "Bad Gateway"))

@@ -15,6 +15,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.app import create_app
+from bot.channels.registry import ChannelRuntime
 from bot.channels.telegram import channel as channel_module
 from bot.channels.telegram.plugin import WEBHOOK_PATH, make_channel, telegram_plugin
 from bot.cli.main import app as cli
@@ -174,7 +175,7 @@ async def test_long_polling_uses_the_same_translation(
     seeded: Engine, settings: Settings, fake_api: FakeBotApi, updates: Updates
 ) -> None:
     link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
-    channel = make_channel(settings=settings, engine=seeded, polling=True)
+    channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=seeded), polling=True)
     update = updates.message("/new", user_id=REQUESTER_ID, lang="nl")
     fake_api.push_update(update)
     async with channel.running():

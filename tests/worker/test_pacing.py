@@ -9,12 +9,15 @@ from decimal import Decimal
 
 import pytest
 
+from bot.services.notify.routing import MANAGERS, Recipient
 from bot.sla.clock import MilestoneKind
 from bot.worker.clock import ManualClock, ScaledClock, clock_from_settings
 from bot.worker.escalation import plan, step_of
 from bot.worker.pacing import RateLimiter, backoff
 from bot.worker.senders import RateLimit
 from pricing.loader import get_pack
+
+AGENTS = frozenset({Recipient.PROVIDER_AGENTS})
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 FRACTIONS = (Decimal("0.5"), Decimal("0.75"), Decimal("0.9"))
@@ -120,7 +123,7 @@ def test_proximus_levels_apply_to_p1_and_p2(
     )
     assert (ping.level.level if ping.level else None) == level
     if kind is MilestoneKind.BREACH:
-        assert ping.audiences == {"customer", "agents", "managers"}
+        assert ping.recipients == {Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}
         assert ping.phone is (level is not None)
 
 
@@ -133,9 +136,9 @@ def test_other_packs_route_by_their_ladder_settings() -> None:
         fraction=Decimal("0.5"),
         fractions=FRACTIONS,
     )
-    assert (warning.event, warning.audiences, warning.level) == ("at_risk", {"agents"}, None)
+    assert (warning.event, warning.recipients, warning.level) == ("at_risk", AGENTS, None)
     due = plan(pack=pack, priority="express", kind=MilestoneKind.DUE, fraction=None, fractions=())
-    assert (due.event, due.audiences) == ("due", {"agents"})
+    assert (due.event, due.recipients) == ("due", AGENTS)
     louder = pack.model_copy(
         update={"escalation": pack.escalation.model_copy(update={"at_risk": "manager"})}
     )
@@ -146,4 +149,4 @@ def test_other_packs_route_by_their_ladder_settings() -> None:
         fraction=Decimal("0.5"),
         fractions=FRACTIONS,
     )
-    assert warning.audiences == {"agents", "managers"}
+    assert warning.recipients == AGENTS | MANAGERS

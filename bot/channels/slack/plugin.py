@@ -1,23 +1,27 @@
-"""The Slack channel in the HTTP app: `POST /slack/events` and the adapter's lifespan."""
+"""The Slack channel's registry entry: `POST /slack/events`, the outbox sender, the lifespan."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import Engine
+from pydantic import SecretStr
 
+from bot.channels.registry import BuiltChannel, ChannelEntry, ChannelRuntime, PlatformLimits
+from bot.channels.slack import store
 from bot.channels.slack.adapter import SlackAdapter
-from bot.channels.slack.sender import SlackSender
-from bot.channels.slack.store import SlackStore
+from bot.channels.slack.blocks import SECTION_LIMIT
+from bot.channels.slack.sender import DEFAULT_RATE, SlackSender
+from bot.channels.slack.store import CHANNEL
 from bot.settings import Settings
 from handlers.core import entry
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+MAX_BUTTONS = 25  # elements of one actions block
 
 
 def add_route(app: FastAPI, adapter: SlackAdapter) -> None:
@@ -33,28 +37,38 @@ def make_sender(adapter: SlackAdapter) -> SlackSender:
     """The outbox sender sharing the adapter's HTTP session (and its Home refresh)."""
     return SlackSender(
         client=adapter.outbox_client,
-        engine=adapter.store.engine,
+        store=store.ThreadRoots(adapter.store.engine),
         settings=adapter.settings,
         on_customer=adapter.publish_home,
     )
 
 
-def slack_plugin(
-    app: FastAPI, settings: Settings, engine: Engine
-) -> Callable[[], AbstractAsyncContextManager[None]] | None:
-    """Plug the Slack channel into the app, or leave it off without a token and secret."""
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
-        log.info(
-            "Slack channel off: SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_SIGNING_SECRET "
-            "are needed"
-        )
-        return None
+def _configured(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value().strip())
+
+
+def enabled(settings: Settings) -> bool:
+    """The HTTP channel runs with a bot token and a signing secret."""
+    return settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+
+
+def agent_room(settings: Settings, provider_code: str) -> str | None:
+    """The provider's agents channel (`slack_agents_channels`), when a bot token is set.
+
+    The token alone is enough: Socket Mode (`supportbot slack socket`) sends without the
+    signing secret.
+    """
+    channel = settings.slack_agents_channels.get(provider_code)
+    return channel if channel is not None and _configured(settings.slack_bot_token) else None
+
+
+def build(runtime: ChannelRuntime) -> BuiltChannel:
+    """The running channel: events route, sender, adapter lifespan."""
     adapter = SlackAdapter(
-        settings=settings, store=SlackStore(engine), core=entry(engine=engine, settings=settings)
+        settings=runtime.settings,
+        store=store.SlackStore(runtime.engine),
+        core=entry(engine=runtime.engine, settings=runtime.settings),
     )
-    app.state.slack = adapter
-    app.state.slack_sender = make_sender(adapter)
-    add_route(app, adapter)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -64,4 +78,28 @@ def slack_plugin(
         finally:
             await adapter.close()
 
-    return lifespan
+    return BuiltChannel(
+        name=CHANNEL,
+        sender=make_sender(adapter),
+        lifespan=lifespan,
+        mount=lambda app: add_route(app, adapter),
+        handle=adapter,
+    )
+
+
+ENTRY = ChannelEntry(
+    name=CHANNEL,
+    settings_section="slack",
+    enabled=enabled,
+    # The sender refines the pace per channel from `slack_send_interval_seconds`.
+    limits=PlatformLimits(max_text=SECTION_LIMIT, max_buttons=MAX_BUTTONS, rate=DEFAULT_RATE),
+    agent_room=agent_room,
+    build=build,
+    off_notice=(
+        "Slack channel off: SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_SIGNING_SECRET "
+        "are needed"
+    ),
+)
+
+#: The channel as a plugin of `bot.app.create_app` (one channel alone, e.g. in tests).
+slack_plugin = ENTRY.plugin

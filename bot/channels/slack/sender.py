@@ -5,34 +5,33 @@ sender reports what Slack said: HTTP 429 with its `Retry-After`, a destination t
 a message Slack will never accept, or a transient failure for the worker's backoff.
 
 In an agents channel each ticket has one thread: the first message about a ticket becomes
-its root (kept in `message_refs`) and later ones are posted in the thread; escalations
-(at risk, due, breached) mention the provider's agents and are also shown in the channel.
-The two small reads and the one write happen in their own short transactions, never across
-the Slack call.
+its root (kept by the store, `store.ThreadRoots`) and later ones are posted in the thread;
+escalations (at risk, due, breached) mention the agents the outbox row names (routing chose
+them: the agents on duty) and are also shown in the channel. The store's read and write are
+short transactions of their own, never across the Slack call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
 
-from bot.channels.slack import store
+from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.slack.blocks import notification_blocks
-from bot.db.engine import transaction
+from bot.channels.slack.store import CHANNEL
 from bot.settings import Settings
-from bot.worker.senders import OutboxMessage, RateLimit, SendResult
 
 log = logging.getLogger(__name__)
 
-ESCALATIONS = frozenset({"at_risk", "due", "breached"})
-AGENTS = "agents"
+ESCALATIONS = frozenset({"at_risk", "due", "breached"})  # also shown in the channel
+AGENTS = Audience.AGENTS_ROOM
 UNREACHABLE = frozenset(
     {
         "channel_not_found",
@@ -58,6 +57,29 @@ PERMANENT = frozenset(
         "thread_reply_not_allowed",
     }
 )
+
+
+class ThreadStore(Protocol):
+    """Where the sender keeps each ticket's root message per agents channel."""
+
+    def root(self, *, ticket_id: int, chat_id: str) -> str | None:
+        """The `ts` of the ticket's root message in the channel, if posted."""
+        ...
+
+    def save_root(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
+        """Remember the ticket's root message in the channel (the first one wins)."""
+        ...
+
+
+DEFAULT_RATE = RateLimit(per_second=20, per_chat_per_second=1, burst=1)
+
+
+def rate(settings: Settings) -> RateLimit:
+    """Slack's pace: about one message per second per channel (`slack_send_interval_seconds`)."""
+    interval = settings.slack_send_interval_seconds
+    return RateLimit(
+        per_second=20, per_chat_per_second=1 / interval if interval > 0 else 1000, burst=1
+    )
 
 
 def _retry_after(response: Any) -> float | None:
@@ -88,37 +110,38 @@ def classify(exc: SlackApiError) -> SendResult:
 class SlackSender:
     """Delivers outbox messages to Slack channels and direct messages."""
 
-    channel = store.CHANNEL
+    channel = CHANNEL
 
     def __init__(
         self,
         *,
         client: AsyncWebClient,
-        engine: Engine,
+        store: ThreadStore,
         settings: Settings,
         on_customer: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
-        self.engine = engine
+        self.store = store
         self.settings = settings
         self.on_customer = on_customer
-        interval = settings.slack_send_interval_seconds
-        self.limits = RateLimit(
-            per_second=20, per_chat_per_second=1 / interval if interval > 0 else 1000, burst=1
-        )
+        self.limits = rate(settings)
 
     async def send(self, notification: OutboxMessage) -> SendResult:
         """Post one message; in an agents channel, in the ticket's thread."""
-        in_agents = notification.audience == AGENTS and notification.ticket_id is not None
+        ticket_id = notification.ticket_id if notification.audience == AGENTS else None
+        in_agents = ticket_id is not None
         escalate = in_agents and notification.event in ESCALATIONS
         thread_ts: str | None = None
-        mentions: list[str] = []
-        if in_agents:
-            thread_ts, mentions = await asyncio.to_thread(self._thread_and_mentions, notification)
+        if ticket_id is not None:
+            thread_ts = await asyncio.to_thread(
+                functools.partial(
+                    self.store.root, ticket_id=ticket_id, chat_id=notification.chat_id
+                )
+            )
         text, blocks = notification_blocks(
             text=notification.text,
             actions=notification.actions,
-            mentions=mentions if escalate else (),
+            mentions=notification.mentions,
             command=self.settings.slack_command,
         )
         arguments: dict[str, Any] = {
@@ -140,37 +163,14 @@ class SlackSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return SendResult.retry_after(None, f"{type(exc).__name__}: {exc}")
         ts = str(posted["ts"])
-        if in_agents and thread_ts is None:
-            assert notification.ticket_id is not None
-            await asyncio.to_thread(
-                self._save_root, notification.ticket_id, notification.chat_id, ts
+        if ticket_id is not None and thread_ts is None:
+            save = functools.partial(
+                self.store.save_root, ticket_id=ticket_id, chat_id=notification.chat_id, ts=ts
             )
-        if notification.audience == "customer" and self.on_customer is not None:
+            await asyncio.to_thread(save)
+        if notification.audience == Audience.CUSTOMER and self.on_customer is not None:
             try:
                 await self.on_customer(notification.chat_id)
             except Exception:  # the message is delivered; a stale Home tab is not a failure
                 log.exception("home refresh failed for %s", notification.chat_id)
         return SendResult.delivered(external_id=ts)
-
-    def _thread_and_mentions(self, notification: OutboxMessage) -> tuple[str | None, list[str]]:
-        assert notification.ticket_id is not None
-        providers = [
-            code
-            for code, channel in self.settings.slack_agents_channels.items()
-            if channel == notification.chat_id
-        ]
-        with transaction(self.engine) as session:
-            root = store.thread_root(
-                session=session, ticket_id=notification.ticket_id, chat_id=notification.chat_id
-            )
-            mentions: list[str] = []
-            if notification.event in ESCALATIONS:
-                for code in providers:
-                    for user_id in store.agent_user_ids(session=session, provider_code=code):
-                        if user_id not in mentions:
-                            mentions.append(user_id)
-        return root, mentions
-
-    def _save_root(self, ticket_id: int, chat_id: str, ts: str) -> None:
-        with transaction(self.engine) as session:
-            store.save_thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=ts)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
-from bot.db.models import AgentProvider, ChannelIdentity, InboundUpdate, MessageRef, Role, User
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
@@ -86,25 +86,6 @@ def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str)
     )
 
 
-def agent_user_ids(*, session: Session, provider_code: str) -> list[str]:
-    """Slack user ids of the provider's agents on duty (all its agents when none is)."""
-    query = (
-        select(ChannelIdentity.external_id)
-        .join(User, col(User.id) == col(ChannelIdentity.user_id))
-        .join(AgentProvider, col(AgentProvider.user_id) == col(User.id))
-        .where(
-            ChannelIdentity.channel == CHANNEL,
-            ChannelIdentity.reachable == True,  # noqa: E712
-            AgentProvider.provider_code == provider_code,
-            User.role == Role.AGENT,
-        )
-        .order_by(col(User.id))
-        .distinct()
-    )
-    on_duty = list(session.exec(query.where(User.on_duty == True)).all())  # noqa: E712
-    return on_duty or list(session.exec(query).all())
-
-
 def set_unreachable(*, session: Session, external_id: str) -> None:
     """Stop sending to a Slack account that no longer exists or cannot be written to."""
     session.execute(
@@ -115,3 +96,23 @@ def set_unreachable(*, session: Session, external_id: str) -> None:
         )
         .values(reachable=False)
     )
+
+
+class ThreadRoots:
+    """The outbox sender's bookkeeping: each ticket's root message in an agents channel.
+
+    Each read or write is its own short transaction, never held across a Slack call.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def root(self, *, ticket_id: int, chat_id: str) -> str | None:
+        """The `ts` of the ticket's root message in the channel, if posted."""
+        with transaction(self.engine) as session:
+            return thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id)
+
+    def save_root(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
+        """Remember the ticket's root message in the channel (the first one wins)."""
+        with transaction(self.engine) as session:
+            save_thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=ts)

@@ -1,16 +1,17 @@
-"""The Telegram channel in the HTTP app: webhook route, outbox sender, application lifespan."""
+"""The Telegram channel's registry entry: webhook route, outbox sender, application lifespan."""
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
 
+from bot.channels.registry import BuiltChannel, ChannelEntry, ChannelRuntime, PlatformLimits
+from bot.channels.telegram import store
 from bot.channels.telegram.channel import (
     ChannelUnavailableError,
     MalformedUpdateError,
@@ -18,8 +19,9 @@ from bot.channels.telegram.channel import (
     build_application,
     configured_token,
 )
-from bot.channels.telegram.sender import TelegramSender
-from bot.channels.telegram.store import TelegramStore
+from bot.channels.telegram.render import ROW_BUTTONS
+from bot.channels.telegram.sender import RATE, TelegramSender
+from bot.channels.telegram.store import CHANNEL
 from bot.settings import Settings
 from handlers.core import entry
 
@@ -27,15 +29,17 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096  # characters per message (longer texts are split)
+MAX_BUTTON_ROWS = 100  # inline keyboard rows per message
 
 
-def make_channel(*, settings: Settings, engine: Engine, polling: bool = False) -> TelegramChannel:
+def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramChannel:
     """The channel for the configured bot (webhook mode unless `polling`)."""
-    application = build_application(settings=settings, polling=polling)
+    application = build_application(settings=runtime.settings, polling=polling)
     return TelegramChannel(
-        settings=settings,
-        store=TelegramStore(engine),
-        core=entry(engine=engine, settings=settings),
+        settings=runtime.settings,
+        store=store.TelegramStore(runtime.engine),
+        core=entry(engine=runtime.engine, settings=runtime.settings),
         application=application,
         claim_updates=polling,
     )
@@ -43,7 +47,9 @@ def make_channel(*, settings: Settings, engine: Engine, polling: bool = False) -
 
 def make_sender(channel: TelegramChannel) -> TelegramSender:
     """The outbox sender of a channel: same bot, same flood limits."""
-    return TelegramSender(bot=channel.bot, engine=channel.store.engine, limiter=channel.limiter)
+    return TelegramSender(
+        bot=channel.bot, store=store.PingRefs(channel.store.engine), limiter=channel.limiter
+    )
 
 
 def add_webhook(app: FastAPI, channel: TelegramChannel, secret: str) -> None:
@@ -65,27 +71,50 @@ def add_webhook(app: FastAPI, channel: TelegramChannel, secret: str) -> None:
         return JSONResponse({"ok": True, "duplicate": not fresh})
 
 
-def telegram_plugin(
-    app: FastAPI, settings: Settings, engine: Engine
-) -> Callable[[], AbstractAsyncContextManager[None]] | None:
-    """Plug the Telegram channel into the app, or leave it off when no token is set."""
-    if configured_token(settings) is None:
-        log.info("Telegram channel off: SUPPORTBOT_TELEGRAM_TOKEN is not set")
-        return None
-    channel = make_channel(settings=settings, engine=engine)
-    app.state.telegram = channel
-    app.state.telegram_sender = make_sender(channel)  # picked up by the worker
-    if settings.telegram_webhook_secret is None:
-        log.warning(
-            "Telegram webhook off: SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is not set "
-            "(use `supportbot telegram poll` in development)"
-        )
-    else:
-        add_webhook(app, channel, settings.telegram_webhook_secret.get_secret_value())
+def enabled(settings: Settings) -> bool:
+    """The channel runs when a bot token is set."""
+    return configured_token(settings) is not None
+
+
+def agent_room(settings: Settings, provider_code: str) -> str | None:
+    """The provider's agents group (`telegram_agents_groups`), when the bot is configured."""
+    group = settings.telegram_agents_groups.get(provider_code)
+    return str(group) if group is not None and enabled(settings) else None
+
+
+def build(runtime: ChannelRuntime) -> BuiltChannel:
+    """The running channel: webhook route (when a secret is set), sender, lifespan."""
+    channel = make_channel(runtime=runtime)
+    secret = runtime.settings.telegram_webhook_secret
+
+    def mount(app: FastAPI) -> None:
+        if secret is None:
+            log.warning(
+                "Telegram webhook off: SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is not set "
+                "(use `supportbot telegram poll` in development)"
+            )
+            return
+        add_webhook(app, channel, secret.get_secret_value())
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         async with channel.running():
             yield
 
-    return lifespan
+    return BuiltChannel(
+        name=CHANNEL, sender=make_sender(channel), lifespan=lifespan, mount=mount, handle=channel
+    )
+
+
+ENTRY = ChannelEntry(
+    name=CHANNEL,
+    settings_section="telegram",
+    enabled=enabled,
+    limits=PlatformLimits(max_text=MAX_TEXT, max_buttons=MAX_BUTTON_ROWS * ROW_BUTTONS, rate=RATE),
+    agent_room=agent_room,
+    build=build,
+    off_notice="Telegram channel off: SUPPORTBOT_TELEGRAM_TOKEN is not set",
+)
+
+#: The channel as a plugin of `bot.app.create_app` (one channel alone, e.g. in tests).
+telegram_plugin = ENTRY.plugin

@@ -4,7 +4,7 @@ The worker claims a row and calls `TelegramSender.send`, which reports what beca
 delivered (with the message id), retry (after Telegram's own `retry_after`, or with the
 worker's backoff for other errors), failed for good (a bad request), or unreachable (the
 user blocked the bot: the worker marks the identity so nothing more is queued for it).
-The only database write here is the ping's message ref, after the call.
+The only bookkeeping is the ping's message ref, written through the store after the call.
 """
 
 from __future__ import annotations
@@ -13,43 +13,54 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
-from sqlalchemy import Engine
 from telegram import Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.channels.telegram import render, store
+from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
+from bot.channels.telegram import render
 from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
 from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
-from bot.worker.senders import OutboxMessage, RateLimit, SendResult
+from bot.channels.telegram.store import CHANNEL
 from handlers.model import Option
 
 log = logging.getLogger(__name__)
 
-AGENT_AUDIENCES = frozenset({"agents", "agent"})
+AGENT_AUDIENCES = frozenset({Audience.AGENTS_ROOM, Audience.AGENT})
 MAX_WAIT = 10.0  # seconds a send may wait for the flood limits before handing the row back
+RATE = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burst=1)
+
+
+class PingStore(Protocol):
+    """Where the sender keeps each ticket's newest agent ping (`store.PingRefs`)."""
+
+    def remember_ping(
+        self, *, ticket_id: int, chat_id: str, message_id: int, now: datetime
+    ) -> str | None:
+        """Store the newest ping of a ticket; returns the previous one's message id."""
+        ...
 
 
 class TelegramSender:
     """Sends outbox messages to Telegram chats: per chat, per group and bot-wide limits."""
 
-    channel = store.CHANNEL
-    limits = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burst=1)
+    channel = CHANNEL
+    limits = RATE
 
     def __init__(
         self,
         *,
         bot: Any,
-        engine: Engine,
+        store: PingStore,
         limiter: FloodLimiter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_wait: float = MAX_WAIT,
     ) -> None:
         self.bot = bot
-        self.engine = engine
+        self.store = store
         self.limiter = limiter or FloodLimiter()
         self.clock = clock
         self.max_wait = max_wait
@@ -118,8 +129,7 @@ class TelegramSender:
         """Store the ping's id; the ticket's previous ping loses its now stale buttons."""
 
         def remember() -> str | None:
-            return store.remember_ping(
-                engine=self.engine,
+            return self.store.remember_ping(
                 ticket_id=ticket_id,
                 chat_id=chat_id,
                 message_id=message_id,

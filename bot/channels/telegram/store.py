@@ -149,3 +149,18 @@ def set_reachable(*, engine: Engine, external_id: str, reachable: bool) -> int:
     )
     with engine.begin() as connection:
         return int(connection.execute(statement).rowcount)
+
+
+class PingRefs:
+    """The outbox sender's bookkeeping: where each ticket's newest agent ping lives."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def remember_ping(
+        self, *, ticket_id: int, chat_id: str, message_id: int, now: datetime
+    ) -> str | None:
+        """Store the newest ping of a ticket; returns the previous one's message id."""
+        return remember_ping(
+            engine=self.engine, ticket_id=ticket_id, chat_id=chat_id, message_id=message_id, now=now
+        )

@@ -1,0 +1,170 @@
+"""Writing the outbox: one row per destination, idempotent by key, in the caller's transaction.
+
+A COMMIT that wrote rows publishes the "outbox written" database signal (`bot.db.signals`),
+which wakes in-process senders; nothing here talks to a platform or to the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.channels.sending import Audience
+from bot.db import signals
+from bot.db.dialect import insert_ignoring
+from bot.db.models import Notification, NotificationStatus, Ticket, User
+from bot.i18n import Translator, translator
+from bot.services.notify.cache import contract_of
+from bot.services.notify.hold import next_opening
+from bot.services.notify.routing import Destination, Recipient, destinations_for, user_destinations
+from bot.services.notify.templates import actions_for, render
+from bot.settings import Settings, current_settings
+from pricing.loader import get_pack
+
+_NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
+
+
+def outbox_row(
+    *,
+    key: str,
+    destination: Destination,
+    event: str,
+    text: str,
+    now: datetime,
+    ticket_id: int | None = None,
+    actions: list[dict[str, str]] | None = None,
+    status: NotificationStatus = NotificationStatus.PENDING,
+    next_attempt_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox row (every column but the id)."""
+    return {
+        "idempotency_key": (
+            f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
+        )[:200],
+        "ticket_id": ticket_id,
+        "user_id": destination.user_id,
+        "audience": str(destination.audience),
+        "event": event,
+        "channel": destination.channel,
+        "chat_id": destination.chat_id,
+        "lang": destination.lang,
+        "text": text,
+        "actions": actions or [],
+        "mentions": list(destination.mentions),
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": next_attempt_at or now,
+        "last_error": None,
+        "external_id": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def insert_row(session: Session, values: dict[str, Any]) -> bool:
+    """Insert unless the idempotency key exists; returns whether a row was written."""
+    dialect = session.get_bind().dialect.name
+    statement = insert_ignoring(dialect, _NOTIFICATIONS, **values).returning(_NOTIFICATIONS.c.id)
+    return session.execute(statement).first() is not None
+
+
+def emit(
+    *,
+    session: Session,
+    ticket: Ticket,
+    event: str,
+    now: datetime,
+    key: str,
+    params: dict[str, str] | None = None,
+    settings: Settings | None = None,
+    exclude_user_ids: Iterable[int] = (),
+    recipients: Collection[Recipient] | None = None,
+) -> int:
+    """Write one outbox row per destination of `event`; `key` makes the event idempotent."""
+    settings = settings or current_settings()
+    pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
+    excluded = set(exclude_user_ids)
+    written = 0
+    opening: datetime | None | bool = False  # computed lazily, once
+    earliest: datetime | None = None
+    for destination in destinations_for(
+        session=session,
+        ticket=ticket,
+        pack=pack,
+        event=event,
+        settings=settings,
+        recipients=recipients,
+    ):
+        if destination.user_id is not None and destination.user_id in excluded:
+            continue
+        text = render(
+            event=event,
+            t=translator(destination.lang),
+            ticket=ticket,
+            pack=pack,
+            params={**(params or {}), "audience": destination.audience},
+        )
+        status = NotificationStatus.PENDING
+        next_attempt = now
+        if destination.hold_outside_hours:
+            if opening is False:
+                opening = next_opening(pack, now)
+            if isinstance(opening, datetime):
+                status, next_attempt = NotificationStatus.HELD, opening
+        row = outbox_row(
+            key=key,
+            destination=destination,
+            event=event,
+            text=text,
+            now=now,
+            ticket_id=ticket.id,
+            actions=actions_for(
+                event=event, audience=destination.audience, lang=destination.lang, ticket=ticket
+            ),
+            status=status,
+            next_attempt_at=next_attempt,
+        )
+        if insert_row(session, row):
+            written += 1
+            earliest = next_attempt if earliest is None else min(earliest, next_attempt)
+    if earliest is not None:
+        signals.outbox_written(session, earliest)
+    return written
+
+
+def emit_to_user(
+    *,
+    session: Session,
+    user: User,
+    audience: str,
+    event: str,
+    now: datetime,
+    key: str,
+    text: Callable[[Translator], str],
+    ticket_id: int | None = None,
+    channels: Collection[str] | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Write one outbox row per reachable identity of `user` (digests, admin alerts)."""
+    settings = settings or current_settings()
+    written = 0
+    for destination in user_destinations(
+        session=session, user=user, audience=Audience(audience), settings=settings
+    ):
+        if channels is not None and destination.channel not in channels:
+            continue
+        row = outbox_row(
+            key=key,
+            destination=destination,
+            event=event,
+            text=text(translator(destination.lang)),
+            now=now,
+            ticket_id=ticket_id,
+        )
+        written += int(insert_row(session, row))
+    if written:
+        signals.outbox_written(session, now)
+    return written

@@ -1,0 +1,136 @@
+"""The message texts of ticket notifications, per event and reader, and the agents' buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from bot.channels.sending import Audience
+from bot.db.models import Ticket
+from bot.i18n import Translator, translator
+from bot.services.notify.escalation import escalation_text
+from bot.services.notify.remedies import remedy_text
+from bot.wording import cost_sentence
+from pricing.loader import find_intervention
+from pricing.schema import ContractPack
+from pricing.terms import pack_zone
+
+#: Events whose agent messages carry the ticket's action buttons.
+ACTION_EVENTS = frozenset({"opened", "at_risk"})
+AGENT_AUDIENCES = frozenset({Audience.AGENTS_ROOM, Audience.AGENT})
+
+
+class _Values(dict[str, str]):
+    """Template values, some computed on first use."""
+
+    def __init__(self, ready: dict[str, str], later: dict[str, Callable[[], str]]) -> None:
+        super().__init__(ready)
+        self.later = later
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = self.later[key]()
+        return value
+
+
+def render(
+    *, event: str, t: Translator, ticket: Ticket, pack: ContractPack, params: dict[str, str]
+) -> str:
+    """The text of a notification for one reader."""
+    _ = t.gettext
+    _category, intervention = find_intervention(pack, ticket.intervention_id)
+    label = intervention.labels.get(t.lang)
+    zone = pack_zone(pack)
+
+    def when(key: str) -> str:
+        value = params.get(key)
+        if not value:
+            return _("no target")
+        return t.datetime(datetime.fromisoformat(value), zone)
+
+    priority = next((p.labels.get(t.lang) for p in pack.priorities if p.id == ticket.priority), "")
+    values = _Values(
+        {
+            "ref": ticket.reference,
+            "intervention": label,
+            "priority": priority,
+            "reason": params.get("reason", ""),
+            "text": params.get("text", ""),
+            "target": _("response") if params.get("target") == "response" else _("resolution"),
+            "percent": params.get("percent", ""),
+        },
+        # Computed only when the chosen template uses them (dates cost a Babel call each).
+        {
+            "response_due": lambda: when("response_due"),
+            "resolution_due": lambda: when("resolution_due"),
+            "due": lambda: when("due"),
+            "remedy": lambda: remedy_text(t=t, pack=pack, params=params),
+            "cost": lambda: (
+                _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
+            ),
+        },
+    )
+    templates = {
+        "opened": _(
+            "Ticket %(ref)s opened: %(intervention)s, priority %(priority)s. "
+            "Response due %(response_due)s; resolution due %(resolution_due)s."
+        ),
+        "responded": _("Ticket %(ref)s: an agent has started working on your request."),
+        "priority_changed": _(
+            "Ticket %(ref)s: priority changed to %(priority)s (%(reason)s). "
+            "Response due %(response_due)s; resolution due %(resolution_due)s."
+        ),
+        "intervention_changed": _(
+            "Ticket %(ref)s reclassified as %(intervention)s (%(reason)s). "
+            "Response due %(response_due)s; resolution due %(resolution_due)s."
+        ),
+        "paused": _("Ticket %(ref)s: the SLA clock is stopped (%(reason)s)."),
+        "resumed": _(
+            "Ticket %(ref)s: the SLA clock runs again. Resolution due %(resolution_due)s."
+        ),
+        "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
+        "closed": _("Ticket %(ref)s is closed."),
+        "breached": _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
+        "agent_comment": _("Ticket %(ref)s, message from the support team: %(text)s"),
+        "customer_comment": _("Ticket %(ref)s, message from the customer: %(text)s"),
+        "at_risk": _(
+            "Ticket %(ref)s (%(intervention)s, %(priority)s) is at risk: "
+            "%(percent)s%% of the %(target)s time used, due %(due)s."
+        ),
+        "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
+    }
+    if event == "opened" and params.get("audience") in AGENT_AUDIENCES:
+        return (
+            _(
+                "New ticket %(ref)s: %(intervention)s, priority %(priority)s. "
+                "Response due %(response_due)s."
+            )
+            % values
+        )
+    text = (templates[event] % values).strip()
+    extra = escalation_text(t=t, pack=pack, priority=ticket.priority, event=event, params=params)
+    return f"{text} {extra}" if extra else text
+
+
+def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """What resolving cost, in words."""
+    return cost_sentence(
+        t,
+        pack,
+        charged=Decimal(params.get("charged") or "0"),
+        waived=Decimal(params.get("waived") or "0"),
+        on_request=bool(params.get("on_request")),
+        top_up_packs=int(params.get("top_up_packs") or 0),
+    )
+
+
+def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+    """Buttons on agent pings (acknowledge, pause, resolve): payloads the core understands."""
+    if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
+        return []
+    t = translator(lang)
+    return [
+        {"label": t.gettext("Acknowledge"), "payload": f"t:ack:{ticket.reference}"},
+        {"label": t.gettext("Pause"), "payload": f"t:pause:{ticket.reference}"},
+        {"label": t.gettext("Resolve"), "payload": f"t:resolve:{ticket.reference}"},
+    ]
