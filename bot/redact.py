@@ -14,11 +14,11 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from bot.settings import Settings
+from bot.settings import MASK, QUERY_SECRET, Settings, mask_url
 
-MASK = "**********"
+__all__ = ["MASK", "configure_logging", "install", "mask_url", "redact", "secrets_of"]
 
 # Shapes of secrets even when they are not (or no longer) in the settings.
 _PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -27,9 +27,6 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{6,}"),  # Slack bot, user and legacy tokens
     re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"),  # Slack app-level token
     re.compile(r"(?<=://)([^/\s:@]+):[^/\s@]+(?=@)"),  # user:password@ in any URL
-)
-_QUERY_SECRET = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&\s\"']+)",
 )
 
 _lock = threading.Lock()
@@ -50,7 +47,7 @@ def secrets_of(settings: Settings) -> set[str]:
     if password and len(password) >= 3:
         found.add(password)
     for key, value in parse_qsl(urlsplit(settings.database_url).query):
-        if _QUERY_SECRET.match(f"{key}=") and len(value) >= 3:
+        if QUERY_SECRET.match(f"{key}=") and len(value) >= 3:
             found.add(value)
     return found
 
@@ -65,25 +62,7 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
             text = pattern.sub(lambda m: f"{m.group(1)}:{MASK}", text)
         else:
             text = pattern.sub(MASK, text)
-    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
-
-
-def mask_url(url: str) -> str:
-    """A database URL for display: the password (in the user part or the query) masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        creds, host = netloc.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        netloc = f"{user}:{MASK}@{host}" if ":" in creds else f"{user}@{host}"
-    query = parts.query
-    if query:
-        pairs = [
-            (key, MASK if _QUERY_SECRET.match(f"{key}=") else value)
-            for key, value in parse_qsl(query, keep_blank_values=True)
-        ]
-        query = urlencode(pairs, safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
 
 
 def _redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MASK = "**********"
+# Query-string parameters of a URL that carry secrets (`?password=…`, `?sslpassword=…`).
+QUERY_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&\s\"']+)")
+
+
+def mask_url(url: str) -> str:
+    """A database URL for display: the password (in the user part or the query) masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        creds, host = netloc.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in creds else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = [
+            (key, MASK if QUERY_SECRET.match(f"{key}=") else value)
+            for key, value in parse_qsl(query, keep_blank_values=True)
+        ]
+        query = urlencode(pairs, safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/supportbot.db"
 
@@ -74,6 +100,29 @@ class Settings(BaseSettings):
     )
     console_log_path: Path = Path("var/console-notifications.jsonl")
 
+    webhook_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body the webhooks accept; larger ones get 413 unread.",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve /docs, /redoc and /openapi.json (off in production)."
+    )
+    inbound_payload_max_bytes: int = Field(
+        default=65_536, ge=1024, description="Largest raw platform payload kept in the database."
+    )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Processed inbound payloads and delivered or dropped notifications older "
+        "than this are pruned by the worker (ticket events and ledger entries are kept).",
+    )
+    max_credit_amount: Decimal = Field(
+        default=Decimal("1000000"),
+        gt=0,
+        description="Largest purchase or adjustment, in credits or euros, per operation.",
+    )
+
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -110,8 +159,6 @@ class Settings(BaseSettings):
             if isinstance(getattr(self, name), SecretStr):
                 shown[name] = "**********"
             elif name == "database_url" and isinstance(value, str):
-                from bot.redact import mask_url
-
                 shown[name] = mask_url(value)
             else:
                 shown[name] = value

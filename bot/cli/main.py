@@ -57,7 +57,7 @@ def serve(
 
     from bot.db.engine import get_engine
     from bot.db.migrate import DatabaseNotReadyError
-    from bot.server import build_app
+    from bot.server import UnsafeConfigurationError, build_app
 
     settings = get_settings()
     configure_logging(settings)
@@ -65,8 +65,12 @@ def serve(
         engine = get_engine()
     except DatabaseNotReadyError as exc:
         raise fail(str(exc), code=1) from None
+    try:
+        app = build_app(settings=settings, engine=engine)
+    except UnsafeConfigurationError as exc:
+        raise fail(str(exc), code=1) from None
     uvicorn.run(
-        build_app(settings=settings, engine=engine),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),

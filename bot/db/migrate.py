@@ -28,9 +28,9 @@ def alembic_config(url: str) -> Config:
 def upgrade(*, url: str, revision: str = "head") -> None:
     """Migrate the database at `url` to `revision`."""
     if not url.startswith("sqlite"):
-        from bot.db.engine import make_engine
+        from sqlalchemy import create_engine
 
-        engine = make_engine(url)
+        engine = create_engine(url)
         try:
             check_reachable(engine=engine, url=url)
         finally:
