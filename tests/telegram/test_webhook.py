@@ -132,7 +132,7 @@ async def test_staff_get_their_own_menu_in_their_private_chat(
 ) -> None:
     link(seeded, handle="demo-manager", external_id=AGENT_ID, locale="nl")
     link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
-    channel = make_channel(settings=settings, engine=seeded)
+    channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=seeded))
     async with channel.running():  # the menus are set at start-up
         pass
     by_scope = _menus_by_scope(fake_api)
