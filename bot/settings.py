@@ -108,15 +108,6 @@ class Settings(BaseSettings):
     api_docs: bool = Field(
         default=False, description="Serve /docs, /redoc and /openapi.json (off in production)."
     )
-    inbound_payload_max_bytes: int = Field(
-        default=65_536, ge=1024, description="Largest raw platform payload kept in the database."
-    )
-    retention_days: int = Field(
-        default=30,
-        ge=1,
-        description="Processed inbound payloads and delivered or dropped notifications older "
-        "than this are pruned by the worker (ticket events and ledger entries are kept).",
-    )
     max_credit_amount: Decimal = Field(
         default=Decimal("1000000"),
         gt=0,

@@ -156,8 +156,14 @@ def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Out
         return _finish(ctx)
     ctx.user, ctx.identity, ctx.tenant = speaker.user, speaker.identity, speaker.tenant
     ctx.actor = speaker.actor
-    ctx.conversation = _conversation(ctx)
+    ctx.conversation, expired = _conversation(ctx)
     _guarded(ctx, lambda: _route(ctx, command, argument))
+    if expired:  # said last-minute, in the language the event ends in (/lang may change it)
+        note = ctx._(
+            "Your unfinished request expired after %(minutes)d minutes without "
+            "activity. Send /new to start again."
+        ) % {"minutes": ctx.settings.conversation_idle_minutes}
+        ctx.outcome.replies.insert(0, Text(note))
     ctx.require_conversation.updated_at = now
     session.add(ctx.require_conversation)
     return _finish(ctx)
@@ -189,7 +195,8 @@ def _split_command(text: str | None) -> tuple[str | None, str]:
     return name, rest.strip()
 
 
-def _conversation(ctx: Context) -> Conversation:
+def _conversation(ctx: Context) -> tuple[Conversation, bool]:
+    """The user's conversation in this chat, and whether an unfinished one just expired."""
     user = ctx.require_user
     query = select(Conversation).where(
         Conversation.channel == ctx.event.channel,
@@ -208,23 +215,15 @@ def _conversation(ctx: Context) -> Conversation:
         )
         ctx.session.add(conversation)
         ctx.session.flush()
-        return conversation
+        return conversation, False
     idle = timedelta(minutes=ctx.settings.conversation_idle_minutes)
     if (
         parse_state(conversation.state) is not State.IDLE
         and ctx.now - conversation.updated_at > idle
     ):
         reset(conversation)
-        ctx.say(
-            Text(
-                ctx._(
-                    "Your unfinished request expired after %(minutes)d minutes without "
-                    "activity. Send /new to start again."
-                )
-                % {"minutes": ctx.settings.conversation_idle_minutes}
-            )
-        )
-    return conversation
+        return conversation, True
+    return conversation, False
 
 
 def _route(ctx: Context, command: str | None, argument: str) -> None:
