@@ -222,9 +222,11 @@ def availability_per_slice(
 ) -> RemedyResult:
     """Type ``availability_per_slice`` (Alteo 5.1): ``percent`` per started slice of downtime.
 
-    Owed only when the period's availability, (period - downtime) / period, is strictly below
-    ``availability_target``; then every started ``slice_minutes`` of downtime counts,
-    capped at ``cap_monthly_fees`` monthly fees.
+    Owed when the downtime exceeds ``max_downtime_minutes`` (a fixed tolerance, whatever the
+    period's length: Alteo's 43 min 12 s a month), or, for a remedy without one, when the
+    availability (period - downtime) / period is strictly below ``availability_target``;
+    then every started ``slice_minutes`` of downtime counts, capped at
+    ``cap_monthly_fees`` monthly fees.
     """
     fee = _non_negative(monthly_fee, "monthly fee")
     down = _non_negative(downtime_minutes, "downtime")
@@ -236,11 +238,16 @@ def availability_per_slice(
     slice_minutes = _need(remedy.slice_minutes, remedy, "slice_minutes")
     rate = (total - down) * HUNDRED / total
     shown = _pct(rate.quantize(Decimal("0.0001")))
-    if rate >= target:
+    tolerated = remedy.max_downtime_minutes
+    missed = rate < target if tolerated is None else down > tolerated
+    if not missed:
+        limit = _pct(target) if tolerated is None else f"{tolerated.normalize():f} min"
         return RemedyResult(
             amount=ZERO,
             unit="eur",
-            basis=f"availability {shown} is not below {_pct(target)}",
+            basis=f"availability {shown} is within the target ({limit} of downtime at most)"
+            if tolerated is not None
+            else f"availability {shown} is not below {limit}",
             clause=remedy.clause,
             claim_deadline=None,
             remedy_id=remedy.id,

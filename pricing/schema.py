@@ -459,6 +459,13 @@ class Remedy(_Strict):
     slice_minutes: int | None = None
     period: Literal["month", "year"] | None = None
     availability_target: Decimal | None = None
+    max_downtime_minutes: Decimal | None = Field(
+        default=None,
+        description=(
+            "Fixed downtime tolerated per period (Alteo: 43.2 min a month, whatever the "
+            "month's length); when set it replaces the availability_target threshold."
+        ),
+    )
     steps: list[PenaltyStep] = Field(default_factory=list)
     cap_monthly_fees: Decimal | None = None
     cap_period: Literal["month", "year", "cumulated"] | None = None

@@ -21,7 +21,7 @@ from pricing.loader import (
     pack_json_schema,
     pack_to_json,
 )
-from pricing.schema import ContractPack, Intervention, PriceRule, PriceRuleType
+from pricing.schema import BalanceUnit, ContractPack, Intervention, PriceRule, PriceRuleType
 from pricing.search import search_catalog
 
 app = typer.Typer(help="Contract packs: list, show, validate, search.", no_args_is_help=True)
@@ -41,6 +41,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "fixed": "{n} crédits / intervention",
         "per_unit": "{n} crédits / {unit}",
         "per_quarter_hour": "{n} crédits / 15 min",
+        "fixed_hours": "{n} h / intervention",
+        "per_unit_hours": "{n} h / {unit}",
+        "per_quarter_hour_hours": "{n} h / 15 min",
         "on_request": "sur demande",
         "not_available": "non disponible",
         "no_times": "pas de temps de réponse ni de résolution",
@@ -54,6 +57,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "fixed": "{n} credits / interventie",
         "per_unit": "{n} credits / {unit}",
         "per_quarter_hour": "{n} credits / 15 min",
+        "fixed_hours": "{n} u / interventie",
+        "per_unit_hours": "{n} u / {unit}",
+        "per_quarter_hour_hours": "{n} u / 15 min",
         "on_request": "op aanvraag",
         "not_available": "niet beschikbaar",
         "no_times": "geen reactie- of oplostijd",
@@ -67,6 +73,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "fixed": "{n} credits / intervention",
         "per_unit": "{n} credits / {unit}",
         "per_quarter_hour": "{n} credits / 15 min",
+        "fixed_hours": "{n} h / intervention",
+        "per_unit_hours": "{n} h / {unit}",
+        "per_quarter_hour_hours": "{n} h / 15 min",
         "on_request": "on request",
         "not_available": "not available",
         "no_times": "no response or resolution time",
@@ -109,7 +118,9 @@ def _price_text(pack: ContractPack, rule: PriceRule, lang: str) -> str:
         return words[rule.rule.value]
     unit = next((u.labels.get(lang) for u in pack.units if u.id == rule.unit), rule.unit or "")
     amount = _amount(rule.credits or Decimal(0), lang)
-    return words[rule.rule.value].format(n=amount, unit=unit)
+    # A time bank counts hours: its prices are hours of the bank, never credits.
+    key = rule.rule.value + ("_hours" if pack.balance.unit is BalanceUnit.HOURS else "")
+    return words[key].format(n=amount, unit=unit)
 
 
 def _timing_note(pack: ContractPack, item: Intervention, lang: str) -> str | None:

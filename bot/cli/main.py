@@ -8,7 +8,7 @@ import sys
 import typer
 
 from bot.channels import builtin
-from bot.cli import admin, catalog, money, people, sla, slack, telegram, worker
+from bot.cli import admin, catalog, consequences, money, people, sla, slack, telegram, worker
 from bot.cli.errors import OneLineErrors
 from bot.redact import configure_logging
 from bot.redact import install as install_redaction
@@ -31,6 +31,9 @@ app.add_typer(money.remedies_app, name="remedies")
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.contract_app, name="contract")
 app.add_typer(admin.demo_app, name="demo")
+app.add_typer(consequences.maintenance_app, name="maintenance")
+app.add_typer(consequences.ssl_app, name="ssl")
+app.add_typer(consequences.claims_app, name="claims")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
 app.add_typer(people.invite_app, name="invite")

@@ -22,6 +22,8 @@ from pricing.remedies import RemedyError, RemedyResult
 from pricing.schema import ContractPack, PriceRuleType
 from pricing.terms import AccountKind, pack_zone
 
+CENT = Decimal("0.01")
+
 ledger_app = typer.Typer(
     help="Contract accounts: show balances and entries, buy credits or hours, adjust.",
     no_args_is_help=True,
@@ -344,11 +346,16 @@ def ledger_adjust(
 # --------------------------------------------------------------------------- remedies
 
 
+def _shown(result: RemedyResult) -> Decimal:
+    # Euros are shown to the cent (the computation itself stays exact).
+    return result.amount.quantize(CENT) if result.unit == "eur" else result.amount
+
+
 def _print_remedy(result: RemedyResult, as_json: bool) -> None:
     deadline = result.claim_deadline.isoformat() if result.claim_deadline else None
     if as_json:
         payload = {
-            "amount": str(result.amount),
+            "amount": str(_shown(result)),
             "unit": result.unit,
             "basis": result.basis,
             "clause": result.clause,
@@ -358,7 +365,7 @@ def _print_remedy(result: RemedyResult, as_json: bool) -> None:
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
-    typer.echo(f"{result.amount} {result.unit}: {result.basis} [{result.clause}]")
+    typer.echo(f"{_shown(result)} {result.unit}: {result.basis} [{result.clause}]")
     if deadline:
         typer.echo(f"claim by {deadline}")
 

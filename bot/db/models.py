@@ -6,7 +6,7 @@ ledger entries are append-only: the code never updates or deletes them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -386,4 +386,73 @@ class MessageRef(SQLModel, table=True):
     chat_id: str = Field(max_length=120)
     purpose: str = Field(max_length=20)
     message_id: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --------------------------------------------------------------------------- contract consequences
+
+
+class ClaimStatus(StrEnum):
+    """Where a remedy claim is: open (claimable), claimed (sent), granted, expired."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    GRANTED = "granted"
+    EXPIRED = "expired"
+
+
+class Claim(SQLModel, table=True):
+    """A remedy the customer may claim from the provider, or one applied automatically."""
+
+    __tablename__ = "claims"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    remedy_id: str = Field(max_length=40)
+    remedy_type: str = Field(max_length=40)
+    clause: str
+    period: str = Field(max_length=20)
+    event_day: date
+    amount: Decimal = Field(sa_type=DecimalText)
+    unit: str = Field(max_length=10)
+    facts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    deadline: date | None = None
+    status: str = Field(default=ClaimStatus.OPEN.value, max_length=12)
+    reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """Planned works announced by a provider: excluded from availability and restoration."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_code: str = Field(max_length=5, index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    services: str
+    tenant_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    emergency: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    notices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Certificate(SQLModel, table=True):
+    """An SSL certificate of a customer's domain, with the reminders already sent."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("tenant_id", "domain"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    domain: str = Field(max_length=253)
+    expires_on: date
+    reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

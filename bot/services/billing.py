@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from bot.services.actors import Actor
 
 
+#: Price rules that never draw from an account (contracts digest, decision 14).
+NEVER_DRAWN = frozenset({PriceRuleType.FREE, PriceRuleType.ON_REQUEST})
+
+
 @dataclass(frozen=True)
 class ChargeOutcome:
     """What resolving a ticket did to the customer's account."""
@@ -169,6 +173,28 @@ def on_resolve(
         recorded_minutes=max(minutes, 1),
         units=ticket.units,
     )
+    if price.rule in NEVER_DRAWN:
+        # Free and on-request work never draws credits or time, whatever the account kind
+        # (no minimum either): an Alteo outage or quote request costs the bank nothing.
+        ledger.release_hold(
+            session=session,
+            contract_id=contract.id,
+            ticket_id=ticket.id,
+            actor_id=actor.id,
+            pack=pack,
+            reason="resolved free of charge"
+            if price.rule is PriceRuleType.FREE
+            else "resolved; price on request",
+            at=now,
+        )
+        return ChargeOutcome(
+            rule=price.rule,
+            unit="hours" if terms.account is AccountKind.TIME_BANK else unit,
+            charged=Decimal(0),
+            waived=Decimal(0),
+            top_up_packs=0,
+            on_request=price.rule is PriceRuleType.ON_REQUEST,
+        )
     if terms.account is AccountKind.TIME_BANK:
         return _consume_time_bank(
             session=session,
@@ -181,7 +207,7 @@ def on_resolve(
             rule=price.rule,
         )
     amount = price.credits or Decimal(0)
-    if price.rule is PriceRuleType.ON_REQUEST or terms.account is AccountKind.NONE:
+    if terms.account is AccountKind.NONE:
         ledger.release_hold(
             session=session,
             contract_id=contract.id,

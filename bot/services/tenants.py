@@ -65,7 +65,17 @@ def add_contract(
         raise InputError(f"pack {pack_id!r} has no service level {service_level!r}")
     if service_level is None and pack.service_levels:
         defaults = [level.id for level in pack.service_levels if level.default]
-        service_level = defaults[0] if defaults else pack.service_levels[0].id
+        if len(defaults) != 1:
+            # The SLA engine's rule: a pack default only when exactly one level is marked
+            # default (Alteo). Proximus marks a default tier per formula, so a contract must
+            # name its formula: a Pro+ customer read as Essential would lose every clock.
+            known = ", ".join(level.id for level in pack.service_levels)
+            raise InputError(
+                f"pack {pack_id!r} needs a service level: --option service_level=… "
+                f"(one of: {known})",
+                option=SERVICE_LEVEL,
+            )
+        service_level = defaults[0]
     assert tenant.id is not None
     contract = Contract(
         tenant_id=tenant.id,

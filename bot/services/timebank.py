@@ -177,7 +177,9 @@ def _aware(instant: datetime) -> datetime:
 def buckets(*, session: Session, contract_id: int, now: datetime) -> list[Bucket]:
     """Buckets live at ``now`` with hours left, in drawing order.
 
-    Drawing order: the monthly allowance first, then extra hours by earliest expiry.
+    Drawing order: earliest expiry first, so paid extra hours that expire before the
+    month's allowance are used before it and the customer loses nothing they paid for; at
+    equal expiry the allowance goes first (contracts digest, decision 13).
     """
     rows = ledger.entries(session=session, contract_id=contract_id)
     drawn: dict[int, Decimal] = defaultdict(Decimal)
@@ -195,7 +197,7 @@ def buckets(*, session: Session, contract_id: int, now: datetime) -> list[Bucket
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(
         live,
-        key=lambda b: (not b.is_allowance, b.entry.expires_at or far, b.entry.id or 0),
+        key=lambda b: (b.entry.expires_at or far, not b.is_allowance, b.entry.id or 0),
     )
 
 
@@ -333,7 +335,7 @@ def consume(
     pack: ContractPack | None = None,
     bill_beyond: bool = False,
 ) -> Consumption:
-    """Record the time an agent spent on a ticket, drawing allowance first, then extras.
+    """Record the time an agent spent on a ticket, drawing the hours that expire first.
 
     When the live buckets do not cover it: InsufficientTimeError (no time drawn), or with
     ``bill_beyond`` the part beyond the bank is charged without a bucket and billed at once

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.sla.calendar import FOREVER, BusinessCalendar, Span, from_us, to_us
 from bot.sla.clock import ResolvedTarget
 from bot.sla.rules import Pause, normalise_pauses, rule_due_us
+from pricing.schema import WEEKDAYS, SameDayRule
 
 __all__ = ["DayLine", "Explanation", "explain_target", "format_duration", "render_explanation"]
 
@@ -37,6 +38,7 @@ class Explanation:
     due_at: datetime | None
     days: tuple[DayLine, ...]
     pauses: tuple[Pause, ...]
+    cutoff: str | None = None
 
 
 def _subtract(span: Span, pauses: list[Span]) -> tuple[list[Span], list[Span]]:
@@ -65,6 +67,25 @@ def _skip_reason(calendar: BusinessCalendar, day: date, language: str | None) ->
     if info.closure:
         return "closure"
     return "no window (weekend)" if day.weekday() >= 5 else "no window"
+
+
+def same_day_cutoff(
+    *, rule: SameDayRule, calendar: BusinessCalendar, logged_at: datetime
+) -> str | None:
+    """Which same-day cutoff applied to ``logged_at`` and what it decided, in words."""
+    local = logged_at.astimezone(calendar.zone)
+    day = local.date()
+    cutoff = rule.cutoffs.get(WEEKDAYS[day.weekday()])
+    spans = calendar.spans_on(day)
+    if not spans:
+        return f"same-day cutoff: none on {day:%a} (no window): the next day with a window"
+    if cutoff is None:
+        return f"same-day cutoff: none on {day:%a}: the close of today's window"
+    close = from_us(spans[-1][1]).astimezone(calendar.zone)
+    before = local < datetime.combine(day, cutoff, tzinfo=calendar.zone) and local < close
+    decided = "the close of today's window" if before else "the next day with a window"
+    side = "before" if before else "at or after"
+    return f"same-day cutoff {cutoff:%H:%M} on {day:%a}: logged {side} it, so {decided}"
 
 
 def explain_target(
@@ -108,7 +129,13 @@ def explain_target(
                 )
             )
             day += timedelta(days=1)
+    cutoff = (
+        same_day_cutoff(rule=target.rule, calendar=calendar, logged_at=logged_at)
+        if isinstance(target.rule, SameDayRule) and calendar is not None
+        else None
+    )
     return Explanation(
+        cutoff=cutoff,
         label=target.label,
         calendar_id=None if calendar is None else calendar.id,
         zone=shown_zone,
@@ -151,6 +178,8 @@ def render_explanation(*, explanation: Explanation, title: str) -> list[str]:
     where = f"calendar {explanation.calendar_id}, " if explanation.calendar_id else ""
     lines = [f"{title}: {explanation.label} ({where}{zone.key})"]
     lines.append(f"  logged   {_stamp(explanation.logged_at, zone)}")
+    if explanation.cutoff is not None:
+        lines.append(f"  rule     {explanation.cutoff}")
     for pause in explanation.pauses:
         end = "still paused" if pause.end is None else _stamp(pause.end, zone)
         reason = f" ({pause.reason})" if pause.reason else ""

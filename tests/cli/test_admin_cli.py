@@ -104,3 +104,27 @@ def test_an_unknown_service_level_is_refused_as_before(database: Engine) -> None
     assert result.exit_code == 2
     assert "no service level 'gold'" in result.stderr
     assert _contracts(database) == []
+
+
+def test_a_proximus_contract_without_a_formula_is_refused(database: Engine) -> None:
+    # Issue 15 item 3: it used to become Internet Essential (best effort) silently.
+    result = run("contract", "add", "--tenant", "acme", "--pack", "proximus-internet")
+    assert result.exit_code != 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "service_level" in lines[0]
+    assert "internet-pro-plus:premium" in lines[0]
+    assert _contracts(database) == []
+
+
+def test_a_proximus_contract_with_a_formula_keeps_it(database: Engine) -> None:
+    args = ["--pack", "proximus-internet", "--option", "service_level=internet-pro-plus:basic"]
+    result = run("contract", "add", "--tenant", "acme", *args)
+    assert result.exit_code == 0, result.output
+    assert [c.service_level for c in _contracts(database)] == ["internet-pro-plus:basic"]
+
+
+def test_alteo_still_defaults_to_its_single_default_level(database: Engine) -> None:
+    result = run("contract", "add", "--tenant", "acme", "--pack", "alteo-hosting")
+    assert result.exit_code == 0, result.output
+    assert [c.service_level for c in _contracts(database)] == ["managed:none"]

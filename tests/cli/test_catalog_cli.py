@@ -144,3 +144,14 @@ def test_schema_matches_the_committed_file() -> None:
     assert result.exit_code == 0
     assert result.stdout == (REPO / "pricing" / "pack.schema.json").read_text(encoding="utf-8")
     assert json.loads(result.stdout)["title"] == "ContractPack"
+
+
+def test_alteo_prices_are_hours_of_the_time_bank_never_credits() -> None:
+    # Issue 15 item 12: "0,25 h / 15 min", not "0,25 crédits / 15 min".
+    for lang, expected in (("fr", "0,25 h / 15 min"), ("nl", "0,25 u / 15 min")):
+        result = run("show", "alteo-hosting", "--lang", lang)
+        assert result.exit_code == 0
+        assert expected in result.stdout
+        assert "crédits" not in result.stdout
+        assert "credits" not in result.stdout
+    assert "0.25 h / 15 min" in run("show", "alteo-hosting", "--lang", "en").stdout

@@ -315,7 +315,27 @@ def test_remedies_json(args: list[str], amount: str, deadline: str | None) -> No
 def test_remedies_human_form() -> None:
     result = run("remedies", "alteo-gtr", "--monthly-fee", "200", "--overrun-minutes", "61")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("60 eur: overrun of 61 min (up to 120 min)")
+    # Euros are now shown to the cent ("60.00", was "60"): issue 15 asks for "5.00".
+    assert result.stdout.startswith("60.00 eur: overrun of 61 min (up to 120 min)")
+
+
+@pytest.mark.parametrize(
+    ("downtime", "month", "amount"),
+    [("44", "2026-12", "5.00"), ("41", "2027-02", "0.00")],
+)
+def test_alteo_availability_tolerance_is_fixed(downtime: str, month: str, amount: str) -> None:
+    result = run(
+        "remedies",
+        "alteo-availability",
+        "--monthly-fee",
+        "200",
+        "--downtime-minutes",
+        downtime,
+        "--month",
+        month,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split()[0] == amount
 
 
 @pytest.mark.parametrize(

@@ -156,17 +156,29 @@ def test_alteo_availability_per_started_slice(downtime: str, slices: int, capped
     assert result.clause.startswith("5.1")
 
 
-def test_alteo_availability_threshold_depends_on_the_months_length() -> None:
-    # 44 minutes: below 99.9 % in a 30-day month, not in a 31-day month (44.64 min allowed).
-    remedy = remedy_of("alteo-hosting", "availability_per_slice")
-    may = remedies.month_minutes(2026, 5, "Europe/Paris")
-    april = remedies.availability_per_slice(
-        remedy=remedy, monthly_fee=FEE, downtime_minutes=Decimal(44), period_minutes=APRIL
+@pytest.mark.parametrize(
+    ("year", "month", "downtime", "amount"),
+    [
+        (2026, 12, "44", "5"),  # December (31 days): 44 min > 43 min 12 s, one slice
+        (2027, 2, "41", "0"),  # February (28 days): 41 min is within the tolerance
+        (2027, 2, "43.2", "0"),  # exactly 43 min 12 s: not more than the tolerance
+        (2027, 3, "43.21", "5"),  # March 2027 has the DST change (one hour shorter)
+        (2026, 4, "44", "5"),
+    ],
+)
+def test_alteo_tolerance_is_43_min_12_s_whatever_the_month(
+    year: int, month: int, downtime: str, amount: str
+) -> None:
+    # Seed 004, 5.1: "un temps maximum de panne de 43'12\" par mois": a fixed figure, so the
+    # threshold no longer follows the month's length (the former reading failed 41 min in
+    # February and passed 44 min in December).
+    result = remedies.availability_per_slice(
+        remedy=remedy_of("alteo-hosting", "availability_per_slice"),
+        monthly_fee=FEE,
+        downtime_minutes=Decimal(downtime),
+        period_minutes=remedies.month_minutes(year, month, "Europe/Paris"),
     )
-    long_month = remedies.availability_per_slice(
-        remedy=remedy, monthly_fee=FEE, downtime_minutes=Decimal(44), period_minutes=may
-    )
-    assert (april.amount, long_month.amount) == (Decimal(5), Decimal(0))
+    assert result.amount == Decimal(amount)
 
 
 # --------------------------------------------------------------------------- Alteo 5.2

@@ -93,3 +93,81 @@ def test_missed_targets_reads_the_ticket_flags() -> None:
     assert billing.missed_targets(ticket) == {"response"}
     ticket.resolution_breached = True
     assert billing.missed_targets(ticket) == {"response", "resolution"}
+
+
+ALTEO_FREE_AND_ON_REQUEST = [
+    ("service-outage", "critical", "free"),
+    ("hardware-failure", "major", "free"),
+    ("penalty-claim", "minor", None),
+    ("general-question", "minor", None),
+    ("quote-request", "minor", None),
+]
+
+
+@pytest.mark.parametrize(("intervention", "priority", "rule"), ALTEO_FREE_AND_ON_REQUEST)
+@pytest.mark.parametrize("minutes", [0, 40])
+def test_alteo_free_and_on_request_work_never_draws_the_time_bank(
+    engine: Engine, intervention: str, priority: str, rule: str | None, minutes: int
+) -> None:
+    # Issue 15 item 1: every Alteo ticket used to draw at least 15 minutes at resolution.
+    pack = get_pack("alteo-hosting")
+    if rule is not None:
+        prices = next(
+            i for c in pack.categories for i in c.interventions if i.id == intervention
+        ).prices
+        assert prices[priority].rule.value == rule
+    with transaction(engine) as session:
+        contract_id, user_id = make_account(
+            session, "alteo-hosting", {"monthly_allowance_hours": "2"}
+        )
+        ticket = session.get(Ticket, make_ticket(session, contract_id, user_id))
+        contract = session.get(Contract, contract_id)
+        user = session.get(User, user_id)
+        assert ticket is not None
+        assert contract is not None
+        assert user is not None
+        ticket.intervention_id = intervention
+        ticket.priority = priority
+        outcome = billing.on_resolve(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            pack=pack,
+            actor=Actor(user=user),
+            minutes=minutes,
+            now=LOGGED + timedelta(days=1),
+        )
+        charges = [
+            e
+            for e in ledger.entries(session=session, contract_id=contract_id)
+            if e.type.value == "charge"
+        ]
+    assert outcome.charged == 0
+    assert outcome.rule.value in {"free", "on_request"}
+    assert charges == []
+
+
+def test_alteo_paid_work_still_draws_with_the_quarter_hour_minimum(engine: Engine) -> None:
+    pack = get_pack("alteo-hosting")
+    with transaction(engine) as session:
+        contract_id, user_id = make_account(
+            session, "alteo-hosting", {"monthly_allowance_hours": "2"}
+        )
+        ticket = session.get(Ticket, make_ticket(session, contract_id, user_id))
+        contract = session.get(Contract, contract_id)
+        user = session.get(User, user_id)
+        assert ticket is not None
+        assert contract is not None
+        assert user is not None
+        ticket.intervention_id = "optimisation"
+        ticket.priority = "minor"
+        outcome = billing.on_resolve(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            pack=pack,
+            actor=Actor(user=user),
+            minutes=5,
+            now=LOGGED + timedelta(days=1),
+        )
+    assert (outcome.unit, outcome.charged) == ("hours", Decimal("0.25"))

@@ -306,3 +306,41 @@ def test_ledger_charges_and_holds_are_refused_on_a_time_bank(engine: Engine) -> 
             ledger.place_hold(
                 session=session, contract_id=contract_id, ticket_id=ticket_id, amount=Decimal(1)
             )
+
+
+def test_extras_expiring_before_the_allowance_are_drawn_first(engine: Engine) -> None:
+    # Issue 15 item 5: extra hours bought on 25 February 2027 expire on 27 March, before
+    # March's allowance (lost at the end of March, across the DST change of 28 March).
+    contract_id, user_id, ticket_id = account(engine, hours="1")
+    with transaction(engine) as session:
+        extra = timebank.buy_extra(
+            session=session,
+            contract_id=contract_id,
+            hours=Decimal(1),
+            now=utc("2027-02-25T09:00:00"),
+        )
+        used = timebank.consume(
+            session=session,
+            contract_id=contract_id,
+            ticket_id=ticket_id,
+            minutes=75,
+            now=utc("2027-03-26T09:00:00"),
+            actor_id=user_id,
+        )
+        allowance = next(
+            e
+            for e in ledger.entries(session=session, contract_id=contract_id)
+            if e.type is LedgerEntryType.ALLOWANCE
+        )
+        after = timebank.usable_hours(
+            session=session,
+            contract=ledger.get_contract(session=session, contract_id=contract_id),
+            pack=get_pack(PACK_ID),
+            now=utc("2027-03-29T09:00:00"),  # Easter Monday: the extra has expired
+        )
+    assert [(e.related_id, e.amount) for e in used.entries] == [
+        (extra.id, Decimal(-1)),
+        (allowance.id, Decimal("-0.25")),
+    ]
+    # Nothing paid was lost: the extra hour was used, 0.75 h of the allowance is left.
+    assert after == Decimal("0.75")

@@ -339,3 +339,45 @@ def test_explain_a_paused_clock_and_best_effort() -> None:
     )
     assert best.exit_code == 0, best.output
     assert "no due instant (best effort)" in best.stdout
+
+
+@pytest.mark.parametrize(
+    ("logged", "rule", "due"),
+    [
+        (
+            "2027-03-27T12:30:00+01:00",
+            "same-day cutoff 13:00 on Sat: logged before it, so the close of today's window",
+            "due      Sat 2027-03-27T16:30:00+01:00",
+        ),
+        (
+            # After Saturday's cutoff: Sunday has no window, Easter Monday is a holiday, and
+            # the clocks went forward on the 28th: due Tuesday at 20:00 summer time.
+            "2027-03-27T13:30:00+01:00",
+            "same-day cutoff 13:00 on Sat: logged at or after it, so the next day with a window",
+            "due      Tue 2027-03-30T20:00:00+02:00",
+        ),
+    ],
+)
+def test_explain_names_the_same_day_cutoff(logged: str, rule: str, due: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "explain",
+            "--pack",
+            "proximus-internet",
+            "--service-level",
+            "internet-maxi-bizz",
+            "--kind",
+            "incident",
+            "--priority",
+            "p1",
+            "--logged",
+            logged,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"  rule     {rule}" in result.stdout
+    assert "Mon 2027-03-29  skipped: public holiday: Easter Monday" in result.stdout or (
+        "2027-03-29" not in result.stdout
+    )
+    assert due in result.stdout

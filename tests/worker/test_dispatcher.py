@@ -353,3 +353,30 @@ async def until(condition: Callable[[], bool], within: float = 3.0) -> None:
             return
         await asyncio.sleep(0.01)
     pytest.fail("condition not reached in time")
+
+
+def test_three_p1_breaches_in_a_month_offer_the_room_left_under_the_cap(
+    seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
+) -> None:
+    # Issue 15 item 2: each of three November P1 breaches used to announce "€ 150". Proximus
+    # grants at most one monthly fee per month: the first offers € 150, the next ones say the
+    # cap is reached (French for the demo requester).
+    for _ in range(3):
+        open_ticket(
+            seeded,
+            pack_id="proximus-internet",
+            intervention="no-internet",
+            priority="p1",
+            now=start,
+        )
+    clock.advance(days=2)
+    dispatcher(seeded, settings, clock).dispatch_due()
+    customer = sorted(
+        (n for n in notifications(seeded, event="breached") if n.audience == "customer"),
+        key=lambda n: n.ticket_id or 0,
+    )
+    assert len(customer) == 3
+    assert "€ 150" in customer[0].text
+    for later in customer[1:]:
+        assert "€ 150" not in later.text
+        assert "plafond d'une redevance mensuelle" in later.text

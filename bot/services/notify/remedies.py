@@ -16,10 +16,11 @@ from sqlmodel import Session
 
 from bot.db.models import Ticket
 from bot.i18n import Translator
+from bot.services import claims
 from bot.services.billing import ticket_quote
 from bot.services.notify.cache import cached, contract_of
 from pricing.quotes import QuoteError
-from pricing.remedies import RemedyError, claim_deadline, service_credit_per_breach
+from pricing.remedies import RemedyError, claim_deadline
 from pricing.schema import ContractPack, PriceRuleType, Remedy
 from pricing.terms import ContractTerms, OptionError, pack_zone
 
@@ -64,14 +65,22 @@ def remedy_params(
         fee = _monthly_fee(terms) if remedy.type == "service_credit_per_breach" else None
         if fee is not None:
             try:
-                result = service_credit_per_breach(
-                    remedy=remedy, monthly_fee=fee, breaches=1, breach_day=day
+                claim = claims.p1_service_credit(
+                    session=session,
+                    ticket=ticket,
+                    contract=contract_of(session, ticket.contract_id),
+                    terms=terms,
+                    breach_day=day,
+                    now=at,
                 )
             except (RemedyError, ArithmeticError):
-                pass
-            else:
-                params[f"remedy.{remedy.id}.amount"] = str(result.amount)
-                deadline = result.claim_deadline
+                claim = None
+            if claim is not None:
+                # The room left under the month's cap, from the claim register.
+                params[f"remedy.{remedy.id}.amount"] = str(claim.amount)
+                if claim.amount == 0:
+                    params[f"remedy.{remedy.id}.capped"] = "1"
+                deadline = claim.deadline
         if deadline is not None:
             params[f"remedy.{remedy.id}.deadline"] = deadline.isoformat()
     if ids:
@@ -125,6 +134,14 @@ def _remedy_sentence(
             % values
         )
     if remedy.type == "service_credit_per_breach":
+        if params.get(f"remedy.{remedy.id}.capped"):
+            return (
+                _(
+                    "No further service credit for this breach: this month's credits already "
+                    "reach the cap of one monthly fee (clause %(clause)s)."
+                )
+                % values
+            )
         if amount and deadline:
             text = _(
                 "You may claim a service credit of %(amount)s (clause %(clause)s) until "

@@ -1,7 +1,7 @@
 """users.active and deactivated_at, invites.revoked_at: offboarding
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-23 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bot.db.types import UTCDateTime
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
