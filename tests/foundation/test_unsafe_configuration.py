@@ -61,3 +61,17 @@ def test_api_docs_are_off_unless_asked(engine: Engine, path: str) -> None:
         assert client.get(path).status_code == 404
     with TestClient(create_app(settings=settings(api_docs=True), engine=engine)) as client:
         assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://bot:hunter2@db/bot",
+        "postgresql+psycopg://bot@db/bot?password=hunter2&sslmode=require",
+        "postgresql+psycopg://bot@db/bot?sslpassword=hunter2",
+    ],
+)
+def test_config_masks_the_database_password_wherever_the_url_carries_it(url: str) -> None:
+    shown = settings(database_url=url).masked()["database_url"]
+    assert "hunter2" not in str(shown)
+    assert "db/bot" in str(shown)
