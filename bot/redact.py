@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.settings import MASK, QUERY_SECRET, Settings, mask_url
+from bot.settings import MASK, QUERY_SECRET, SECRET_KEY, Settings, mask_url
 
 __all__ = ["MASK", "configure_logging", "install", "mask_url", "redact", "secrets_of"]
 
@@ -47,7 +47,7 @@ def secrets_of(settings: Settings) -> set[str]:
     if password and len(password) >= 3:
         found.add(password)
     for key, value in parse_qsl(urlsplit(settings.database_url).query):
-        if QUERY_SECRET.match(f"{key}=") and len(value) >= 3:
+        if SECRET_KEY.fullmatch(key) and len(value) >= 3:
             found.add(value)
     return found
 

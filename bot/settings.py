@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MASK = "**********"
 # Query-string parameters of a URL that carry secrets (`?password=…`, `?sslpassword=…`).
+SECRET_KEY = re.compile(r"(?i)password|passwd|pwd|secret|token|sslpassword")
 QUERY_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&\s\"']+)")
 
 
@@ -32,7 +33,7 @@ def mask_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = [
-            (key, MASK if QUERY_SECRET.match(f"{key}=") else value)
+            (key, MASK if SECRET_KEY.fullmatch(key) else value)
             for key, value in parse_qsl(query, keep_blank_values=True)
         ]
         query = urlencode(pairs, safe="*")
