@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python bench/milestones.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/telegram.py
+	$(BIN)/python bench/webhook_limits.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

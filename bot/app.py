@@ -42,7 +42,15 @@ def create_app(
                 await stack.enter_async_context(factory())
             yield
 
-    app = FastAPI(title="supportbot", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs
+    app = FastAPI(
+        title="supportbot",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.channels = running

@@ -12,10 +12,17 @@ from bot.settings import Settings
 from bot.worker.plugin import worker_plugin
 
 
+class UnsafeConfigurationError(RuntimeError):
+    """The settings would expose an unauthenticated webhook; one line says which and how."""
+
+
 def build_app(
     *, settings: Settings, engine: Engine, channels: registry.Registry | None = None
 ) -> FastAPI:
     """The production app: probes, every enabled channel of the registry, and the worker."""
     chosen = channels or builtin.install()
+    refused = chosen.refusals(settings)
+    if refused:
+        raise UnsafeConfigurationError(refused[0])
     running = chosen.build(ChannelRuntime(settings=settings, engine=engine))
     return create_app(settings=settings, engine=engine, channels=running, plugins=[worker_plugin])

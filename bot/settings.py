@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MASK = "**********"
+# Query-string parameters of a URL that carry secrets (`?password=…`, `?sslpassword=…`).
+SECRET_KEY = re.compile(r"(?i)password|passwd|pwd|secret|token|sslpassword")
+QUERY_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|sslpassword)=([^&\s\"']+)")
+
+
+def mask_url(url: str) -> str:
+    """A database URL for display: the password (in the user part or the query) masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        creds, host = netloc.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in creds else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = [
+            (key, MASK if SECRET_KEY.fullmatch(key) else value)
+            for key, value in parse_qsl(query, keep_blank_values=True)
+        ]
+        query = urlencode(pairs, safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/supportbot.db"
 
@@ -80,6 +107,19 @@ class Settings(BaseSettings):
         description="In an agents' thread (Slack) or reply to a ping (Telegram), a message "
         "starting with this is an internal note; any other is a reply to the customer.",
     )
+    webhook_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body the webhooks accept; larger ones get 413 unread.",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve /docs, /redoc and /openapi.json (off in production)."
+    )
+    max_credit_amount: Decimal = Field(
+        default=Decimal("1000000"),
+        gt=0,
+        description="Largest purchase or adjustment, in credits or euros, per operation.",
+    )
 
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
@@ -116,11 +156,8 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(getattr(self, name), SecretStr):
                 shown[name] = "**********"
-            elif name == "database_url" and isinstance(value, str) and "@" in value:
-                scheme, rest = value.split("://", 1)
-                creds, host = rest.rsplit("@", 1)
-                user = creds.split(":", 1)[0]
-                shown[name] = f"{scheme}://{user}:**********@{host}"
+            elif name == "database_url" and isinstance(value, str):
+                shown[name] = mask_url(value)
             else:
                 shown[name] = value
         return shown

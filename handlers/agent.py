@@ -6,13 +6,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
+from bot.numbers import parse_int
 from bot.services import ownership, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
-from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
+from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
-from handlers.states import State, move, parse_state, reset
+from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention
 from pricing.schema import ContractPack, Intervention, Priority
 
@@ -61,13 +62,14 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
             )
             return False
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 1440:
+    minutes = parse_int(text, low=1, high=1440)
+    if minutes is None:
         ctx.refuse(
             ctx._("Minutes must be a whole number between 1 and 1440."),
             RefusalReason.INVALID_INPUT,
         )
         return False
-    return int(text)
+    return minutes
 
 
 def duty_command(ctx: Context, argument: str) -> None:
@@ -91,8 +93,9 @@ def queue_command(ctx: Context, argument: str) -> None:
     """/queue [mine|unassigned|breached] [page]: open tickets, nearest pending due first."""
     scope, page = "all", 1
     for word in argument.lower().split():
-        if word.isdigit() and int(word) >= 1:
-            page = int(word)
+        number = parse_int(word, low=1, high=100_000)
+        if number is not None:
+            page = number
         elif word in QUEUE_WORDS:
             scope = QUEUE_WORDS[word]
         else:
@@ -557,6 +560,20 @@ def _ceiling(pack: ContractPack, item: Intervention) -> Priority | None:
     return max(allowed, key=lambda p: p.rank) if allowed else None
 
 
+def go_back(ctx: Context) -> State | None:
+    """« Back » in the agent flows: the previous question, forgetting the answer given there."""
+    state = back(ctx)
+    if state is None:
+        return None
+    conversation = ctx.require_conversation
+    if state in (State.RECLASSIFY_WHAT, State.RECLASSIFY_INTERVENTION):
+        conversation.intervention_id = None
+    if state in (State.RECLASSIFY_WHAT, State.RECLASSIFY_PRIORITY):
+        conversation.priority = None
+    ask(ctx)
+    return state
+
+
 def _ask_again(ctx: Context) -> None:
     """Ask the same question again: the answer given was refused (the question says why)."""
     ask(ctx)
@@ -624,7 +641,7 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         else:
             _log(ctx, ticket, minutes or 0)
         return
-    picked = value if chosen else typed_choice(ctx, ask, typed)
+    picked = offered_value(ctx, ask, value) if chosen else typed_choice(ctx, ask, typed)
     if picked in (NAV_BACK, NAV_CANCEL):
         picked = None  # typed as an option number: the agent flows take only real choices
     if picked is None:
@@ -661,9 +678,9 @@ def _yes_words(ctx: Context) -> set[str]:
 
 def _minutes_answer(ctx: Context, typed: str) -> int | None:
     """Minutes typed at the resolve question (0: nothing more); None after asking again."""
-    text = typed.lower().removesuffix("min").strip()
-    if text.isdigit() and 0 <= int(text) <= 1440:
-        return int(text)
+    minutes = parse_int(typed.lower().removesuffix("min").strip(), low=0, high=1440)
+    if minutes is not None:
+        return minutes
     ctx.refuse(
         ctx._("Minutes must be a whole number between 0 and 1440."), RefusalReason.INVALID_ANSWER
     )

@@ -243,6 +243,13 @@ COMMANDS: tuple[Command, ...] = (
         "[%(period)s]",
     ),
     Command(
+        "people",
+        MANAGERS,
+        manager.people_command,
+        Section.MANAGER,
+        N_("the people of your company and whether they can reach the bot"),
+    ),
+    Command(
         "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
     ),
     Command(

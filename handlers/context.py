@@ -18,6 +18,7 @@ from bot.db.models import (
     User,
 )
 from bot.i18n import Translator
+from bot.numbers import looks_numeric, parse_int
 from bot.services.actions import ticket_actions
 from bot.services.notify.templates import action_label
 from bot.services.tickets import Actor
@@ -148,20 +149,36 @@ def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> s
     wanted = text.strip().lower()
     if not wanted:
         return None
-    saved, question = list(ctx.outcome.replies), ctx.outcome.question
-    asker(ctx)
-    asked = ctx.outcome.replies[len(saved) :]
-    ctx.outcome.replies, ctx.outcome.question = saved, question
-    options = [option for reply in asked for option in reply_options(reply)]
-    prefix = ctx.payload("")
-    values = [option.payload.removeprefix(prefix) for option in options]
-    if wanted.isdigit():
-        index = int(wanted) - 1
-        return values[index] if 0 <= index < len(values) else None
+    offered = _offered(ctx, asker)
+    options = [option for option, _value in offered]
+    values = [value for _option, value in offered]
+    if looks_numeric(wanted):
+        index = parse_int(wanted, low=1, high=len(values))
+        return None if index is None else values[index - 1]
     for option, value in zip(options, values, strict=True):
         if option.label.strip("«✕ ").lower() == wanted:
             return value
     return None
+
+
+def offered_value(ctx: Context, asker: Callable[[Context], None], value: str) -> str | None:
+    """`value` if the current question offers it (a clicked payload), else None: a forged
+    or outdated payload is refused at the step that reads it."""
+    return value if any(v == value for _option, v in _offered(ctx, asker)) else None
+
+
+def _offered(ctx: Context, asker: Callable[[Context], None]) -> list[tuple[Option, str]]:
+    saved, question = list(ctx.outcome.replies), ctx.outcome.question
+    refusal = ctx.outcome.refusal
+    asker(ctx)
+    asked = ctx.outcome.replies[len(saved) :]
+    ctx.outcome.replies, ctx.outcome.question, ctx.outcome.refusal = saved, question, refusal
+    prefix = ctx.payload("")
+    return [
+        (option, option.payload.removeprefix(prefix))
+        for reply in asked
+        for option in reply_options(reply)
+    ]
 
 
 def new_token() -> str:

@@ -30,6 +30,7 @@ from bot.services.errors import (
 from bot.settings import Settings, using_settings
 from handlers import agent, commands, intake, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
+from handlers.edge import clean_event
 from handlers.model import (
     CommandMenu,
     HomeView,
@@ -38,6 +39,7 @@ from handlers.model import (
     Refusal,
     RefusalReason,
     Text,
+    echo,
 )
 from handlers.render import status_label
 from handlers.speaker import (
@@ -74,6 +76,7 @@ FREE_TEXT_STATES = frozenset(
 )
 
 COMMAND_NAMES = commands.COMMAND_NAMES  # for channels that spell commands their own way
+__all__ = ["COMMAND_NAMES", "Core", "clean_event", "entry", "handle_event", "process"]
 
 CoreEntry = Callable[[InboundEvent], Outcome]
 
@@ -124,6 +127,7 @@ def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outco
 
 def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
     """Handle one event inside the caller's transaction."""
+    event = clean_event(event, default_locale=settings.default_locale)  # whatever the channel
     with using_settings(settings):
         return _handle(session=session, event=event, settings=settings)
 
@@ -150,10 +154,20 @@ def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Out
             refusal = unknown_user_refusal(ctx.t)
             ctx.refuse(refusal.text, refusal.reason)
         return _finish(ctx)
+    if not speaker.user.active:
+        text = ctx._("Your access to the support service has ended. Contact your administrator.")
+        ctx.refuse(text, RefusalReason.DEACTIVATED)
+        return _finish(ctx)
     ctx.user, ctx.identity, ctx.tenant = speaker.user, speaker.identity, speaker.tenant
     ctx.actor = speaker.actor
-    ctx.conversation = _conversation(ctx)
+    ctx.conversation, expired = _conversation(ctx)
     _guarded(ctx, lambda: _route(ctx, command, argument))
+    if expired:  # said last-minute, in the language the event ends in (/lang may change it)
+        note = ctx._(
+            "Your unfinished request expired after %(minutes)d minutes without "
+            "activity. Send /new to start again."
+        ) % {"minutes": ctx.settings.conversation_idle_minutes}
+        ctx.outcome.replies.insert(0, Text(note))
     ctx.require_conversation.updated_at = now
     session.add(ctx.require_conversation)
     return _finish(ctx)
@@ -185,7 +199,8 @@ def _split_command(text: str | None) -> tuple[str | None, str]:
     return name, rest.strip()
 
 
-def _conversation(ctx: Context) -> Conversation:
+def _conversation(ctx: Context) -> tuple[Conversation, bool]:
+    """The user's conversation in this chat, and whether an unfinished one just expired."""
     user = ctx.require_user
     query = select(Conversation).where(
         Conversation.channel == ctx.event.channel,
@@ -204,23 +219,15 @@ def _conversation(ctx: Context) -> Conversation:
         )
         ctx.session.add(conversation)
         ctx.session.flush()
-        return conversation
+        return conversation, False
     idle = timedelta(minutes=ctx.settings.conversation_idle_minutes)
     if (
         parse_state(conversation.state) is not State.IDLE
         and ctx.now - conversation.updated_at > idle
     ):
         reset(conversation)
-        ctx.say(
-            Text(
-                ctx._(
-                    "Your unfinished request expired after %(minutes)d minutes without "
-                    "activity. Send /new to start again."
-                )
-                % {"minutes": ctx.settings.conversation_idle_minutes}
-            )
-        )
-    return conversation
+        return conversation, True
+    return conversation, False
 
 
 def _route(ctx: Context, command: str | None, argument: str) -> None:
@@ -236,7 +243,9 @@ def _route(ctx: Context, command: str | None, argument: str) -> None:
             _answer_step(ctx, state, (ctx.event.text or "").strip())
             return
         if found is None:
-            text = ctx._("Unknown command /%(name)s. Send /help for the list.") % {"name": command}
+            text = ctx._("Unknown command /%(name)s. Send /help for the list.") % {
+                "name": echo(command, 40)
+            }
             ctx.refuse(text, RefusalReason.INVALID_INPUT)
             return
         if ctx.require_user.role not in found.roles:
@@ -278,7 +287,8 @@ def _answer_step(ctx: Context, state: State, value: str, *, chosen: bool = False
         commands.cancel_command(ctx, "")
         return
     if value == NAV_BACK or (not chosen and value.strip().lower() in _back_words(ctx)):
-        if intake.go_back(ctx) is None:
+        going_back = agent.go_back if state in AGENT_STATES else intake.go_back
+        if going_back(ctx) is None:
             ctx.refuse(ctx._("There is no earlier step."), RefusalReason.INVALID_ANSWER)
             _reask(ctx)
         return
@@ -312,8 +322,11 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
     params = exc.params
     if isinstance(exc, NotFoundError):
         if "handle" in params:
-            return _("No agent with the handle %(handle)s.") % {"handle": params["handle"]}
-        return _("No ticket %(ref)s that you can see.") % {"ref": params.get("reference", "")}
+            return _("No agent with the handle %(handle)s.") % {
+                "handle": echo(str(params["handle"]), 40)
+            }
+        reference = echo(str(params.get("reference", "")), 40)
+        return _("No ticket %(ref)s that you can see.") % {"ref": reference}
     if isinstance(exc, AccessDeniedError):
         if "handle" in params:
             return _("%(handle)s is not an agent of this ticket's provider.") % {
@@ -337,6 +350,7 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
         return {
             "unknown": _("This invite code is unknown. Check it, or ask for a new one."),
             "used": _("This invite code was already used. Ask for a new one."),
+            "revoked": _("This invite code was revoked. Ask for a new one."),
             "expired": _("This invite code has expired. Ask for a new one."),
         }.get(str(reason), _("This account is already linked."))
     if isinstance(exc, InputError):

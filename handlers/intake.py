@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from bot.db.models import Contract, Role, Tenant, User
+from bot.numbers import parse_int
 from bot.services import accounts, billing, tenants, tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
-from handlers.context import Context, typed_choice
-from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
+from handlers.context import Context, offered_value, typed_choice
+from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text, echo
 from handlers.render import quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention, get_pack
@@ -462,11 +463,11 @@ def _ask_confirm(ctx: Context) -> None:
         ctx._("Please check your request:"),
         "• " + field(ctx._("Intervention"), intervention.labels.get(lang)),
         "• " + field(ctx._("Priority"), priority_label(pack, conversation.priority, lang)),
-        "• " + field(ctx._("Description"), conversation.description or ""),
+        "• " + field(ctx._("Description"), echo(conversation.description or "")),
     ]
     for key, value in conversation.details.items():
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
-        lines.append("• " + field(label, value))
+        lines.append("• " + field(label, echo(value)))
     lines.append("• " + field(ctx._("Cost"), quote_text(ctx.t, estimate, pack)))
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)
@@ -527,7 +528,7 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
 
 def _resolve_value(ctx: Context, value: str, chosen: bool) -> str | None:
     if chosen:
-        return value
+        return offered_value(ctx, ask, value)
     return typed_choice(ctx, ask, value)
 
 
@@ -714,11 +715,7 @@ def _after_details(ctx: Context, *, ask_now: bool) -> None:
 
 
 def _positive_int(text: str, *, upper: int) -> int | None:
-    cleaned = text.strip().lower().removesuffix("min").strip()
-    if not cleaned.isdigit():
-        return None
-    number = int(cleaned)
-    return number if 0 <= number <= upper else None
+    return parse_int(text.strip().lower().removesuffix("min"), low=0, high=upper)
 
 
 def _answer_units(ctx: Context, value: str, chosen: bool) -> None:

@@ -6,11 +6,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot.services import reports
+from bot.db.models import Role
+from bot.services import people, reports
 from bot.services.errors import InputError
 from bot.wording import amount_text
 from handlers.context import Context
-from handlers.model import Text
+from handlers.model import RefusalReason, Text, echo
 from pricing.loader import get_pack
 
 
@@ -21,8 +22,22 @@ def _zone(ctx: Context) -> str:
 def _period(ctx: Context, argument: str) -> reports.Period | None:
     try:
         return reports.parse_period(text=argument, now=ctx.now, zone=_zone(ctx))
-    except InputError:
-        ctx.say(Text(ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")))
+    except InputError as exc:
+        reason = exc.params.get("reason")
+        if reason == "year":
+            text = ctx._("Years go from %(low)d to %(high)d.") % {
+                "low": reports.MIN_YEAR,
+                "high": reports.MAX_YEAR,
+            }
+        elif reason == "month":
+            text = ctx._("Months go from 01 to 12, for example 2026-11.")
+        elif reason == "days":
+            text = ctx._("A number of days goes from 1 to %(high)d, for example 30d.") % {
+                "high": reports.MAX_PERIOD_DAYS
+            }
+        else:
+            text = ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")
+        ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return None
 
 
@@ -120,3 +135,49 @@ def credits_command(ctx: Context, argument: str) -> None:
             }
         )
     ctx.say(Text("\n".join(lines)))
+
+
+MAX_PEOPLE = 60  # a list longer than this is cut, with the count of the rest
+
+
+def people_command(ctx: Context, _argument: str) -> None:
+    """/people: a customer manager's colleagues; a provider manager's agents."""
+    actor = ctx.require_actor
+    if ctx.tenant is not None:
+        found = people.people(session=ctx.session, tenant_id=ctx.tenant.id)
+        title = ctx._("People of %(company)s:") % {"company": ctx.tenant.name}
+    elif actor.providers:
+        found = [
+            person
+            for code in sorted(actor.providers)
+            for person in people.people(session=ctx.session, provider_code=code)
+        ]
+        title = ctx._("People serving %(providers)s:") % {
+            "providers": ", ".join(sorted(actor.providers))
+        }
+    else:
+        ctx.say(Text(ctx._("You belong to no company and serve no provider.")))
+        return
+    roles = {
+        Role.REQUESTER: ctx._("requester"),
+        Role.MANAGER: ctx._("manager"),
+        Role.AGENT: ctx._("agent"),
+        Role.ADMIN: ctx._("administrator"),
+    }
+    lines = [title]
+    seen: set[int | None] = set()
+    for person in found:
+        if person.user.id in seen:
+            continue
+        seen.add(person.user.id)
+        user = person.user
+        channels = ", ".join(c.capitalize() for c in person.channels) or ctx._("no account linked")
+        state = "" if user.active else " — " + ctx._("deactivated")
+        lines.append(f"• {echo(user.display_name, 60)} ({roles[user.role]}) — {channels}{state}")
+    shown = lines[: MAX_PEOPLE + 1]
+    if len(lines) > len(shown):
+        more = len(lines) - len(shown)
+        shown.append(ctx.t.ngettext("… and %(n)d more", "… and %(n)d more", more) % {"n": more})
+    if len(shown) == 1:
+        shown.append(ctx._("Nobody yet."))
+    ctx.say(Text("\n".join(shown)))

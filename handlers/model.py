@@ -20,6 +20,14 @@ MAX_BUTTONS = 8
 MAX_LABEL = 75  # Slack option text limit; Telegram buttons have no hard limit but must stay short
 
 
+MAX_ECHO = 200  # user input quoted back in a reply
+
+
+def echo(text: str, limit: int = MAX_ECHO) -> str:
+    """User input quoted back in a reply: at most `limit` characters, cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def short_label(text: str, limit: int = MAX_LABEL) -> str:
     """A label that fits every channel's option limit, cut on a word with an ellipsis."""
     text = " ".join(text.split())
@@ -168,6 +176,7 @@ class RefusalReason(StrEnum):
     """Why the core refused what the user asked."""
 
     UNKNOWN_USER = "unknown_user"
+    DEACTIVATED = "deactivated"  # an offboarded user
     WORKSPACE_NOT_CONNECTED = "workspace_not_connected"
     WORKSPACE_NOT_ALLOWED = "workspace_not_allowed"
     ACCESS_DENIED = "access_denied"

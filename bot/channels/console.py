@@ -17,8 +17,9 @@ from sqlmodel import select
 
 from bot.db.engine import transaction
 from bot.db.models import Notification, NotificationStatus
+from bot.numbers import parse_int
 from bot.settings import Settings
-from handlers.core import entry
+from handlers.core import clean_event, entry
 from handlers.model import (
     Choices,
     Confirm,
@@ -79,8 +80,9 @@ class ConsoleSession:
         """Send one typed line; returns the rendered replies."""
         text = line.strip()
         action = None
-        if text.isdigit() and self.last_options and 1 <= int(text) <= len(self.last_options):
-            action = self.last_options[int(text) - 1].payload
+        picked = parse_int(text, low=1, high=len(self.last_options))
+        if picked is not None:
+            action = self.last_options[picked - 1].payload
             text = ""
         event = InboundEvent(
             channel=CHANNEL,
@@ -92,6 +94,7 @@ class ConsoleSession:
             platform_locale=self.locale,
             display_name=self.handle,
         )
+        event = clean_event(event, default_locale=self.settings.default_locale)
         outcome = self.core(event)
         rendered: list[str] = []
         options: tuple[Option, ...] = ()

@@ -91,6 +91,8 @@ class ChannelEntry:
     build: Callable[[ChannelRuntime], BuiltChannel] | None = None
     #: What to tell the operator when the settings leave the channel off.
     off_notice: str | None = None
+    #: Why the server must refuse to start with these settings (one line), or None.
+    unsafe: Callable[[Settings], str | None] = lambda _settings: None
 
     def log_off(self) -> None:
         """Tell the operator the channel is off (in the log of the module that builds it)."""
@@ -223,6 +225,10 @@ class Registry:
         """A channel's platform limits."""
         entry = self.get(name)
         return None if entry is None else entry.limits
+
+    def refusals(self, settings: Settings) -> list[str]:
+        """Why the server must not start with these settings (one line per problem)."""
+        return [line for entry in self.entries if (line := entry.unsafe(settings))]
 
     def build(self, runtime: ChannelRuntime) -> Channels:
         """Build every enabled channel."""

@@ -1,4 +1,4 @@
-"""`supportbot tenant …`, `contract add`, `invite`, `demo seed` and `chat`."""
+"""`supportbot tenant …`, `contract add`, `demo seed` and `chat`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import typer
 
 from bot.db.engine import get_engine, transaction
-from bot.db.models import Role
 from bot.services import demo, tenants, users
 from bot.services.errors import ServiceError
 from bot.settings import get_settings
@@ -85,42 +84,6 @@ def contract_add(
             typer.echo(
                 f"contract #{contract.id} added: {tenant} → {pack}"
                 + (f" ({contract.service_level})" if contract.service_level else "")
-            )
-    except ServiceError as exc:
-        raise _fail(str(exc)) from None
-
-
-def invite(
-    role: str = typer.Option(..., "--role", help="requester, agent or manager."),
-    tenant: str | None = typer.Option(None, "--tenant", help="Tenant slug (customers)."),
-    provider: list[str] = typer.Option(
-        [], "--provider", help="Provider code served (agents, provider managers), e.g. TLN."
-    ),
-    name: str | None = typer.Option(None, "--name", help="Display name of the invited person."),
-) -> None:
-    """Create a one-time invite code; the person sends `/start CODE` to the bot."""
-    try:
-        wanted = Role(role)
-    except ValueError:
-        raise _fail("role must be requester, agent, manager or admin") from None
-    settings = get_settings()
-    try:
-        with transaction(get_engine()) as session:
-            found = tenants.get_tenant(session=session, slug=tenant) if tenant else None
-            created = users.create_invite(
-                session=session,
-                role=wanted,
-                tenant=found,
-                provider_codes=[p.upper() for p in provider],
-                display_name=name,
-                now=datetime.now(UTC),
-                valid_days=settings.invite_valid_days,
-            )
-            typer.echo(created.code)
-            typer.echo(
-                f"valid until {created.expires_at:%Y-%m-%d %H:%M} UTC; "
-                f"send `/start {created.code}` to the bot",
-                err=True,
             )
     except ServiceError as exc:
         raise _fail(str(exc)) from None

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import typer
 
 from bot.channels import builtin
-from bot.cli import admin, catalog, consequences, money, sla, slack, telegram, tickets, worker
+from bot.cli import (
+    admin,
+    catalog,
+    consequences,
+    money,
+    people,
+    sla,
+    slack,
+    telegram,
+    tickets,
+    worker,
+)
+from bot.cli.errors import OneLineErrors
+from bot.redact import configure_logging
+from bot.redact import install as install_redaction
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -18,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -34,7 +48,8 @@ app.add_typer(consequences.claims_app, name="claims")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
 app.add_typer(tickets.app, name="ticket")
-app.command("invite")(admin.invite)
+app.add_typer(people.invite_app, name="invite")
+app.add_typer(people.user_app, name="user")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 worker.register(app)
@@ -56,19 +71,21 @@ def serve(
     import uvicorn
 
     from bot.db.engine import get_engine
-    from bot.db.migrate import DatabaseNotReadyError, check_ready
-    from bot.server import build_app
+    from bot.db.migrate import DatabaseNotReadyError
+    from bot.server import UnsafeConfigurationError, build_app
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    engine = get_engine()
+    configure_logging(settings)
     try:
-        check_ready(engine=engine, url=settings.database_url)
+        engine = get_engine()
     except DatabaseNotReadyError as exc:
         raise fail(str(exc), code=1) from None
+    try:
+        app = build_app(settings=settings, engine=engine)
+    except UnsafeConfigurationError as exc:
+        raise fail(str(exc), code=1) from None
     uvicorn.run(
-        build_app(settings=settings, engine=engine),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
@@ -81,26 +98,34 @@ def db_upgrade(
 ) -> None:
     """Create or migrate the database to the newest schema."""
     from bot.db.engine import get_engine
-    from bot.db.migrate import current_revision, upgrade
+    from bot.db.migrate import check_reachable, current_revision, sqlite_file, upgrade
+    from bot.redact import mask_url
 
     settings = get_settings()
-    before = current_revision(engine=get_engine())
+    engine = get_engine(check=False)
+    check_reachable(engine=engine, url=settings.database_url)
+    before = current_revision(engine=engine)
     upgrade(url=settings.database_url, revision=revision)
-    after = current_revision(engine=get_engine())
+    after = current_revision(engine=engine)
+    path = sqlite_file(settings.database_url)
+    where = str(path.resolve()) if path is not None else mask_url(settings.database_url)
     if before == after:
-        typer.echo(f"database already at {after}")
+        typer.echo(f"database already at {after} ({where})")
     else:
-        typer.echo(f"database migrated from {before or 'empty'} to {after}")
+        typer.echo(f"database migrated from {before or 'empty'} to {after} ({where})")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and whether it is the newest."""
     from bot.db.engine import get_engine
-    from bot.db.migrate import current_revision, head_revision
+    from bot.db.migrate import check_file, check_reachable, current_revision, head_revision
 
     settings = get_settings()
-    current = current_revision(engine=get_engine())
+    check_file(url=settings.database_url)
+    engine = get_engine(check=False)
+    check_reachable(engine=engine, url=settings.database_url)
+    current = current_revision(engine=engine)
     head = head_revision(url=settings.database_url)
     state = "up to date" if current == head else f"behind, head is {head}"
     typer.echo(f"{current or 'not migrated'} ({state})")
@@ -119,9 +144,22 @@ def config(
         typer.echo(f"{name} = {value}")
 
 
+@app.callback()
+def _every_command() -> None:
+    """Chat-ops support bot: contract-aware tickets, SLA clocks and service credits."""
+    install_redaction(get_settings())
+
+
 def main() -> None:
     """Console-script entry point."""
+    from pydantic import ValidationError
+
+    from bot.cli.errors import one_line
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:  # settings read before any command runs
+        typer.echo(f"error: {one_line(exc)}", err=True)
+        sys.exit(2)

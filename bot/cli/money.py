@@ -165,12 +165,10 @@ def quote(
 @contextmanager
 def _session() -> Iterator[Session]:
     from bot.db.engine import get_engine, transaction
-    from bot.db.migrate import DatabaseNotReadyError, check_ready
-    from bot.settings import get_settings
+    from bot.db.migrate import DatabaseNotReadyError
 
-    engine = get_engine()
     try:
-        check_ready(engine=engine, url=get_settings().database_url)
+        engine = get_engine()
     except DatabaseNotReadyError as exc:
         raise CliError(str(exc)) from None
     with transaction(engine) as session:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
+from bot.redact import configure_logging
 from bot.settings import get_settings
 
 app = typer.Typer(help="The Slack channel.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def socket(
     settings = get_settings()
     if settings.slack_bot_token is None or settings.slack_app_token is None:
         raise _fail("SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_APP_TOKEN (xapp-…) are needed")
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     check_catalogs()
     engine = get_engine()
     try:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 import typer
 
+from bot.redact import configure_logging
 from bot.settings import Settings, get_settings
 
 app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
-
-# Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret.
-SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -43,7 +40,7 @@ def poll(
     from bot.i18n import check_catalogs
 
     settings, _token = _settings_with_token()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     check_catalogs()
     engine = get_engine()
@@ -86,13 +83,14 @@ def set_webhook(
     from telegram.error import TelegramError
 
     from bot.channels.telegram.channel import ALLOWED_UPDATES
+    from bot.channels.telegram.plugin import secret_problem
 
     settings, token = _settings_with_token()
-    if settings.telegram_webhook_secret is None:
-        raise _fail("SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is not set")
-    secret = settings.telegram_webhook_secret.get_secret_value()
-    if not SECRET_PATTERN.fullmatch(secret):
-        raise _fail("the webhook secret may only hold 1-256 of A-Z, a-z, 0-9, _ and -")
+    given = settings.telegram_webhook_secret
+    secret = "" if given is None else given.get_secret_value()
+    problem = secret_problem(secret or None)
+    if problem is not None:
+        raise _fail(f"SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET {problem}")
 
     async def register() -> None:
         bot = Bot(token, base_url=settings.telegram_base_url)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any
 
 import typer
@@ -13,6 +12,7 @@ from sqlmodel import col, select
 
 from bot.db.engine import get_engine, transaction
 from bot.db.models import Notification, NotificationStatus, Ticket
+from bot.redact import configure_logging
 from bot.settings import get_settings
 
 notifications_app = typer.Typer(
@@ -39,7 +39,7 @@ def worker(
 
     builtin.install()
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     engine = get_engine()
     try:
         check_ready(engine=engine, url=settings.database_url)

@@ -54,9 +54,23 @@ def engine_for(url: str) -> Engine:
     return make_engine(url, busy_timeout_ms=get_settings().sqlite_busy_timeout_ms)
 
 
-def get_engine() -> Engine:
-    """The engine for the configured database."""
-    return engine_for(get_settings().database_url)
+_ready: set[str] = set()
+
+
+def get_engine(*, check: bool = True) -> Engine:
+    """The engine for the configured database; with `check`, one that is migrated to head.
+
+    An absent SQLite file, an unreachable server, a non-UTF-8 database, or a schema older or
+    newer than the code raise `DatabaseNotReadyError` with one line naming the fix.
+    """
+    url = get_settings().database_url
+    if check and url not in _ready:
+        from bot.db.migrate import check_file, check_ready
+
+        check_file(url=url)
+        check_ready(engine=engine_for(url), url=url)
+        _ready.add(url)
+    return engine_for(url)
 
 
 @contextmanager

@@ -110,6 +110,8 @@ class User(SQLModel, table=True):
     tenant_id: int | None = Field(default=None, foreign_key="tenants.id", index=True)
     notify_outside_hours: bool = True
     on_duty: bool = True
+    active: bool = True  # False once offboarded: refused, and sent nothing
+    deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -283,6 +285,7 @@ class Invite(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MilestoneStatus(StrEnum):
@@ -318,6 +321,7 @@ class NotificationStatus(StrEnum):
     HELD = "held"
     SENT = "sent"
     DEAD = "dead"
+    DROPPED = "dropped"  # its recipient was deactivated, unlinked or moved before it went out
 
 
 class Notification(SQLModel, table=True):

@@ -30,6 +30,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType, utcnow
 from bot.services.contracts import terms_of
 from bot.services.errors import InputError, NotFoundError, ServiceError
+from bot.settings import current_settings
 from pricing.loader import get_pack
 from pricing.schema import ContractPack
 from pricing.terms import AccountKind
@@ -526,6 +527,26 @@ def waive(
     )
 
 
+MAX_PLACES = 4  # amounts are credits or euros: four decimals are more than any contract uses
+
+
+def _bounded(amount: Decimal, what: str) -> None:
+    """Refuse amounts outside the sane range (setting `max_credit_amount`) or too precise.
+
+    Bounded amounts keep every sum exact in the default 28-digit Decimal context.
+    """
+    limit = current_settings().max_credit_amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or abs(amount) > limit:
+        raise InputError(f"{what} must be a number of at most {limit}")
+    exponent = amount.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and exponent < -MAX_PLACES
+        and amount != amount.quantize(Decimal(1).scaleb(-MAX_PLACES))
+    ):
+        raise InputError(f"{what} has more than {MAX_PLACES} decimals")
+
+
 def purchase(
     *,
     session: Session,
@@ -539,6 +560,7 @@ def purchase(
     at: datetime | None = None,
 ) -> LedgerEntry:
     """Credit bought units to the account (with an invoice line)."""
+    _bounded(amount, "purchase amount")
     _positive(amount, "purchase amount")
     contract = lock_account(session=session, contract_id=contract_id)
     pack = pack_for(contract, pack)
@@ -571,6 +593,7 @@ def adjust(
     """An administrator's correction (positive or negative), always with a reason."""
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
         raise InputError(f"adjustment must be a non-zero decimal, got {amount!r}")
+    _bounded(amount, "adjustment")
     if not reason or not reason.strip():
         raise InputError("an adjustment needs a reason")
     contract = lock_account(session=session, contract_id=contract_id)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, LedgerEntry, LedgerEntryType, Tenant, Ticket, TicketStatus
+from bot.numbers import parse_int
 from bot.services.actors import Actor, ticket_visibility
 from bot.services.errors import InputError
 from bot.services.ticket_sla import ticket_clocks
@@ -28,6 +29,10 @@ class Period:
     end: datetime
     kind: Literal["month", "week", "year", "days"]
     days: int = 0
+
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_PERIOD_DAYS = 3660
 
 
 def parse_period(*, text: str, now: datetime, zone: str) -> Period:
@@ -51,18 +56,27 @@ def parse_period(*, text: str, now: datetime, zone: str) -> Period:
         return Period(at(start), at(start + timedelta(days=7)), "week")
     if word in ("year", "année", "jaar"):
         return Period(at(date(local.year, 1, 1)), at(date(local.year + 1, 1, 1)), "year")
-    if match := re.fullmatch(r"(\d{4})-(\d{2})", word):
-        year, number = int(match[1]), int(match[2])
-        if not 1 <= number <= 12:
-            raise InputError("month out of range")
+    if match := re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", word, re.ASCII):
+        year, number = _year(match[1]), parse_int(match[2], low=1, high=12)
+        if number is None:
+            raise InputError("month out of range", reason="month")
         return month(year, number)
-    if match := re.fullmatch(r"(\d{4})", word):
-        year = int(match[1])
+    if match := re.fullmatch(r"([0-9]{4})", word, re.ASCII):
+        year = _year(match[1])
         return Period(at(date(year, 1, 1)), at(date(year + 1, 1, 1)), "year")
-    if match := re.fullmatch(r"(\d{1,3})\s*[dj]", word):
-        days = int(match[1])
+    if match := re.fullmatch(r"([0-9]{1,4})\s*[dj]", word, re.ASCII):
+        days = parse_int(match[1], low=1, high=MAX_PERIOD_DAYS)
+        if days is None:
+            raise InputError("number of days out of range", reason="days")
         return Period(now - timedelta(days=days), now, "days", days=days)
-    raise InputError(f"unknown period {text!r}")
+    raise InputError("unknown period", reason="unknown")
+
+
+def _year(text: str) -> int:
+    year = parse_int(text, low=MIN_YEAR, high=MAX_YEAR)
+    if year is None:
+        raise InputError("year out of range", reason="year")
+    return year
 
 
 @dataclass

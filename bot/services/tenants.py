@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, Tenant
 from bot.services.errors import InputError, NotFoundError
@@ -31,6 +31,11 @@ def get_tenant(*, session: Session, slug: str) -> Tenant:
     if tenant is None:
         raise NotFoundError(f"no tenant {slug!r}")
     return tenant
+
+
+def all_tenants(*, session: Session) -> list[Tenant]:
+    """Every tenant, by slug."""
+    return list(session.exec(select(Tenant).order_by(col(Tenant.slug))).all())
 
 
 def add_contract(

@@ -570,8 +570,10 @@ def tickets_for(
 ) -> list[Ticket]:
     """The actor's tickets (`mine`) or their company's (`company`), newest first."""
     query = select(Ticket)
-    if scope == "mine":
-        query = query.where(Ticket.requester_id == actor.id)
+    if scope == "mine":  # of their current tenant: a user moved elsewhere leaves them behind
+        query = query.where(
+            Ticket.requester_id == actor.id, Ticket.tenant_id == actor.user.tenant_id
+        )
     else:
         query = query.where(Ticket.tenant_id == actor.user.tenant_id)
     open_statuses = TicketStatus.open_statuses()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db.models import AgentProvider, ChannelIdentity, Invite, Role, Tenant, User
 from bot.i18n import normalize_language
@@ -93,13 +93,29 @@ def create_invite(
     provider_codes: list[str] | None = None,
     display_name: str | None = None,
 ) -> Invite:
-    """A one-time code that creates a user with `role` when redeemed."""
-    if role in (Role.REQUESTER,) and tenant is None:
-        raise InputError("a requester invite needs a tenant")
-    if role is Role.MANAGER and tenant is None and not provider_codes:
-        raise InputError("a manager invite needs a tenant or a provider")
-    if role is Role.AGENT and not provider_codes:
-        raise InputError("an agent invite needs at least one provider")
+    """A one-time code that creates a user with `role` when redeemed.
+
+    Requesters and customer managers belong to a tenant and no provider; agents and
+    provider managers serve known providers and belong to no tenant; admins to neither.
+    """
+    codes = provider_codes or []
+    if role is Role.REQUESTER and (tenant is None or codes):
+        raise InputError("a requester invite needs a tenant and no provider")
+    if role is Role.MANAGER and (tenant is None) == (not codes):
+        raise InputError(
+            "a manager invite needs either a tenant (customer manager) "
+            "or providers (provider manager), not both"
+        )
+    if role is Role.AGENT and (not codes or tenant is not None):
+        raise InputError("an agent invite needs at least one provider and no tenant")
+    if role is Role.ADMIN and (tenant is not None or codes):
+        raise InputError("an admin invite takes neither a tenant nor a provider")
+    unknown = sorted(set(codes) - known_provider_codes())
+    if unknown:
+        raise InputError(
+            f"unknown provider code {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known_provider_codes()))})"
+        )
     code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(10))
     invite = Invite(
         code=code,
@@ -109,6 +125,41 @@ def create_invite(
         display_name=display_name,
         expires_at=now + timedelta(days=valid_days),
     )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def known_provider_codes() -> set[str]:
+    """The provider codes of the contract packs."""
+    from pricing.loader import load_packs
+
+    return {pack.provider_code for pack in load_packs().values()}
+
+
+def invite_status(invite: Invite, *, now: datetime) -> str:
+    """pending, used, revoked or expired."""
+    if invite.revoked_at is not None:
+        return "revoked"
+    if invite.used_at is not None:
+        return "used"
+    return "expired" if invite.expires_at <= now else "pending"
+
+
+def list_invites(*, session: Session) -> list[Invite]:
+    """Every invite, newest first."""
+    return list(session.exec(select(Invite).order_by(col(Invite.created_at).desc())).all())
+
+
+def revoke_invite(*, session: Session, code: str, now: datetime) -> Invite:
+    """Make a pending invite unusable."""
+    invite = session.exec(select(Invite).where(Invite.code == code.strip().upper())).first()
+    if invite is None:
+        raise InputError(f"no invite {code!r}")
+    status = invite_status(invite, now=now)
+    if status != "pending":
+        raise InputError(f"invite {invite.code} is {status}, not pending")
+    invite.revoked_at = now
     session.add(invite)
     session.flush()
     return invite
@@ -129,6 +180,8 @@ def redeem_invite(
     invite = session.exec(select(Invite).where(Invite.code == normalized)).first()
     if invite is None:
         raise InviteError("unknown invite code", reason="unknown")
+    if invite.revoked_at is not None:
+        raise InviteError("invite code revoked", reason="revoked")
     if invite.used_at is not None:
         raise InviteError("invite code already used", reason="used")
     if invite.expires_at <= now:

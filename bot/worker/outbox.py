@@ -28,7 +28,7 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.channels.sending import (
@@ -181,6 +181,13 @@ class OutboxDrainer:
             )
             if self.inflight:
                 query = query.where(col(Notification.id).not_in(self.inflight))
+            offboarded = select(User.id).where(col(User.active).is_(False))
+            query = query.where(
+                or_(
+                    col(Notification.user_id).is_(None),
+                    col(Notification.user_id).not_in(offboarded),
+                )
+            )
             query = query.order_by(col(Notification.next_attempt_at), col(Notification.id))
             query = query.limit(self.batch_size)
             if self.postgres:

@@ -58,6 +58,8 @@ def test_db_upgrade_twice_then_current(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_unmigrated_database_with_one_line(tmp_path: Path) -> None:
+    # An existing but empty file: an absent one is refused earlier (no database at PATH).
+    (tmp_path / "empty.db").touch()
     result = run_cli("serve", "--port", "1", db_url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]

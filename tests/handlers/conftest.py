@@ -49,7 +49,13 @@ class Chat:
 
     def send(self, text: str | None = None, *, action: str | None = None) -> str:
         """Send text (a number picks an option of the last question) and return the answer."""
-        if text is not None and text.isdigit() and 1 <= int(text) <= len(self.last_options):
+        if (
+            text is not None
+            and text.isascii()
+            and text.isdigit()
+            and len(text) < 4
+            and 1 <= int(text) <= len(self.last_options)
+        ):
             action, text = self.last_options[int(text) - 1].payload, None
         event = InboundEvent(
             channel=self.channel,

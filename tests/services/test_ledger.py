@@ -548,3 +548,63 @@ def test_balance_is_always_the_sum_of_entries(
             mine = [r for r in rows if r.ticket_id == ticket_id and r.type in ("charge", "waiver")]
             assert sum((r.amount for r in mine), Decimal(0)) <= 0
         assert all(r.ticket_id is not None for r in rows if r.type in ("hold", "release", "charge"))
+
+
+# --------------------------------------------------------------------------- amount bounds
+
+EXTREME = st.one_of(
+    st.decimals(min_value=Decimal("-2000000"), max_value=Decimal("2000000"), places=2),
+    st.sampled_from(
+        [
+            Decimal("1E+400"),
+            Decimal("-1E+400"),
+            Decimal("1E-400"),
+            Decimal("0.00001"),
+            Decimal("999999.9999"),
+            Decimal("1000000"),
+            Decimal("1000000.0001"),
+            Decimal("NaN"),
+            Decimal("Infinity"),
+            Decimal("0"),
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(operations=st.lists(st.tuples(st.booleans(), EXTREME), min_size=1, max_size=10))
+def test_amounts_are_bounded_and_the_balance_stays_the_exact_sum(
+    engine: Engine, operations: list[tuple[bool, Decimal]]
+) -> None:
+    from fractions import Fraction
+
+    with transaction(engine) as session:
+        contract_id, _user_id = make_account(session)
+    expected = Fraction(0)
+    for is_purchase, amount in operations:
+        sane = amount.is_finite() and abs(amount) <= Decimal(1_000_000)
+        sane = sane and amount == amount.quantize(Decimal("0.0001"))
+        try:
+            with transaction(engine) as session:
+                if is_purchase:
+                    ledger.purchase(session=session, contract_id=contract_id, amount=amount)
+                else:
+                    ledger.adjust(
+                        session=session, contract_id=contract_id, amount=amount, reason="test"
+                    )
+        except InputError:
+            assert not sane or amount <= 0
+            continue
+        assert sane
+        expected += Fraction(amount)
+        with Session(engine) as session:
+            rows = list(
+                session.exec(select(LedgerEntry).where(LedgerEntry.contract_id == contract_id))
+            )
+            balance = ledger.balance(session=session, contract_id=contract_id)
+        assert balance == sum((r.amount for r in rows), Decimal(0))
+        assert Fraction(balance) == expected

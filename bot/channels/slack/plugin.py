@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
+from bot.channels.http import BodyTooLargeError, read_body, too_large
 from bot.channels.registry import BuiltChannel, ChannelEntry, ChannelRuntime, PlatformLimits
-from bot.channels.slack import store
+from bot.channels.slack import store, verify
 from bot.channels.slack.adapter import SlackAdapter
 from bot.channels.slack.blocks import SECTION_LIMIT
 from bot.channels.slack.sender import DEFAULT_RATE, SlackSender
@@ -26,11 +28,22 @@ MAX_BUTTONS = 25  # elements of one actions block
 
 def add_route(app: FastAPI, adapter: SlackAdapter) -> None:
     """Mount `POST /slack/events` (events, interactivity and slash commands, all signed)."""
+    secret = adapter.settings.slack_signing_secret
+    key = (secret.get_secret_value() if secret is not None else "").encode()
+    limit = adapter.settings.webhook_max_body_bytes
 
     @app.post(EVENTS_PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
-        """Verify Slack's signature, acknowledge, and hand the work to the adapter."""
-        return await adapter.handler.handle(request)
+        """Read at most the limit, verify the signature on the raw body, then dispatch."""
+        try:
+            body = await read_body(request, limit=limit)
+        except BodyTooLargeError:
+            return too_large(limit)
+        refused = verify.refusal(secret=key, headers=request.headers, body=body)
+        if refused is not None:
+            status, reason = refused
+            return JSONResponse({"ok": False, "error": reason}, status_code=status)
+        return await adapter.dispatch(request, body)
 
 
 def make_sender(adapter: SlackAdapter) -> SlackSender:
@@ -49,7 +62,19 @@ def _configured(secret: SecretStr | None) -> bool:
 
 def enabled(settings: Settings) -> bool:
     """The HTTP channel runs with a bot token and a signing secret."""
-    return settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    return _configured(settings.slack_bot_token) and _configured(settings.slack_signing_secret)
+
+
+def unsafe(settings: Settings) -> str | None:
+    """Why `serve` must not start with these Slack settings (one line), or None."""
+    if not _configured(settings.slack_bot_token) or _configured(settings.slack_signing_secret):
+        return None
+    if _configured(settings.slack_app_token):
+        return None  # Socket Mode (`supportbot slack socket`): no HTTP endpoint to protect
+    return (
+        "Slack channel without a signing secret: set SUPPORTBOT_SLACK_SIGNING_SECRET "
+        "(Basic Information → Signing Secret), or unset SUPPORTBOT_SLACK_BOT_TOKEN"
+    )
 
 
 def agent_room(settings: Settings, provider_code: str) -> str | None:
@@ -95,6 +120,7 @@ ENTRY = ChannelEntry(
     limits=PlatformLimits(max_text=SECTION_LIMIT, max_buttons=MAX_BUTTONS, rate=DEFAULT_RATE),
     agent_room=agent_room,
     build=build,
+    unsafe=unsafe,
     off_notice=(
         "Slack channel off: SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_SIGNING_SECRET "
         "are needed"

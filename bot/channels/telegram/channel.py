@@ -47,7 +47,7 @@ from bot.channels.telegram import commands, render
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.store import CHANNEL, TelegramStore
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.core import Core, clean_event
 from handlers.model import (
     InboundEvent,
     Outcome,
@@ -346,7 +346,7 @@ class TelegramChannel:
     def _event(
         self, *, chat_id: int, user: User, text: str | None = None, action: str | None = None
     ) -> InboundEvent:
-        return InboundEvent(
+        event = InboundEvent(
             channel=CHANNEL,
             chat_id=str(chat_id),
             user_external_id=str(user.id),
@@ -356,6 +356,7 @@ class TelegramChannel:
             platform_locale=user.language_code,
             display_name=user.full_name,
         )
+        return clean_event(event, default_locale=self.settings.default_locale)
 
     async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
         """The core's answer, computed in a worker thread (its transaction ends there)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from bot.channels.http import BodyTooLargeError, read_body, too_large
 from bot.channels.registry import BuiltChannel, ChannelEntry, ChannelRuntime, PlatformLimits
 from bot.channels.telegram import store
 from bot.channels.telegram.channel import (
@@ -52,9 +54,43 @@ def make_sender(channel: TelegramChannel) -> TelegramSender:
     )
 
 
+# Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret.
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}", re.ASCII)
+MIN_SECRET = 16  # shorter secrets can be guessed
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why a webhook secret is unusable, or None."""
+    if secret is None or not secret.strip():
+        return "is not set"
+    if not SECRET_PATTERN.fullmatch(secret):
+        return "may only hold 1-256 of A-Z, a-z, 0-9, _ and - (Telegram refuses others)"
+    if len(secret) < MIN_SECRET:
+        return f"is shorter than {MIN_SECRET} characters"
+    return None
+
+
+def unsafe(settings: Settings) -> str | None:
+    """Why `serve` must not start with these Telegram settings (one line), or None."""
+    if not enabled(settings):
+        return None
+    secret = settings.telegram_webhook_secret
+    problem = secret_problem(None if secret is None else secret.get_secret_value())
+    if problem is None:
+        return None
+    return (
+        f"Telegram webhook secret {problem}: set SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET to "
+        f"{MIN_SECRET}-256 random letters, digits, _ or - (development without a public URL: "
+        "`supportbot telegram poll`)"
+    )
+
+
 def add_webhook(app: FastAPI, channel: TelegramChannel, secret: str) -> None:
     """Mount `POST /telegram/webhook` for `channel`, guarded by the webhook secret."""
+    if not secret.strip():
+        raise ValueError("an empty webhook secret would let anyone post updates")
     expected = secret.encode()
+    limit = channel.settings.webhook_max_body_bytes
 
     @app.post(WEBHOOK_PATH, include_in_schema=False)
     async def telegram_webhook(request: Request) -> JSONResponse:
@@ -63,7 +99,11 @@ def add_webhook(app: FastAPI, channel: TelegramChannel, secret: str) -> None:
         if not hmac.compare_digest(given, expected):
             return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
         try:
-            fresh = await channel.ingest(await request.body())
+            body = await read_body(request, limit=limit)
+        except BodyTooLargeError:
+            return too_large(limit)
+        try:
+            fresh = await channel.ingest(body)
         except MalformedUpdateError as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         except ChannelUnavailableError as exc:
@@ -88,7 +128,7 @@ def build(runtime: ChannelRuntime) -> BuiltChannel:
     secret = runtime.settings.telegram_webhook_secret
 
     def mount(app: FastAPI) -> None:
-        if secret is None:
+        if secret is None or not secret.get_secret_value().strip():
             log.warning(
                 "Telegram webhook off: SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is not set "
                 "(use `supportbot telegram poll` in development)"
@@ -113,6 +153,7 @@ ENTRY = ChannelEntry(
     limits=PlatformLimits(max_text=MAX_TEXT, max_buttons=MAX_BUTTON_ROWS * ROW_BUTTONS, rate=RATE),
     agent_room=agent_room,
     build=build,
+    unsafe=unsafe,
     off_notice="Telegram channel off: SUPPORTBOT_TELEGRAM_TOKEN is not set",
 )
 

@@ -82,6 +82,8 @@ def user_destinations(
     *, session: Session, user: User, audience: Audience, settings: Settings
 ) -> list[Destination]:
     """A person's reachable identities, each in the language they read there."""
+    if not user.active:
+        return []  # offboarded: nothing reaches them
     tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
     query = select(ChannelIdentity).where(
         ChannelIdentity.user_id == user.id,
@@ -113,6 +115,7 @@ def _provider_users(*, session: Session, provider_code: str, role: Role) -> list
             AgentProvider.provider_code == provider_code,
             User.role == role,
             col(User.tenant_id).is_(None),  # provider staff, not a customer's people
+            col(User.active).is_(True),
         )
         .order_by(col(User.id))
     )
@@ -254,8 +257,8 @@ def destinations_for(
 
         def customer() -> list[Destination]:
             requester = session.get(User, ticket.requester_id)
-            if requester is None:
-                return []
+            if requester is None or requester.tenant_id not in (None, ticket.tenant_id):
+                return []  # gone, or moved to another tenant
             return user_destinations(
                 session=session, user=requester, audience=Audience.CUSTOMER, settings=settings
             )
