@@ -79,3 +79,13 @@ def cost_sentence(
             top_up_packs,
         ) % {"n": top_up_packs}
     return sentence
+
+
+def contract_title(label: str | None, pack: ContractPack, lang: str) -> str:
+    """A contract's name: the customer's own label, else the pack's title in `lang`.
+
+    A label that is one of the pack's titles (the default written at `contract add`) is the
+    title, shown in the reader's language rather than the one it was stored in.
+    """
+    titles = {pack.title.fr, pack.title.nl, pack.title.en}
+    return label if label and label not in titles else pack.title.get(lang)

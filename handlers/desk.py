@@ -19,6 +19,7 @@ from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.sla.clock import ClockState, SlaClock
 from bot.wording import (
     amount_text,
+    contract_title,
     cost_sentence,
     intervention_label,
     kind_label,
@@ -52,7 +53,7 @@ def target_text(t: Translator, clock: SlaClock | None, zone: str) -> str:
     if clock is None:
         return _("no target")
     if clock.state is ClockState.PAUSED:
-        left = t.business_remaining(clock.remaining) if clock.remaining is not None else ""
+        left = t.duration(clock.remaining) if clock.remaining is not None else ""
         return _("paused, %(left)s left when resumed") % {"left": left}
     if clock.due_at is None:
         return _("no target")
@@ -64,7 +65,7 @@ def target_text(t: Translator, clock: SlaClock | None, zone: str) -> str:
     if clock.remaining:
         return _("due %(due)s, %(left)s of business time left") % {
             "due": due,
-            "left": t.business_remaining(clock.remaining),
+            "left": t.duration(clock.remaining),
         }
     return _("due %(due)s") % {"due": due}
 
@@ -141,7 +142,7 @@ def staff_card(
     ]
     if ticket.created_by_id is not None:
         fields.append((_("Logged by"), _name(session, ticket.created_by_id)))
-    contract_name = contract.label or pack.title.get(t.lang)
+    contract_name = contract_title(contract.label, pack, t.lang)
     fields.append((_("Contract"), f"{pack.provider} — {contract_name}"))
     if contract.service_level:
         level = next(
