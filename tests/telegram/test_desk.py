@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import transaction
-from bot.db.models import Notification
+from bot.db.models import Notification, TicketEvent, TicketStatus
 from bot.i18n import translator
 from tests.telegram.conftest import (
     AGENT_ID,
@@ -20,8 +20,9 @@ from tests.telegram.conftest import (
     Bot,
     Updates,
     buttons,
+    payload_for,
 )
-from tests.telegram.test_agents import ping_of
+from tests.telegram.test_agents import ping_of, ticket_status
 
 
 def customer_texts(engine: Engine) -> list[str]:
@@ -125,3 +126,62 @@ def test_the_ping_follows_the_ticket_after_buttons_and_commands(
     final = bot.fake.message(AGENTS_GROUP, message_id)
     assert "reply_markup" not in final
     assert room.gettext("resolved") in final["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cancelling_a_question_a_ping_button_opened_posts_nothing(
+    bot: Bot, updates: Updates, seeded: Engine, lang: str
+) -> None:
+    t = translator(lang)
+    ping = ping_of(bot, updates, seeded, lang)
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang=lang))
+    ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
+    markup = ping["reply_markup"]
+    # Pause: the reason is asked; a typed "cancel" drops it, seen by a reaction only.
+    [question] = bot.deliver(
+        updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang=lang)
+    )
+    bot.fake.reset_calls()
+    cancel = updates.message(
+        t.gettext("cancel"), user_id=AGENT_ID, lang=lang, chat_id=AGENTS_GROUP, reply_to=question
+    )
+    assert bot.deliver(cancel) == []
+    [reaction] = bot.fake.calls("setMessageReaction")
+    assert str(reaction.params["message_id"]) == str(cancel["message"]["message_id"])
+    assert ticket_status(seeded) is TicketStatus.RESPONDED
+    assert bot.fake.message(AGENTS_GROUP, ping["message_id"])["reply_markup"] == markup
+    # Resolve: the minutes are asked, then the charge; its Cancel button posts nothing either.
+    [question] = bot.deliver(
+        updates.click(ping, f"t:resolve:{REFERENCE}", user_id=AGENT_ID, lang=lang)
+    )
+    [confirm] = bot.deliver(
+        updates.message("20", user_id=AGENT_ID, lang=lang, chat_id=AGENTS_GROUP, reply_to=question)
+    )
+    bot.fake.reset_calls()
+    posted = bot.deliver(
+        updates.click(confirm, payload_for(confirm, "~cancel"), user_id=AGENT_ID, lang=lang)
+    )
+    assert posted == []
+    assert [c for c in bot.fake.calls("sendMessage")] == []
+    assert "reply_markup" not in bot.fake.message(AGENTS_GROUP, confirm["message_id"])
+    assert ticket_status(seeded) is TicketStatus.RESPONDED
+    with transaction(seeded) as session:
+        assert session.exec(select(TicketEvent).where(TicketEvent.type == "time")).all() == []
+    # A typed /cancel in the group is dropped the same way.
+    [question] = bot.deliver(
+        updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang=lang)
+    )
+    typed = updates.message("/cancel", user_id=AGENT_ID, lang=lang, chat_id=AGENTS_GROUP)
+    assert bot.deliver(typed) == []
+    assert ticket_status(seeded) is TicketStatus.RESPONDED
+
+
+def test_cancelling_in_a_private_chat_says_nothing_changed(
+    bot: Bot, updates: Updates, seeded: Engine
+) -> None:
+    ping_of(bot, updates, seeded, "en")
+    bot.deliver(updates.message(f"/ack {REFERENCE}", user_id=AGENT_ID, lang="en"))
+    bot.deliver(updates.message(f"/pause {REFERENCE}", user_id=AGENT_ID, lang="en"))
+    [answer] = bot.deliver(updates.message("/cancel", user_id=AGENT_ID, lang="en"))
+    assert answer["text"] == f"Cancelled. Nothing changed on {REFERENCE}."
+    assert ticket_status(seeded) is TicketStatus.RESPONDED
