@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import transaction
-from bot.db.models import Notification, TicketEvent, TicketStatus
+from bot.db.models import Notification, TicketEvent, TicketPause, TicketStatus
 from bot.i18n import translator
 from tests.telegram.conftest import (
     AGENT_ID,
@@ -185,3 +185,51 @@ def test_cancelling_in_a_private_chat_says_nothing_changed(
     [answer] = bot.deliver(updates.message("/cancel", user_id=AGENT_ID, lang="en"))
     assert answer["text"] == f"Cancelled. Nothing changed on {REFERENCE}."
     assert ticket_status(seeded) is TicketStatus.RESPONDED
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reply_to_any_bot_message_about_the_ticket_reaches_the_customer(
+    bot: Bot, updates: Updates, seeded: Engine, lang: str
+) -> None:
+    ping = ping_of(bot, updates, seeded, lang)
+    # The card the bot posts in the group after Acknowledge, then the one /ticket shows there.
+    after_ack = bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang=lang))
+    asked = bot.deliver(
+        updates.message(f"/ticket {REFERENCE}", user_id=AGENT_ID, lang=lang, chat_id=AGENTS_GROUP)
+    )
+    assert after_ack
+    assert asked
+    for n, answer in enumerate([after_ack[0], asked[0], asked[-1]]):
+        before = len(customer_texts(seeded))
+        bot.fake.reset_calls()
+        reply = updates.message(
+            f"Disk replaced, step {n}",
+            user_id=AGENT_ID,
+            lang=lang,
+            chat_id=AGENTS_GROUP,
+            reply_to=answer,
+        )
+        assert bot.deliver(reply) == []  # confirmed by a reaction, nothing posted
+        assert len(bot.fake.calls("setMessageReaction")) == 1
+        new = customer_texts(seeded)[before:]
+        assert new
+        assert all(f"Disk replaced, step {n}" in text for text in new)
+    # A reply to a question the bot asked is its answer, never a message to the customer.
+    ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
+    [question] = bot.deliver(
+        updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang=lang)
+    )
+    bot.deliver(
+        updates.message(
+            "waiting for spare parts",
+            user_id=AGENT_ID,
+            lang=lang,
+            chat_id=AGENTS_GROUP,
+            reply_to=question,
+        )
+    )
+    assert ticket_status(seeded) is TicketStatus.PAUSED
+    with transaction(seeded) as session:
+        comments = session.exec(select(TicketEvent).where(TicketEvent.type == "comment")).all()
+        assert not any("spare parts" in (event.reason or "") for event in comments)
+        assert session.exec(select(TicketPause)).one().reason == "waiting for spare parts"

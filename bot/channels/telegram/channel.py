@@ -529,6 +529,12 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
         )
         question = outcome.question
+        if group and outcome.ticket is not None:
+            # A reply to any of these reaches the ticket, like a reply to its ping; a
+            # question is not among them: a reply to it is its answer.
+            about = [m.message_id for r, m in sent if question is None or r is not question.reply]
+            if about:
+                await self._remember_answer(chat_id, outcome.ticket, about)
         asked = [
             message
             for reply, message in sent
@@ -540,6 +546,15 @@ class TelegramChannel:
             if len(self._open_questions) >= OPEN_QUESTIONS_KEPT:
                 self._open_questions.pop(next(iter(self._open_questions)))
             self._open_questions[(chat_id, user.id)] = asked[-1]
+
+    async def _remember_answer(self, chat_id: int, reference: str, ids: list[int]) -> None:
+        def run() -> None:
+            self.store.remember_answer(reference=reference, chat_id=str(chat_id), message_ids=ids)
+
+        try:
+            await anyio.to_thread.run_sync(run)
+        except Exception:  # the answers are sent; only later relays of replies to them suffer
+            log.exception("Telegram answers about %s not remembered", reference)
 
     async def _on_ticket_button(
         self,
