@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.db.engine import transaction
 from bot.db.models import Notification, TicketEvent, TicketPause, TicketStatus
 from bot.i18n import translator
+from handlers.render import status_label
 from tests.telegram.conftest import (
     AGENT_ID,
     AGENTS_GROUP,
@@ -81,51 +82,60 @@ def test_a_reply_to_the_ping_reaches_the_customer_and_a_note_does_not(
     )
 
 
+@pytest.mark.parametrize("default_locale", LANGS)
 def test_a_requesters_click_gets_a_private_refusal(
-    bot: Bot, updates: Updates, seeded: Engine
+    bot: Bot, updates: Updates, seeded: Engine, default_locale: str
 ) -> None:
-    ping = ping_of(bot, updates, seeded, "en")
+    lang = default_locale
+    ping = ping_of(bot, updates, seeded, lang)
     bot.fake.reset_calls()
-    posted = bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=REQUESTER_ID, lang="en"))
+    posted = bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=REQUESTER_ID, lang=lang))
     assert posted == []  # the room sees nothing
     [answer] = bot.fake.calls("answerCallbackQuery")
     assert answer.params["show_alert"] == "true"
-    assert answer.params["text"]
+    assert answer.params["text"] == translator(lang).gettext("You are not allowed to do that.")
     assert bot.fake.calls("editMessageText") == []
     assert bot.fake.calls("editMessageReplyMarkup") == []
 
 
+@pytest.mark.parametrize("default_locale", LANGS)
 def test_the_ping_follows_the_ticket_after_buttons_and_commands(
     bot: Bot, updates: Updates, seeded: Engine, default_locale: str
 ) -> None:
-    room = translator(default_locale)  # the group's pings are in the default language
-    ping = ping_of(bot, updates, seeded, "en")
+    lang = default_locale  # the group's pings and the agent speak the same language here
+    t = translator(lang)
+    ping = ping_of(bot, updates, seeded, lang)
     message_id = ping["message_id"]
-    assert payloads(ping) == [f"t:ack:{REFERENCE}", f"t:take:{REFERENCE}"]
-    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+    assert buttons(ping) == [
+        (t.gettext("Acknowledge"), f"t:ack:{REFERENCE}"),
+        (t.gettext("Take"), f"t:take:{REFERENCE}"),
+    ]
+    working = [
+        (t.gettext("Pause"), f"t:pause:{REFERENCE}"),
+        (t.gettext("Resolve"), f"t:resolve:{REFERENCE}"),
+    ]
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang=lang))
     current = bot.fake.message(AGENTS_GROUP, message_id)
-    assert payloads(current) == [f"t:pause:{REFERENCE}", f"t:resolve:{REFERENCE}"]
+    assert buttons(current) == working
     bot.run_worker(FRIDAY_1730)
     current = bot.fake.message(AGENTS_GROUP, message_id)
-    assert payloads(current) == [f"t:pause:{REFERENCE}", f"t:resolve:{REFERENCE}"]
+    assert buttons(current) == working
     assert "Demo Agent" in current["text"]  # the owner
     # Typed commands in the agent's private chat: the worker edits the ping in place.
     bot.deliver(
-        updates.message(f"/pause {REFERENCE} waiting for the customer", user_id=AGENT_ID, lang="en")
+        updates.message(f"/pause {REFERENCE} waiting for the customer", user_id=AGENT_ID, lang=lang)
     )
     bot.run_worker(FRIDAY_1730)
-    assert payloads(bot.fake.message(AGENTS_GROUP, message_id)) == [f"t:resume:{REFERENCE}"]
     current = bot.fake.message(AGENTS_GROUP, message_id)
-    bot.deliver(updates.click(current, f"t:resume:{REFERENCE}", user_id=AGENT_ID, lang="en"))
-    assert payloads(bot.fake.message(AGENTS_GROUP, message_id)) == [
-        f"t:pause:{REFERENCE}",
-        f"t:resolve:{REFERENCE}",
-    ]
-    bot.deliver(updates.message(f"/resolve {REFERENCE} 30", user_id=AGENT_ID, lang="en"))
+    assert buttons(current) == [(t.gettext("Resume"), f"t:resume:{REFERENCE}")]
+    assert status_label(t, TicketStatus.PAUSED) in current["text"]
+    bot.deliver(updates.click(current, f"t:resume:{REFERENCE}", user_id=AGENT_ID, lang=lang))
+    assert buttons(bot.fake.message(AGENTS_GROUP, message_id)) == working
+    bot.deliver(updates.message(f"/resolve {REFERENCE} 30", user_id=AGENT_ID, lang=lang))
     bot.run_worker(FRIDAY_1730)
     final = bot.fake.message(AGENTS_GROUP, message_id)
     assert "reply_markup" not in final
-    assert room.gettext("resolved") in final["text"]
+    assert t.gettext("resolved") in final["text"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
