@@ -134,6 +134,7 @@ def queue_command(ctx: Context, argument: str) -> None:
 
 def _card(ctx: Context, ticket: Ticket, *, full: bool = False) -> None:
     ctx.say(*staff_card(session=ctx.session, t=ctx.t, ticket=ticket, now=ctx.now, full=full))
+    ctx.outcome.ticket = ticket.reference
 
 
 def show_staff_card(ctx: Context, ticket: Ticket, *, full: bool = False) -> None:
@@ -451,6 +452,30 @@ def _conversation_ticket(ctx: Context) -> Ticket:
     ticket = ctx.session.get(Ticket, conversation.ticket_id) if conversation.ticket_id else None
     assert ticket is not None
     return ticket
+
+
+FLOW_STATES = frozenset(
+    {
+        State.RECLASSIFY_WHAT,
+        State.RECLASSIFY_INTERVENTION,
+        State.RECLASSIFY_PRIORITY,
+        State.RECLASSIFY_REASON,
+        State.PAUSE_REASON,
+        State.RESOLVE_MINUTES,
+        State.RESOLVE_CONFIRM,
+        State.LOG_CONFIRM,
+    }
+)
+
+
+def cancel(ctx: Context) -> None:
+    """Drop the open agent-flow question: nothing changes on the ticket."""
+    conversation = ctx.require_conversation
+    ticket = _conversation_ticket(ctx)
+    reset(conversation)
+    ctx.say(Text(ctx._("Cancelled. Nothing changed on %(ref)s.") % {"ref": ticket.reference}))
+    ctx.outcome.ticket = ticket.reference
+    ctx.outcome.cancelled = True
 
 
 def ask(ctx: Context) -> None:

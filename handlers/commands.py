@@ -88,8 +88,12 @@ def start_command(ctx: Context, argument: str) -> None:
 def cancel_command(ctx: Context, _argument: str) -> None:
     """/cancel: abandon the current request."""
     conversation = ctx.require_conversation
-    if parse_state(conversation.state) is State.IDLE:
+    state = parse_state(conversation.state)
+    if state is State.IDLE:
         ctx.say(Text(ctx._("Nothing to cancel.")))
+        return
+    if state in agent.FLOW_STATES:
+        agent.cancel(ctx)
         return
     reset(conversation)
     ctx.say(Text(ctx._("Cancelled. Nothing was sent. Send /new to start again.")))

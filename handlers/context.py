@@ -86,6 +86,7 @@ class Context:
     def acted(self, verb: str, ticket: Ticket, summary: str) -> None:
         """Say the one-line summary of a ticket action carried out, and record it."""
         self.say(Text(summary))
+        self.outcome.ticket = ticket.reference
         verbs = ticket_actions(ticket)
         self.outcome.acted = Acted(
             verb=verb,

@@ -52,18 +52,7 @@ from handlers.states import State, parse_state, reset
 
 log = logging.getLogger(__name__)
 
-AGENT_STATES = frozenset(
-    {
-        State.RECLASSIFY_WHAT,
-        State.RECLASSIFY_INTERVENTION,
-        State.RECLASSIFY_PRIORITY,
-        State.RECLASSIFY_REASON,
-        State.PAUSE_REASON,
-        State.RESOLVE_MINUTES,
-        State.RESOLVE_CONFIRM,
-        State.LOG_CONFIRM,
-    }
-)
+AGENT_STATES = agent.FLOW_STATES
 FREE_TEXT_STATES = frozenset(
     {
         State.DESCRIBE_SEARCH,

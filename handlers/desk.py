@@ -255,6 +255,12 @@ def timeline_line(
         new_owner = _name(session, pair[1]) if isinstance(pair, list) and pair[1] else ""
         if new_owner:
             what += " — " + _("owner: %(name)s") % {"name": new_owner}
+    elif event.type == "breached":
+        target = changes.get("target")
+        if target == "response":
+            what = _("response target breached")
+        elif target == "resolution":
+            what = _("resolution target breached")
     elif event.type == "resolved":
         charged = Decimal(str(changes.get("charged") or "0"))
         waived = Decimal(str(changes.get("waived") or "0"))

@@ -469,14 +469,18 @@ def _ask_confirm(ctx: Context) -> None:
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
     lines.append("• " + field(ctx._("Cost"), quote_text(ctx.t, estimate, pack)))
+    for_customer = conversation.requester_id is not None  # staff opening for a customer
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)
-        lines.append("• " + field(ctx._("Your balance"), balance))
+        label = ctx._("Customer's balance") if for_customer else ctx._("Your balance")
+        lines.append("• " + field(label, balance))
     if not check.allowed or check.status.value == "purchase_first":
-        lines.append(
-            ctx._("Your balance is %(shortfall)s short for this request.")
-            % {"shortfall": amount_text(ctx.t, check.shortfall, pack)}
+        short = (
+            ctx._("The customer's balance is %(shortfall)s short for this request.")
+            if for_customer
+            else ctx._("Your balance is %(shortfall)s short for this request.")
         )
+        lines.append(short % {"shortfall": amount_text(ctx.t, check.shortfall, pack)})
         if check.how_to_top_up is not None:
             lines.append(check.how_to_top_up.get(lang))
     if not check.allowed:

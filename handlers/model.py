@@ -221,7 +221,10 @@ class Outcome:
 
     `replies` are every message, in order (a refusal's or an action's summary among them,
     so a channel that only shows messages needs nothing more); `question`, `refusal` and
-    `acted` say what those replies mean. `lang` is the language the core spoke.
+    `acted` say what those replies mean. `lang` is the language the core spoke. `ticket` is
+    the reference of the one ticket the replies are about (a staff card, an action on it),
+    for a channel that files its messages per ticket; `cancelled` says the user dropped an
+    agent's question on a ticket and nothing changed (a room need not hear of it).
     """
 
     lang: str
@@ -229,6 +232,8 @@ class Outcome:
     question: Question | None = None
     refusal: Refusal | None = None
     acted: Acted | None = None
+    ticket: str | None = None
+    cancelled: bool = False
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

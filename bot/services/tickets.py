@@ -39,6 +39,9 @@ from pricing.schema import ContractPack, PriceRuleType
 __all__ = ["Actor", "actor_for", "contract_and_pack"]  # re-exported for callers
 
 
+BREACHED = "breached"  # the timeline event of a missed SLA target
+
+
 def can_see(*, session: Session, actor: Actor, ticket: Ticket) -> bool:
     """Whether the actor may see the ticket (`actors.ticket_visibility`, the one rule)."""
     if ticket.id is None:
@@ -128,6 +131,26 @@ def record_event(
     return event
 
 
+def record_breach(*, session: Session, ticket: Ticket, target: str, due: datetime) -> bool:
+    """Put a target's breach on the ticket's timeline (at its due instant), once per target;
+    False when it is there already."""
+    assert ticket.id is not None
+    query = select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.type == BREACHED
+    )
+    if any(event.changes.get("target") == target for event in session.exec(query).all()):
+        return False
+    record_event(
+        session=session,
+        ticket=ticket,
+        actor=None,
+        type=BREACHED,
+        now=due,
+        changes={"target": target},
+    )
+    return True
+
+
 def refresh_sla(
     *, session: Session, ticket: Ticket, pack: ContractPack, now: datetime
 ) -> TicketClocks:
@@ -139,6 +162,12 @@ def refresh_sla(
     ticket.resolution_due = None if clocks.resolution is None else clocks.resolution.due_at
     ticket.response_breached = _missed(clocks.response, ticket.responded_at or ticket.resolved_at)
     ticket.resolution_breached = _missed(clocks.resolution, ticket.resolved_at)
+    for target, clock, missed in (
+        ("response", clocks.response, ticket.response_breached),
+        ("resolution", clocks.resolution, ticket.resolution_breached),
+    ):
+        if missed and clock is not None and clock.due_at is not None:
+            record_breach(session=session, ticket=ticket, target=target, due=clock.due_at)
     ticket.updated_at = now
     milestones.regenerate(session=session, ticket=ticket, clocks=clocks, now=now)
     return clocks
@@ -554,7 +583,8 @@ def close(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> T
     return ticket
 
 
-INTERNAL_EVENTS = ("note", "assigned")
+# A breach reaches the customer as its own notification, with the remedy it earns.
+INTERNAL_EVENTS = ("note", "assigned", BREACHED)
 
 
 def events_of(*, session: Session, ticket: Ticket, internal: bool = False) -> list[TicketEvent]:

@@ -46,7 +46,7 @@ from bot.db.models import (
     Ticket,
     TicketStatus,
 )
-from bot.services import notify
+from bot.services import notify, tickets
 from bot.settings import Settings
 from bot.sla.clock import BREACH_DELAY, MilestoneKind
 from bot.worker import escalation
@@ -275,6 +275,7 @@ class Dispatcher:
                 ticket.response_breached = True
             else:
                 ticket.resolution_breached = True
+            tickets.record_breach(session=session, ticket=ticket, target=target, due=due)
             ticket.updated_at = now
             session.add(ticket)
         return notify.emit(

@@ -259,7 +259,9 @@ def test_staff_open_a_ticket_for_a_customer(chat: type[Chat], seeded: Engine, cl
     agent.choose("express")
     agent.send("web01.example.be")
     agent.send("30")
-    agent.send("called at 16:00: web01 down")
+    answer = agent.send("called at 16:00: web01 down")
+    assert "Customer's balance: " in answer  # the staff member's own balance is not at stake
+    assert "Your balance" not in answer
     answer = agent.send("1")
     assert "opened for Demo Requester; the customer is notified." in answer
     with transaction(seeded) as session:
@@ -272,3 +274,27 @@ def test_staff_open_a_ticket_for_a_customer(chat: type[Chat], seeded: Engine, cl
         assert ticket.created_by_id == creator.id
         assert ticket.logged_at == datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     assert any(ticket.reference in text for text in customer_texts(seeded))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_opening_for_a_customer_see_the_customers_balance(
+    chat: type[Chat], seeded: Engine, lang: str
+) -> None:
+    with transaction(seeded) as session:
+        for contract in session.exec(select(Contract)).all():
+            contract.created_at = datetime(2026, 1, 1, tzinfo=UTC)
+            session.add(contract)
+    t = translator(lang)
+    agent = agent_in(chat, lang)
+    agent.send("/open")
+    agent.pick("Demo Requester")
+    agent.send("2026-11-20 16:00")
+    agent.pick("Hosting & Cloud")
+    agent.choose("dedicated-servers")
+    agent.choose("dedicated-server-down-not-hardware")
+    agent.choose("express")
+    agent.send("web01.example.be")
+    agent.send("30")
+    answer = agent.send("called at 16:00: web01 down")
+    assert t.gettext("Customer's balance") in answer
+    assert t.gettext("Your balance") not in answer

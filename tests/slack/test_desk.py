@@ -3,6 +3,7 @@ whatever triggered the change, private refusals, the staff card in the thread.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -81,8 +82,9 @@ async def test_thread_reply_reaches_the_customer_and_a_note_does_not(make_world,
     assert "reseller" in card
 
 
-async def test_a_requester_click_is_refused_privately(make_world):
-    world: World = await make_world("en")
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_requester_click_is_refused_privately(make_world, lang):
+    world: World = await make_world(lang)
     await open_ticket(world)
     await deliver(world)
     root = root_of(world)
@@ -92,36 +94,61 @@ async def test_a_requester_click_is_refused_privately(make_world):
     assert [c for c in world.fake.of("chat.postMessage") if c.args["channel"] == AGENTS] == []
     [ephemeral] = world.fake.of("chat.postEphemeral")
     assert ephemeral.args["user"] == REQUESTER
+    assert translator(lang).gettext("You are not allowed to do that.") in text_of(ephemeral.args)
     with transaction(world.engine) as session:
         assert session.exec(select(Ticket)).one().status is TicketStatus.OPEN
 
 
-async def test_the_root_follows_the_ticket_whatever_changes_it(make_world):
-    world: World = await make_world("en")
+def labelled(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (e["text"]["text"], e["value"])
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_root_follows_the_ticket_whatever_changes_it(make_world, lang):
+    world: World = await make_world(lang)
+    t = translator(lang)
     await open_ticket(world)
     await deliver(world)
     root = root_of(world)
-    assert buttons(root) == [f"t:ack:{REF}", f"t:take:{REF}"]
+    assert labelled(root) == [
+        (t.gettext("Acknowledge"), f"t:ack:{REF}"),
+        (t.gettext("Take"), f"t:take:{REF}"),
+    ]
+    working = [(t.gettext("Pause"), f"t:pause:{REF}"), (t.gettext("Resolve"), f"t:resolve:{REF}")]
     # Typed commands in the agent's DM: the worker updates the root in place.
     await world.command(AGENT, f"ack {REF}")
     await deliver(world)
     root = root_of(world)
-    assert buttons(root) == [f"t:pause:{REF}", f"t:resolve:{REF}"]
-    assert "owner: Demo Agent" in root["text"]
+    assert labelled(root) == working
+    assert t.gettext("owner: %(name)s") % {"name": "Demo Agent"} in root["text"]
     await world.command(AGENT, f"pause {REF} waiting for the customer")
     await deliver(world)
-    assert buttons(root_of(world)) == [f"t:resume:{REF}"]
+    assert labelled(root_of(world)) == [(t.gettext("Resume"), f"t:resume:{REF}")]
     await world.command(AGENT, f"resume {REF}")
     await deliver(world)
-    assert buttons(root_of(world)) == [f"t:pause:{REF}", f"t:resolve:{REF}"]
+    assert labelled(root_of(world)) == working
     await world.command(AGENT, f"resolve {REF} 30")
     await deliver(world)
-    assert buttons(root_of(world)) == []
-    assert "resolved" in root_of(world)["text"]
+    assert labelled(root_of(world)) == []
+    assert t.gettext("resolved") in root_of(world)["text"]
 
 
-async def test_resolve_button_asks_time_then_confirms_in_a_modal(make_world):
-    world: World = await make_world("en")
+def fixed(lang: str, msgid: str, **known: str) -> str:
+    """The longest fixed part of a catalog text, once the known values are in."""
+    text = translator(lang).gettext(msgid)
+    for name, value in known.items():
+        text = text.replace(f"%({name})s", value)
+    return max(re.split(r"%\(\w+\)s", text), key=len).strip()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_resolve_button_asks_time_then_confirms_in_a_modal(make_world, lang):
+    world: World = await make_world(lang)
     await open_ticket(world)
     await deliver(world)
     await world.command(AGENT, f"ack {REF}")
@@ -130,12 +157,13 @@ async def test_resolve_button_asks_time_then_confirms_in_a_modal(make_world):
     world.fake.reset()
     await world.click(AGENT, f"t:resolve:{REF}", message=root, channel=AGENTS)
     view = world.fake.views[list(world.fake.views)[-1]]
-    assert "how many minutes of work to add" in text_of(view)
+    asked = "Resolving %(ref)s: how many minutes of work to add? %(recorded)s recorded so far."
+    assert fixed(lang, asked, ref=REF) in text_of(view)
     answer = await world.submit(AGENT, view, text="20")
-    assert "will be charged" in text_of(answer["view"])
+    assert fixed(lang, "%(amount)s will be charged.") in text_of(answer["view"])
     with transaction(world.engine) as session:
         assert session.exec(select(Ticket)).one().status is TicketStatus.RESPONDED
     answer = await world.submit(AGENT, answer["view"])
-    assert f"{REF} resolved" in text_of(answer["view"])
+    assert fixed(lang, "%(ref)s resolved: %(cost)s", ref=REF) in text_of(answer["view"])
     await deliver(world)
     assert buttons(root_of(world)) == []

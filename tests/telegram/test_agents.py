@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,22 +111,36 @@ def test_agent_acknowledges_from_the_group(
     assert told in [m["text"] for m in bot.fake.sent(REQUESTER_ID)]
 
 
-def test_resolve_removes_every_button(bot: Bot, updates: Updates, seeded: Engine) -> None:
-    ping = ping_of(bot, updates, seeded, "en")
-    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+def fixed(t: Any, msgid: str, **known: str) -> str:
+    """The longest fixed part of a catalog text, once the known values are in."""
+    text = t.gettext(msgid)
+    for name, value in known.items():
+        text = text.replace(f"%({name})s", value)
+    return str(max(re.split(r"%\(\w+\)s", text), key=len).strip())
+
+
+@pytest.mark.parametrize("default_locale", LANGS)
+def test_resolve_removes_every_button(
+    bot: Bot, updates: Updates, seeded: Engine, default_locale: str
+) -> None:
+    lang = default_locale
+    t = translator(lang)
+    ping = ping_of(bot, updates, seeded, lang)
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang=lang))
     ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
     # Issue 13: Resolve asks the time spent, then what will be charged, before anything changes.
     [question] = bot.deliver(
-        updates.click(ping, f"t:resolve:{REFERENCE}", user_id=AGENT_ID, lang="en")
+        updates.click(ping, f"t:resolve:{REFERENCE}", user_id=AGENT_ID, lang=lang)
     )
-    assert "how many minutes of work to add" in question["text"]
+    asked = "Resolving %(ref)s: how many minutes of work to add? %(recorded)s recorded so far."
+    assert fixed(t, asked, ref=REFERENCE) in question["text"]
     [confirm] = bot.deliver(
-        updates.message("20", user_id=AGENT_ID, lang="en", chat_id=AGENTS_GROUP, reply_to=question)
+        updates.message("20", user_id=AGENT_ID, lang=lang, chat_id=AGENTS_GROUP, reply_to=question)
     )
-    assert "will be charged" in confirm["text"]
+    assert fixed(t, "%(amount)s will be charged.") in confirm["text"]
     assert ticket_status(seeded) is TicketStatus.RESPONDED
-    yes = next(data for label, data in buttons(confirm) if label == "Resolve")
-    bot.deliver(updates.click(confirm, yes, user_id=AGENT_ID, lang="en"))
+    yes = next(data for label, data in buttons(confirm) if label == t.gettext("Resolve"))
+    bot.deliver(updates.click(confirm, yes, user_id=AGENT_ID, lang=lang))
     assert ticket_status(seeded) is TicketStatus.RESOLVED
     bot.run_worker(FRIDAY_1730)  # the ping follows the ticket
     updated = bot.fake.message(AGENTS_GROUP, ping["message_id"])
@@ -145,14 +160,18 @@ def test_a_stranger_cannot_use_the_ping(bot: Bot, updates: Updates, seeded: Engi
     assert ticket_status(seeded) is TicketStatus.OPEN
 
 
-def test_pause_asks_the_reason_in_the_group(bot: Bot, updates: Updates, seeded: Engine) -> None:
-    ping = ping_of(bot, updates, seeded, "en")
+@pytest.mark.parametrize("default_locale", LANGS)
+def test_pause_asks_the_reason_in_the_group(
+    bot: Bot, updates: Updates, seeded: Engine, default_locale: str
+) -> None:
+    lang = default_locale
+    ping = ping_of(bot, updates, seeded, lang)
     # Issue 13: Pause is on the ping once the ticket is acknowledged.
-    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang=lang))
     ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
     bot.fake.reset_calls()
     [question] = bot.deliver(
-        updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang="en", name="Bram")
+        updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang=lang, name="Bram")
     )
     # Addressed to the agent, with a forced reply so the answer reaches the bot.
     assert question["text"].startswith("Bram ")
@@ -167,12 +186,12 @@ def test_pause_asks_the_reason_in_the_group(bot: Bot, updates: Updates, seeded: 
         updates.message(
             "customer asked to wait until Monday",
             user_id=AGENT_ID,
-            lang="en",
+            lang=lang,
             chat_id=AGENTS_GROUP,
             reply_to=question,
         )
     )
-    assert answer[0]["text"] == translator("en").gettext("Clock stopped on %(ref)s.") % {
+    assert answer[0]["text"] == translator(lang).gettext("Clock stopped on %(ref)s.") % {
         "ref": REFERENCE
     }
     assert ticket_status(seeded) is TicketStatus.PAUSED

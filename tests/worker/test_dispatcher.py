@@ -14,13 +14,16 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import make_engine, transaction
-from bot.db.models import MilestoneRow, MilestoneStatus, Ticket, TicketStatus
+from bot.db.models import MilestoneRow, MilestoneStatus, Ticket, TicketEvent, TicketStatus
+from bot.i18n import translator
 from bot.services import tickets
 from bot.settings import Settings
 from bot.worker import wake
 from bot.worker.clock import ManualClock
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.runner import Worker
+from handlers.desk import staff_card
+from handlers.model import Text
 from tests.worker.conftest import milestones, notifications, open_ticket, staff
 
 HARDWARE = "dedicated-server-down-hardware"  # Telenet, free
@@ -380,3 +383,75 @@ def test_three_p1_breaches_in_a_month_offer_the_room_left_under_the_cap(
     for later in customer[1:]:
         assert "€ 150" not in later.text
         assert "plafond d'une redevance mensuelle" in later.text
+
+
+def breach_events(engine: Engine, ticket_id: int) -> list[TicketEvent]:
+    with transaction(engine) as session:
+        query = select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.type == "breached"
+        )
+        return list(session.exec(query).all())
+
+
+def test_each_breach_is_on_the_timeline_once_with_its_target(
+    seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
+) -> None:
+    ticket = open_ticket(
+        seeded, pack_id="telenet-hosting-cloud", intervention=RESTART, priority="express", now=start
+    )
+    assert ticket.id is not None
+    clock.advance(days=3)
+    worker = dispatcher(seeded, settings, clock)
+    worker.dispatch_due()
+    events = breach_events(seeded, ticket.id)
+    assert sorted(e.changes["target"] for e in events) == ["resolution", "response"]
+    agent = staff(seeded)
+    with transaction(seeded) as session:
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None
+        due = {"response": stored.response_due, "resolution": stored.resolution_due}
+        assert all(e.at == due[e.changes["target"]] for e in events)  # when it was missed
+        # A regeneration fires the breach rows again: the timeline does not repeat them.
+        tickets.pause(
+            session=session, actor=agent, ticket=stored, reason="customer", now=clock.now()
+        )
+    worker.dispatch_due()
+    assert len(breach_events(seeded, ticket.id)) == 2
+    with transaction(seeded) as session:
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None
+        card = staff_card(session=session, t=translator("en"), ticket=stored, now=clock.now())
+        timeline = text_of(card[-1])
+        assert "response target breached" in timeline
+        assert "resolution target breached" in timeline
+        shown = tickets.events_of(session=session, ticket=stored)  # what the customer sees
+        assert "breached" not in {e.type for e in shown}
+
+
+def test_a_late_acknowledgement_puts_the_breach_on_the_timeline_once(
+    seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
+) -> None:
+    ticket = open_ticket(
+        seeded, pack_id="telenet-hosting-cloud", intervention=RESTART, priority="express", now=start
+    )
+    assert ticket.id is not None
+    with transaction(seeded) as session:
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None
+        assert stored.response_due is not None
+        late = stored.response_due + timedelta(minutes=5)
+    clock.set(late)
+    agent = staff(seeded)
+    with transaction(seeded) as session:
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None
+        tickets.acknowledge(session=session, actor=agent, ticket=stored, now=late)
+    [event] = breach_events(seeded, ticket.id)
+    assert event.changes == {"target": "response"}
+    dispatcher(seeded, settings, clock).dispatch_due()
+    assert len(breach_events(seeded, ticket.id)) == 1
+
+
+def text_of(reply: object) -> str:
+    assert isinstance(reply, Text)
+    return reply.text

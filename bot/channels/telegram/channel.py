@@ -60,7 +60,7 @@ from handlers.model import (
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-RELAYED_REACTION = "👍"  # an agent's relayed reply or note reached the ticket
+RELAYED_REACTION = "👍"  # an agent's message in a group was handled
 CALLBACK_TEXT_LIMIT = 200
 MAX_RETRY_AFTER = 30.0  # seconds an interactive reply may wait after a flood-control answer
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -423,7 +423,10 @@ class TelegramChannel:
         closing = asyncio.ensure_future(self._strip(stale))
         try:
             outcome = await work
-            await self._reply(message.chat.id, user, outcome, group, reply_to=message)
+            if group and outcome.cancelled:
+                await self._react(message)  # seen; the room hears nothing of it
+            else:
+                await self._reply(message.chat.id, user, outcome, group, reply_to=message)
         finally:
             await closing
 
@@ -437,15 +440,17 @@ class TelegramChannel:
         event = self._event(chat_id=message.chat.id, user=user, text=command)
         outcome = await self._process(event, update_id)
         if outcome.acted is not None:
-            await self._quietly(
-                self.bot.set_message_reaction(
-                    chat_id=message.chat.id,
-                    message_id=message.message_id,
-                    reaction=RELAYED_REACTION,
-                )
-            )
+            await self._react(message)
             return
         await self._reply(message.chat.id, user, outcome, True, reply_to=message)
+
+    async def _react(self, message: Message) -> None:
+        """Mark an agent's message in a group as handled (a reaction, not a post)."""
+        await self._quietly(
+            self.bot.set_message_reaction(
+                chat_id=message.chat.id, message_id=message.message_id, reaction=RELAYED_REACTION
+            )
+        )
 
     async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
         data = query.data
@@ -513,7 +518,10 @@ class TelegramChannel:
         reply_to: Message | None = None,
     ) -> None:
         """Answer a user (the outcome's replies, or `replies` of it); the open question's
-        message with buttons is remembered, to close it later."""
+        message with buttons is remembered, to close it later. A question dropped in a group
+        posts nothing: its closed keyboard already shows the choice."""
+        if group and outcome.cancelled:
+            return
         sent = await self._send_all(
             chat_id,
             outcome.replies if replies is None else replies,
@@ -522,6 +530,12 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
         )
         question = outcome.question
+        if group and outcome.ticket is not None:
+            # A reply to any of these reaches the ticket, like a reply to its ping; a
+            # question is not among them: a reply to it is its answer.
+            about = [m.message_id for r, m in sent if question is None or r is not question.reply]
+            if about:
+                await self._remember_answer(chat_id, outcome.ticket, about)
         asked = [
             message
             for reply, message in sent
@@ -533,6 +547,15 @@ class TelegramChannel:
             if len(self._open_questions) >= OPEN_QUESTIONS_KEPT:
                 self._open_questions.pop(next(iter(self._open_questions)))
             self._open_questions[(chat_id, user.id)] = asked[-1]
+
+    async def _remember_answer(self, chat_id: int, reference: str, ids: list[int]) -> None:
+        def run() -> None:
+            self.store.remember_answer(reference=reference, chat_id=str(chat_id), message_ids=ids)
+
+        try:
+            await anyio.to_thread.run_sync(run)
+        except Exception:  # the answers are sent; only later relays of replies to them suffer
+            log.exception("Telegram answers about %s not remembered", reference)
 
     async def _on_ticket_button(
         self,

@@ -53,6 +53,12 @@ class TelegramStore:
         """The reference of the ticket a bot message in a group is about."""
         return ticket_of_message(engine=self.engine, chat_id=chat_id, message_id=message_id)
 
+    def remember_answer(self, *, reference: str, chat_id: str, message_ids: list[int]) -> None:
+        """Remember the bot's answers about a ticket in a group (replies to them reach it)."""
+        remember_answer(
+            engine=self.engine, reference=reference, chat_id=chat_id, message_ids=message_ids
+        )
+
 
 def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
     """Record a raw update; False when this update_id was already stored (a redelivery)."""
@@ -183,6 +189,20 @@ def remember_message(*, engine: Engine, ticket_id: int, chat_id: str, message_id
                 message_id=str(message_id),
             )
         )
+
+
+def remember_answer(
+    *, engine: Engine, reference: str, chat_id: str, message_ids: list[int]
+) -> None:
+    """Remember the bot's answers about a ticket (a card, an action's summary) in a group."""
+    with engine.begin() as connection:
+        ticket_id = connection.execute(
+            select(col(Ticket.id)).where(col(Ticket.reference) == reference)
+        ).scalar_one_or_none()
+    if ticket_id is None:
+        return
+    for message_id in message_ids:
+        remember_message(engine=engine, ticket_id=ticket_id, chat_id=chat_id, message_id=message_id)
 
 
 def ticket_of_message(*, engine: Engine, chat_id: str, message_id: int) -> str | None:
