@@ -13,6 +13,7 @@ from bot.channels.console import render
 from bot.db.engine import get_engine, transaction
 from bot.db.models import Contract, Role, Tenant, Ticket, User
 from bot.i18n import translator
+from bot.numbers import parse_int
 from bot.services import billing, tickets, users
 from bot.services.actors import actor_for
 from bot.services.errors import ServiceError
@@ -38,8 +39,9 @@ def _user(session: Session, handle: str) -> User:
 
 def _contract(session: Session, user: User, wanted: str, requester: User | None) -> Contract:
     """A contract by id, or by pack id among the customer's active contracts."""
-    if wanted.isdigit():
-        contract = session.get(Contract, int(wanted))
+    contract_id = parse_int(wanted, low=1, high=2**31 - 1)
+    if contract_id is not None:
+        contract = session.get(Contract, contract_id)
         if contract is None or not contract.active:
             raise _fail(f"no active contract {wanted}")
         return contract

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.channels.sending import Audience
 from bot.i18n import Translator
+from bot.numbers import parse_int
 from pricing.schema import ContractPack, EscalationLevel
 
 
@@ -33,10 +34,10 @@ def escalation_text(
         return _("You can escalate this incident by phone: call the Service Desk on %(phone)s.") % {
             "phone": phone
         }
-    raw = params.get("escalation_level")
-    if raw is None or not raw.isdigit():
+    wanted = parse_int(params.get("escalation_level") or "", low=0, high=99)
+    if wanted is None:
         return ""
-    level = next((lv for lv in pack.escalation.levels if lv.level == int(raw)), None)
+    level = next((lv for lv in pack.escalation.levels if lv.level == wanted), None)
     if level is None:
         return ""
     values = {"label": level.labels.get(t.lang), "hours": ""}
