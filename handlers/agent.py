@@ -185,6 +185,7 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
         waived=charge.waived,
         on_request=charge.on_request,
         top_up_packs=charge.top_up_packs,
+        owed=charge.owed,
         staff=True,
     )
     summary = ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}

@@ -40,6 +40,7 @@ class ChargeOutcome:
     top_up_packs: int
     on_request: bool = False
     beyond_time_bank: Decimal = Decimal(0)
+    owed: Decimal = Decimal(0)
 
 
 def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
@@ -258,7 +259,9 @@ def on_resolve(
         reason=f"{ticket.reference}: {minutes} min recorded",
         at=now,
     )
-    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs)
+    # Without automatic top-up (Telenet web hosting 7.4) a negative balance stays owed.
+    owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
+    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs, owed=owed)
 
 
 def _consume_time_bank(

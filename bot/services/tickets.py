@@ -434,6 +434,7 @@ def resolve(
             "waived": str(outcome.waived),
             "on_request": "1" if outcome.on_request else "",
             "top_up_packs": str(outcome.top_up_packs),
+            "owed": str(outcome.owed),
         },
     )
     return Resolution(ticket=ticket, charge=outcome)

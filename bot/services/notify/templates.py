@@ -121,6 +121,7 @@ def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str])
         waived=Decimal(params.get("waived") or "0"),
         on_request=bool(params.get("on_request")),
         top_up_packs=int(params.get("top_up_packs") or 0),
+        owed=Decimal(params.get("owed") or "0"),
     )
 
 
