@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     )
     console_log_path: Path = Path("var/console-notifications.jsonl")
 
+    note_prefix: str = Field(
+        default="!note",
+        min_length=1,
+        description="In an agents' thread (Slack) or reply to a ping (Telegram), a message "
+        "starting with this is an internal note; any other is a reply to the customer.",
+    )
+
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"

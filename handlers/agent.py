@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
-from bot.services import tickets
-from bot.services.ticket_sla import ticket_clocks
-from bot.wording import cost_sentence, intervention_label, priority_label
+from bot.services import ownership, tickets
+from bot.services.billing import ChargeOutcome
+from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
-from handlers.model import Choices, Option, Prompt, RefusalReason, Text
-from handlers.render import short_line, ticket_card
+from handlers.desk import queue_line, staff_card
+from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
 from handlers.states import State, move, parse_state, reset
 from pricing.loader import find_intervention
+from pricing.schema import ContractPack, Intervention, Priority
 
 WHAT_INTERVENTION = "intervention"
 WHAT_PRIORITY = "priority"
+WHAT_BOTH = "both"
+YES = "~yes"
+NOTHING_MORE = "0"
+#: Recording more than this many times the customer's estimate needs a confirmation.
+ESTIMATE_FACTOR = 4
+#: Without an estimate, recording more than this in all needs a confirmation.
+NO_ESTIMATE_LIMIT_MINUTES = 8 * 60
+QUEUE_PAGE = 15
+QUEUE_WORDS = {
+    "mine": "mine",
+    "moi": "mine",
+    "mes": "mine",
+    "mijn": "mine",
+    "unassigned": "unassigned",
+    "libres": "unassigned",
+    "nonassignés": "unassigned",
+    "vrij": "unassigned",
+    "breached": "breached",
+    "dépassés": "breached",
+    "overschreden": "breached",
+}
 
 
 def _ticket(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | None:
@@ -64,24 +87,121 @@ def duty_command(ctx: Context, argument: str) -> None:
         ctx.say(Text(ctx._("You are off duty: pings go to the agents on duty.")))
 
 
-def queue_command(ctx: Context, _argument: str) -> None:
-    """/queue: open tickets of my providers, nearest due instant first."""
-    found = tickets.queue(session=ctx.session, actor=ctx.require_actor)
-    if not found:
-        ctx.say(Text(ctx._("The queue is empty.")))
+def queue_command(ctx: Context, argument: str) -> None:
+    """/queue [mine|unassigned|breached] [page]: open tickets, nearest pending due first."""
+    scope, page = "all", 1
+    for word in argument.lower().split():
+        if word.isdigit() and int(word) >= 1:
+            page = int(word)
+        elif word in QUEUE_WORDS:
+            scope = QUEUE_WORDS[word]
+        else:
+            usage = "/queue [mine|unassigned|breached] [" + ctx._("page") + "]"
+            ctx.refuse(
+                ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT
+            )
+            return
+    found = tickets.queue(
+        session=ctx.session, actor=ctx.require_actor, scope=scope, page=page, per_page=QUEUE_PAGE
+    )
+    if not found.tickets:
+        if page > 1:
+            ctx.say(Text(ctx._("No more tickets in the queue.")))
+        else:
+            ctx.say(Text(ctx._("The queue is empty.")))
         return
-    lines = [ctx._("Open tickets, nearest due first:")]
-    for ticket in found:
+    titles = {
+        "all": ctx._("Open tickets, nearest due first:"),
+        "mine": ctx._("My open tickets, nearest due first:"),
+        "unassigned": ctx._("Unassigned open tickets, nearest due first:"),
+        "breached": ctx._("Open tickets with a missed target, nearest due first:"),
+    }
+    lines = [titles[scope]]
+    if page > 1:
+        lines[0] += " " + ctx._("(page %(n)s)") % {"n": page}
+    for ticket in found.tickets:
         _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
-        lines.append("• " + short_line(ctx.t, ticket, pack))
+        line = queue_line(session=ctx.session, t=ctx.t, ticket=ticket, pack=pack, now=ctx.now)
+        lines.append("• " + line)
+    if found.more:
+        words = "" if scope == "all" else f"{scope} "
+        lines.append(ctx._("More: /queue %(args)s") % {"args": f"{words}{page + 1}"})
     ctx.say(Text("\n".join(lines)))
 
 
-def _card(ctx: Context, ticket: Ticket) -> None:
-    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
-    assert ticket.id is not None
-    clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
-    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks))
+def _card(ctx: Context, ticket: Ticket, *, full: bool = False) -> None:
+    ctx.say(*staff_card(session=ctx.session, t=ctx.t, ticket=ticket, now=ctx.now, full=full))
+
+
+def show_staff_card(ctx: Context, ticket: Ticket, *, full: bool = False) -> None:
+    """Say the agent's card of a ticket and its timeline."""
+    _card(ctx, ticket, full=full)
+
+
+def take_command(ctx: Context, argument: str) -> None:
+    """/take REF: I become the ticket's owner."""
+    found = _ticket(ctx, argument, "/take REF")
+    if found is None:
+        return
+    ticket = ownership.take(
+        session=ctx.session, actor=ctx.require_actor, ticket=found[0], now=ctx.now
+    )
+    summary = ctx._("%(ref)s is yours now.") % {"ref": ticket.reference}
+    ctx.acted("take", ticket, summary)
+
+
+def assign_command(ctx: Context, argument: str) -> None:
+    """/assign REF HANDLE: an agent of the ticket's provider becomes its owner."""
+    usage = "/assign REF " + ctx._("handle")
+    found = _ticket(ctx, argument, usage)
+    if found is None:
+        return
+    ticket, handle = found
+    if not handle or " " in handle:
+        ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
+        return
+    ticket = ownership.assign_handle(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, handle=handle, now=ctx.now
+    )
+    owner = ownership.owner_name(session=ctx.session, ticket=ticket) or handle
+    summary = ctx._("%(ref)s assigned to %(name)s.") % {"ref": ticket.reference, "name": owner}
+    ctx.acted("assign", ticket, summary)
+
+
+def note_command(ctx: Context, argument: str) -> None:
+    """/note REF text: an internal note, never sent to the customer."""
+    usage = "/note REF " + ctx._("text")
+    found = _ticket(ctx, argument, usage)
+    if found is None:
+        return
+    ticket, text = found
+    if not text:
+        ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
+        return
+    ownership.add_note(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text, now=ctx.now
+    )
+    summary = ctx._("Internal note added to %(ref)s (not sent to the customer).") % {
+        "ref": ticket.reference
+    }
+    ctx.acted("note", ticket, summary)
+
+
+def reply_command(ctx: Context, argument: str) -> None:
+    """/reply REF text: a message to the customer, signed with my name."""
+    usage = "/reply REF " + ctx._("text")
+    found = _ticket(ctx, argument, usage)
+    if found is None:
+        return
+    ticket, text = found
+    if not text:
+        ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
+        return
+    tickets.comment(
+        session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text[:3000], now=ctx.now
+    )
+    summary = ctx._("Reply sent to the customer of %(ref)s.") % {"ref": ticket.reference}
+    ctx.acted("reply", ticket, summary)
 
 
 def ack_command(ctx: Context, argument: str) -> None:
@@ -141,8 +261,42 @@ def resume_command(ctx: Context, argument: str) -> None:
     _card(ctx, ticket)
 
 
+def _too_much(ctx: Context, ticket: Ticket, minutes: int) -> str | None:
+    """Why recording `minutes` more needs a confirmation (None when it does not)."""
+    total = tickets.recorded_minutes(session=ctx.session, ticket=ticket) + minutes
+    estimate = ticket.estimate_minutes
+    values = {
+        "total": ctx.t.duration(timedelta(minutes=total)),
+        "estimate": ctx.t.duration(timedelta(minutes=estimate or 0)),
+        "factor": ESTIMATE_FACTOR,
+        "limit": ctx.t.duration(timedelta(minutes=NO_ESTIMATE_LIMIT_MINUTES)),
+    }
+    if estimate and total > ESTIMATE_FACTOR * estimate:
+        return (
+            ctx._(
+                "That makes %(total)s in all, more than %(factor)s× the customer's estimate "
+                "(%(estimate)s)."
+            )
+            % values
+        )
+    if not estimate and total > NO_ESTIMATE_LIMIT_MINUTES:
+        return ctx._("That makes %(total)s in all, more than %(limit)s without an estimate.") % (
+            values
+        )
+    return None
+
+
+def _start_flow(ctx: Context, ticket: Ticket, state: State, minutes: int | None = None) -> None:
+    conversation = ctx.require_conversation
+    reset(conversation)
+    conversation.ticket_id = ticket.id
+    conversation.work_minutes = minutes
+    move(ctx, state, remember=False)
+    ask(ctx)
+
+
 def log_command(ctx: Context, argument: str) -> None:
-    """/log REF minutes: record work time."""
+    """/log REF minutes: record work time (far beyond the estimate: asks to confirm)."""
     found = _ticket(ctx, argument, "/log REF " + ctx._("minutes"))
     if found is None:
         return
@@ -150,6 +304,21 @@ def log_command(ctx: Context, argument: str) -> None:
     minutes = _minutes(ctx, rest, required=True)
     if not isinstance(minutes, int) or isinstance(minutes, bool):
         return
+    if ticket.status is TicketStatus.CLOSED:
+        tickets.log_time(
+            session=ctx.session,
+            actor=ctx.require_actor,
+            ticket=ticket,
+            minutes=minutes,
+            now=ctx.now,
+        )  # refused with the ticket's state
+    if _too_much(ctx, ticket, minutes) is not None:
+        _start_flow(ctx, ticket, State.LOG_CONFIRM, minutes)
+        return
+    _log(ctx, ticket, minutes)
+
+
+def _log(ctx: Context, ticket: Ticket, minutes: int) -> None:
     total = tickets.log_time(
         session=ctx.session, actor=ctx.require_actor, ticket=ticket, minutes=minutes, now=ctx.now
     )
@@ -161,7 +330,11 @@ def log_command(ctx: Context, argument: str) -> None:
 
 
 def resolve_command(ctx: Context, argument: str) -> None:
-    """/resolve REF [minutes]: resolve, charging per the contract or waiving on a breach."""
+    """/resolve REF [minutes]: resolve, charging per the contract or waiving on a breach.
+
+    Without minutes it asks for the time spent, shows what will be charged and asks to
+    confirm; with minutes far beyond the estimate it asks to confirm that time first.
+    """
     found = _ticket(ctx, argument, "/resolve REF [" + ctx._("minutes") + "]")
     if found is None:
         return
@@ -169,7 +342,59 @@ def resolve_command(ctx: Context, argument: str) -> None:
     minutes = _minutes(ctx, rest, required=False)
     if minutes is False:
         return
-    _resolve(ctx, ticket, minutes if isinstance(minutes, int) else None)
+    if ticket.status not in TicketStatus.open_statuses():
+        _resolve(ctx, ticket, None)  # refused with the ticket's state
+        return
+    if not isinstance(minutes, int):
+        _start_flow(ctx, ticket, State.RESOLVE_MINUTES)
+        return
+    if _too_much(ctx, ticket, minutes) is not None:
+        _start_flow(ctx, ticket, State.RESOLVE_CONFIRM, minutes)
+        return
+    _resolve(ctx, ticket, minutes)
+
+
+def _preview(ctx: Context, ticket: Ticket, minutes: int | None) -> ChargeOutcome:
+    """What resolving now would charge: the resolution is run in a savepoint rolled back."""
+    savepoint = ctx.session.begin_nested()
+    try:
+        return tickets.resolve(
+            session=ctx.session,
+            actor=ctx.require_actor,
+            ticket=ticket,
+            now=ctx.now,
+            minutes=minutes or None,
+        ).charge
+    finally:
+        savepoint.rollback()
+
+
+def preview_sentence(ctx: Context, pack: ContractPack, charge: ChargeOutcome) -> str:
+    """What resolving will charge, in words, before it is done."""
+
+    def amount(value: Decimal) -> str:
+        return amount_text(ctx.t, value, pack)
+
+    if charge.waived > 0:
+        return ctx._("%(amount)s would be due but will be waived: an SLA target was missed.") % {
+            "amount": amount(charge.waived)
+        }
+    if charge.on_request:
+        return ctx._("Price on request: nothing is charged here; invoice as agreed.")
+    if charge.charged <= 0:
+        return ctx._("Nothing will be charged.")
+    sentence = ctx._("%(amount)s will be charged.") % {"amount": amount(charge.charged)}
+    if charge.beyond_time_bank > 0:
+        sentence += " " + ctx._("%(amount)s beyond the time bank will be invoiced.") % {
+            "amount": ctx.t.duration(timedelta(hours=float(charge.beyond_time_bank)))
+        }
+    if charge.top_up_packs:
+        sentence += " " + ctx.t.ngettext(
+            "%(n)s credit pack will be added and invoiced.",
+            "%(n)s credit packs will be added and invoiced.",
+            charge.top_up_packs,
+        ) % {"n": charge.top_up_packs}
+    return sentence
 
 
 def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
@@ -242,22 +467,27 @@ def ask(ctx: Context) -> None:
         options: tuple[Option, ...] = (
             ctx.option(ctx._("The intervention"), WHAT_INTERVENTION),
             ctx.option(ctx._("The priority"), WHAT_PRIORITY),
+            ctx.option(ctx._("Both"), WHAT_BOTH),
         )
         ctx.ask(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
     elif state is State.RECLASSIFY_INTERVENTION:
-        options = tuple(
-            ctx.option(item.labels.get(lang), item.id)
-            for category in pack.categories
-            for item in category.interventions
-            if item.id != ticket.intervention_id and ticket.priority in item.available_priorities
-        )[: 100 - len(nav)]
-        ctx.ask(Choices(text=ctx._("Which intervention is it?"), options=(*options, *nav)))
+        options = _intervention_options(ctx, ticket, pack)[: 100 - len(nav)]
+        text = ctx._(
+            "Which intervention is it? Grouped by category; ⤓ marks those whose highest "
+            "priority is below %(priority)s (the priority then changes too)."
+        ) % {"priority": priority_label(pack, ticket.priority, lang)}
+        ctx.ask(Choices(text=text, options=(*options, *nav)))
     elif state is State.RECLASSIFY_PRIORITY:
-        _category, item = find_intervention(pack, ticket.intervention_id)
+        conversation = ctx.require_conversation
+        _category, item = find_intervention(
+            pack, conversation.intervention_id or ticket.intervention_id
+        )
+        current = conversation.priority or ticket.priority
         options = tuple(
             ctx.option(p.labels.get(lang), p.id)
             for p in sorted(pack.priorities, key=lambda p: -p.rank)
-            if p.id in item.available_priorities and p.id != ticket.priority
+            if p.id in item.available_priorities
+            and (p.id != current or conversation.intervention_id is not None)
         )
         if not options:
             ctx.say(Text(ctx._("No other priority is allowed for this intervention.")))
@@ -268,6 +498,64 @@ def ask(ctx: Context) -> None:
     elif state is State.PAUSE_REASON:
         text = ctx._("Why is the clock stopped? The customer will read this reason.")
         ctx.ask(Prompt(text=text, options=ctx.nav_options(back=False)))
+    elif state is State.RESOLVE_MINUTES:
+        recorded = tickets.recorded_minutes(session=ctx.session, ticket=ticket)
+        text = ctx._(
+            "Resolving %(ref)s: how many minutes of work to add? %(recorded)s recorded so far."
+        ) % {
+            "ref": ticket.reference,
+            "recorded": ctx.t.duration(timedelta(minutes=recorded)),
+        }
+        options = (ctx.option(ctx._("Nothing more"), NOTHING_MORE), *ctx.nav_options(back=False))
+        ctx.ask(Prompt(text=text, options=options))
+    elif state is State.RESOLVE_CONFIRM:
+        minutes = ctx.require_conversation.work_minutes
+        charge = _preview(ctx, ticket, minutes)
+        recorded = tickets.recorded_minutes(session=ctx.session, ticket=ticket) + (minutes or 0)
+        lines = [
+            ctx._("Resolve %(ref)s with %(total)s recorded in all?")
+            % {"ref": ticket.reference, "total": ctx.t.duration(timedelta(minutes=recorded))},
+            preview_sentence(ctx, pack, charge),
+        ]
+        warning = _too_much(ctx, ticket, minutes or 0) if minutes else None
+        if warning is not None:
+            lines.append("⚠ " + warning + " " + ctx._("Confirm only if that time is right."))
+        yes = ctx.option(ctx._("Resolve"), YES)
+        ctx.ask(Confirm(text="\n".join(lines), yes=yes, no=ctx.nav_options(back=False)[0]))
+    elif state is State.LOG_CONFIRM:
+        minutes = ctx.require_conversation.work_minutes or 0
+        warning = _too_much(ctx, ticket, minutes) or ""
+        text = ctx._("Record %(minutes)s on %(ref)s?") % {
+            "minutes": ctx.t.duration(timedelta(minutes=minutes)),
+            "ref": ticket.reference,
+        }
+        yes = ctx.option(ctx._("Record it"), YES)
+        ctx.ask(Confirm(text=f"{text}\n⚠ {warning}", yes=yes, no=ctx.nav_options(back=False)[0]))
+
+
+def _intervention_options(ctx: Context, ticket: Ticket, pack: ContractPack) -> tuple[Option, ...]:
+    """Every other intervention, grouped by category; ⤓ marks those whose ceiling is lower."""
+    lang = ctx.t.lang
+    current = next(p for p in pack.priorities if p.id == ticket.priority)
+    options: list[Option] = []
+    for category in pack.categories:
+        for item in category.interventions:
+            if item.id == ticket.intervention_id or not item.available_priorities:
+                continue
+            label = f"{category.labels.get(lang)} › {item.labels.get(lang)}"
+            if ticket.priority not in item.available_priorities:
+                ceiling = _ceiling(pack, item)
+                if ceiling is None or ceiling.rank > current.rank:
+                    continue
+                label = f"⤓ {ceiling.labels.get(lang)} · {label}"
+            options.append(ctx.option(label, item.id))
+    return tuple(options)
+
+
+def _ceiling(pack: ContractPack, item: Intervention) -> Priority | None:
+    """The highest priority an intervention allows."""
+    allowed = [p for p in pack.priorities if p.id in item.available_priorities]
+    return max(allowed, key=lambda p: p.rank) if allowed else None
 
 
 def _ask_again(ctx: Context) -> None:
@@ -313,6 +601,30 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         ctx.acted("reclassify", ticket, summary)
         _card(ctx, ticket)
         return
+    if state is State.RESOLVE_MINUTES:
+        minutes = 0 if chosen and value == NOTHING_MORE else _minutes_answer(ctx, typed)
+        if minutes is None:
+            return
+        if ticket.status not in TicketStatus.open_statuses():
+            reset(conversation)
+            _resolve(ctx, ticket, None)  # refused: another agent resolved it meanwhile
+            return
+        conversation.work_minutes = minutes or None
+        move(ctx, State.RESOLVE_CONFIRM, remember=False)
+        ask(ctx)
+        return
+    if state in (State.RESOLVE_CONFIRM, State.LOG_CONFIRM):
+        if not (chosen and value == YES) and typed.lower() not in _yes_words(ctx):
+            ctx.refuse(ctx._("Confirm with the button, or cancel."), RefusalReason.INVALID_ANSWER)
+            ask(ctx)
+            return
+        minutes = conversation.work_minutes
+        reset(conversation)
+        if state is State.RESOLVE_CONFIRM:
+            _resolve(ctx, ticket, minutes)
+        else:
+            _log(ctx, ticket, minutes or 0)
+        return
     picked = value if chosen else typed_choice(ctx, ask, typed)
     if picked in (NAV_BACK, NAV_CANCEL):
         picked = None  # typed as an option number: the agent flows take only real choices
@@ -322,19 +634,42 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         ask(ctx)
         return
     if state is State.RECLASSIFY_WHAT:
-        move(
-            ctx,
-            State.RECLASSIFY_INTERVENTION
-            if picked == WHAT_INTERVENTION
-            else State.RECLASSIFY_PRIORITY,
-        )
+        if picked == WHAT_PRIORITY:
+            move(ctx, State.RECLASSIFY_PRIORITY)
+        else:
+            conversation.category_id = picked  # remembers "both" for the next step
+            move(ctx, State.RECLASSIFY_INTERVENTION)
     elif state is State.RECLASSIFY_INTERVENTION:
         conversation.intervention_id = picked
-        move(ctx, State.RECLASSIFY_REASON)
+        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+        _category, item = find_intervention(pack, picked)
+        if ticket.priority not in item.available_priorities:
+            ceiling = _ceiling(pack, item)
+            conversation.priority = None if ceiling is None else ceiling.id
+        if conversation.category_id == WHAT_BOTH:
+            move(ctx, State.RECLASSIFY_PRIORITY)
+        else:
+            move(ctx, State.RECLASSIFY_REASON)
     elif state is State.RECLASSIFY_PRIORITY:
         conversation.priority = picked
         move(ctx, State.RECLASSIFY_REASON)
     ask(ctx)
+
+
+def _yes_words(ctx: Context) -> set[str]:
+    return {"yes", "oui", "ja", ctx._("yes").lower()}
+
+
+def _minutes_answer(ctx: Context, typed: str) -> int | None:
+    """Minutes typed at the resolve question (0: nothing more); None after asking again."""
+    text = typed.lower().removesuffix("min").strip()
+    if text.isdigit() and 0 <= int(text) <= 1440:
+        return int(text)
+    ctx.refuse(
+        ctx._("Minutes must be a whole number between 0 and 1440."), RefusalReason.INVALID_ANSWER
+    )
+    ask(ctx)
+    return None
 
 
 def ticket_button(ctx: Context, verb: str, reference: str) -> None:
@@ -342,12 +677,16 @@ def ticket_button(ctx: Context, verb: str, reference: str) -> None:
     if not ctx.require_actor.is_staff:
         ctx.refuse(ctx._("You are not allowed to do that."), RefusalReason.ACCESS_DENIED)
         return
-    if verb == "ack":
-        ack_command(ctx, reference)
-    elif verb == "pause":
-        pause_command(ctx, reference)
-    elif verb == "resolve":
-        resolve_command(ctx, reference)
+    handlers = {
+        "ack": ack_command,
+        "take": take_command,
+        "pause": pause_command,
+        "resume": resume_command,
+        "resolve": resolve_command,
+    }
+    handler = handlers.get(verb)
+    if handler is not None:
+        handler(ctx, reference)
     elif verb == "show":
         ticket = tickets.find_ticket(
             session=ctx.session, actor=ctx.require_actor, reference=reference

@@ -47,6 +47,8 @@ USAGE_WORDS = {
     "reason": N_("reason"),
     "minutes": N_("minutes"),
     "period": N_("period"),
+    "page": N_("page"),
+    "handle": N_("handle"),
 }
 
 
@@ -127,7 +129,46 @@ COMMANDS: tuple[Command, ...] = (
         "REF %(text)s",
     ),
     Command(
-        "queue", STAFF, agent.queue_command, Section.STAFF, N_("open tickets, nearest due first")
+        "queue",
+        STAFF,
+        agent.queue_command,
+        Section.STAFF,
+        N_("open tickets, nearest due first (mine, unassigned, breached; page)"),
+        "[mine|unassigned|breached] [%(page)s]",
+    ),
+    Command(
+        "open",
+        STAFF,
+        intake.open_command,
+        Section.STAFF,
+        N_("open a ticket for a customer (phone, e-mail)"),
+    ),
+    Command(
+        "take", STAFF, agent.take_command, Section.STAFF, N_("become the ticket's owner"), "REF"
+    ),
+    Command(
+        "assign",
+        STAFF,
+        agent.assign_command,
+        Section.STAFF,
+        N_("give the ticket to an agent of its provider"),
+        "REF %(handle)s",
+    ),
+    Command(
+        "note",
+        STAFF,
+        agent.note_command,
+        Section.STAFF,
+        N_("internal note, never sent to the customer"),
+        "REF %(text)s",
+    ),
+    Command(
+        "reply",
+        STAFF,
+        agent.reply_command,
+        Section.STAFF,
+        N_("message to the customer, with your name"),
+        "REF %(text)s",
     ),
     Command(
         "duty",

@@ -15,10 +15,11 @@ from bot.db.models import (
     Conversation,
     Tenant,
     Ticket,
-    TicketStatus,
     User,
 )
 from bot.i18n import Translator
+from bot.services.actions import ticket_actions
+from bot.services.notify.templates import action_label
 from bot.services.tickets import Actor
 from bot.settings import Settings
 from handlers.model import (
@@ -37,6 +38,7 @@ from handlers.model import (
     Text,
     reply_options,
     short_label,
+    ticket_action_payload,
 )
 
 NAV_BACK = "~back"
@@ -83,12 +85,21 @@ class Context:
     def acted(self, verb: str, ticket: Ticket, summary: str) -> None:
         """Say the one-line summary of a ticket action carried out, and record it."""
         self.say(Text(summary))
+        verbs = ticket_actions(ticket)
         self.outcome.acted = Acted(
             verb=verb,
             reference=ticket.reference,
             summary=summary,
             status=ticket.status.value,
-            actions=ticket_actions(ticket),
+            actions=verbs,
+            options=tuple(
+                Option(
+                    label=action_label(self.t, v),
+                    payload=ticket_action_payload(v, ticket.reference),
+                    kind=OptionKind.TICKET_ACTION,
+                )
+                for v in verbs
+            ),
         )
 
     def payload(self, value: str) -> str:
@@ -156,15 +167,3 @@ def typed_choice(ctx: Context, asker: Callable[[Context], None], text: str) -> s
 def new_token() -> str:
     """A short random step token: stale buttons carry an old one."""
     return secrets.token_urlsafe(6)[:8]
-
-
-def ticket_actions(ticket: Ticket) -> tuple[str, ...]:
-    """The ticket actions that make sense on a ticket in its current state."""
-    status = ticket.status
-    if status is TicketStatus.RESOLVED:
-        return ("close",)
-    if status not in TicketStatus.open_statuses():
-        return ()
-    actions = [] if ticket.responded_at is not None else ["ack"]
-    actions += ["resume"] if status is TicketStatus.PAUSED else ["pause"]
-    return (*actions, "resolve")

@@ -57,6 +57,9 @@ AGENT_STATES = frozenset(
         State.RECLASSIFY_PRIORITY,
         State.RECLASSIFY_REASON,
         State.PAUSE_REASON,
+        State.RESOLVE_MINUTES,
+        State.RESOLVE_CONFIRM,
+        State.LOG_CONFIRM,
     }
 )
 FREE_TEXT_STATES = frozenset(
@@ -66,6 +69,7 @@ FREE_TEXT_STATES = frozenset(
         State.ASK_DESCRIPTION,
         State.RECLASSIFY_REASON,
         State.PAUSE_REASON,
+        State.OPEN_LOGGED,
     }
 )
 
@@ -307,14 +311,22 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
     _ = ctx._
     params = exc.params
     if isinstance(exc, NotFoundError):
+        if "handle" in params:
+            return _("No agent with the handle %(handle)s.") % {"handle": params["handle"]}
         return _("No ticket %(ref)s that you can see.") % {"ref": params.get("reference", "")}
     if isinstance(exc, AccessDeniedError):
+        if "handle" in params:
+            return _("%(handle)s is not an agent of this ticket's provider.") % {
+                "handle": params["handle"]
+            }
         if "command" in params:
             return _("The command /%(name)s is not available with your role.") % {
                 "name": params["command"]
             }
         return _("You are not allowed to do that.")
     if isinstance(exc, InvalidStateError):
+        if params.get("status") == TicketStatus.RESOLVED and params.get("reference"):
+            return _("%(ref)s is already resolved.") % {"ref": params["reference"]}
         try:
             status = status_label(ctx.t, TicketStatus(str(params.get("status"))))
         except ValueError:
@@ -328,6 +340,12 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
             "expired": _("This invite code has expired. Ask for a new one."),
         }.get(str(reason), _("This account is already linked."))
     if isinstance(exc, InputError):
+        if "owner" in params:
+            return _("%(name)s already owns this ticket.") % {"name": params["owner"]}
+        if params.get("reason") == "future":
+            return _("The logging instant cannot be in the future.")
+        if params.get("reason") == "before_contract":
+            return _("The logging instant cannot be before the contract's start.")
         return _("That request is not valid here. Send /help for the right form.")
     return _("That did not work.")
 

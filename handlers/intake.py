@@ -9,8 +9,12 @@ category or intervention step searches the catalog.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from bot.db.models import Contract
+from sqlmodel import col, select
+
+from bot.db.models import Contract, Role, Tenant, User
 from bot.services import accounts, billing, tenants, tickets
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
@@ -32,6 +36,8 @@ MAX_DETAIL = 300
 
 # Which draft fields a state sets: going back to a state clears its field and later ones.
 DRAFT_ORDER: tuple[tuple[State, tuple[str, ...]], ...] = (
+    (State.OPEN_REQUESTER, ("requester_id",)),
+    (State.OPEN_LOGGED, ("logged_at",)),
     (State.PICK_CONTRACT, ("contract_id",)),
     (State.PICK_CATEGORY, ("category_id",)),
     (State.PICK_INTERVENTION, ("intervention_id",)),
@@ -125,6 +131,116 @@ def new_command(ctx: Context, argument: str) -> None:
     ask(ctx)
 
 
+NOW = "~now"
+MAX_PEOPLE = 90
+
+
+def open_command(ctx: Context, argument: str) -> None:
+    """/open: staff open a ticket for a customer (a phoned-in incident, an e-mail)."""
+    if not ctx.require_actor.is_staff:
+        ctx.refuse(ctx._("Only staff open tickets for a customer."), RefusalReason.ACCESS_DENIED)
+        return
+    if not _customer_people(ctx):
+        ctx.refuse(
+            ctx._("No customer has an active contract with your providers."),
+            RefusalReason.INVALID_STATE,
+        )
+        return
+    conversation = ctx.require_conversation
+    reset(conversation)
+    move(ctx, State.OPEN_REQUESTER, remember=False)
+    ask(ctx)
+
+
+def _customer_people(ctx: Context) -> list[tuple[Tenant, User]]:
+    """The customers' people a staff member may open a ticket for, by company then name."""
+    actor = ctx.require_actor
+    query = (
+        select(Tenant, User)
+        .join(User, col(User.tenant_id) == col(Tenant.id))
+        .where(col(User.role).in_((Role.REQUESTER, Role.MANAGER)))
+        .order_by(col(Tenant.name), col(User.display_name), col(User.id))
+    )
+    people: list[tuple[Tenant, User]] = []
+    for tenant, user in ctx.session.exec(query).all():
+        assert tenant.id is not None
+        contracts = tenants.active_contracts(session=ctx.session, tenant_id=tenant.id)
+        if any(
+            actor.role is Role.ADMIN or get_pack(c.pack_id).provider_code in actor.providers
+            for c in contracts
+        ):
+            people.append((tenant, user))
+    return people[:MAX_PEOPLE]
+
+
+def _ask_requester(ctx: Context) -> None:
+    options = [
+        ctx.option(f"{tenant.name} — {user.display_name}", str(user.id))
+        for tenant, user in _customer_people(ctx)
+    ]
+    text = ctx._("Opening a ticket for a customer. Who reported it?")
+    ctx.ask(_choices(ctx, text, options, back=False))
+
+
+def _answer_requester(ctx: Context, value: str, chosen: bool) -> None:
+    picked = _resolve_value(ctx, value, chosen)
+    person = next((u for _t, u in _customer_people(ctx) if str(u.id) == picked), None)
+    if person is None:
+        _invalid(ctx)
+        return
+    ctx.require_conversation.requester_id = person.id
+    move(ctx, State.OPEN_LOGGED)
+    ask(ctx)
+
+
+def _ask_logged(ctx: Context) -> None:
+    text = ctx._(
+        "When did the customer report it? Choose Now, or type the local date and time, "
+        "for example %(example)s."
+    ) % {"example": "2026-11-20 14:05"}
+    options = (ctx.option(ctx._("Now"), NOW), *ctx.nav_options())
+    ctx.ask(Prompt(text=text, options=options))
+
+
+def _answer_logged(ctx: Context, value: str, chosen: bool) -> None:
+    conversation = ctx.require_conversation
+    if chosen and value == NOW:
+        conversation.logged_at = None
+    else:
+        zone = ctx.tenant.zone if ctx.tenant is not None else ctx.settings.zone
+        requester = ctx.session.get(User, conversation.requester_id or 0)
+        if requester is not None and requester.tenant_id is not None:
+            tenant = ctx.session.get(Tenant, requester.tenant_id)
+            zone = tenant.zone if tenant is not None else zone
+        try:
+            day, _sep, clock = value.strip().partition(" ")
+            year, month, date_of_month = (int(part) for part in day.split("-"))
+            hour, minute = (int(part) for part in clock.strip().split(":"))
+            local = datetime(year, month, date_of_month, hour, minute, tzinfo=ZoneInfo(zone))
+        except ValueError:
+            ctx.refuse(
+                ctx._("Write the date and time as %(example)s.") % {"example": "2026-11-20 14:05"},
+                RefusalReason.INVALID_ANSWER,
+            )
+            ask(ctx)
+            return
+        instant = local.astimezone(UTC)
+        if instant > ctx.now:
+            ctx.refuse(
+                ctx._("The logging instant cannot be in the future."), RefusalReason.INVALID_ANSWER
+            )
+            ask(ctx)
+            return
+        conversation.logged_at = instant
+    contracts = draft_contracts(ctx)
+    if len(contracts) == 1:
+        conversation.contract_id = contracts[0].id
+        move(ctx, State.PICK_CATEGORY)
+    else:
+        move(ctx, State.PICK_CONTRACT)
+    ask(ctx)
+
+
 def go_back(ctx: Context) -> State | None:
     """« Back »: return to the previous question, forgetting the answers given since."""
     state = back(ctx)
@@ -166,11 +282,28 @@ def ask(ctx: Context) -> None:
     asker(ctx)
 
 
+def draft_contracts(ctx: Context) -> list[Contract]:
+    """The contracts the draft may be about: the customer's, or (staff opening a ticket for
+    a customer) that customer's contracts with a provider the staff member serves."""
+    conversation = ctx.require_conversation
+    if conversation.requester_id is None:
+        assert ctx.tenant is not None
+        assert ctx.tenant.id is not None
+        return tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id)
+    requester = ctx.session.get(User, conversation.requester_id)
+    if requester is None or requester.tenant_id is None:
+        return []
+    actor = ctx.require_actor
+    return [
+        contract
+        for contract in tenants.active_contracts(session=ctx.session, tenant_id=requester.tenant_id)
+        if actor.role is Role.ADMIN or get_pack(contract.pack_id).provider_code in actor.providers
+    ]
+
+
 def _ask_contract(ctx: Context) -> None:
-    assert ctx.tenant is not None
-    assert ctx.tenant.id is not None
     options = []
-    for contract in tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id):
+    for contract in draft_contracts(ctx):
         pack = get_pack(contract.pack_id)
         label = pack.title.get(ctx.t.lang)
         options.append(ctx.option(label, str(contract.id)))
@@ -362,6 +495,8 @@ def _ask_confirm(ctx: Context) -> None:
 
 
 ASKERS: dict[State, Callable[[Context], None]] = {
+    State.OPEN_REQUESTER: _ask_requester,
+    State.OPEN_LOGGED: _ask_logged,
     State.PICK_CONTRACT: _ask_contract,
     State.PICK_CATEGORY: _ask_category,
     State.PICK_INTERVENTION: _ask_intervention,
@@ -404,9 +539,7 @@ def _invalid(ctx: Context) -> None:
 
 def _answer_contract(ctx: Context, value: str, chosen: bool) -> None:
     picked = _resolve_value(ctx, value, chosen)
-    assert ctx.tenant is not None
-    assert ctx.tenant.id is not None
-    contracts = tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id)
+    contracts = draft_contracts(ctx)
     contract = next((c for c in contracts if str(c.id) == picked), None)
     if contract is None:
         _invalid(ctx)
@@ -639,7 +772,14 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     assert conversation.intervention_id
     assert conversation.kind
     assert conversation.priority
+    requester = (
+        None
+        if conversation.requester_id is None
+        else ctx.session.get(User, conversation.requester_id)
+    )
     ticket = tickets.open_ticket(
+        requester=requester,
+        logged_at=conversation.logged_at,
         session=ctx.session,
         actor=ctx.require_actor,
         contract=contract,
@@ -659,12 +799,19 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     summary = ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s") % {
         "ref": ticket.reference
     }
+    if requester is not None:
+        summary = ctx._("Ticket %(ref)s opened for %(name)s; the customer is notified.") % {
+            "ref": ticket.reference,
+            "name": requester.display_name,
+        }
     ctx.acted("open", ticket, summary)
     ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
     _phone_notice(ctx, pack, ticket.priority)
 
 
 ANSWERS: dict[State, Callable[[Context, str, bool], None]] = {
+    State.OPEN_REQUESTER: _answer_requester,
+    State.OPEN_LOGGED: _answer_logged,
     State.PICK_CONTRACT: _answer_contract,
     State.PICK_CATEGORY: _answer_category,
     State.PICK_INTERVENTION: _answer_intervention,

@@ -87,6 +87,18 @@ def parse_ticket_action(payload: str) -> tuple[str, str] | None:
     return (verb, reference) if verb and reference else None
 
 
+def relayed_command(reference: str, text: str, note_prefix: str) -> str:
+    """An agent's message in a ticket's thread (or reply to its ping) as the core's command.
+
+    Starting with `note_prefix`, it is an internal note (`/note REF …`); otherwise a reply to
+    the customer (`/reply REF …`).
+    """
+    stripped = text.strip()
+    if stripped.lower().startswith(note_prefix.lower()):
+        return f"/note {reference} {stripped[len(note_prefix) :].strip()}"
+    return f"/reply {reference} {stripped}"
+
+
 @dataclass(frozen=True)
 class Text:
     """Plain text."""
@@ -181,8 +193,9 @@ class Acted:
     """A ticket action carried out: what, on which ticket, and where the ticket now stands.
 
     `status` is the ticket's resulting status (a `TicketStatus` value); `actions` are the
-    ticket-action verbs that still make sense on it (`ack`, `pause`, `resume`, `resolve`,
-    `close`).
+    ticket-action verbs that make sense on it now (`ack`, `take`, `pause`, `resume`,
+    `resolve`), and `options` the same as buttons (labels in the speaker's language), for a
+    channel to put on the ticket's ping.
     """
 
     verb: str
@@ -190,6 +203,7 @@ class Acted:
     summary: str
     status: str
     actions: tuple[str, ...]
+    options: tuple[Option, ...] = ()
 
 
 @dataclass

@@ -133,6 +133,13 @@ def ticket_command(ctx: Context, argument: str) -> None:
     if reference is None:
         return
     ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
+    if ctx.require_actor.is_staff:
+        from handlers.agent import show_staff_card
+
+        words = argument.split()[1:]
+        full = bool(set(w.lower() for w in words) & {"full", "complet", "volledig"})
+        show_staff_card(ctx, ticket, full=full)
+        return
     show_ticket(ctx, ticket)
 
 
@@ -187,6 +194,11 @@ def comment_command(ctx: Context, argument: str) -> None:
     reference, _sep, text = argument.strip().partition(" ")
     if not reference or not text.strip():
         ctx.say(Text(ctx._("Write it as: /comment REF your message")))
+        return
+    if ctx.require_actor.is_staff:
+        from handlers.agent import reply_command
+
+        reply_command(ctx, argument)
         return
     ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
     tickets.comment(

@@ -29,6 +29,12 @@ class State(StrEnum):
     RECLASSIFY_PRIORITY = "reclassify_priority"
     RECLASSIFY_REASON = "reclassify_reason"
     PAUSE_REASON = "pause_reason"
+    RESOLVE_MINUTES = "resolve_minutes"
+    RESOLVE_CONFIRM = "resolve_confirm"
+    LOG_CONFIRM = "log_confirm"
+    OPEN_CUSTOMER = "open_customer"
+    OPEN_REQUESTER = "open_requester"
+    OPEN_LOGGED = "open_logged"
 
 
 def parse_state(value: str) -> State:
@@ -56,6 +62,9 @@ def reset(conversation: Conversation) -> None:
     conversation.ticket_id = None
     conversation.estimate_minutes = None
     conversation.units = None
+    conversation.requester_id = None
+    conversation.logged_at = None
+    conversation.work_minutes = None
 
 
 def move(ctx: Context, state: State, *, remember: bool = True) -> None:

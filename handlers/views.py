@@ -39,7 +39,7 @@ def home_view(*, session: Session, event: InboundEvent, settings: Settings) -> H
     actor = speaker.actor
     if actor.is_staff and speaker.tenant is None:
         # Staff without a tenant follow their providers' queue.
-        found = tickets.queue(session=session, actor=actor, limit=MAX_TICKETS)
+        found = tickets.queue(session=session, actor=actor, per_page=MAX_TICKETS).tickets
         title = t.gettext("Open tickets, nearest due first:")
     else:
         found = tickets.tickets_for(session=session, actor=actor, limit=MAX_TICKETS)

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from bot.channels import builtin
-from bot.cli import admin, catalog, consequences, money, sla, slack, telegram, worker
+from bot.cli import admin, catalog, consequences, money, sla, slack, telegram, tickets, worker
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.add_typer(consequences.ssl_app, name="ssl")
 app.add_typer(consequences.claims_app, name="claims")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
+app.add_typer(tickets.app, name="ticket")
 app.command("invite")(admin.invite)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)

@@ -169,6 +169,10 @@ class Ticket(SQLModel, table=True):
     resolution_breached: bool = False
     sla_generation: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: The agent working the ticket (None: unassigned).
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    #: Who logged it when not the requester (an agent opening it for a customer).
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
 
 
 class TicketPause(SQLModel, table=True):
@@ -256,6 +260,11 @@ class Conversation(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
     estimate_minutes: int | None = None
     units: int | None = None
+    #: Staff opening a ticket for a customer: the customer's representative, the logging instant.
+    requester_id: int | None = Field(default=None, foreign_key="users.id")
+    logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Work time an agent gave while resolving, until confirmed.
+    work_minutes: int | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

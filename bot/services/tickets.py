@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case, or_
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
@@ -23,8 +24,9 @@ from bot.db.models import (
     TicketEvent,
     TicketPause,
     TicketStatus,
+    User,
 )
-from bot.services import billing, milestones, notify
+from bot.services import billing, desk, milestones, notify
 from bot.services.actors import Actor, actor_for, ticket_visibility
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
@@ -60,7 +62,32 @@ def _require_staff(actor: Actor) -> None:
 
 def _require_open(ticket: Ticket) -> None:
     if ticket.status not in TicketStatus.open_statuses():
-        raise InvalidStateError("ticket is not open", status=ticket.status.value)
+        raise InvalidStateError(
+            "ticket is not open", status=ticket.status.value, reference=ticket.reference
+        )
+
+
+def lock_ticket(*, session: Session, ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock (`SELECT … FOR UPDATE` on PostgreSQL).
+
+    Every state transition starts here, so two agents acting at the same instant are
+    serialised and the second one sees the first one's result. On SQLite the transaction's
+    `BEGIN IMMEDIATE` already serialises writers; the re-read still refreshes the row.
+    """
+    assert ticket.id is not None
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).one()
+
+
+def _publish(*, session: Session, ticket: Ticket, actor: Actor, now: datetime, verb: str) -> None:
+    desk.publish_state(
+        session=session, ticket=ticket, now=now, by=actor.user.display_name, verb=verb
+    )
 
 
 def _next_reference(*, session: Session, prefix: str, year: int) -> str:
@@ -75,7 +102,7 @@ def _next_reference(*, session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{counter.last:06d}"
 
 
-def _event(
+def record_event(
     *,
     session: Session,
     ticket: Ticket,
@@ -85,19 +112,20 @@ def _event(
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
     minutes: int | None = None,
-) -> None:
+) -> TicketEvent:
+    """Append an event to the ticket's audit trail."""
     assert ticket.id is not None
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_id=None if actor is None else actor.id,
-            type=type,
-            changes=changes or {},
-            reason=reason,
-            minutes=minutes,
-        )
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor_id=None if actor is None else actor.id,
+        type=type,
+        changes=changes or {},
+        reason=reason,
+        minutes=minutes,
     )
+    session.add(event)
+    return event
 
 
 def refresh_sla(
@@ -148,11 +176,33 @@ def open_ticket(
     details: dict[str, str] | None = None,
     estimate_minutes: int | None = None,
     units: int | None = None,
+    requester: User | None = None,
+    logged_at: datetime | None = None,
 ) -> Ticket:
-    """Log a ticket: the logging instant is `now`, which starts the SLA clocks."""
+    """Log a ticket: the logging instant (`now`, or `logged_at`) starts the SLA clocks.
+
+    A customer logs their own tickets. Staff of the contract's provider log one for a
+    customer (a phoned-in incident, an e-mail): `requester` is the customer's representative
+    and `logged_at` the instant the customer reported it (not in the future, not before the
+    contract's start); the staff member is recorded as its creator.
+    """
     pack = get_pack(contract.pack_id)
-    if actor.role is not Role.ADMIN and actor.user.tenant_id != contract.tenant_id:
+    created_by: int | None = None
+    if requester is not None and requester.id != actor.id:
+        if not (actor.role is Role.ADMIN or pack.provider_code in actor.providers):
+            raise AccessDeniedError("not a contract of your provider")
+        if not actor.is_staff:
+            raise AccessDeniedError("agents only")
+        if requester.tenant_id != contract.tenant_id:
+            raise InputError("the requester is not one of the customer's people")
+        created_by = actor.id
+    elif actor.role is not Role.ADMIN and actor.user.tenant_id != contract.tenant_id:
         raise AccessDeniedError("not your tenant's contract")
+    logged = now if logged_at is None else logged_at
+    if logged > now:
+        raise InputError("the logging instant is in the future", reason="future")
+    if logged_at is not None and logged < contract.created_at:
+        raise InputError("the logging instant is before the contract", reason="before_contract")
     _category, intervention = find_intervention(pack, intervention_id)
     if kind not in intervention.kinds:
         raise InputError(f"intervention {intervention_id} does not take kind {kind}")
@@ -161,18 +211,19 @@ def open_ticket(
         raise InputError(f"priority {priority} is not available for {intervention_id}")
     tenant = session.get(Tenant, contract.tenant_id)
     assert tenant is not None
-    year = now.astimezone(ZoneInfo(zone_of(pack))).year
+    year = logged.astimezone(ZoneInfo(zone_of(pack))).year
     ticket = Ticket(
         reference=_next_reference(session=session, prefix=pack.intake.ticket_prefix, year=year),
         tenant_id=contract.tenant_id,
         contract_id=contract.id or 0,
-        requester_id=actor.id,
+        requester_id=actor.id if requester is None else requester.id or 0,
+        created_by_id=created_by,
         intervention_id=intervention_id,
         kind=kind,
         priority=priority,
         service_level=contract.service_level,
         status=TicketStatus.OPEN,
-        logged_at=now,
+        logged_at=logged,
         description=description,
         details=dict(details or {}),
         estimate_minutes=estimate_minutes,
@@ -183,7 +234,7 @@ def open_ticket(
     session.flush()
     billing.on_open(session=session, ticket=ticket, contract=contract, pack=pack, actor=actor)
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    _event(
+    record_event(
         session=session,
         ticket=ticket,
         actor=actor,
@@ -208,7 +259,9 @@ def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: d
         raise InputError("empty comment")
     if ticket.status is TicketStatus.CLOSED:
         raise InvalidStateError("ticket is closed", status=ticket.status.value)
-    _event(session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text)
+    recorded = record_event(
+        session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text
+    )
     session.flush()
     event = "agent_comment" if actor.is_staff else "customer_comment"
     notify.emit(
@@ -216,8 +269,8 @@ def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: d
         ticket=ticket,
         event=event,
         now=now,
-        key=f"t{ticket.id}:comment:{now.isoformat()}:{actor.id}",
-        params={"text": text},
+        key=f"t{ticket.id}:comment:{recorded.id}",
+        params={"text": text, "name": actor.user.display_name},
         exclude_user_ids=[actor.id],
     )
 
@@ -225,18 +278,29 @@ def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: d
 def acknowledge(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> Ticket:
     """The agent's response: meets the response clock."""
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     _require_open(ticket)
     if ticket.responded_at is not None:
-        raise InvalidStateError("already acknowledged", status=ticket.status.value)
+        raise InvalidStateError(
+            "already acknowledged", status=ticket.status.value, reference=ticket.reference
+        )
     _contract, pack = contract_and_pack(session=session, ticket=ticket)
     ticket.responded_at = now
     if ticket.status is TicketStatus.OPEN:
         ticket.status = TicketStatus.RESPONDED
+    changes: dict[str, Any] = {}
+    if ticket.owner_id is None and actor.role is Role.AGENT:
+        # An unassigned ticket's first acknowledgement makes the agent its owner.
+        ticket.owner_id = actor.id
+        changes["owner"] = [None, actor.id]
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    _event(session=session, ticket=ticket, actor=actor, type="responded", now=now)
+    record_event(
+        session=session, ticket=ticket, actor=actor, type="responded", now=now, changes=changes
+    )
     notify.emit(
         session=session, ticket=ticket, event="responded", now=now, key=f"t{ticket.id}:responded"
     )
+    _publish(session=session, ticket=ticket, actor=actor, now=now, verb="ack")
     return ticket
 
 
@@ -252,6 +316,7 @@ def reclassify(
 ) -> Ticket:
     """Change the intervention and/or priority; the clocks restart from the logging instant."""
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     _require_open(ticket)
     if not reason.strip():
         raise InputError("a reason is required")
@@ -276,7 +341,7 @@ def reclassify(
         raise InputError("nothing changes")
     billing.on_reclassify(session=session, ticket=ticket, pack=pack, actor=actor)
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    _event(
+    record_event(
         session=session,
         ticket=ticket,
         actor=actor,
@@ -285,7 +350,12 @@ def reclassify(
         changes=changes,
         reason=reason,
     )
-    event = "intervention_changed" if "intervention" in changes else "priority_changed"
+    if "intervention" in changes and "priority" in changes:
+        event = "reclassified"  # both in one step: the customer is told once
+    elif "intervention" in changes:
+        event = "intervention_changed"
+    else:
+        event = "priority_changed"
     notify.emit(
         session=session,
         ticket=ticket,
@@ -300,9 +370,12 @@ def reclassify(
 def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: datetime) -> Ticket:
     """Stop the clock (customer delay, third party, force majeure) with a reason."""
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     _require_open(ticket)
     if ticket.status is TicketStatus.PAUSED:
-        raise InvalidStateError("already paused", status=ticket.status.value)
+        raise InvalidStateError(
+            "already paused", status=ticket.status.value, reference=ticket.reference
+        )
     if not reason.strip():
         raise InputError("a reason is required")
     _contract, pack = contract_and_pack(session=session, ticket=ticket)
@@ -311,7 +384,7 @@ def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: d
     ticket.status = TicketStatus.PAUSED
     session.flush()
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    _event(session=session, ticket=ticket, actor=actor, type="paused", now=now, reason=reason)
+    record_event(session=session, ticket=ticket, actor=actor, type="paused", now=now, reason=reason)
     notify.emit(
         session=session,
         ticket=ticket,
@@ -320,16 +393,26 @@ def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: d
         key=f"t{ticket.id}:paused:{now.isoformat()}",
         params={"reason": reason},
     )
+    _publish(session=session, ticket=ticket, actor=actor, now=now, verb="pause")
     return ticket
 
 
 def resume(
-    *, session: Session, actor: Actor, ticket: Ticket, now: datetime, reason: str | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    now: datetime,
+    reason: str | None = None,
+    publish: bool = True,
 ) -> Ticket:
     """Restart a stopped clock; the due instants move by the paused business time."""
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     if ticket.status is not TicketStatus.PAUSED:
-        raise InvalidStateError("not paused", status=ticket.status.value)
+        raise InvalidStateError(
+            "not paused", status=ticket.status.value, reference=ticket.reference
+        )
     _contract, pack = contract_and_pack(session=session, ticket=ticket)
     assert ticket.id is not None
     open_pause = session.exec(
@@ -345,7 +428,9 @@ def resume(
     ticket.status = TicketStatus.RESPONDED if ticket.responded_at else TicketStatus.OPEN
     session.flush()
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    _event(session=session, ticket=ticket, actor=actor, type="resumed", now=now, reason=reason)
+    record_event(
+        session=session, ticket=ticket, actor=actor, type="resumed", now=now, reason=reason
+    )
     notify.emit(
         session=session,
         ticket=ticket,
@@ -354,6 +439,8 @@ def resume(
         key=f"t{ticket.id}:resumed:{now.isoformat()}",
         params=_due_params(ticket),
     )
+    if publish:
+        _publish(session=session, ticket=ticket, actor=actor, now=now, verb="resume")
     return ticket
 
 
@@ -364,7 +451,7 @@ def log_time(*, session: Session, actor: Actor, ticket: Ticket, minutes: int, no
         raise InvalidStateError("ticket is closed", status=ticket.status.value)
     if minutes <= 0 or minutes > 24 * 60:
         raise InputError("minutes must be between 1 and 1440")
-    _event(session=session, ticket=ticket, actor=actor, type="time", now=now, minutes=minutes)
+    record_event(session=session, ticket=ticket, actor=actor, type="time", now=now, minutes=minutes)
     session.flush()
     return recorded_minutes(session=session, ticket=ticket)
 
@@ -393,14 +480,21 @@ def resolve(
     now: datetime,
     minutes: int | None = None,
 ) -> Resolution:
-    """Resolve: charge the recorded time per the contract, or waive it on an SLA breach."""
+    """Resolve: charge the recorded time per the contract, or waive it on an SLA breach.
+
+    The ticket is locked first: of two agents resolving at the same instant, one resolves
+    (and charges, once) and the other is refused with the ticket already resolved.
+    """
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     _require_open(ticket)
     if minutes is not None:
         log_time(session=session, actor=actor, ticket=ticket, minutes=minutes, now=now)
     contract, pack = contract_and_pack(session=session, ticket=ticket)
     if ticket.status is TicketStatus.PAUSED:
-        resume(session=session, actor=actor, ticket=ticket, now=now, reason="resolved")
+        resume(
+            session=session, actor=actor, ticket=ticket, now=now, reason="resolved", publish=False
+        )
     ticket.resolved_at = now
     if ticket.responded_at is None:
         ticket.responded_at = now
@@ -415,7 +509,7 @@ def resolve(
         minutes=recorded_minutes(session=session, ticket=ticket),
         now=now,
     )
-    _event(
+    record_event(
         session=session,
         ticket=ticket,
         actor=actor,
@@ -437,31 +531,39 @@ def resolve(
             "owed": str(outcome.owed),
         },
     )
+    _publish(session=session, ticket=ticket, actor=actor, now=now, verb="resolve")
     return Resolution(ticket=ticket, charge=outcome)
 
 
 def close(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> Ticket:
     """Close a resolved ticket."""
     _require_staff(actor)
+    ticket = lock_ticket(session=session, ticket=ticket)
     if ticket.status is not TicketStatus.RESOLVED:
-        raise InvalidStateError("only a resolved ticket can be closed", status=ticket.status.value)
+        raise InvalidStateError(
+            "only a resolved ticket can be closed",
+            status=ticket.status.value,
+            reference=ticket.reference,
+        )
     ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
     ticket.updated_at = now
     session.add(ticket)
-    _event(session=session, ticket=ticket, actor=actor, type="closed", now=now)
+    record_event(session=session, ticket=ticket, actor=actor, type="closed", now=now)
     notify.emit(session=session, ticket=ticket, event="closed", now=now, key=f"t{ticket.id}:closed")
+    _publish(session=session, ticket=ticket, actor=actor, now=now, verb="close")
     return ticket
 
 
-def events_of(*, session: Session, ticket: Ticket) -> list[TicketEvent]:
-    """The ticket's audit trail, oldest first."""
-    query = (
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
-        .order_by(col(TicketEvent.at), col(TicketEvent.id))
-    )
-    return list(session.exec(query).all())
+INTERNAL_EVENTS = ("note", "assigned")
+
+
+def events_of(*, session: Session, ticket: Ticket, internal: bool = False) -> list[TicketEvent]:
+    """The ticket's audit trail, oldest first; internal notes only for staff (`internal`)."""
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+    if not internal:
+        query = query.where(col(TicketEvent.type).not_in(INTERNAL_EVENTS))
+    return list(session.exec(query.order_by(col(TicketEvent.at), col(TicketEvent.id))).all())
 
 
 def tickets_for(
@@ -481,25 +583,55 @@ def tickets_for(
     return list(session.exec(query.order_by(col(Ticket.logged_at).desc()).limit(limit)).all())
 
 
-def queue(*, session: Session, actor: Actor, limit: int = 30) -> list[Ticket]:
-    """Open tickets of the providers the agent serves, nearest due instant first."""
+QUEUE_SCOPES = ("all", "mine", "unassigned", "breached")
+
+
+def pending_due() -> Any:
+    """The nearest pending due instant, as SQL: the response until met, then the resolution."""
+    return case(
+        (
+            and_(col(Ticket.responded_at).is_(None), col(Ticket.response_due).is_not(None)),
+            col(Ticket.response_due),
+        ),
+        else_=col(Ticket.resolution_due),
+    )
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: its tickets, its number, whether more follow."""
+
+    tickets: list[Ticket]
+    page: int
+    more: bool
+
+
+def queue(
+    *, session: Session, actor: Actor, scope: str = "all", page: int = 1, per_page: int = 15
+) -> QueuePage:
+    """Open tickets of the providers the agent serves, nearest pending due instant first.
+
+    Filtering, ordering and paging are done in SQL: `mine` (I own them), `unassigned`,
+    `breached` (a target missed); tickets without any pending target come last.
+    """
     _require_staff(actor)
+    if scope not in QUEUE_SCOPES:
+        raise InputError("unknown queue scope", scope=scope)
     query = select(Ticket).where(
         col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor)
     )
-    tickets = list(session.exec(query).all())
-
-    def nearest(ticket: Ticket) -> datetime:
-        candidates = [
-            due
-            for due, done in (
-                (ticket.response_due, ticket.responded_at),
-                (ticket.resolution_due, ticket.resolved_at),
-            )
-            if due is not None and done is None
-        ]
-        return (
-            min(candidates) if candidates else datetime.max.replace(tzinfo=ticket.logged_at.tzinfo)
-        )
-
-    return sorted(tickets, key=nearest)[:limit]
+    if scope == "mine":
+        query = query.where(Ticket.owner_id == actor.id)
+    elif scope == "unassigned":
+        query = query.where(col(Ticket.owner_id).is_(None))
+    elif scope == "breached":
+        query = query.where(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
+    due = pending_due()
+    page = max(page, 1)
+    query = (
+        query.order_by(due.is_(None), due, col(Ticket.logged_at), col(Ticket.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    )
+    found = list(session.exec(query).all())
+    return QueuePage(tickets=found[:per_page], page=page, more=len(found) > per_page)

@@ -237,3 +237,51 @@ def test_no_registry_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(registry, "_installed", None)
     with pytest.raises(registry.NoRegistryError, match="install"):
         registry.active()
+
+
+def test_escalations_name_the_owner_first(seeded: Engine, settings: Settings) -> None:
+    """Issue 13: the ticket's owner is mentioned first, then the agents on duty."""
+    sender = MemorySender()
+    with transaction(seeded) as session:
+        agent = users.get_user_by_handle(session=session, handle="demo-agent")
+        assert agent is not None
+        users.link_identity(session=session, user=agent, channel=NAME, external_id="U-agent")
+        owner = users.add_user(
+            session=session,
+            handle="owner-agent",
+            display_name="Owner",
+            role=Role.AGENT,
+            provider_codes=[PROVIDER],
+        )
+        owner.on_duty = False  # off duty: named only because the ticket is theirs
+        session.add(owner)
+        users.link_identity(session=session, user=owner, channel=NAME, external_id="U-owner")
+    with registry.using(builtin.builtin_registry().with_entry(memory_entry(sender))):
+        ticket = open_ticket(
+            seeded,
+            pack_id=PACK,
+            intervention="dedicated-server-manual-restart",
+            priority="express",
+            now=MONDAY_0900,
+        )
+        with transaction(seeded) as session:
+            ticket = session.merge(ticket)
+            ticket.owner_id = owner.id
+            session.add(ticket)
+            session.flush()
+            notify.emit(
+                session=session,
+                ticket=ticket,
+                event="due",
+                now=MONDAY_0900,
+                key="test-due-owner",
+                params={"target": "response", "due": MONDAY_0900.isoformat()},
+                settings=settings,
+            )
+    with transaction(seeded) as session:
+        rows = session.exec(
+            select(Notification).where(
+                col(Notification.chat_id) == room_of(PROVIDER), Notification.event == "due"
+            )
+        ).all()
+        assert [row.mentions for row in rows] == [["U-owner", "U-agent"]]

@@ -56,7 +56,8 @@ def test_negative_balance_is_owed_at_resolution_and_on_balance(
     agent = chat("demo-agent")
     agent.send("/lang en")
     # 6 hours = 24 quarter-hours x 2 credits = 48 credits against the demo's 40.
-    answer = agent.send(f"/resolve {reference} 360")
+    agent.send(f"/resolve {reference} 360")
+    answer = agent.pick("Resolve")  # the desk confirms a resolution first
     assert "48 credits charged" in answer
     assert "The balance is negative: 8 credits owed." in answer
     assert "Buy service credits from Telenet to settle it." in answer
@@ -82,7 +83,7 @@ def test_a_covered_charge_says_nothing_about_debt(
     clock.now = AFTER_CHRISTMAS
     agent = chat("demo-agent")
     agent.send("/lang en")
-    answer = agent.send(f"/resolve {reference} 30")
+    answer = agent.send(f"/resolve {reference} 30")  # within the estimate: no confirmation
     assert "4 credits charged" in answer
     assert "negative" not in answer
     assert "negative" not in requester.send("/balance")

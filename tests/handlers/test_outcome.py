@@ -15,6 +15,7 @@ from handlers.model import (
     Acted,
     InboundEvent,
     MenuScope,
+    Option,
     OptionKind,
     Outcome,
     RefusalReason,
@@ -87,16 +88,21 @@ def test_a_ticket_action_says_where_the_ticket_stands(chat: type[Chat]) -> None:
         summary=summary,
         status="responded",
         actions=("pause", "resolve"),
+        options=(
+            Option("Pause", f"t:pause:{REF}", OptionKind.TICKET_ACTION),
+            Option("Resolve", f"t:resolve:{REF}", OptionKind.TICKET_ACTION),
+        ),
     )
     assert outcome.replies[0] == Text(summary)
     agent.send(f"/pause {REF} waiting for the customer")
     acted = outcome_of(agent).acted
     assert acted is not None
-    assert (acted.verb, acted.status, acted.actions) == ("pause", "paused", ("resume", "resolve"))
+    # Issue 13: a paused ticket's ping offers only Resume; a resolved one offers nothing.
+    assert (acted.verb, acted.status, acted.actions) == ("pause", "paused", ("resume",))
     agent.send(f"/resolve {REF} 30")
     acted = outcome_of(agent).acted
     assert acted is not None
-    assert (acted.verb, acted.status, acted.actions) == ("resolve", "resolved", ("close",))
+    assert (acted.verb, acted.status, acted.actions) == ("resolve", "resolved", ())
     agent.send(f"/ack {REF}")
     outcome = outcome_of(agent)
     assert outcome.acted is None

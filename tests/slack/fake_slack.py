@@ -222,6 +222,11 @@ class FakeSlack:
         message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
 
+    def _m_reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("name") or not args.get("timestamp"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
     def _m_chat_postEphemeral(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 

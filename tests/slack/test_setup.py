@@ -37,13 +37,17 @@ def test_manifest_matches_the_app():
         manifest["settings"]["interactivity"]["request_url"],
     ]
     assert all(url.endswith(EVENTS_PATH) for url in urls)
+    # Issue 13: agents' thread messages (public and private channels) reach the app too.
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "message.im",
+        "message.channels",
+        "message.groups",
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "im:history", "users:read"} <= scopes
+    assert {"channels:history", "groups:history", "reactions:write"} <= scopes
 
 
 def test_every_web_api_method_called_is_in_the_fake():
@@ -59,6 +63,7 @@ def test_every_web_api_method_called_is_in_the_fake():
         "views.update",
         "views.publish",
         "users.info",
+        "reactions.add",
     }, methods
 
 

@@ -275,6 +275,7 @@ def _result(state: FakeState, method: str, params: dict[str, Any]) -> Any:
         "deleteWebhook",
         "answerCallbackQuery",
         "deleteMyCommands",
+        "setMessageReaction",
     }:
         return True
     if method == "sendMessage":

@@ -62,10 +62,11 @@ def test_new_ticket_ping_has_buttons_and_a_message_ref(
     assert ping["text"].startswith(template.split("%")[0] + REFERENCE)
     assert REFERENCE in ping["text"]
     assert_language(ping["text"], default_locale)
+    # Issue 13: a new ticket's ping offers Acknowledge and Take; Pause and Resolve come once
+    # it is acknowledged.
     assert buttons(ping) == [
         (t.gettext("Acknowledge"), f"t:ack:{REFERENCE}"),
-        (t.gettext("Pause"), f"t:pause:{REFERENCE}"),
-        (t.gettext("Resolve"), f"t:resolve:{REFERENCE}"),
+        (t.gettext("Take"), f"t:take:{REFERENCE}"),
     ]
     with transaction(seeded) as session:
         ref = session.exec(select(MessageRef)).one()
@@ -111,10 +112,24 @@ def test_agent_acknowledges_from_the_group(
 
 def test_resolve_removes_every_button(bot: Bot, updates: Updates, seeded: Engine) -> None:
     ping = ping_of(bot, updates, seeded, "en")
-    bot.deliver(updates.click(ping, f"t:resolve:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+    ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
+    # Issue 13: Resolve asks the time spent, then what will be charged, before anything changes.
+    [question] = bot.deliver(
+        updates.click(ping, f"t:resolve:{REFERENCE}", user_id=AGENT_ID, lang="en")
+    )
+    assert "how many minutes of work to add" in question["text"]
+    [confirm] = bot.deliver(
+        updates.message("20", user_id=AGENT_ID, lang="en", chat_id=AGENTS_GROUP, reply_to=question)
+    )
+    assert "will be charged" in confirm["text"]
+    assert ticket_status(seeded) is TicketStatus.RESPONDED
+    yes = next(data for label, data in buttons(confirm) if label == "Resolve")
+    bot.deliver(updates.click(confirm, yes, user_id=AGENT_ID, lang="en"))
+    assert ticket_status(seeded) is TicketStatus.RESOLVED
+    bot.run_worker(FRIDAY_1730)  # the ping follows the ticket
     updated = bot.fake.message(AGENTS_GROUP, ping["message_id"])
     assert "reply_markup" not in updated
-    assert ticket_status(seeded) is TicketStatus.RESOLVED
 
 
 def test_a_stranger_cannot_use_the_ping(bot: Bot, updates: Updates, seeded: Engine) -> None:
@@ -132,6 +147,9 @@ def test_a_stranger_cannot_use_the_ping(bot: Bot, updates: Updates, seeded: Engi
 
 def test_pause_asks_the_reason_in_the_group(bot: Bot, updates: Updates, seeded: Engine) -> None:
     ping = ping_of(bot, updates, seeded, "en")
+    # Issue 13: Pause is on the ping once the ticket is acknowledged.
+    bot.deliver(updates.click(ping, f"t:ack:{REFERENCE}", user_id=AGENT_ID, lang="en"))
+    ping = bot.fake.message(AGENTS_GROUP, ping["message_id"])
     bot.fake.reset_calls()
     [question] = bot.deliver(
         updates.click(ping, f"t:pause:{REFERENCE}", user_id=AGENT_ID, lang="en", name="Bram")

@@ -61,11 +61,20 @@ from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
 from handlers.core import Core
-from handlers.model import InboundEvent, Outcome, Reply, Text, parse_ticket_action, reply_text
+from handlers.model import (
+    InboundEvent,
+    Outcome,
+    Reply,
+    Text,
+    parse_ticket_action,
+    relayed_command,
+    reply_text,
+)
 
 log = logging.getLogger(__name__)
 
 USER_CACHE_SECONDS = 3600.0
+RELAYED_REACTION = "white_check_mark"  # an agent's thread message reached the ticket
 MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
 ERROR_LIMIT = 1000
 
@@ -213,12 +222,17 @@ class SlackAdapter:
         self._spawn(self._action(body, action))
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        thread = event.get("thread_ts")
         if (
-            event.get("channel_type") != "im"
-            or event.get("subtype")
-            or event.get("bot_id")
-            or not event.get("user")
+            event.get("channel_type") in ("channel", "group")
+            and thread
+            and thread != event.get("ts")
         ):
+            self._spawn(self._thread_message(body, event))
+            return
+        if event.get("channel_type") != "im":
             return
         self._spawn(
             self._chat(
@@ -288,6 +302,32 @@ class SlackAdapter:
         await self._post_dm(user_id, outcome)
         await self._after(user_id, outcome, origin=None, done=False)
 
+    async def _thread_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A message in a ticket's thread of an agents channel: a reply to the customer, or
+        an internal note with the note prefix. A reaction says it reached the ticket; a
+        refusal is shown to its author only."""
+        channel, thread = str(event["channel"]), str(event["thread_ts"])
+        reference = await asyncio.to_thread(
+            lambda: self.store.ticket_of_thread(chat_id=channel, ts=thread)
+        )
+        if reference is None:
+            return  # a thread that is not a ticket's
+        user_id = str(event["user"])
+        text = unescape(str(event.get("text") or ""))
+        command = relayed_command(reference, text, self.settings.note_prefix)
+        core_event = await self._event(
+            user_id=user_id, chat_id=channel, team=_user_team(body), text=command
+        )
+        outcome = await self._run(core_event, dedupe=body.get("event_id"), raw=body)
+        if outcome is None:
+            return
+        if outcome.acted is not None:
+            await self.client.reactions_add(
+                channel=channel, timestamp=str(event["ts"]), name=RELAYED_REACTION
+            )
+            return
+        await self._ephemeral(channel, user_id, outcome.replies, thread_ts=thread)
+
     async def _action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = str(body["user"]["id"])
         team = _user_team(body)
@@ -325,14 +365,20 @@ class SlackAdapter:
                     raise failure
             await self._after(user_id, outcome, origin=None, done=False)
             return
+        if outcome.acted is None and outcome.question is None:
+            # A refusal (not theirs to click, already resolved…): only the clicker sees it.
+            await self._ephemeral(channel_id, user_id, replies, thread_ts=message.get("thread_ts"))
+            return
         # A ticket button: the ping shows what happened; a follow-up question opens a modal.
         blocks = ping_update(
             message.get("blocks") or [],
             user_id=user_id,
             replies=outcome.before_question,
             command=self.command,
+            actions=None if outcome.acted is None else outcome.acted.options,
         )
-        await self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks)
+        if outcome.acted is not None:
+            await self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks)
         if outcome.question is not None:
             thread = str(message.get("thread_ts") or ts)
             view = self._view(outcome, chat_id, (channel_id, thread))
@@ -381,7 +427,8 @@ class SlackAdapter:
         self, user_id: str, outcome: Outcome, *, origin: tuple[str, str] | None, done: bool
     ) -> None:
         """Follow-ups of an answered event: the ping's thread, the Home tab."""
-        if origin is not None and done:
+        if origin is not None and done and outcome.acted is not None:
+            # Only a carried-out action is told in the ping's thread: a cancel posts nothing.
             texts = [reply_text(r) for r in outcome.replies if isinstance(r, Text)]
             if texts:
                 body = f"<@{user_id}>: " + "\n".join(texts)
@@ -417,10 +464,18 @@ class SlackAdapter:
                     token=token,
                 )
 
-    async def _ephemeral(self, channel: str, user_id: str, replies: Sequence[Reply]) -> None:
+    async def _ephemeral(
+        self,
+        channel: str,
+        user_id: str,
+        replies: Sequence[Reply],
+        *,
+        thread_ts: str | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {} if not thread_ts else {"thread_ts": thread_ts}
         for text, blocks in messages(replies, command=self.command):
             await self.client.chat_postEphemeral(
-                channel=channel, user=user_id, text=text, blocks=blocks
+                channel=channel, user=user_id, text=text, blocks=blocks, **extra
             )
 
     async def _edit(

@@ -227,13 +227,21 @@ def answered(blocks: Sequence[Block], label: str | None) -> list[Block]:
 
 
 def ping_update(
-    blocks: Sequence[Block], *, user_id: str, replies: Sequence[Reply], command: str
+    blocks: Sequence[Block],
+    *,
+    user_id: str,
+    replies: Sequence[Reply],
+    command: str,
+    actions: Sequence[Option] | None = None,
 ) -> list[Block]:
-    """An agent ping after a button: the core's answer (and card) shown above its buttons."""
+    """An agent ping after a button: the core's answer (and card) shown above its buttons,
+    which become `actions` (the ones that make sense now) when given."""
     renderer = Renderer(command=command)
     base = [b for b in blocks if not str(b.get("block_id", "")).startswith(UPDATE_BLOCK)]
     head = [b for b in base if b.get("type") != "actions"]
     tail = [b for b in base if b.get("type") == "actions"]
+    if actions is not None:
+        tail = renderer.actions([renderer.button(o) for o in actions])
     added: list[Block] = []
     first = True
     for reply in replies:

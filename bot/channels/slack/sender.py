@@ -31,6 +31,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 ESCALATIONS = frozenset({"at_risk", "due", "breached"})  # also shown in the channel
+STATE_EVENT = "ticket_state"  # edits the ticket's root message in place
 AGENTS = Audience.AGENTS_ROOM
 UNREACHABLE = frozenset(
     {
@@ -151,6 +152,10 @@ class SlackSender:
             "unfurl_links": False,
             "unfurl_media": False,
         }
+        if notification.event == STATE_EVENT:
+            if thread_ts is None:  # no root in this channel: nothing to update
+                return SendResult.delivered(None)
+            return await self._update(arguments, thread_ts, notification.id)
         if thread_ts is not None:
             arguments["thread_ts"] = thread_ts
             arguments["reply_broadcast"] = escalate
@@ -173,4 +178,27 @@ class SlackSender:
                 await self.on_customer(notification.chat_id)
             except Exception:  # the message is delivered; a stale Home tab is not a failure
                 log.exception("home refresh failed for %s", notification.chat_id)
+        return SendResult.delivered(external_id=ts)
+
+    async def _update(self, arguments: dict[str, Any], ts: str, message_id: int) -> SendResult:
+        """Edit a ticket's root message: its state line and the buttons that still apply."""
+        try:
+            await self.client.chat_update(
+                channel=arguments["channel"],
+                ts=ts,
+                text=arguments["text"],
+                blocks=arguments["blocks"],
+            )
+        except SlackApiError as exc:
+            result = classify(exc)
+            if result.outcome.value == "unreachable" or exc.response.get("error") in (
+                "message_not_found",
+                "cant_update_message",
+                "edit_window_closed",
+            ):
+                log.info("root of message %s not updated: %s", message_id, result.error)
+                return SendResult.delivered(None)
+            return result
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return SendResult.retry_after(None, f"{type(exc).__name__}: {exc}")
         return SendResult.delivered(external_id=ts)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
@@ -36,6 +36,11 @@ class SlackStore:
         """Note that a recorded event was answered."""
         with transaction(self.engine) as session:
             mark_processed(session=session, key=key, now=now)
+
+    def ticket_of_thread(self, *, chat_id: str, ts: str) -> str | None:
+        """The reference of the ticket whose thread in `chat_id` starts at `ts`."""
+        with transaction(self.engine) as session:
+            return ticket_of_thread(session=session, chat_id=chat_id, ts=ts)
 
 
 def claim_event(*, session: Session, key: str, payload: str, now: datetime) -> bool:
@@ -84,6 +89,21 @@ def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str)
             message_id=ts,
         )
     )
+
+
+def ticket_of_thread(*, session: Session, chat_id: str, ts: str) -> str | None:
+    """The reference of the ticket whose thread root in a channel is `ts`."""
+    query = (
+        select(Ticket.reference)
+        .join(MessageRef, col(MessageRef.ticket_id) == col(Ticket.id))
+        .where(
+            MessageRef.channel == CHANNEL,
+            MessageRef.chat_id == chat_id,
+            MessageRef.purpose == THREAD,
+            MessageRef.message_id == ts,
+        )
+    )
+    return session.exec(query).first()
 
 
 def set_unreachable(*, session: Session, external_id: str) -> None:

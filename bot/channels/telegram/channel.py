@@ -48,11 +48,19 @@ from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.store import CHANNEL, TelegramStore
 from bot.settings import Settings
 from handlers.core import Core
-from handlers.model import InboundEvent, Outcome, Reply, Text, parse_ticket_action
+from handlers.model import (
+    InboundEvent,
+    Outcome,
+    Reply,
+    Text,
+    parse_ticket_action,
+    relayed_command,
+)
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+RELAYED_REACTION = "👍"  # an agent's relayed reply or note reached the ticket
 CALLBACK_TEXT_LIMIT = 200
 MAX_RETRY_AFTER = 30.0  # seconds an interactive reply may wait after a flood-control answer
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -396,6 +404,16 @@ class TelegramChannel:
         ):
             await self._mark_processed(update_id)
             return
+        if group and not text.startswith("/") and message.reply_to_message is not None:
+            reference = await anyio.to_thread.run_sync(
+                lambda: self.store.ticket_of_message(
+                    chat_id=str(message.chat.id),
+                    message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]
+                )
+            )
+            if reference is not None:
+                await self._relay(update_id, message, user, reference, text)
+                return
         event = self._event(chat_id=message.chat.id, user=user, text=text)
         # A typed answer makes the buttons of the question it answers stale: they go while
         # the core works.
@@ -407,6 +425,26 @@ class TelegramChannel:
             await self._reply(message.chat.id, user, outcome, group, reply_to=message)
         finally:
             await closing
+
+    async def _relay(
+        self, update_id: int, message: Message, user: User, reference: str, text: str
+    ) -> None:
+        """A reply to a ticket's ping (or another bot message about it) in an agents group:
+        a reply to the customer, or an internal note with the note prefix. A reaction says
+        it reached the ticket; a refusal is answered in the group, to that agent."""
+        command = relayed_command(reference, text, self.settings.note_prefix)
+        event = self._event(chat_id=message.chat.id, user=user, text=command)
+        outcome = await self._process(event, update_id)
+        if outcome.acted is not None:
+            await self._quietly(
+                self.bot.set_message_reaction(
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    reaction=RELAYED_REACTION,
+                )
+            )
+            return
+        await self._reply(message.chat.id, user, outcome, True, reply_to=message)
 
     async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
         data = query.data
@@ -520,7 +558,7 @@ class TelegramChannel:
             )
         )
         if acted is not None and message is not None:
-            markup = render.keeping_actions(_keyboard(message), acted.actions)
+            markup = render.keyboard(acted.options)
             line = render.done_line(query.from_user.full_name, acted.summary)
             text = render.with_line(message.text_html, line) if message.text else None
             await self._quietly(self._edit(message, text, markup))

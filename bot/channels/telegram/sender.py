@@ -25,7 +25,7 @@ from bot.channels.telegram import render
 from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
 from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
 from bot.channels.telegram.store import CHANNEL
-from handlers.model import Option
+from handlers.model import MAX_TEXT, Option
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,19 @@ MAX_WAIT = 10.0  # seconds a send may wait for the flood limits before handing t
 RATE = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burst=1)
 
 
+STATE_EVENT = "ticket_state"  # edits the ticket's ping in place instead of posting
+
+
 class PingStore(Protocol):
     """Where the sender keeps each ticket's newest agent ping (`store.PingRefs`)."""
+
+    def ping(self, *, ticket_id: int, chat_id: str) -> str | None:
+        """The message id of the ticket's newest ping in the chat, if any."""
+        ...
+
+    def remember_message(self, *, ticket_id: int, chat_id: str, message_id: int) -> None:
+        """Remember a bot message about the ticket in an agents group."""
+        ...
 
     def remember_ping(
         self, *, ticket_id: int, chat_id: str, message_id: int, now: datetime
@@ -69,6 +80,8 @@ class TelegramSender:
         """Deliver one outbox message (no database transaction is open during the call)."""
         chat_id = notification.chat_id
         options = [Option(a["label"], a["payload"]) for a in notification.actions]
+        if notification.event == STATE_EVENT:
+            return await self._update_ping(notification, options)
         messages = render.render_text(notification.text, render.keyboard(options))
         last: Message | None = None
         try:
@@ -93,7 +106,56 @@ class TelegramSender:
         assert last is not None
         if notification.audience in AGENT_AUDIENCES and notification.ticket_id and options:
             await self._remember_ping(notification.ticket_id, chat_id, last.message_id)
+        elif notification.audience == Audience.AGENTS_ROOM and notification.ticket_id:
+            await self._remember_message(notification.ticket_id, chat_id, last.message_id)
         return SendResult.delivered(str(last.message_id))
+
+    async def _remember_message(self, ticket_id: int, chat_id: str, message_id: int) -> None:
+        """Remember a group message about a ticket: a reply to it reaches the ticket."""
+
+        def remember() -> None:
+            self.store.remember_message(ticket_id=ticket_id, chat_id=chat_id, message_id=message_id)
+
+        try:
+            await anyio.to_thread.run_sync(remember)
+        except Exception:  # the message went out: a lost ref must not make it go out twice
+            log.exception("message of ticket %s sent but not recorded", ticket_id)
+
+    async def _update_ping(self, notification: OutboxMessage, options: list[Option]) -> SendResult:
+        """Edit the ticket's ping: its new state line and the buttons that still apply."""
+        chat_id = notification.chat_id
+        if notification.ticket_id is None:
+            return SendResult.delivered(None)
+        ticket_id = notification.ticket_id
+
+        def find() -> str | None:
+            return self.store.ping(ticket_id=ticket_id, chat_id=chat_id)
+
+        message_id = await anyio.to_thread.run_sync(find)
+        if message_id is None:  # no ping in this group (sent before the bot was there)
+            return SendResult.delivered(None)
+        [outgoing] = render.render_text(notification.text[:MAX_TEXT], render.keyboard(options))
+        wait = await self._slot(chat_id)
+        if wait:
+            return SendResult.retry_after(wait, "flood limit")
+        try:
+            await self.bot.edit_message_text(
+                chat_id=int(chat_id),
+                message_id=int(message_id),
+                text=outgoing.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            self.limiter.block(chat_id, seconds)
+            return SendResult.retry_after(seconds, str(exc))
+        except BadRequest as exc:  # not modified, deleted, too old: nothing more to do
+            log.debug("ping %s of ticket %s not updated: %s", message_id, ticket_id, exc)
+        except TelegramError as exc:
+            return SendResult.retry_after(None, f"{type(exc).__name__}: {exc}")
+        return SendResult.delivered(message_id)
 
     async def _slot(self, chat_id: str) -> float:
         """Wait for a flood-limit slot; returns the wait instead when it is too long."""

@@ -13,10 +13,11 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
 from bot.db.dialect import insert_ignoring
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
 
 CHANNEL = "telegram"
 PING = "ping"
+MESSAGE = "m:"  # purpose prefix of any other bot message about a ticket in a group
 
 
 class TelegramStore:
@@ -47,6 +48,10 @@ class TelegramStore:
     def set_reachable(self, *, external_id: str, reachable: bool) -> int:
         """Mark a Telegram account (un)reachable; rows changed."""
         return set_reachable(engine=self.engine, external_id=external_id, reachable=reachable)
+
+    def ticket_of_message(self, *, chat_id: str, message_id: int) -> str | None:
+        """The reference of the ticket a bot message in a group is about."""
+        return ticket_of_message(engine=self.engine, chat_id=chat_id, message_id=message_id)
 
 
 def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
@@ -151,11 +156,66 @@ def set_reachable(*, engine: Engine, external_id: str, reachable: bool) -> int:
         return int(connection.execute(statement).rowcount)
 
 
+def ping_of(*, engine: Engine, ticket_id: int, chat_id: str) -> str | None:
+    """The message id of a ticket's newest agent ping in a chat."""
+    query = select(col(MessageRef.message_id)).where(
+        col(MessageRef.ticket_id) == ticket_id,
+        col(MessageRef.channel) == CHANNEL,
+        col(MessageRef.chat_id) == chat_id,
+        col(MessageRef.purpose) == PING,
+    )
+    with engine.begin() as connection:
+        found = connection.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def remember_message(*, engine: Engine, ticket_id: int, chat_id: str, message_id: int) -> None:
+    """Remember a bot message about a ticket in an agents group (replies to it reach the ticket)."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert_ignoring(
+                engine.dialect.name,
+                MessageRef,
+                ticket_id=ticket_id,
+                channel=CHANNEL,
+                chat_id=chat_id,
+                purpose=f"{MESSAGE}{message_id}"[:20],
+                message_id=str(message_id),
+            )
+        )
+
+
+def ticket_of_message(*, engine: Engine, chat_id: str, message_id: int) -> str | None:
+    """The reference of the ticket a bot message in a group is about (its ping or another)."""
+    query = (
+        select(col(Ticket.reference))
+        .join(MessageRef, col(MessageRef.ticket_id) == col(Ticket.id))
+        .where(
+            col(MessageRef.channel) == CHANNEL,
+            col(MessageRef.chat_id) == chat_id,
+            col(MessageRef.message_id) == str(message_id),
+        )
+    )
+    with engine.begin() as connection:
+        found = connection.execute(query).first()
+    return None if found is None else str(found[0])
+
+
 class PingRefs:
     """The outbox sender's bookkeeping: where each ticket's newest agent ping lives."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def ping(self, *, ticket_id: int, chat_id: str) -> str | None:
+        """The message id of the ticket's newest ping in the chat, if any."""
+        return ping_of(engine=self.engine, ticket_id=ticket_id, chat_id=chat_id)
+
+    def remember_message(self, *, ticket_id: int, chat_id: str, message_id: int) -> None:
+        """Remember a bot message about the ticket in an agents group."""
+        remember_message(
+            engine=self.engine, ticket_id=ticket_id, chat_id=chat_id, message_id=message_id
+        )
 
     def remember_ping(
         self, *, ticket_id: int, chat_id: str, message_id: int, now: datetime

@@ -32,7 +32,7 @@ class Recipient(StrEnum):
     """Who, in a ticket's world, hears of an event."""
 
     CUSTOMER = "customer"  # the ticket's requester
-    OWNER = "owner"  # the agent the ticket is assigned to (none until tickets are assigned)
+    OWNER = "owner"  # the agent the ticket is assigned to (`tickets.owner_id`)
     PROVIDER_AGENTS = "provider_agents"  # the agents of the ticket's provider
     TENANT_MANAGERS = "tenant_managers"  # the customer's managers (the ticket's tenant only)
     PROVIDER_MANAGERS = "provider_managers"  # the provider's managers (its tickets only)
@@ -46,6 +46,7 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "responded": frozenset({Recipient.CUSTOMER}),
     "priority_changed": frozenset({Recipient.CUSTOMER}),
     "intervention_changed": frozenset({Recipient.CUSTOMER}),
+    "reclassified": frozenset({Recipient.CUSTOMER}),
     "paused": frozenset({Recipient.CUSTOMER}),
     "resumed": frozenset({Recipient.CUSTOMER}),
     "resolved": frozenset({Recipient.CUSTOMER}),
@@ -55,9 +56,13 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "at_risk": frozenset({Recipient.PROVIDER_AGENTS}),
     "due": frozenset({Recipient.PROVIDER_AGENTS}),
     "breached": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
+    "assigned": frozenset({Recipient.OWNER}),
+    "ticket_state": frozenset({Recipient.PROVIDER_AGENTS}),
 }
-#: Events whose room messages mention the agents on duty.
+#: Events whose room messages mention the owner, then the agents on duty.
 MENTIONED_EVENTS = frozenset({"at_risk", "due", "breached"})
+#: Events that only update the agents' rooms (a ping edited in place), never a person.
+ROOM_ONLY_EVENTS = frozenset({"ticket_state"})
 
 
 @dataclass(frozen=True)
@@ -141,21 +146,42 @@ def roster_accounts(*, session: Session, provider_code: str, channel: str) -> tu
     return tuple(accounts)
 
 
+def user_accounts(*, session: Session, user_id: int, channel: str) -> tuple[str, ...]:
+    """A person's reachable accounts on one channel, to mention there."""
+    query = (
+        select(ChannelIdentity.external_id)
+        .where(
+            ChannelIdentity.user_id == user_id,
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.reachable == True,  # noqa: E712
+        )
+        .order_by(col(ChannelIdentity.id))
+    )
+    return tuple(session.exec(query).all())
+
+
 def _agents(
-    *, session: Session, pack: ContractPack, event: str, settings: Settings
+    *, session: Session, ticket: Ticket, pack: ContractPack, event: str, settings: Settings
 ) -> list[Destination]:
     code = pack.provider_code
     rooms = registry.active().agent_rooms(settings, code)
+    if event in ROOM_ONLY_EVENTS and not rooms:
+        return []
     if rooms:
 
         def mentions(channel: str) -> tuple[str, ...]:
             if event not in MENTIONED_EVENTS:
                 return ()
-            return cached(
+            roster = cached(
                 session,
                 ("mentions", code, channel),
                 lambda: roster_accounts(session=session, provider_code=code, channel=channel),
             )
+            if ticket.owner_id is None:
+                return roster
+            # The owner is named first, then the agents on duty.
+            owner = user_accounts(session=session, user_id=ticket.owner_id, channel=channel)
+            return (*owner, *(account for account in roster if account not in owner))
 
         return [
             Destination(
@@ -203,8 +229,8 @@ def _managers(
 
 
 def owner_of(*, session: Session, ticket: Ticket) -> User | None:
-    """The agent the ticket is assigned to: none yet (tickets carry no assignee)."""
-    return None
+    """The agent the ticket is assigned to (None while unassigned)."""
+    return None if ticket.owner_id is None else session.get(User, ticket.owner_id)
 
 
 def recipients_of(event: str) -> frozenset[Recipient]:
@@ -244,7 +270,9 @@ def destinations_for(
                 )
             )
     if Recipient.PROVIDER_AGENTS in wanted:
-        found.extend(_agents(session=session, pack=pack, event=event, settings=settings))
+        found.extend(
+            _agents(session=session, ticket=ticket, pack=pack, event=event, settings=settings)
+        )
     if wanted & MANAGERS:
 
         def managers() -> list[Destination]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.channels.sending import Audience
 from bot.db.models import Ticket
 from bot.i18n import Translator, translator
+from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
 from bot.services.notify.remedies import remedy_text
 from bot.wording import cost_sentence
@@ -17,7 +18,7 @@ from pricing.schema import ContractPack
 from pricing.terms import pack_zone
 
 #: Events whose agent messages carry the ticket's action buttons.
-ACTION_EVENTS = frozenset({"opened", "at_risk"})
+ACTION_EVENTS = frozenset({"opened", "at_risk", "ticket_state"})
 AGENT_AUDIENCES = frozenset({Audience.AGENTS_ROOM, Audience.AGENT})
 
 
@@ -56,6 +57,8 @@ def render(
             "priority": priority,
             "reason": params.get("reason", ""),
             "text": params.get("text", ""),
+            "name": params.get("name", ""),
+            "by": params.get("by", ""),
             "target": _("response") if params.get("target") == "response" else _("resolution"),
             "percent": params.get("percent", ""),
         },
@@ -91,7 +94,14 @@ def render(
         "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
         "closed": _("Ticket %(ref)s is closed."),
         "breached": _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
-        "agent_comment": _("Ticket %(ref)s, message from the support team: %(text)s"),
+        "agent_comment": _("Ticket %(ref)s, message from %(name)s (support team): %(text)s"),
+        "assigned": _(
+            "Ticket %(ref)s (%(intervention)s, %(priority)s) is now yours, assigned by %(by)s."
+        ),
+        "reclassified": _(
+            "Ticket %(ref)s reclassified as %(intervention)s, priority %(priority)s "
+            "(%(reason)s). Response due %(response_due)s; resolution due %(resolution_due)s."
+        ),
         "customer_comment": _("Ticket %(ref)s, message from the customer: %(text)s"),
         "at_risk": _(
             "Ticket %(ref)s (%(intervention)s, %(priority)s) is at risk: "
@@ -99,17 +109,59 @@ def render(
         ),
         "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
     }
-    if event == "opened" and params.get("audience") in AGENT_AUDIENCES:
-        return (
-            _(
-                "New ticket %(ref)s: %(intervention)s, priority %(priority)s. "
-                "Response due %(response_due)s."
-            )
-            % values
+    if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
+        head = _(
+            "New ticket %(ref)s: %(intervention)s, priority %(priority)s. "
+            "Response due %(response_due)s."
         )
+        return "\n".join((head % values, *state_lines(t=t, ticket=ticket, params=params)))
     text = (templates[event] % values).strip()
     extra = escalation_text(t=t, pack=pack, priority=ticket.priority, event=event, params=params)
     return f"{text} {extra}" if extra else text
+
+
+def status_words(t: Translator, status: str) -> str:
+    """A ticket status in words."""
+    _ = t.gettext
+    return {
+        "open": _("open"),
+        "responded": _("in progress"),
+        "paused": _("clock stopped"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+    }.get(status, status)
+
+
+def verb_words(t: Translator, verb: str) -> str:
+    """What an agent did, as the ping's last line says it."""
+    _ = t.gettext
+    return {
+        "ack": _("acknowledged"),
+        "take": _("taken"),
+        "assign": _("assigned"),
+        "pause": _("clock stopped"),
+        "resume": _("clock restarted"),
+        "resolve": _("resolved"),
+        "close": _("closed"),
+        "reclassify": _("reclassified"),
+        "open": _("opened"),
+    }.get(verb, verb)
+
+
+def state_lines(*, t: Translator, ticket: Ticket, params: dict[str, str]) -> tuple[str, ...]:
+    """The ping's state: status and owner, then who did what last."""
+    _ = t.gettext
+    owner = params.get("owner") or _("unassigned")
+    lines = [
+        _("Status: %(status)s · owner: %(owner)s")
+        % {"status": status_words(t, ticket.status.value), "owner": owner}
+    ]
+    if params.get("by") and params.get("verb"):
+        lines.append(
+            _("Last: %(what)s by %(by)s")
+            % {"what": verb_words(t, params["verb"]), "by": params["by"]}
+        )
+    return tuple(lines)
 
 
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
@@ -125,13 +177,24 @@ def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str])
     )
 
 
+def action_label(t: Translator, verb: str) -> str:
+    """The label of a ticket-action button."""
+    _ = t.gettext
+    return {
+        "ack": _("Acknowledge"),
+        "take": _("Take"),
+        "pause": _("Pause"),
+        "resume": _("Resume"),
+        "resolve": _("Resolve"),
+    }.get(verb, verb)
+
+
 def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
-    """Buttons on agent pings (acknowledge, pause, resolve): payloads the core understands."""
+    """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`)."""
     if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
         return []
     t = translator(lang)
     return [
-        {"label": t.gettext("Acknowledge"), "payload": f"t:ack:{ticket.reference}"},
-        {"label": t.gettext("Pause"), "payload": f"t:pause:{ticket.reference}"},
-        {"label": t.gettext("Resolve"), "payload": f"t:resolve:{ticket.reference}"},
+        {"label": action_label(t, verb), "payload": f"t:{verb}:{ticket.reference}"}
+        for verb in ticket_actions(ticket)
     ]
