@@ -13,7 +13,7 @@ from handlers.context import NAV_BACK, NAV_CANCEL, Context, typed_choice
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
 from handlers.states import State, move, parse_state, reset
-from pricing.loader import find_intervention
+from pricing.loader import find_intervention, staff_priorities
 from pricing.schema import ContractPack, Intervention, Priority
 
 WHAT_INTERVENTION = "intervention"
@@ -485,9 +485,8 @@ def ask(ctx: Context) -> None:
         current = conversation.priority or ticket.priority
         options = tuple(
             ctx.option(p.labels.get(lang), p.id)
-            for p in sorted(pack.priorities, key=lambda p: -p.rank)
-            if p.id in item.available_priorities
-            and (p.id != current or conversation.intervention_id is not None)
+            for p in staff_priorities(pack, item)
+            if p.id != current or conversation.intervention_id is not None
         )
         if not options:
             ctx.say(Text(ctx._("No other priority is allowed for this intervention.")))

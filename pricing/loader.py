@@ -466,6 +466,26 @@ def max_priority(pack: ContractPack, intervention: Intervention) -> Priority:
     return max(candidates, key=lambda p: p.rank)
 
 
+def staff_priorities(pack: ContractPack, intervention: Intervention) -> list[Priority]:
+    """The priorities staff may set on this intervention, highest first.
+
+    The customer's ceiling binds staff too, unless the pack lets the desk set the priority
+    at its sole discretion (`desk_sets_priority`): then every priority of the pack.
+    """
+    ranked = sorted(pack.priorities, key=lambda p: -p.rank)
+    if pack.desk_sets_priority:
+        return ranked
+    available = set(intervention.available_priorities)
+    return [p for p in ranked if p.id in available]
+
+
+def priced_priority(pack: ContractPack, intervention: Intervention, priority: str) -> str:
+    """The priority whose price applies: one the desk set above the ceiling costs the ceiling's."""
+    if priority in intervention.available_priorities or not pack.desk_sets_priority:
+        return priority
+    return max_priority(pack, intervention).id
+
+
 def _labels_json(labels: Labels, lang: str | None) -> dict[str, str]:
     if lang is None:
         return {code: labels.get(code) for code in LANGS}

@@ -564,6 +564,13 @@ class ContractPack(_Strict):
     calendars: list[Calendar] = Field(min_length=1)
     default_calendar: Slug
     priorities: list[Priority] = Field(min_length=1)
+    desk_sets_priority: bool = Field(
+        default=False,
+        description=(
+            "The desk sets the priority at its sole discretion: per-intervention ceilings "
+            "bind customers, not staff (work above the ceiling is priced at the ceiling)."
+        ),
+    )
     kinds: list[RequestKind] = Field(min_length=1)
     units: list[Unit] = Field(default_factory=list)
     categories: list[Category] = Field(min_length=1)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.db.models import Contract, LedgerEntryType, Ticket
 from bot.services import accounts, ledger, timebank
 from bot.services.contracts import terms_of
+from pricing.loader import find_intervention, priced_priority
 from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
 from pricing.terms import AccountKind, ContractTerms
@@ -48,10 +49,15 @@ def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
     return quote(
         pack=pack,
         intervention_id=ticket.intervention_id,
-        priority=ticket.priority,
+        priority=_priced_priority(pack, ticket),
         minutes=ticket.estimate_minutes,
         units=ticket.units,
     )
+
+
+def _priced_priority(pack: ContractPack, ticket: Ticket) -> str:
+    _category, intervention = find_intervention(pack, ticket.intervention_id)
+    return priced_priority(pack, intervention, ticket.priority)
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ def on_resolve(
     price = charge_for(
         pack=pack,
         intervention_id=ticket.intervention_id,
-        priority=ticket.priority,
+        priority=_priced_priority(pack, ticket),
         recorded_minutes=max(minutes, 1),
         units=ticket.units,
     )

@@ -33,7 +33,7 @@ from bot.services.errors import AccessDeniedError, InputError, InvalidStateError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.settings import current_settings
 from bot.wording import zone_of
-from pricing.loader import find_intervention, get_pack
+from pricing.loader import find_intervention, get_pack, staff_priorities
 from pricing.schema import ContractPack, PriceRuleType
 
 __all__ = ["Actor", "actor_for", "contract_and_pack"]  # re-exported for callers
@@ -325,8 +325,7 @@ def reclassify(
     new_intervention = intervention_id or ticket.intervention_id
     _category, intervention = find_intervention(pack, new_intervention)
     new_priority = priority or ticket.priority
-    rule = intervention.prices.get(new_priority)
-    if rule is None or rule.rule is PriceRuleType.NOT_AVAILABLE:
+    if new_priority not in {p.id for p in staff_priorities(pack, intervention)}:
         raise InputError(f"priority {new_priority} is not available for {new_intervention}")
     if new_intervention != ticket.intervention_id:
         changes["intervention"] = [ticket.intervention_id, new_intervention]

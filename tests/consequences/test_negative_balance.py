@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.db.engine import transaction
 from bot.db.models import Notification, Ticket
-from pricing.loader import find_intervention, get_pack
+from tests.consequences.walk import open_ticket
 from tests.handlers.conftest import Chat, Clock
 
 WEB = "telenet-webhosting"
@@ -19,27 +19,13 @@ AFTER_CHRISTMAS = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)
 
 
 def _open_coding_question(requester: Chat) -> None:
-    pack = get_pack(WEB)
-    category, _item = find_intervention(pack, "coding-questions")
-    requester.send("/new")
-    requester.pick("Web")
-    requester.choose(category.id)
-    requester.choose("coding-questions")
-    for index in range(15):
-        payloads = [o.payload for o in requester.last_options]
-        if any(p.endswith(":~open") for p in payloads):
-            requester.choose("~open")
-            return
-        real = [p for p in payloads if not p.endswith((":~back", ":~cancel"))]
-        if any(p.endswith(":15") for p in payloads):
-            requester.choose("30")
-        elif any(p.endswith(":standard") for p in payloads):
-            requester.choose("standard")
-        elif real:
-            requester.send(action=real[0])
-        else:
-            requester.send(f"answer number {index}")
-    raise AssertionError(f"the intake never reached its confirmation: {requester.log}")
+    open_ticket(
+        requester,
+        pack_id=WEB,
+        contract="Web",
+        intervention="coding-questions",
+        priority="standard",
+    )
 
 
 def test_negative_balance_is_owed_at_resolution_and_on_balance(
