@@ -234,6 +234,17 @@ def _check_options(pack: ContractPack) -> Iterator[tuple[str, str]]:
     bank = pack.balance.time_bank
     if bank is not None:
         read.append(("balance.time_bank.monthly_allowance_option", bank.monthly_allowance_option))
+    dates = {o.id for o in pack.options if o.type == "date"}
+    for c, category in enumerate(pack.categories):
+        fee = category.one_off_fee
+        if fee is None:
+            continue
+        read.append((f"categories[{c}].one_off_fee.fee_option", fee.fee_option))
+        if fee.free_after_option is not None and fee.free_after_option not in dates:
+            yield (
+                f"categories[{c}].one_off_fee.free_after_option",
+                f"reads option {fee.free_after_option!r}, which options must declare as a date",
+            )
     for at, option_id in read:
         if option_id not in numeric:
             yield at, f"reads option {option_id!r}, which options must declare as a number"

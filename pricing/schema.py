@@ -353,6 +353,17 @@ class Intervention(_Strict):
         return self
 
 
+class OneOffFee(_Strict):
+    """A one-off fee per request from a contract option, free for a while after a date option."""
+
+    fee_option: str = Field(description="Decimal option holding the fee (EUR); unset: on request.")
+    free_after_option: str | None = Field(
+        default=None, description="Date option after which requests are free for `free_days`."
+    )
+    free_days: int = Field(default=0, ge=0)
+    clause: str | None = None
+
+
 class Category(_Strict):
     """A service category grouping interventions."""
 
@@ -360,6 +371,7 @@ class Category(_Strict):
     labels: Labels
     interventions: list[Intervention] = Field(min_length=1)
     clause: str | None = None
+    one_off_fee: OneOffFee | None = None
 
 
 class NonRoutine(_Strict):
