@@ -223,23 +223,39 @@ def pause_command(ctx: Context, argument: str) -> None:
     if found is None:
         return
     ticket, reason = found
-    if not reason:
-        conversation = ctx.require_conversation
-        reset(conversation)
-        conversation.ticket_id = ticket.id
-        move(ctx, State.PAUSE_REASON, remember=False)
-        ask(ctx)
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    causes = pack.stop_clock.causes
+    if not causes:
+        refusal = pack.stop_clock.refusal
+        why = refusal.get(ctx.t.lang) if refusal else ""
+        text = ctx._("%(ref)s cannot be paused: the contract admits no stop-clock cause.") % {
+            "ref": ticket.reference
+        }
+        ctx.refuse(f"{text} {why}".strip(), RefusalReason.INVALID_STATE)
         return
-    _pause(ctx, ticket, reason)
+    if len(causes) == 1 and reason:
+        _pause(ctx, ticket, reason, causes[0].id)
+        return
+    conversation = ctx.require_conversation
+    reset(conversation)
+    conversation.ticket_id = ticket.id
+    conversation.description = reason or None  # kept until the cause is picked
+    if len(causes) == 1:
+        conversation.details = {"cause": causes[0].id}
+        move(ctx, State.PAUSE_REASON, remember=False)
+    else:
+        move(ctx, State.PAUSE_CAUSE, remember=False)
+    ask(ctx)
 
 
-def _pause(ctx: Context, ticket: Ticket, reason: str) -> None:
+def _pause(ctx: Context, ticket: Ticket, reason: str, cause: str | None) -> None:
     tickets.pause(
         session=ctx.session,
         actor=ctx.require_actor,
         ticket=ticket,
         reason=reason[:500],
         now=ctx.now,
+        cause=cause,
     )
     ctx.acted("pause", ticket, ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference})
 
@@ -494,6 +510,13 @@ def ask(ctx: Context) -> None:
     elif state is State.RECLASSIFY_REASON:
         text = ctx._("Why? The customer will read this reason.")
         ctx.ask(Prompt(text=text, options=nav))
+    elif state is State.PAUSE_CAUSE:
+        options = tuple(ctx.option(c.labels.get(lang), c.id) for c in pack.stop_clock.causes)
+        clause = pack.stop_clock.clause
+        text = ctx._("Which cause stops the clock? Only the contract's causes are admitted.")
+        if clause:
+            text += " (" + clause + ")"
+        ctx.ask(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
     elif state is State.PAUSE_REASON:
         text = ctx._("Why is the clock stopped? The customer will read this reason.")
         ctx.ask(Prompt(text=text, options=ctx.nav_options(back=False)))
@@ -574,8 +597,9 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         if chosen or len(typed) < 3:
             _ask_again(ctx)
             return
+        cause = conversation.details.get("cause")
         reset(conversation)
-        _pause(ctx, ticket, typed)
+        _pause(ctx, ticket, typed, cause)
         return
     if state is State.RECLASSIFY_REASON:
         if chosen or len(typed) < 3:
@@ -630,6 +654,16 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
     if picked is None:
         text = ctx._("I did not understand. Pick one of the options, or type its number.")
         ctx.refuse(text, RefusalReason.INVALID_ANSWER)
+        ask(ctx)
+        return
+    if state is State.PAUSE_CAUSE:
+        if conversation.description:  # the reason came with the command
+            reason = conversation.description
+            reset(conversation)
+            _pause(ctx, ticket, reason, picked)
+            return
+        conversation.details = {"cause": picked}
+        move(ctx, State.PAUSE_REASON, remember=False)
         ask(ctx)
         return
     if state is State.RECLASSIFY_WHAT:

@@ -56,6 +56,7 @@ AGENT_STATES = frozenset(
         State.RECLASSIFY_INTERVENTION,
         State.RECLASSIFY_PRIORITY,
         State.RECLASSIFY_REASON,
+        State.PAUSE_CAUSE,
         State.PAUSE_REASON,
         State.RESOLVE_MINUTES,
         State.RESOLVE_CONFIRM,

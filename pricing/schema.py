@@ -374,6 +374,33 @@ class Category(_Strict):
     one_off_fee: OneOffFee | None = None
 
 
+class StopClockCause(_Strict):
+    """One admissible reason to stop a ticket's clock."""
+
+    id: Slug
+    labels: Labels
+
+
+def _both_targets() -> list[Literal["response", "resolution"]]:
+    return ["response", "resolution"]
+
+
+class StopClock(_Strict):
+    """What may stop a ticket's clock: the contract's causes and the targets they stop."""
+
+    causes: list[StopClockCause] = Field(
+        default_factory=list, description="Admissible causes; none: pausing is refused."
+    )
+    targets: list[Literal["response", "resolution"]] = Field(
+        default_factory=_both_targets,
+        description="The targets a pause stops (the others keep running).",
+    )
+    clause: str | None = None
+    refusal: Labels | None = Field(
+        default=None, description="Why pausing is refused, when the contract has no cause."
+    )
+
+
 class NonRoutine(_Strict):
     """Interventions outside the catalog: price (and targets) agreed before execution."""
 
@@ -592,6 +619,7 @@ class ContractPack(_Strict):
     service_levels: list[ServiceLevel] = Field(default_factory=list)
     sla_notes: Labels | None = None
     balance: BalanceRules
+    stop_clock: StopClock = Field(default_factory=StopClock)
     remedies: list[Remedy] = Field(default_factory=list)
     escalation: Escalation = Field(default_factory=Escalation)
     intake: Intake

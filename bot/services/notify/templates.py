@@ -55,7 +55,9 @@ def render(
             "ref": ticket.reference,
             "intervention": label,
             "priority": priority,
-            "reason": params.get("reason", ""),
+            "reason": _pause_reason(t=t, pack=pack, params=params)
+            if event == "paused"
+            else params.get("reason", ""),
             "text": params.get("text", ""),
             "name": params.get("name", ""),
             "by": params.get("by", ""),
@@ -162,6 +164,17 @@ def state_lines(*, t: Translator, ticket: Ticket, params: dict[str, str]) -> tup
             % {"what": verb_words(t, params["verb"]), "by": params["by"]}
         )
     return tuple(lines)
+
+
+def _pause_reason(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """A pause's reason led by the contract's cause, and the target it stops when only one."""
+    reason = params.get("reason", "")
+    cause = next((c for c in pack.stop_clock.causes if c.id == params.get("cause")), None)
+    if cause is not None:
+        reason = f"{cause.labels.get(t.lang)}: {reason}"
+    if params.get("stops") == "resolution":
+        reason += "; " + t.gettext("the response time is not stopped")
+    return reason
 
 
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
