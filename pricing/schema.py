@@ -610,6 +610,10 @@ class ContractPack(_Strict):
             "bind customers, not staff (work above the ceiling is priced at the ceiling)."
         ),
     )
+    desk_decides_changes: bool = Field(
+        default=False,
+        description="The desk accepts or refuses (with a reason) each change request.",
+    )
     kinds: list[RequestKind] = Field(min_length=1)
     units: list[Unit] = Field(default_factory=list)
     categories: list[Category] = Field(min_length=1)

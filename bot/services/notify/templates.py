@@ -95,6 +95,10 @@ def render(
         ),
         "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
         "closed": _("Ticket %(ref)s is closed."),
+        "change_accepted": _(
+            "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
+        ),
+        "change_refused": _("Ticket %(ref)s: your change request is refused (%(reason)s)."),
         "breached": _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
         "agent_comment": _("Ticket %(ref)s, message from %(name)s (support team): %(text)s"),
         "assigned": _(
