@@ -55,6 +55,7 @@ def cost_sentence(
     waived: Decimal,
     on_request: bool = False,
     top_up_packs: int = 0,
+    owed: Decimal = Decimal(0),
     staff: bool = False,
 ) -> str:
     """What a ticket cost once settled, in words (staff read the ledger's terms)."""
@@ -78,6 +79,8 @@ def cost_sentence(
             "%(n)s credit packs added automatically and invoiced.",
             top_up_packs,
         ) % {"n": top_up_packs}
+    if owed > 0:
+        sentence += " " + owed_sentence(t, pack, owed)
     return sentence
 
 
@@ -89,3 +92,11 @@ def contract_title(label: str | None, pack: ContractPack, lang: str) -> str:
     """
     titles = {pack.title.fr, pack.title.nl, pack.title.en}
     return label if label and label not in titles else pack.title.get(lang)
+
+
+def owed_sentence(t: Translator, pack: ContractPack, owed: Decimal) -> str:
+    """A negative balance without automatic top-up: what is owed and how to settle it."""
+    return t.gettext(
+        "The balance is negative: %(amount)s owed. Buy service credits from %(provider)s "
+        "to settle it."
+    ) % {"amount": amount_text(t, owed, pack), "provider": pack.provider}

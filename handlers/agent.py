@@ -14,7 +14,7 @@ from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
 from handlers.states import State, back, move, parse_state, reset
-from pricing.loader import find_intervention
+from pricing.loader import find_intervention, staff_priorities
 from pricing.schema import ContractPack, Intervention, Priority
 
 WHAT_INTERVENTION = "intervention"
@@ -227,23 +227,39 @@ def pause_command(ctx: Context, argument: str) -> None:
     if found is None:
         return
     ticket, reason = found
-    if not reason:
-        conversation = ctx.require_conversation
-        reset(conversation)
-        conversation.ticket_id = ticket.id
-        move(ctx, State.PAUSE_REASON, remember=False)
-        ask(ctx)
+    _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+    causes = pack.stop_clock.causes
+    if not causes:
+        refusal = pack.stop_clock.refusal
+        why = refusal.get(ctx.t.lang) if refusal else ""
+        text = ctx._("%(ref)s cannot be paused: the contract admits no stop-clock cause.") % {
+            "ref": ticket.reference
+        }
+        ctx.refuse(f"{text} {why}".strip(), RefusalReason.INVALID_STATE)
         return
-    _pause(ctx, ticket, reason)
+    if len(causes) == 1 and reason:
+        _pause(ctx, ticket, reason, causes[0].id)
+        return
+    conversation = ctx.require_conversation
+    reset(conversation)
+    conversation.ticket_id = ticket.id
+    conversation.description = reason or None  # kept until the cause is picked
+    if len(causes) == 1:
+        conversation.details = {"cause": causes[0].id}
+        move(ctx, State.PAUSE_REASON, remember=False)
+    else:
+        move(ctx, State.PAUSE_CAUSE, remember=False)
+    ask(ctx)
 
 
-def _pause(ctx: Context, ticket: Ticket, reason: str) -> None:
+def _pause(ctx: Context, ticket: Ticket, reason: str, cause: str | None) -> None:
     tickets.pause(
         session=ctx.session,
         actor=ctx.require_actor,
         ticket=ticket,
         reason=reason[:500],
         now=ctx.now,
+        cause=cause,
     )
     ctx.acted("pause", ticket, ctx._("Clock stopped on %(ref)s.") % {"ref": ticket.reference})
 
@@ -414,6 +430,7 @@ def _resolve(ctx: Context, ticket: Ticket, minutes: int | None) -> None:
         waived=charge.waived,
         on_request=charge.on_request,
         top_up_packs=charge.top_up_packs,
+        owed=charge.owed,
         staff=True,
     )
     summary = ctx._("%(ref)s resolved: %(cost)s") % {"ref": ticket.reference, "cost": cost}
@@ -460,6 +477,7 @@ FLOW_STATES = frozenset(
         State.RECLASSIFY_INTERVENTION,
         State.RECLASSIFY_PRIORITY,
         State.RECLASSIFY_REASON,
+        State.PAUSE_CAUSE,
         State.PAUSE_REASON,
         State.RESOLVE_MINUTES,
         State.RESOLVE_CONFIRM,
@@ -512,9 +530,8 @@ def ask(ctx: Context) -> None:
         current = conversation.priority or ticket.priority
         options = tuple(
             ctx.option(p.labels.get(lang), p.id)
-            for p in sorted(pack.priorities, key=lambda p: -p.rank)
-            if p.id in item.available_priorities
-            and (p.id != current or conversation.intervention_id is not None)
+            for p in staff_priorities(pack, item)
+            if p.id != current or conversation.intervention_id is not None
         )
         if not options:
             ctx.say(Text(ctx._("No other priority is allowed for this intervention.")))
@@ -522,6 +539,13 @@ def ask(ctx: Context) -> None:
     elif state is State.RECLASSIFY_REASON:
         text = ctx._("Why? The customer will read this reason.")
         ctx.ask(Prompt(text=text, options=nav))
+    elif state is State.PAUSE_CAUSE:
+        options = tuple(ctx.option(c.labels.get(lang), c.id) for c in pack.stop_clock.causes)
+        clause = pack.stop_clock.clause
+        text = ctx._("Which cause stops the clock? Only the contract's causes are admitted.")
+        if clause:
+            text += " (" + clause + ")"
+        ctx.ask(Choices(text=text, options=(*options, *ctx.nav_options(back=False))))
     elif state is State.PAUSE_REASON:
         text = ctx._("Why is the clock stopped? The customer will read this reason.")
         ctx.ask(Prompt(text=text, options=ctx.nav_options(back=False)))
@@ -616,8 +640,9 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
         if chosen or len(typed) < 3:
             _ask_again(ctx)
             return
+        cause = conversation.details.get("cause")
         reset(conversation)
-        _pause(ctx, ticket, typed)
+        _pause(ctx, ticket, typed, cause)
         return
     if state is State.RECLASSIFY_REASON:
         if chosen or len(typed) < 3:
@@ -672,6 +697,16 @@ def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
     if picked is None:
         text = ctx._("I did not understand. Pick one of the options, or type its number.")
         ctx.refuse(text, RefusalReason.INVALID_ANSWER)
+        ask(ctx)
+        return
+    if state is State.PAUSE_CAUSE:
+        if conversation.description:  # the reason came with the command
+            reason = conversation.description
+            reset(conversation)
+            _pause(ctx, ticket, reason, picked)
+            return
+        conversation.details = {"cause": picked}
+        move(ctx, State.PAUSE_REASON, remember=False)
         ask(ctx)
         return
     if state is State.RECLASSIFY_WHAT:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, intake, manager, requester
+from handlers import agent, changes, intake, manager, requester
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -204,6 +204,22 @@ COMMANDS: tuple[Command, ...] = (
         agent.pause_command,
         Section.STAFF,
         N_("stop the SLA clock"),
+        "REF %(reason)s",
+    ),
+    Command(
+        "accept",
+        STAFF,
+        changes.accept_command,
+        Section.STAFF,
+        N_("accept a change request (the customer is told)"),
+        "REF",
+    ),
+    Command(
+        "refuse",
+        STAFF,
+        changes.refuse_command,
+        Section.STAFF,
+        N_("refuse a change request, with the reason the customer reads"),
         "REF %(reason)s",
     ),
     Command(

@@ -17,14 +17,15 @@ from sqlmodel import col, select
 from bot.db.models import Contract, Role, Tenant, User
 from bot.numbers import parse_int
 from bot.services import accounts, billing, tenants, tickets
+from bot.services.contracts import terms_of
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
 from handlers.context import Context, offered_value, typed_choice
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text, echo
-from handlers.render import quote_text, ticket_card
+from handlers.render import fee_text, quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention, get_pack
-from pricing.quotes import quote
+from pricing.quotes import Quote, quote
 from pricing.schema import ContractPack, DetailField, Intervention, PriceRuleType, Priority
 from pricing.search import search_catalog
 
@@ -442,6 +443,16 @@ def _ask_description(ctx: Context) -> None:
     ctx.ask(Prompt(text=text, options=ctx.nav_options()))
 
 
+def _cost(
+    ctx: Context, contract: Contract, pack: ContractPack, intervention_id: str, estimate: Quote
+) -> str:
+    """The quote in words; a one-off fee (Proximus standard changes) replaces it when due."""
+    terms = terms_of(session=ctx.session, contract=contract, pack=pack)
+    day = ctx.now.astimezone(ZoneInfo(terms.zone)).date()
+    fee = terms.one_off_fee(intervention_id=intervention_id, on=day)
+    return quote_text(ctx.t, estimate, pack) if fee is None else fee_text(ctx.t, fee)
+
+
 def _ask_confirm(ctx: Context) -> None:
     conversation = ctx.require_conversation
     pack, contract, intervention = _pack(ctx), _contract(ctx), _intervention(ctx)
@@ -468,7 +479,7 @@ def _ask_confirm(ctx: Context) -> None:
     for key, value in conversation.details.items():
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
-    lines.append("• " + field(ctx._("Cost"), quote_text(ctx.t, estimate, pack)))
+    lines.append("• " + field(ctx._("Cost"), _cost(ctx, contract, pack, intervention.id, estimate)))
     for_customer = conversation.requester_id is not None  # staff opening for a customer
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)
@@ -796,7 +807,8 @@ def _answer_confirm(ctx: Context, value: str, chosen: bool) -> None:
     reset(conversation)
     assert ticket.id is not None
     clocks = ticket_clocks(session=ctx.session, ticket=ticket, now=ctx.now)
-    cost = quote_text(ctx.t, billing.ticket_quote(pack=pack, ticket=ticket), pack)
+    estimate = billing.ticket_quote(pack=pack, ticket=ticket)
+    cost = _cost(ctx, contract, pack, ticket.intervention_id, estimate)
     summary = ctx._("Your ticket is open. Keep its reference for any later exchange: %(ref)s") % {
         "ref": ticket.reference
     }

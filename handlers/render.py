@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from babel.dates import format_date
+
 from bot.db.models import Ticket, TicketStatus
 from bot.i18n import Translator
 from bot.services.ticket_sla import TicketClocks
@@ -17,6 +19,7 @@ from bot.wording import (
 from handlers.model import Option, TicketCard
 from pricing.quotes import Quote
 from pricing.schema import ContractPack, PriceRuleType
+from pricing.terms import FeeQuote
 
 
 def status_label(t: Translator, status: TicketStatus) -> str:
@@ -85,6 +88,20 @@ def quote_text(t: Translator, quote: Quote, pack: ContractPack) -> str:
         case _:
             assert quote.credits is not None
             return amount_text(t, quote.credits, pack)
+
+
+def fee_text(t: Translator, fee: FeeQuote) -> str:
+    """A one-off fee in words: free until a date, its amount, or the provider's price list."""
+    if fee.amount == 0 and fee.free_until is not None:
+        until = format_date(fee.free_until, format="long", locale=t.babel_locale)
+        return t.gettext(
+            "free: requested within the first week after activation (until %(date)s)"
+        ) % {"date": until}
+    if fee.amount is None:
+        return t.gettext("one-off fee from the provider's price list, agreed before the work")
+    return t.gettext("one-off fee of %(amount)s, invoiced by the provider") % {
+        "amount": t.euros(fee.amount)
+    }
 
 
 def ticket_card(

@@ -8,7 +8,7 @@ from bot.db.models import Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
 from bot.services import accounts, tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
-from bot.wording import amount_text, cost_sentence, zone_of
+from bot.wording import amount_text, cost_sentence, owed_sentence, zone_of
 from handlers.context import Context
 from handlers.model import RefusalReason, Text
 from handlers.render import short_line, ticket_card
@@ -234,6 +234,9 @@ def balance_command(ctx: Context, _argument: str) -> None:
                 "held": amount_text(ctx.t, figure.held, pack)
             }
         lines.append(line)
-        if pack.balance.how_to_top_up is not None:
+        owed = -(figure.available + figure.held)
+        if owed > 0 and not pack.balance.auto_top_up:
+            lines.append("  " + owed_sentence(ctx.t, pack, owed))
+        elif pack.balance.how_to_top_up is not None:
             lines.append("  " + pack.balance.how_to_top_up.get(ctx.t.lang))
     ctx.say(Text("\n".join(lines)))

@@ -28,6 +28,7 @@ class State(StrEnum):
     RECLASSIFY_INTERVENTION = "reclassify_intervention"
     RECLASSIFY_PRIORITY = "reclassify_priority"
     RECLASSIFY_REASON = "reclassify_reason"
+    PAUSE_CAUSE = "pause_cause"
     PAUSE_REASON = "pause_reason"
     RESOLVE_MINUTES = "resolve_minutes"
     RESOLVE_CONFIRM = "resolve_confirm"

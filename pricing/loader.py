@@ -234,6 +234,17 @@ def _check_options(pack: ContractPack) -> Iterator[tuple[str, str]]:
     bank = pack.balance.time_bank
     if bank is not None:
         read.append(("balance.time_bank.monthly_allowance_option", bank.monthly_allowance_option))
+    dates = {o.id for o in pack.options if o.type == "date"}
+    for c, category in enumerate(pack.categories):
+        fee = category.one_off_fee
+        if fee is None:
+            continue
+        read.append((f"categories[{c}].one_off_fee.fee_option", fee.fee_option))
+        if fee.free_after_option is not None and fee.free_after_option not in dates:
+            yield (
+                f"categories[{c}].one_off_fee.free_after_option",
+                f"reads option {fee.free_after_option!r}, which options must declare as a date",
+            )
     for at, option_id in read:
         if option_id not in numeric:
             yield at, f"reads option {option_id!r}, which options must declare as a number"
@@ -464,6 +475,26 @@ def max_priority(pack: ContractPack, intervention: Intervention) -> Priority:
     if not candidates:
         raise ValueError(f"intervention {intervention.id!r} has no available priority")
     return max(candidates, key=lambda p: p.rank)
+
+
+def staff_priorities(pack: ContractPack, intervention: Intervention) -> list[Priority]:
+    """The priorities staff may set on this intervention, highest first.
+
+    The customer's ceiling binds staff too, unless the pack lets the desk set the priority
+    at its sole discretion (`desk_sets_priority`): then every priority of the pack.
+    """
+    ranked = sorted(pack.priorities, key=lambda p: -p.rank)
+    if pack.desk_sets_priority:
+        return ranked
+    available = set(intervention.available_priorities)
+    return [p for p in ranked if p.id in available]
+
+
+def priced_priority(pack: ContractPack, intervention: Intervention, priority: str) -> str:
+    """The priority whose price applies: one the desk set above the ceiling costs the ceiling's."""
+    if priority in intervention.available_priorities or not pack.desk_sets_priority:
+        return priority
+    return max_priority(pack, intervention).id
 
 
 def _labels_json(labels: Labels, lang: str | None) -> dict[str, str]:

@@ -353,6 +353,17 @@ class Intervention(_Strict):
         return self
 
 
+class OneOffFee(_Strict):
+    """A one-off fee per request from a contract option, free for a while after a date option."""
+
+    fee_option: str = Field(description="Decimal option holding the fee (EUR); unset: on request.")
+    free_after_option: str | None = Field(
+        default=None, description="Date option after which requests are free for `free_days`."
+    )
+    free_days: int = Field(default=0, ge=0)
+    clause: str | None = None
+
+
 class Category(_Strict):
     """A service category grouping interventions."""
 
@@ -360,6 +371,34 @@ class Category(_Strict):
     labels: Labels
     interventions: list[Intervention] = Field(min_length=1)
     clause: str | None = None
+    one_off_fee: OneOffFee | None = None
+
+
+class StopClockCause(_Strict):
+    """One admissible reason to stop a ticket's clock."""
+
+    id: Slug
+    labels: Labels
+
+
+def _both_targets() -> list[Literal["response", "resolution"]]:
+    return ["response", "resolution"]
+
+
+class StopClock(_Strict):
+    """What may stop a ticket's clock: the contract's causes and the targets they stop."""
+
+    causes: list[StopClockCause] = Field(
+        default_factory=list, description="Admissible causes; none: pausing is refused."
+    )
+    targets: list[Literal["response", "resolution"]] = Field(
+        default_factory=_both_targets,
+        description="The targets a pause stops (the others keep running).",
+    )
+    clause: str | None = None
+    refusal: Labels | None = Field(
+        default=None, description="Why pausing is refused, when the contract has no cause."
+    )
 
 
 class NonRoutine(_Strict):
@@ -564,6 +603,17 @@ class ContractPack(_Strict):
     calendars: list[Calendar] = Field(min_length=1)
     default_calendar: Slug
     priorities: list[Priority] = Field(min_length=1)
+    desk_sets_priority: bool = Field(
+        default=False,
+        description=(
+            "The desk sets the priority at its sole discretion: per-intervention ceilings "
+            "bind customers, not staff (work above the ceiling is priced at the ceiling)."
+        ),
+    )
+    desk_decides_changes: bool = Field(
+        default=False,
+        description="The desk accepts or refuses (with a reason) each change request.",
+    )
     kinds: list[RequestKind] = Field(min_length=1)
     units: list[Unit] = Field(default_factory=list)
     categories: list[Category] = Field(min_length=1)
@@ -573,6 +623,7 @@ class ContractPack(_Strict):
     service_levels: list[ServiceLevel] = Field(default_factory=list)
     sla_notes: Labels | None = None
     balance: BalanceRules
+    stop_clock: StopClock = Field(default_factory=StopClock)
     remedies: list[Remedy] = Field(default_factory=list)
     escalation: Escalation = Field(default_factory=Escalation)
     intake: Intake

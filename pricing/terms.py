@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -100,6 +100,15 @@ def validate_options(pack: ContractPack, raw: Mapping[str, str]) -> dict[str, Op
                 raise OptionError(key, f"pack {pack.id} has no such option; known: {known}")
         typed[key] = parse_option(option, text, pack)
     return typed
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """A one-off fee: 0 inside the free period, the contract's amount, or None (on request)."""
+
+    amount: Decimal | None
+    free_until: date | None
+    clause: str | None
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,23 @@ class ContractTerms:
             for target in sorted(missed)
             for remedy in self.remedies_for(target=target, kind=kind, priority=priority)
         )
+
+    def one_off_fee(self, *, intervention_id: str, on: date) -> FeeQuote | None:
+        """The one-off fee of a request logged on `on` (local date), when its category has one."""
+        for category in self.pack.categories:
+            if any(i.id == intervention_id for i in category.interventions):
+                fee = category.one_off_fee
+                break
+        else:
+            return None
+        if fee is None:
+            return None
+        start = self.option(fee.free_after_option) if fee.free_after_option else None
+        if isinstance(start, date):
+            free_until = start + timedelta(days=fee.free_days)
+            if start <= on <= free_until:
+                return FeeQuote(amount=Decimal(0), free_until=free_until, clause=fee.clause)
+        return FeeQuote(amount=self.number(fee.fee_option), free_until=None, clause=fee.clause)
 
     def price_rule(self, *, intervention_id: str, priority: str) -> PriceRuleType | None:
         """The price rule of an intervention at a priority (None when the pack has none)."""

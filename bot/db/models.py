@@ -188,6 +188,10 @@ class TicketPause(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str
     resume_reason: str | None = None
+    #: The contract's stop-clock cause and the targets it stops ("response,resolution");
+    #: None on older rows: both targets.
+    cause: str | None = Field(default=None, max_length=40)
+    stops: str | None = Field(default=None, max_length=40)
 
 
 class TicketEvent(SQLModel, table=True):

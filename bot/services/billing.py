@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.db.models import Contract, LedgerEntryType, Ticket
 from bot.services import accounts, ledger, timebank
 from bot.services.contracts import terms_of
+from pricing.loader import find_intervention, priced_priority
 from pricing.quotes import Quote, charge_for, quote
 from pricing.schema import ContractPack, PriceRuleType
 from pricing.terms import AccountKind, ContractTerms
@@ -40,6 +41,7 @@ class ChargeOutcome:
     top_up_packs: int
     on_request: bool = False
     beyond_time_bank: Decimal = Decimal(0)
+    owed: Decimal = Decimal(0)
 
 
 def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
@@ -47,10 +49,15 @@ def ticket_quote(*, pack: ContractPack, ticket: Ticket) -> Quote:
     return quote(
         pack=pack,
         intervention_id=ticket.intervention_id,
-        priority=ticket.priority,
+        priority=_priced_priority(pack, ticket),
         minutes=ticket.estimate_minutes,
         units=ticket.units,
     )
+
+
+def _priced_priority(pack: ContractPack, ticket: Ticket) -> str:
+    _category, intervention = find_intervention(pack, ticket.intervention_id)
+    return priced_priority(pack, intervention, ticket.priority)
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ def on_resolve(
     price = charge_for(
         pack=pack,
         intervention_id=ticket.intervention_id,
-        priority=ticket.priority,
+        priority=_priced_priority(pack, ticket),
         recorded_minutes=max(minutes, 1),
         units=ticket.units,
     )
@@ -258,7 +265,9 @@ def on_resolve(
         reason=f"{ticket.reference}: {minutes} min recorded",
         at=now,
     )
-    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs)
+    # Without automatic top-up (Telenet web hosting 7.4) a negative balance stays owed.
+    owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
+    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs, owed=owed)
 
 
 def _consume_time_bank(

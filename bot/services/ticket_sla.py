@@ -80,7 +80,15 @@ def clocks_for(
             clause=None,
             display_zone=pack_zone(pack),
         )
-    spans = tuple(Pause(start=p.started_at, end=p.ended_at, reason=p.reason) for p in pauses)
+
+    def spans(target: str) -> tuple[Pause, ...]:
+        # A pause stops only the targets the contract lets it stop (older rows: both).
+        return tuple(
+            Pause(start=p.started_at, end=p.ended_at, reason=p.reason)
+            for p in pauses
+            if p.stops is None or target in p.stops.split(",")
+        )
+
     response_met = ticket.responded_at or ticket.resolved_at
     response = resolution = None
     if targets.response is not None:
@@ -88,7 +96,7 @@ def clocks_for(
             logged_at=ticket.logged_at,
             rule=targets.response.rule,
             calendar=targets.response.calendar,
-            pauses=spans,
+            pauses=spans("response"),
             met_at=response_met,
             now=now,
             fractions=fractions,
@@ -98,7 +106,7 @@ def clocks_for(
             logged_at=ticket.logged_at,
             rule=targets.resolution.rule,
             calendar=targets.resolution.calendar,
-            pauses=spans,
+            pauses=spans("resolution"),
             met_at=ticket.resolved_at,
             now=now,
             fractions=fractions,

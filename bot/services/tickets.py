@@ -33,7 +33,7 @@ from bot.services.errors import AccessDeniedError, InputError, InvalidStateError
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.settings import current_settings
 from bot.wording import zone_of
-from pricing.loader import find_intervention, get_pack
+from pricing.loader import find_intervention, get_pack, staff_priorities
 from pricing.schema import ContractPack, PriceRuleType
 
 __all__ = ["Actor", "actor_for", "contract_and_pack"]  # re-exported for callers
@@ -354,8 +354,7 @@ def reclassify(
     new_intervention = intervention_id or ticket.intervention_id
     _category, intervention = find_intervention(pack, new_intervention)
     new_priority = priority or ticket.priority
-    rule = intervention.prices.get(new_priority)
-    if rule is None or rule.rule is PriceRuleType.NOT_AVAILABLE:
+    if new_priority not in {p.id for p in staff_priorities(pack, intervention)}:
         raise InputError(f"priority {new_priority} is not available for {new_intervention}")
     if new_intervention != ticket.intervention_id:
         changes["intervention"] = [ticket.intervention_id, new_intervention]
@@ -396,8 +395,20 @@ def reclassify(
     return ticket
 
 
-def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: datetime) -> Ticket:
-    """Stop the clock (customer delay, third party, force majeure) with a reason."""
+def pause(
+    *,
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    reason: str,
+    now: datetime,
+    cause: str | None = None,
+) -> Ticket:
+    """Stop the clock for one of the contract's causes, with a reason; only its targets stop.
+
+    A contract without a cause refuses (``InputError`` reason ``no_stop_clock``); with a
+    single cause it is implied, with several the ``cause`` must name one.
+    """
     _require_staff(actor)
     ticket = lock_ticket(session=session, ticket=ticket)
     _require_open(ticket)
@@ -408,8 +419,12 @@ def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: d
     if not reason.strip():
         raise InputError("a reason is required")
     _contract, pack = contract_and_pack(session=session, ticket=ticket)
+    cause = stop_clock_cause(pack=pack, cause=cause)
+    stops = ",".join(pack.stop_clock.targets)
     assert ticket.id is not None
-    session.add(TicketPause(ticket_id=ticket.id, started_at=now, reason=reason))
+    session.add(
+        TicketPause(ticket_id=ticket.id, started_at=now, reason=reason, cause=cause, stops=stops)
+    )
     ticket.status = TicketStatus.PAUSED
     session.flush()
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
@@ -420,10 +435,24 @@ def pause(*, session: Session, actor: Actor, ticket: Ticket, reason: str, now: d
         event="paused",
         now=now,
         key=f"t{ticket.id}:paused:{now.isoformat()}",
-        params={"reason": reason},
+        params={"reason": reason, "cause": cause, "stops": stops},
     )
     _publish(session=session, ticket=ticket, actor=actor, now=now, verb="pause")
     return ticket
+
+
+def stop_clock_cause(*, pack: ContractPack, cause: str | None) -> str:
+    """The contract's stop-clock cause a pause uses, or `InputError` saying why none applies."""
+    causes = [c.id for c in pack.stop_clock.causes]
+    if not causes:
+        raise InputError(f"pack {pack.id} admits no stop-clock cause", reason="no_stop_clock")
+    if cause is None and len(causes) == 1:
+        return causes[0]
+    if cause not in causes:
+        raise InputError(
+            f"stop-clock cause must be one of {', '.join(causes)}, got {cause!r}", reason="cause"
+        )
+    return cause
 
 
 def resume(
@@ -557,6 +586,7 @@ def resolve(
             "waived": str(outcome.waived),
             "on_request": "1" if outcome.on_request else "",
             "top_up_packs": str(outcome.top_up_packs),
+            "owed": str(outcome.owed),
         },
     )
     _publish(session=session, ticket=ticket, actor=actor, now=now, verb="resolve")

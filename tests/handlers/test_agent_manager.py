@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -44,6 +45,8 @@ def test_pause_resume_moves_the_due_instant(chat: type[Chat], seeded: Engine, cl
     express_incident(chat("demo-requester"))
     agent = chat("demo-agent")
     agent.send("/lang en")
+    with transaction(seeded) as session:
+        resolution_before = session.exec(select(Ticket)).one().resolution_due
     clock.advance(minutes=10)  # Friday 17:40
     assert "Clock stopped" in agent.send(f"/pause {REF} waiting for the customer's password")
     assert "Not possible now" in agent.send(f"/pause {REF} again")
@@ -51,8 +54,14 @@ def test_pause_resume_moves_the_due_instant(chat: type[Chat], seeded: Engine, cl
     assert "Clock restarted" in agent.send(f"/resume {REF}")
     with transaction(seeded) as session:
         ticket = session.exec(select(Ticket)).one()
+        # Telenet 2.5 lets a pause stop the resolution time only (issue 15 item 7): the
+        # response due instant stays Monday 10:30 local (it used to move to 11:00), the
+        # resolution due instant moves by the 30 paused business minutes.
         assert ticket.response_due is not None
-        assert ticket.response_due.isoformat() == "2026-11-23T10:00:00+00:00"  # 11:00 local
+        assert ticket.response_due.isoformat() == "2026-11-23T09:30:00+00:00"
+        assert resolution_before is not None
+        assert ticket.resolution_due is not None
+        assert ticket.resolution_due - resolution_before == timedelta(minutes=30)
         events = {n.event for n in session.exec(select(Notification)).all()}
         assert {"paused", "resumed"} <= events
 

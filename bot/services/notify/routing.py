@@ -50,6 +50,8 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "paused": frozenset({Recipient.CUSTOMER}),
     "resumed": frozenset({Recipient.CUSTOMER}),
     "resolved": frozenset({Recipient.CUSTOMER}),
+    "change_accepted": frozenset({Recipient.CUSTOMER}),
+    "change_refused": frozenset({Recipient.CUSTOMER}),
     "closed": frozenset({Recipient.CUSTOMER}),
     "agent_comment": frozenset({Recipient.CUSTOMER}),
     "customer_comment": frozenset({Recipient.PROVIDER_AGENTS}),

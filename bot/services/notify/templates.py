@@ -55,7 +55,9 @@ def render(
             "ref": ticket.reference,
             "intervention": label,
             "priority": priority,
-            "reason": params.get("reason", ""),
+            "reason": _pause_reason(t=t, pack=pack, params=params)
+            if event == "paused"
+            else params.get("reason", ""),
             "text": params.get("text", ""),
             "name": params.get("name", ""),
             "by": params.get("by", ""),
@@ -93,6 +95,10 @@ def render(
         ),
         "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
         "closed": _("Ticket %(ref)s is closed."),
+        "change_accepted": _(
+            "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
+        ),
+        "change_refused": _("Ticket %(ref)s: your change request is refused (%(reason)s)."),
         "breached": _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
         "agent_comment": _("Ticket %(ref)s, message from %(name)s (support team): %(text)s"),
         "assigned": _(
@@ -164,6 +170,17 @@ def state_lines(*, t: Translator, ticket: Ticket, params: dict[str, str]) -> tup
     return tuple(lines)
 
 
+def _pause_reason(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """A pause's reason led by the contract's cause, and the target it stops when only one."""
+    reason = params.get("reason", "")
+    cause = next((c for c in pack.stop_clock.causes if c.id == params.get("cause")), None)
+    if cause is not None:
+        reason = f"{cause.labels.get(t.lang)}: {reason}"
+    if params.get("stops") == "resolution":
+        reason += "; " + t.gettext("the response time is not stopped")
+    return reason
+
+
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
     """What resolving cost, in words."""
     return cost_sentence(
@@ -173,6 +190,7 @@ def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str])
         waived=Decimal(params.get("waived") or "0"),
         on_request=bool(params.get("on_request")),
         top_up_packs=int(params.get("top_up_packs") or 0),
+        owed=Decimal(params.get("owed") or "0"),
     )
 
 
