@@ -40,7 +40,9 @@ def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramC
     application = build_application(settings=runtime.settings, polling=polling)
     return TelegramChannel(
         settings=runtime.settings,
-        store=store.TelegramStore(runtime.engine),
+        store=store.TelegramStore(
+            runtime.engine, payload_max_chars=runtime.settings.inbound_payload_max_chars
+        ),
         core=entry(engine=runtime.engine, settings=runtime.settings),
         application=application,
         claim_updates=polling,
