@@ -52,7 +52,10 @@ def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramC
 def make_sender(channel: TelegramChannel) -> TelegramSender:
     """The outbox sender of a channel: same bot, same flood limits."""
     return TelegramSender(
-        bot=channel.bot, store=store.PingRefs(channel.store.engine), limiter=channel.limiter
+        bot=channel.bot,
+        store=store.PingRefs(channel.store.engine),
+        limiter=channel.limiter,
+        on_migrated=channel.migrate_group,
     )
 
 
