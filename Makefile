@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup translations lint typecheck pytest bench clean messages
+.PHONY: run test setup translations lint typecheck pytest bench clean messages lock audit
 
 run: setup
 	$(BIN)/supportbot db upgrade
@@ -18,10 +18,11 @@ test: setup lint typecheck pytest
 
 setup: $(STAMP) translations
 
-$(STAMP): pyproject.toml
+# Every install is pinned by constraints.txt (the lock, refreshed by `make lock`).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 translations: $(STAMP)
@@ -43,6 +44,19 @@ bench: setup
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/webhook_limits.py
+
+# Re-resolve the newest versions pyproject.toml allows, for Python 3.11, into constraints.txt.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'pip-tools==7.6.2'
+	$(BIN)/pip-compile --quiet --upgrade --extra dev --extra postgres --strip-extras \
+		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+		--output-file constraints.txt pyproject.toml
+
+# Known vulnerabilities in the locked versions; without network it says so and passes.
+audit: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pip-audit==2.10.1'
+	$(BIN)/python tools/audit.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -121,6 +121,21 @@ class Settings(BaseSettings):
         description="Largest purchase or adjustment, in credits or euros, per operation.",
     )
 
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Handled inbound payloads and sent, dead or dropped notifications older "
+        "than this are pruned by the worker (tickets, events and ledger entries never are).",
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, description="Rows deleted per transaction."
+    )
+    inbound_payload_max_chars: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Longest raw inbound payload stored; a longer one is kept truncated, marked.",
+    )
+
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"

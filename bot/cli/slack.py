@@ -48,7 +48,11 @@ def socket(
         from bot.worker.runner import Worker, default_senders
 
         core = entry(engine=engine, settings=settings)
-        adapter = SlackAdapter(settings=settings, store=SlackStore(engine), core=core)
+        adapter = SlackAdapter(
+            settings=settings,
+            store=SlackStore(engine, payload_max_chars=settings.inbound_payload_max_chars),
+            core=core,
+        )
         await adapter.start()
         handler = AsyncSocketModeHandler(adapter.app, app_token)
         background = None

@@ -1,4 +1,4 @@
-"""The worker: dispatcher, senders, held-message release and digest, in one event loop.
+"""The worker: dispatcher, senders, held-message release, digest, retention, in one loop.
 
 It runs as `supportbot worker` (or `python -m bot.worker`), and inside `supportbot serve`
 unless `run_worker_in_serve` is off. Several workers may run against one PostgreSQL
@@ -25,6 +25,7 @@ from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
+from bot.worker.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,12 @@ class Worker:
             if settings.manager_daily_digest
             else None
         )
+        self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run_once(self) -> dict[str, int]:
-        """Release held messages, fire what is due and send what can go now, then return."""
+        """Release held messages, fire what is due, send what can go now, prune, then return."""
         released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
         fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
         figures = {"released": released, "milestones": fired}
@@ -125,6 +127,7 @@ class Worker:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
+        figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
         return figures
 
     def stop(self) -> None:
@@ -173,6 +176,7 @@ class Worker:
                     group.create_task(drainer.run(stop=stop, wake=event))
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
+                group.create_task(self.retention.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:

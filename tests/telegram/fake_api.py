@@ -35,7 +35,7 @@ JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
 }
-INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout"}
+INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "message_thread_id"}
 DATE = 1_795_000_000
 
 
@@ -327,6 +327,9 @@ def _send(state: FakeState, params: dict[str, Any]) -> dict[str, Any]:
     }
     if entities:
         message["entities"] = entities
+    if params.get("message_thread_id"):  # a forum topic
+        message["message_thread_id"] = int(params["message_thread_id"])
+        message["is_topic_message"] = True
     if markup and "inline_keyboard" in markup:
         message["reply_markup"] = markup
     reply = params.get("reply_parameters")

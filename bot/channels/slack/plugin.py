@@ -91,7 +91,9 @@ def build(runtime: ChannelRuntime) -> BuiltChannel:
     """The running channel: events route, sender, adapter lifespan."""
     adapter = SlackAdapter(
         settings=runtime.settings,
-        store=store.SlackStore(runtime.engine),
+        store=store.SlackStore(
+            runtime.engine, payload_max_chars=runtime.settings.inbound_payload_max_chars
+        ),
         core=entry(engine=runtime.engine, settings=runtime.settings),
     )
 

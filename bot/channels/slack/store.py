@@ -16,6 +16,9 @@ from sqlmodel import Session, col, select
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
 from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.payloads import bounded_payload
+
+DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
@@ -24,13 +27,15 @@ THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread r
 class SlackStore:
     """The adapter's bookkeeping of raw events, each call in its own short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, payload_max_chars: int = DEFAULT_PAYLOAD_MAX_CHARS):
         self.engine = engine
+        self.payload_max_chars = payload_max_chars
 
     def claim_event(self, *, key: str, payload: str, now: datetime) -> bool:
-        """Record an inbound event; False when it was already recorded (a Slack retry)."""
+        """Record an inbound event (bounded in size); False when already recorded (a retry)."""
+        stored = bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event")
         with transaction(self.engine) as session:
-            return claim_event(session=session, key=key, payload=payload, now=now)
+            return claim_event(session=session, key=key, payload=stored, now=now)
 
     def mark_processed(self, *, key: str, now: datetime) -> None:
         """Note that a recorded event was answered."""

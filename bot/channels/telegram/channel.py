@@ -33,7 +33,14 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatMemberStatus, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -63,6 +70,10 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 RELAYED_REACTION = "👍"  # an agent's message in a group was handled
 CALLBACK_TEXT_LIMIT = 200
 MAX_RETRY_AFTER = 30.0  # seconds an interactive reply may wait after a flood-control answer
+#: Tries of one interactive call facing transient errors (5xx, timeouts, short retry_after),
+#: and the waits between them.
+INTERACTIVE_ATTEMPTS = 3
+TRANSIENT_BACKOFF = (0.5, 2.0)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 OPEN_QUESTIONS_KEPT = 10_000
@@ -167,8 +178,10 @@ class TelegramChannel:
         limiter: FloodLimiter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         claim_updates: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
+        self.sleep = sleep
         self.store = store
         self.core = core
         self.application = application
@@ -394,6 +407,10 @@ class TelegramChannel:
         )
 
     async def _on_message(self, update_id: int, message: Message) -> None:
+        if message.migrate_to_chat_id is not None:
+            self.migrate_group(message.chat.id, message.migrate_to_chat_id)
+            await self._mark_processed(update_id)
+            return
         user = message.from_user
         text = message.text or message.caption
         group = message.chat.type in GROUP_TYPES
@@ -429,6 +446,25 @@ class TelegramChannel:
                 await self._reply(message.chat.id, user, outcome, group, reply_to=message)
         finally:
             await closing
+
+    def migrate_group(self, old: int, new: int) -> list[str]:
+        """A group became a supergroup with a new id: the agents-group mapping follows it (in
+        this process; the operator is told to update the setting). Providers moved."""
+        groups = self.settings.telegram_agents_groups
+        moved = sorted(code for code, chat in groups.items() if chat == old)
+        for code in moved:
+            groups[code] = new
+        if moved:
+            log.warning(
+                "Telegram agents group of %s moved from %s to %s (now a supergroup); "
+                "set SUPPORTBOT_TELEGRAM_AGENTS_GROUPS accordingly",
+                ", ".join(moved),
+                old,
+                new,
+            )
+        else:
+            log.info("Telegram group %s moved to %s (not an agents group)", old, new)
+        return moved
 
     async def _relay(
         self, update_id: int, message: Message, user: User, reference: str, text: str
@@ -482,7 +518,7 @@ class TelegramChannel:
         )
         try:
             outcome = await work
-            await self._reply(chat_id, query.from_user, outcome, group)
+            await self._reply(chat_id, query.from_user, outcome, group, within=message)
         finally:
             await closing
 
@@ -516,10 +552,12 @@ class TelegramChannel:
         *,
         replies: Sequence[Reply] | None = None,
         reply_to: Message | None = None,
+        within: Message | None = None,
     ) -> None:
-        """Answer a user (the outcome's replies, or `replies` of it); the open question's
-        message with buttons is remembered, to close it later. A question dropped in a group
-        posts nothing: its closed keyboard already shows the choice."""
+        """Answer a user (the outcome's replies, or `replies` of it) in the forum topic of
+        the message answered (`reply_to` or `within`); the open question's message with
+        buttons is remembered, to close it later. A question dropped in a group posts
+        nothing: its closed keyboard already shows the choice."""
         if group and outcome.cancelled:
             return
         sent = await self._send_all(
@@ -528,6 +566,7 @@ class TelegramChannel:
             group=group,
             mention=render.mention_html(user.id, user.first_name) if group else None,
             reply_to=reply_to.message_id if group and reply_to is not None else None,
+            thread_id=topic_of(reply_to or within),
         )
         question = outcome.question
         if group and outcome.ticket is not None:
@@ -590,7 +629,9 @@ class TelegramChannel:
             chat_id, user_id = int(event.chat_id), query.from_user.id
             stale = self._take_open_question(chat_id, user_id, keep=None)
             await self._strip(stale)
-            await self._reply(chat_id, query.from_user, outcome, group, replies=replies)
+            await self._reply(
+                chat_id, query.from_user, outcome, group, replies=replies, within=message
+            )
 
     async def _on_membership(self, update: Update) -> None:
         """A user blocked or unblocked the bot, or the bot joined or left a group."""
@@ -616,10 +657,11 @@ class TelegramChannel:
         group: bool = False,
         mention: str | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Message]:
-        """Send the core's replies to a chat, in order; returns the messages sent."""
+        """Send the core's replies to a chat (a forum topic), in order; the messages sent."""
         sent = await self._send_all(
-            chat_id, replies, group=group, mention=mention, reply_to=reply_to
+            chat_id, replies, group=group, mention=mention, reply_to=reply_to, thread_id=thread_id
         )
         return [message for _reply, message in sent]
 
@@ -631,21 +673,32 @@ class TelegramChannel:
         group: bool,
         mention: str | None,
         reply_to: int | None,
+        thread_id: int | None = None,
     ) -> list[tuple[Reply, Message]]:
         """Send replies in order; each message sent with the reply it renders."""
         sent: list[tuple[Reply, Message]] = []
         for reply in replies:
             for outgoing in render.render(reply, group=group, mention=mention):
                 first = not sent
-                message = await self.send(chat_id, outgoing, reply_to=reply_to if first else None)
+                message = await self.send(
+                    chat_id,
+                    outgoing,
+                    reply_to=reply_to if first else None,
+                    thread_id=thread_id,
+                )
                 if message is not None:
                     sent.append((reply, message))
         return sent
 
     async def send(
-        self, chat_id: int | str, outgoing: render.Outgoing, *, reply_to: int | None = None
+        self,
+        chat_id: int | str,
+        outgoing: render.Outgoing,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Message | None:
-        """Send one message, waiting out a short flood-control pause once."""
+        """Send one message (in a forum topic when `thread_id`), retried on transient errors."""
         parameters = (
             ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         )
@@ -659,6 +712,7 @@ class TelegramChannel:
                 reply_markup=outgoing.markup,
                 link_preview_options=NO_PREVIEW,
                 reply_parameters=parameters,
+                message_thread_id=thread_id,
             )
 
         try:
@@ -671,15 +725,25 @@ class TelegramChannel:
         return None
 
     async def _with_retry_after(self, attempt: Callable[[], Awaitable[T]], chat_id: str) -> T:
-        try:
-            return await attempt()
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            self.limiter.block(chat_id, wait)
-            if wait > MAX_RETRY_AFTER:
+        """Call `attempt`, again after a short flood-control pause or a transient error (5xx,
+        time-out, network), up to `INTERACTIVE_ATTEMPTS` tries; other errors are raised."""
+        for tries in range(1, INTERACTIVE_ATTEMPTS + 1):
+            try:
+                return await attempt()
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                self.limiter.block(chat_id, wait)
+                if wait > MAX_RETRY_AFTER or tries == INTERACTIVE_ATTEMPTS:
+                    raise
+            except BadRequest:
                 raise
-            await asyncio.sleep(wait)
-            return await attempt()
+            except NetworkError as exc:  # a 5xx answer, a time-out, a broken connection
+                if tries == INTERACTIVE_ATTEMPTS:
+                    raise
+                wait = TRANSIENT_BACKOFF[min(tries, len(TRANSIENT_BACKOFF)) - 1]
+                log.info("Telegram call to %s failed (%s); retrying in %.1f s", chat_id, exc, wait)
+            await self.sleep(wait)
+        raise AssertionError("unreachable")  # the last try returns or raises
 
     async def _edit(
         self, message: Message, text: str | None, markup: InlineKeyboardMarkup | None
@@ -712,6 +776,13 @@ class TelegramChannel:
             log.debug("Telegram call refused: %s", exc)
         except TelegramError as exc:
             log.warning("Telegram call failed: %s", exc)
+
+
+def topic_of(message: Message | None) -> int | None:
+    """The forum topic a message belongs to (None outside forum topics)."""
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
 
 
 def _keyboard(message: Message | None) -> InlineKeyboardMarkup | None:

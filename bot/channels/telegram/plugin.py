@@ -40,7 +40,9 @@ def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramC
     application = build_application(settings=runtime.settings, polling=polling)
     return TelegramChannel(
         settings=runtime.settings,
-        store=store.TelegramStore(runtime.engine),
+        store=store.TelegramStore(
+            runtime.engine, payload_max_chars=runtime.settings.inbound_payload_max_chars
+        ),
         core=entry(engine=runtime.engine, settings=runtime.settings),
         application=application,
         claim_updates=polling,
@@ -50,7 +52,10 @@ def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramC
 def make_sender(channel: TelegramChannel) -> TelegramSender:
     """The outbox sender of a channel: same bot, same flood limits."""
     return TelegramSender(
-        bot=channel.bot, store=store.PingRefs(channel.store.engine), limiter=channel.limiter
+        bot=channel.bot,
+        store=store.PingRefs(channel.store.engine),
+        limiter=channel.limiter,
+        on_migrated=channel.migrate_group,
     )
 
 

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Telegram's documented limits (core.telegram.org/bots/faq): about one message per second in
-# a chat, twenty per minute in a group, thirty per second in all. A group's bucket holds a
-# burst of 3 and refills 17 a minute, so no 60-second window ever sees more than 20.
+# a chat, twenty per minute in a group, thirty per second in all. A bucket of capacity B
+# refilled at r lets at most B + r·T through in any window of T seconds, so a group's bucket
+# holds a burst of 3 and refills 17 a minute (never more than 20 in 60 s), and the bot's
+# holds 5 and refills 25 a second (never more than 30 in one second; a bucket of 30 refilled
+# at 30 a second would let up to 60 through).
 PER_CHAT_RATE = 1.0
 GROUP_PER_MINUTE = 20
 PER_GROUP_BURST = 3
 PER_GROUP_RATE = (GROUP_PER_MINUTE - PER_GROUP_BURST) / 60
 GLOBAL_RATE = 30.0
+GLOBAL_BURST = 5
+GLOBAL_REFILL = GLOBAL_RATE - GLOBAL_BURST
 IDLE_BUCKETS_KEPT = 10_000
 EPSILON = 1e-9  # a token refilled up to rounding is a token
 
@@ -53,7 +58,8 @@ class TokenBucket:
 class FloodLimiter:
     """The bot's flood limits; `acquire` waits until a message to `chat_id` may go out."""
 
-    global_rate: float = GLOBAL_RATE
+    global_rate: float = GLOBAL_REFILL
+    global_burst: float = GLOBAL_BURST
     chat_rate: float = PER_CHAT_RATE
     group_rate: float = PER_GROUP_RATE
     group_burst: float = PER_GROUP_BURST
@@ -64,7 +70,7 @@ class FloodLimiter:
 
     def _global_bucket(self, now: float) -> TokenBucket:
         if self._global is None:
-            self._global = TokenBucket(self.global_rate, self.global_rate, self.global_rate, now)
+            self._global = TokenBucket(self.global_rate, self.global_burst, self.global_burst, now)
         return self._global
 
     def _buckets(self, chat_id: str, now: float) -> list[TokenBucket]:

@@ -95,9 +95,10 @@ def _card_html(card: TicketCard) -> str:
     return "\n".join(lines)
 
 
-def render_text(text: str, markup: Markup | None = None) -> list[Outgoing]:
-    """Plain text as one or more messages under Telegram's limit; the keyboard goes last."""
-    parts = split_text(text, MAX_TEXT)
+def render_text(text: str, markup: Markup | None = None, *, room: int = 0) -> list[Outgoing]:
+    """Plain text as one or more messages under Telegram's limit, less `room` characters kept
+    for a prefix (a mention); the keyboard goes last."""
+    parts = split_text(text, MAX_TEXT - room)
     last = len(parts) - 1
     return [Outgoing(escape(part), markup if i == last else None) for i, part in enumerate(parts)]
 
@@ -120,8 +121,11 @@ def render(reply: Reply, *, group: bool = False, mention: str | None = None) -> 
             markup = keyboard(options)
     if isinstance(reply, TicketCard) and len(reply_text(reply)) <= MAX_TEXT:
         return [Outgoing(_card_html(reply), markup)]
-    messages = render_text(reply_text(reply), markup)
-    if mention is not None and isinstance(reply, Choices | Prompt | Confirm):
+    mentioned = mention is not None and isinstance(reply, Choices | Prompt | Confirm)
+    # The mention and its space count in the 4,096 characters of the first message.
+    room = visible_length(mention) + 1 if mention is not None and mentioned else 0
+    messages = render_text(reply_text(reply), markup, room=room)
+    if mention is not None and mentioned:
         first = messages[0]
         messages[0] = Outgoing(f"{mention} {first.text}", first.markup)
     return messages

@@ -69,8 +69,10 @@ class TelegramSender:
         limiter: FloodLimiter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_wait: float = MAX_WAIT,
+        on_migrated: Callable[[int, int], object] | None = None,
     ) -> None:
         self.bot = bot
+        self.on_migrated = on_migrated
         self.store = store
         self.limiter = limiter or FloodLimiter()
         self.clock = clock
@@ -171,11 +173,13 @@ class TelegramSender:
         try:
             return await self._post(chat_id, outgoing)
         except ChatMigrated as exc:
-            # A group became a supergroup: deliver there, and tell the operator to update
-            # the configured id (SUPPORTBOT_TELEGRAM_AGENTS_GROUPS).
+            # A group became a supergroup: deliver there; the agents-group mapping follows
+            # (the channel logs it and asks the operator to update the setting).
             log.warning(
                 "Telegram group %s is now %s: update the settings", chat_id, exc.new_chat_id
             )
+            if self.on_migrated is not None:
+                self.on_migrated(int(chat_id), int(exc.new_chat_id))
             return await self._post(str(exc.new_chat_id), outgoing)
 
     async def _post(self, chat_id: str, outgoing: render.Outgoing) -> Message:

@@ -7,6 +7,7 @@ Telegram. The channel holds a `TelegramStore`; the outbox sender calls the funct
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import Engine, select, update
@@ -14,6 +15,11 @@ from sqlmodel import col
 
 from bot.db.dialect import insert_ignoring
 from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.payloads import bounded_payload, is_truncated
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "telegram"
 PING = "ping"
@@ -23,12 +29,20 @@ MESSAGE = "m:"  # purpose prefix of any other bot message about a ticket in a gr
 class TelegramStore:
     """The channel's bookkeeping of raw updates and accounts, each call one transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, payload_max_chars: int = DEFAULT_PAYLOAD_MAX_CHARS):
         self.engine = engine
+        self.payload_max_chars = payload_max_chars
 
     def store_update(self, *, update_id: int, payload: str, now: datetime) -> bool:
-        """Record a raw update; False when this update_id was already stored."""
-        return store_update(engine=self.engine, update_id=update_id, payload=payload, now=now)
+        """Record a raw update (bounded in size); False when this update_id was already stored."""
+        return store_update(
+            engine=self.engine,
+            update_id=update_id,
+            payload=bounded_payload(
+                payload, max_chars=self.payload_max_chars, what="Telegram update"
+            ),
+            now=now,
+        )
 
     def mark_processed(self, *, update_id: int, now: datetime) -> None:
         """Note that an update was handled."""
@@ -91,7 +105,8 @@ def mark_processed(*, engine: Engine, update_id: int, now: datetime) -> None:
 def claim_unprocessed(
     *, engine: Engine, received_after: datetime, received_before: datetime, now: datetime
 ) -> list[str]:
-    """Raw updates stored but never handled (the process stopped first), marked as taken."""
+    """Raw updates stored but never handled (the process stopped first), marked as taken;
+    one stored truncated (too large) cannot be replayed and is only logged."""
     where = (
         col(InboundUpdate.channel) == CHANNEL,
         col(InboundUpdate.processed_at).is_(None),
@@ -110,7 +125,14 @@ def claim_unprocessed(
                 .where(col(InboundUpdate.id).in_([row.id for row in rows]))
                 .values(processed_at=now)
             )
-    return [str(row.payload) for row in rows]
+    payloads = [str(row.payload) for row in rows]
+    kept = [payload for payload in payloads if not is_truncated(payload)]
+    if len(kept) < len(payloads):
+        log.warning(
+            "Telegram: %d stored update(s) too large to replay (stored truncated), skipped",
+            len(payloads) - len(kept),
+        )
+    return kept
 
 
 def remember_ping(
