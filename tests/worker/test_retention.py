@@ -112,7 +112,8 @@ async def test_the_worker_prunes_old_finished_rows_and_keeps_the_rest(
     assert updates(seeded) == {"old-pending", "recent-done"}
     assert figures["pruned"] == len(finished) + 1
     # What audits read is never pruned.
-    assert count(seeded, TicketEvent) == events
+    # Never fewer audit rows: the same pass may add some (a breach fired on the old ticket).
+    assert count(seeded, TicketEvent) >= events
     assert count(seeded, LedgerEntry) == ledger
 
 
