@@ -172,16 +172,24 @@ def assign_command(ctx: Context, argument: str) -> None:
     ctx.acted("assign", ticket, summary)
 
 
-def note_command(ctx: Context, argument: str) -> None:
-    """/note REF text: an internal note, never sent to the customer."""
-    usage = "/note REF " + ctx._("text")
+def _ticket_and_text(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | None:
+    """The ticket and the text of `/verb REF text`; None after saying the usage."""
     found = _ticket(ctx, argument, usage)
     if found is None:
-        return
+        return None
     ticket, text = found
     if not text:
         ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
+        return None
+    return ticket, text
+
+
+def note_command(ctx: Context, argument: str) -> None:
+    """/note REF text: an internal note, never sent to the customer."""
+    found = _ticket_and_text(ctx, argument, "/note REF " + ctx._("text"))
+    if found is None:
         return
+    ticket, text = found
     ownership.add_note(
         session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text, now=ctx.now
     )
@@ -193,14 +201,10 @@ def note_command(ctx: Context, argument: str) -> None:
 
 def reply_command(ctx: Context, argument: str) -> None:
     """/reply REF text: a message to the customer, signed with my name."""
-    usage = "/reply REF " + ctx._("text")
-    found = _ticket(ctx, argument, usage)
+    found = _ticket_and_text(ctx, argument, "/reply REF " + ctx._("text"))
     if found is None:
         return
     ticket, text = found
-    if not text:
-        ctx.refuse(ctx._("Write it as: %(usage)s") % {"usage": usage}, RefusalReason.INVALID_INPUT)
-        return
     tickets.comment(
         session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text[:3000], now=ctx.now
     )
