@@ -65,6 +65,26 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     return QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
 
 
+def _redact_in_place(record: logging.LogRecord) -> bool:
+    """Redact the format and each argument, keeping the record's shape.
+
+    Formatters that read the arguments themselves (uvicorn's access log) keep working; False
+    when a secret would survive that way (the caller then flattens the message).
+    """
+    if not isinstance(record.msg, str) or not isinstance(record.args, tuple):
+        return False
+    args = tuple(redact(str(arg)) if redact(str(arg)) != str(arg) else arg for arg in record.args)
+    msg = redact(record.msg)
+    try:
+        rendered = msg % args
+    except (TypeError, ValueError):
+        return False
+    if redact(rendered) != rendered:
+        return False
+    record.msg, record.args = msg, args
+    return True
+
+
 def _redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     assert _base_factory is not None
     record = _base_factory(*args, **kwargs)
@@ -72,7 +92,9 @@ def _redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # a broken format string: keep its parts, redacted
         message = f"{record.msg} {record.args}"
-    record.msg, record.args = redact(message), None
+    clean = redact(message)
+    if clean != message and not _redact_in_place(record):
+        record.msg, record.args = clean, None
     if record.exc_info and record.exc_info[1] is not None:
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         record.exc_text = redact(text)  # formatters print exc_text instead of re-rendering
