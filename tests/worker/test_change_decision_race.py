@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import make_engine, transaction
@@ -21,6 +21,7 @@ from bot.services import changes, demo, users
 from bot.services.actors import actor_for
 from bot.services.errors import InvalidStateError
 from tests.worker.conftest import PostgresServer, open_ticket
+from tests.worker.races import run_together
 
 
 def _seed(engine: Engine, start: datetime) -> Ticket:
@@ -74,37 +75,10 @@ def _race(engine: Engine, ticket: Ticket, start: datetime, *, hold: bool) -> lis
         threading.Thread(target=decide, args=("demo-agent", True)),
         threading.Thread(target=decide, args=("second-agent", False)),
     ]
-    for thread in threads:
-        thread.start()
-    if hold:
-        with engine.connect() as blocker:
-            blocker.execute(
-                text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket.id}
-            )
-            barrier.wait()
-            _wait_for_waiters(engine, 2)
-            blocker.commit()
-    else:
-        barrier.wait()
-    for thread in threads:
-        thread.join()
+    assert ticket.id is not None
+    run_together(engine=engine, ticket_id=ticket.id, threads=threads, barrier=barrier, hold=hold)
     assert not errors, errors
     return results
-
-
-def _wait_for_waiters(engine: Engine, count: int) -> None:
-    """Until `count` other sessions wait on a row lock (no time limit: the test's own)."""
-    with engine.connect() as probe:
-        while True:
-            waiting = probe.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar_one()
-            probe.rollback()
-            if waiting >= count:
-                return
 
 
 def _check(engine: Engine, ticket: Ticket, results: list[str]) -> None:
