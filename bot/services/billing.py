@@ -145,6 +145,22 @@ def on_reclassify(*, session: Session, ticket: Ticket, pack: ContractPack, actor
             )
 
 
+def on_refused(
+    *, session: Session, ticket: Ticket, pack: ContractPack, actor: Actor, now: datetime
+) -> None:
+    """A request the desk refused costs nothing: its hold goes back to the balance."""
+    assert ticket.id is not None
+    ledger.release_hold(
+        session=session,
+        contract_id=ticket.contract_id,
+        ticket_id=ticket.id,
+        actor_id=actor.id,
+        pack=pack,
+        reason="change request refused",
+        at=now,
+    )
+
+
 def missed_targets(ticket: Ticket) -> frozenset[str]:
     """The SLA targets (response, resolution) the ticket missed."""
     flags = {"response": ticket.response_breached, "resolution": ticket.resolution_breached}

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.db.models import Ticket, TicketEvent, TicketStatus
-from bot.services import ledger, notify
+from bot.services import billing, notify
 from bot.services.actors import Actor
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError
@@ -49,7 +49,7 @@ def decide(
         raise InvalidStateError(
             "ticket is not open", status=ticket.status.value, reference=ticket.reference
         )
-    contract, pack = contract_and_pack(session=session, ticket=ticket)
+    _contract, pack = contract_and_pack(session=session, ticket=ticket)
     if not pack.desk_decides_changes:
         raise InputError(f"pack {pack.id} has no change decision", reason="no_decision")
     if ticket.kind != "change":
@@ -68,19 +68,9 @@ def decide(
         if ticket.status is TicketStatus.OPEN:
             ticket.status = TicketStatus.RESPONDED
     else:
-        assert contract.id is not None
-        assert ticket.id is not None
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = now
-        ledger.release_hold(
-            session=session,
-            contract_id=contract.id,
-            ticket_id=ticket.id,
-            actor_id=actor.id,
-            pack=pack,
-            reason="change request refused",
-            at=now,
-        )
+        billing.on_refused(session=session, ticket=ticket, pack=pack, actor=actor, now=now)
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
     record_event(session=session, ticket=ticket, actor=actor, type=event, now=now, reason=reason)
     notify.emit(
