@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, changes, intake, manager, requester
+from handlers import agent, changes, claims, intake, manager, requester
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -37,6 +37,7 @@ class Section(StrEnum):
     GENERAL = "general"  # everyone linked
     STAFF = "staff"  # agents, provider managers, admins
     MANAGER = "manager"  # managers and admins
+    CUSTOMER_MANAGER = "customer_manager"  # managers of a customer company
     SETTINGS = "settings"  # everyone linked, listed last
     HIDDEN = "hidden"  # works, never listed
 
@@ -270,6 +271,29 @@ COMMANDS: tuple[Command, ...] = (
         N_("the people of your company and whether they can reach the bot"),
     ),
     Command(
+        "claims",
+        MANAGERS,
+        claims.claims_command,
+        Section.CUSTOMER_MANAGER,
+        N_("remedies your company may claim: amount, deadline, status"),
+    ),
+    Command(
+        "claimletter",
+        MANAGERS,
+        claims.claimletter_command,
+        Section.CUSTOMER_MANAGER,
+        N_("the claim letter to send to the provider (fr, nl or en)"),
+        "ID [fr|nl|en]",
+    ),
+    Command(
+        "claimed",
+        MANAGERS,
+        claims.claimed_command,
+        Section.CUSTOMER_MANAGER,
+        N_("record a claim as sent to the provider"),
+        "ID",
+    ),
+    Command(
         "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
     ),
     Command(
@@ -313,6 +337,7 @@ def visible_commands(*, role: Role | None, has_tenant: bool, is_staff: bool) -> 
         Section.GENERAL: True,
         Section.STAFF: is_staff,
         Section.MANAGER: role in MANAGERS,
+        Section.CUSTOMER_MANAGER: role in MANAGERS and has_tenant,
         Section.SETTINGS: True,
         Section.HIDDEN: False,
     }

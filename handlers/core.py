@@ -28,7 +28,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.settings import Settings, using_settings
-from handlers import agent, commands, intake, views
+from handlers import agent, claims, commands, intake, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
 from handlers.edge import clean_event
 from handlers.model import (
@@ -253,6 +253,9 @@ def _route_action(ctx: Context, action: str) -> None:
     if kind == "t":
         verb, _sep, reference = rest.partition(":")
         agent.ticket_button(ctx, verb, reference)
+        return
+    if kind == "r":  # a reminder's button (certificate renewal)
+        claims.renewal_button(ctx, action)
         return
     if kind == "c":
         token, _sep, value = rest.partition(":")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from bot.clauses import clause_lines
 from bot.db.models import Contract, Role, Tenant, User
 from bot.numbers import parse_int
 from bot.services import accounts, billing, tenants, tickets
@@ -480,6 +481,7 @@ def _ask_confirm(ctx: Context) -> None:
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
     lines.append("• " + field(ctx._("Cost"), _cost(ctx, contract, pack, intervention.id, estimate)))
+    lines += clause_lines(t=ctx.t, pack=pack, where="quote", intervention_id=intervention.id)
     for_customer = conversation.requester_id is not None  # staff opening for a customer
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
+from bot.clauses import clause_lines
 from bot.db.models import Ticket, TicketStatus
 from bot.i18n import Translator
 from bot.services.ticket_sla import TicketClocks
@@ -131,10 +132,14 @@ def ticket_card(
         fields.append((_("Resolution due"), due_text(t, ticket.resolution_due, zone)))
     if cost is not None:
         fields.append((_("Cost"), cost))
+    notes = clause_lines(
+        t=t, pack=pack, where="card", intervention_id=ticket.intervention_id, kind=ticket.kind
+    )
     return TicketCard(
         title=_("Ticket %(ref)s") % {"ref": ticket.reference},
         fields=tuple(fields),
         actions=actions,
+        footer="\n".join(notes) or None,
     )
 
 

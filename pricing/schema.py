@@ -572,6 +572,33 @@ class MaintenanceNotice(_Strict):
     clause: str | None = None
 
 
+class ClauseNote(_Strict):
+    """A contract clause the customer must read where it matters (card, quote, breach, claim)."""
+
+    id: Slug
+    clause: str | None = Field(default=None, description="A clause number (never French text).")
+    shown: list[Literal["card", "quote", "breach", "claim"]] = Field(min_length=1)
+    kinds: list[Slug] = Field(
+        default_factory=list, description="Request kinds it concerns; empty = every kind."
+    )
+    targets: list[Literal["response", "resolution"]] = Field(
+        default_factory=list,
+        description="Breach notes: the missed targets it concerns; empty = any.",
+    )
+    remedy_types: list[str] = Field(
+        default_factory=list, description="Claim notes: the remedy types it concerns; empty = any."
+    )
+    labels: Labels
+
+
+class CertificateRenewal(_Strict):
+    """The catalog row a certificate expiry reminder opens (Telenet web hosting 5.2.2)."""
+
+    intervention: Slug
+    priority: Slug | None = None
+    clause: str
+
+
 class ContractOption(_Strict):
     """A number the seed does not give, taken from the tenant's contract with a default."""
 
@@ -646,4 +673,8 @@ class ContractPack(_Strict):
         default=None, description="Requests matching no catalog row; None = not offered."
     )
     maintenance_notice: MaintenanceNotice | None = None
+    clause_notes: list[ClauseNote] = Field(
+        default_factory=list, description="Clauses shown to users where they matter."
+    )
+    certificate_renewal: CertificateRenewal | None = None
     notes: list[str] = Field(default_factory=list, description="Reading notes for maintainers.")

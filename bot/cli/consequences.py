@@ -6,14 +6,18 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlmodel import select
 
 from bot.db.engine import get_engine, transaction
-from bot.db.models import Claim, Tenant, utcnow
-from bot.services import certificates, claims, maintenance
+from bot.db.models import Claim, Contract, Tenant, utcnow
+from bot.i18n import translator
+from bot.services import certificates, claim_letter, claims, maintenance
 from bot.services.errors import ServiceError
+from bot.wording import contract_title
+from pricing.loader import get_pack
 
 maintenance_app = typer.Typer(
     help="Planned maintenance windows announced by a provider.", no_args_is_help=True
@@ -246,3 +250,35 @@ def claims_list(
             f"#{row['id']}\t{row['tenant']}\t{row['period']}\t{row['amount']} {row['unit']}\t"
             f"{row['status']}\t{row['clause']}{deadline}"
         )
+
+
+@claims_app.command("letter")
+def claims_letter(
+    claim_id: int = typer.Argument(..., help="Claim number (as `claims list` shows it)."),
+    lang: str = typer.Option("fr", "--lang", help="fr, nl or en."),
+    signer: str = typer.Option("", "--signer", help="Name signing the letter."),
+) -> None:
+    """The claim letter to send to the provider, with the clause, facts, figures and amount."""
+    if lang not in ("fr", "nl", "en"):
+        raise _fail("--lang must be fr, nl or en")
+    with transaction(get_engine()) as session:
+        claim = session.get(Claim, claim_id)
+        if claim is None:
+            raise _fail(f"no claim {claim_id}")
+        if claim.status in (claims.ClaimStatus.GRANTED.value, claims.ClaimStatus.EXPIRED.value):
+            raise _fail(f"claim {claim_id} is {claim.status}: there is nothing to send")
+        tenant = session.get(Tenant, claim.tenant_id)
+        contract = session.get(Contract, claim.contract_id)
+        assert tenant is not None
+        assert contract is not None
+        pack = get_pack(contract.pack_id)
+        text = claim_letter.letter(
+            t=translator(lang),
+            claim=claim,
+            pack=pack,
+            customer=tenant.name,
+            contract=contract_title(contract.label, pack, lang),
+            signer=signer or tenant.name,
+            today=utcnow().astimezone(ZoneInfo(tenant.zone)).date(),
+        )
+    typer.echo(text)

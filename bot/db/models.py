@@ -469,3 +469,4 @@ class Certificate(SQLModel, table=True):
     expires_on: date
     reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    renewal_ticket_id: int | None = Field(default=None, foreign_key="tickets.id")

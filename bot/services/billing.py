@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.db.models import Contract, LedgerEntryType, Ticket
-from bot.services import accounts, ledger, timebank
+from bot.services import accounts, claims, ledger, timebank
 from bot.services.contracts import terms_of
 from pricing.loader import find_intervention, priced_priority
 from pricing.quotes import Quote, charge_for, quote
@@ -269,6 +270,17 @@ def on_resolve(
             pack=pack,
             reason="SLA target missed",
             at=now,
+        )
+        claims.record_waiver(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            terms=terms,
+            missed=missed_targets(ticket),
+            amount=amount,
+            unit=unit,
+            day=now.astimezone(ZoneInfo(terms.zone)).date(),
+            now=now,
         )
         return ChargeOutcome(price.rule, unit, Decimal(0), amount, 0)
     result = ledger.charge(

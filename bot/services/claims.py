@@ -211,3 +211,63 @@ def mark_reminded(*, session: Session, claim: Claim, days: int) -> None:
     """Record that the reminder ``days`` before the deadline (and earlier ones) was sent."""
     claim.reminders = sorted({*claim.reminders, *(d for d in REMINDER_DAYS if d >= days)})
     session.add(claim)
+
+
+def record_waiver(
+    *,
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    terms: ContractTerms,
+    missed: frozenset[str],
+    amount: Decimal,
+    unit: str,
+    day: date,
+    now: datetime,
+) -> Claim | None:
+    """Record a waiver billing applied (Telenet 5.1 a) as a granted claim, once per ticket."""
+    remedy = next(
+        (
+            r
+            for target in sorted(missed)
+            for r in terms.remedies_for(target=target, kind=ticket.kind, priority=ticket.priority)
+            if r.type == "waiver"
+        ),
+        None,
+    )
+    if remedy is None:
+        return None
+    result = RemedyResult(
+        amount=amount,
+        unit=unit,
+        basis="waiver",
+        clause=remedy.clause,
+        claim_deadline=None,
+        remedy_id=remedy.id,
+    )
+    return record(
+        session=session,
+        key=f"{remedy.id}:ticket:{ticket.id}",
+        contract=contract,
+        result=result,
+        remedy_type=remedy.type,
+        period=month_label(day),
+        event_day=day,
+        ticket=ticket,
+        facts={"ticket": ticket.reference, "missed": ",".join(sorted(missed))},
+        status=ClaimStatus.GRANTED,
+        now=now,
+    )
+
+
+def claim_of_tenant(*, session: Session, claim_id: int, tenant_id: int) -> Claim:
+    """A claim of this tenant (another tenant's claim is not found, never shown)."""
+    claim = session.get(Claim, claim_id)
+    if claim is None or claim.tenant_id != tenant_id:
+        raise NotFoundError(f"no claim {claim_id}", claim=claim_id)
+    return claim
+
+
+def claim_reminder_key(*, claim: Claim, days: int) -> str:
+    """The outbox key of a claim's reminder: once per claim and step, whatever the workers."""
+    return f"claim-reminder:{claim.id}:{days}"

@@ -25,6 +25,7 @@ from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
+from bot.worker.reminders import Reminders
 from bot.worker.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class Worker:
             else None
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
+        self.reminders = Reminders(engine=engine, settings=settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -125,6 +127,7 @@ class Worker:
         figures = {"released": released, "milestones": fired}
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
+        figures["reminders"] = await asyncio.to_thread(self.reminders.send_now)
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
@@ -177,6 +180,7 @@ class Worker:
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
+                group.create_task(self.reminders.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:

@@ -147,8 +147,9 @@ def emit_to_user(
     ticket_id: int | None = None,
     channels: Collection[str] | None = None,
     settings: Settings | None = None,
+    actions: Callable[[Translator], list[dict[str, str]]] | None = None,
 ) -> int:
-    """Write one outbox row per reachable identity of `user` (digests, admin alerts)."""
+    """Write one outbox row per reachable identity of `user` (digests, alerts, reminders)."""
     settings = settings or current_settings()
     written = 0
     for destination in user_destinations(
@@ -163,6 +164,7 @@ def emit_to_user(
             text=text(translator(destination.lang)),
             now=now,
             ticket_id=ticket_id,
+            actions=None if actions is None else actions(translator(destination.lang)),
         )
         written += int(insert_row(session, row))
     if written:

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.channels.sending import Audience
+from bot.clauses import clause_lines
 from bot.db.models import Ticket
 from bot.i18n import Translator, translator
 from bot.services.actions import ticket_actions
@@ -123,7 +124,14 @@ def render(
         return "\n".join((head % values, *state_lines(t=t, ticket=ticket, params=params)))
     text = (templates[event] % values).strip()
     extra = escalation_text(t=t, pack=pack, priority=ticket.priority, event=event, params=params)
-    return f"{text} {extra}" if extra else text
+    text = f"{text} {extra}" if extra else text
+    if event == "breached" and params.get("audience") == Audience.CUSTOMER:
+        # The clauses that bound what the customer may claim for this breach.
+        notes = clause_lines(
+            t=t, pack=pack, where="breach", kind=ticket.kind, target=params.get("target")
+        )
+        text = "\n".join((text, *notes))
+    return text
 
 
 def status_words(t: Translator, status: str) -> str:
