@@ -138,7 +138,7 @@ def test_who_may_see_claims(
     [claim] = _claims(seeded)
     clock.now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
     requester = chat("demo-requester")
-    assert "n'est pas disponible avec votre rôle" in requester.send("/claims")
+    assert "n'est pas disponible pour votre rôle" in requester.send("/claims")
     provider_manager = chat("demo-manager")
     provider_manager.send("/lang en")
     assert "only its managers see them" in provider_manager.send("/claims")
