@@ -17,8 +17,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from bot.db.engine import make_engine, transaction
-from bot.db.models import Claim, Contract
-from bot.services import claims, demo
+from bot.db.models import Claim, Contract, Notification
+from bot.services import claims, demo, reminders
 from bot.settings import Settings
 from handlers.core import handle_event
 from handlers.model import InboundEvent
@@ -134,3 +134,43 @@ def pg(postgres: PostgresServer) -> Iterator[Engine]:
 def test_two_managers_claiming_at_once_on_postgres(pg: Engine) -> None:
     claim_id = _seed(pg)
     _check(pg, claim_id, _race(pg, claim_id, hold=True))
+
+
+def _passes_together(engine: Engine, at: datetime) -> int:
+    """Two workers' reminder passes at the same instant; returns the messages written."""
+    written: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def one_pass() -> None:
+        try:
+            barrier.wait()
+            with transaction(engine) as session:
+                written.append(
+                    reminders.send_claim_reminders(
+                        session=session,
+                        now=at,
+                        settings=Settings(_env_file=None),  # type: ignore[call-arg]
+                    )
+                )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return sum(written)
+
+
+@pytest.mark.postgres
+def test_two_workers_send_each_claim_reminder_once_on_postgres(pg: Engine) -> None:
+    _seed(pg)
+    # 1 March 2027: 30 days before the 31 March deadline; two managers, one message each.
+    assert _passes_together(pg, datetime(2027, 3, 1, 9, 0, tzinfo=UTC)) == 2
+    assert _passes_together(pg, datetime(2027, 3, 1, 10, 0, tzinfo=UTC)) == 0
+    with transaction(pg) as session:
+        rows = session.exec(select(Notification).where(Notification.event == "claim_reminder"))
+        assert sorted(n.lang for n in rows.all()) == ["fr", "nl"]
