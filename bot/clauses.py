@@ -3,9 +3,25 @@ message or in a claim (`pricing.notes` says which clauses; this module words the
 
 from __future__ import annotations
 
+import re
+
 from bot.i18n import Translator
 from pricing.notes import Where, notes_for
 from pricing.schema import ContractPack
+
+_REF = r"\d+(?:\.\d+)*\.?(?: ?\(?[a-z]\)?)?"
+_NUMBERED = re.compile(rf"{_REF}(?:[,;] ?{_REF})*")
+_LEADING = re.compile(r"(\d+(?:\.\d+)*)\.?\s")
+
+
+def clause_ref(clause: str, lang: str) -> str | None:
+    """The clause as shown in `lang`: numbers everywhere, French headings in French only
+    (``5.1. SLA 99,9 % …`` is ``5.1`` in Dutch and English; a heading alone is nothing)."""
+    clause = " ".join(clause.split())
+    if lang == "fr" or _NUMBERED.fullmatch(clause):
+        return clause
+    leading = _LEADING.match(clause)
+    return leading.group(1) if leading else None
 
 
 def clause_lines(

@@ -7,27 +7,16 @@ French text only; other languages read the remedy's own label, which names the s
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
 
-from bot.clauses import clause_lines
+from bot.clauses import clause_lines, clause_ref
 from bot.db.models import Claim, ClaimStatus
 from bot.i18n import Translator
 from bot.wording import amount_text
 from pricing.schema import ContractPack
-
-_NUMBERED = re.compile(r"[0-9][0-9A-Za-z .,;()/-]{0,30}")
-
-
-def clause_ref(clause: str, lang: str) -> str | None:
-    """The clause as shown in `lang`: numbers everywhere, French headings in French only."""
-    clause = " ".join(clause.split())
-    if _NUMBERED.fullmatch(clause) or lang == "fr":
-        return clause
-    return None
 
 
 def status_text(t: Translator, status: str) -> str:

@@ -190,3 +190,18 @@ def test_a_telenet_waiver_is_recorded_as_granted(
     clock.now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
     assert "granted automatically" in boss.send("/claims")
     assert "nothing to send" in boss.send(f"/claimletter {claim.id}")
+
+
+def test_the_dutch_breach_message_names_no_french_clause(
+    chat: Callable[..., Chat], seeded: Engine, clock: Clock, settings: Settings
+) -> None:
+    # Proximus names its remedies by French headings, not numbers: a Dutch reader gets the
+    # remedy's own words and the pack's Dutch note, never "Niveaux de service …".
+    clock.now = CHRISTMAS_EVE_1700
+    chat("demo-requester").send("/lang nl")
+    _p1_breach(seeded, settings)
+    [text] = [n.text for n in _rows(seeded, "breached") if n.audience == "customer"]
+    assert "U kunt tot 31 maart 2027 een servicecredit van € 150 aanvragen" in text
+    assert "nooit automatisch toegekend" in text
+    assert "Niveaux" not in text
+    assert "Recours" not in text

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlmodel import Session
 
+from bot.clauses import clause_ref
 from bot.db.models import Ticket
 from bot.i18n import Translator
 from bot.services import claims
@@ -133,6 +134,11 @@ def _remedy_sentence(
             )
             % values
         )
+    clause = clause_ref(remedy.clause, t.lang)
+    if clause is None:
+        # The clause is a French heading (Proximus): other languages read the remedy's label.
+        return _unnumbered_sentence(t=t, remedy=remedy, params=params, values=values)
+    values["clause"] = clause
     if remedy.type == "service_credit_per_breach":
         if params.get(f"remedy.{remedy.id}.capped"):
             return (
@@ -161,3 +167,33 @@ def _remedy_sentence(
             % values
         )
     return _("You may claim compensation (%(label)s, clause %(clause)s).") % values
+
+
+def _unnumbered_sentence(
+    *, t: Translator, remedy: Remedy, params: dict[str, str], values: dict[str, str]
+) -> str:
+    """A remedy sentence without its clause (a French heading), for non-French readers."""
+    _ = t.gettext
+    amount, deadline = values["amount"], values["deadline"]
+    if remedy.type == "service_credit_per_breach":
+        if params.get(f"remedy.{remedy.id}.capped"):
+            return _(
+                "No further service credit for this breach: this month's credits already "
+                "reach the cap of one monthly fee."
+            )
+        if amount and deadline:
+            text = _(
+                "You may claim a service credit of %(amount)s until %(deadline)s; it is not "
+                "granted automatically."
+            )
+        elif deadline:
+            text = _(
+                "You may claim a service credit (%(label)s) until %(deadline)s; it is not "
+                "granted automatically."
+            )
+        else:
+            text = _("You may claim a service credit (%(label)s).")
+        return text % values
+    if deadline:
+        return _("You may claim compensation (%(label)s) until %(deadline)s.") % values
+    return _("You may claim compensation (%(label)s).") % values
