@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.db.engine import get_engine, transaction
-from bot.db.models import Claim, Contract, Tenant, utcnow
+from bot.db.models import Certificate, Claim, Contract, Tenant, Ticket, utcnow
 from bot.i18n import translator
 from bot.services import certificates, claim_letter, claims, maintenance
 from bot.services.errors import ServiceError
@@ -181,12 +181,15 @@ def ssl_list(
     with transaction(get_engine()) as session:
         slugs = {t.id: t.slug for t in session.exec(select(Tenant)).all()}
         tenant_id = next((i for i, s in slugs.items() if s == tenant), -1) if tenant else None
+        opened = select(Ticket).join(Certificate, col(Certificate.renewal_ticket_id) == Ticket.id)
+        renewals = {t.id or 0: t.reference for t in session.exec(opened).all()}
         rows = [
             {
                 "tenant": slugs.get(row.tenant_id),
                 "domain": row.domain,
                 "expires": row.expires_on.isoformat(),
                 "reminded": row.reminders,
+                "renewal_ticket": renewals.get(row.renewal_ticket_id or 0),
             }
             for row in certificates.certificates(session=session, tenant_id=tenant_id)
         ]

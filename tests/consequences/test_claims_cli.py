@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import engine_for, transaction
-from bot.db.models import Contract
+from bot.db.models import Certificate, Contract, Ticket
 from bot.services import claims, demo
 from bot.settings import get_settings
 from pricing.loader import get_pack
 from pricing.remedies import RemedyResult
+from tests.consequences.claimkit import open_as
 from tests.consequences.test_cli import one_line_error, run
 
 
@@ -83,3 +84,26 @@ def test_claims_list_and_letters_in_three_languages(database: Engine) -> None:
     assert "nothing to send" in one_line_error(run("claims", "letter", str(granted)))
     assert "no claim 999" in one_line_error(run("claims", "letter", "999"))
     assert "--lang" in one_line_error(run("claims", "letter", str(claim_id), "--lang", "de"))
+
+
+def test_ssl_list_names_the_renewal_ticket(database: Engine) -> None:
+    added = run(
+        "ssl", "add", "--tenant", "demo-customer", "--domain", "a.be", "--expires", "2027-04-05"
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(run("ssl", "list", "--json").stdout)[0]["renewal_ticket"] is None
+    reference = open_as(
+        database,
+        pack_id="telenet-webhosting",
+        intervention="ssl-certificate-request",
+        priority="standard",
+        kind="change",
+        now=datetime(2027, 3, 29, 8, 0, tzinfo=UTC),
+    )
+    with transaction(database) as session:
+        cert = session.exec(select(Certificate)).one()
+        cert.renewal_ticket_id = (
+            session.exec(select(Ticket).where(Ticket.reference == reference)).one().id
+        )
+        session.add(cert)
+    assert json.loads(run("ssl", "list", "--json").stdout)[0]["renewal_ticket"] == reference
