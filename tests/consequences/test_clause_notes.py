@@ -21,6 +21,7 @@ from bot.services import claims
 from bot.services.claim_letter import letter
 from pricing.loader import get_pack
 from pricing.remedies import RemedyResult
+from tests.consequences.claimkit import open_as
 from tests.consequences.walk import open_ticket
 from tests.handlers.conftest import Chat, Clock
 
@@ -128,3 +129,25 @@ def test_an_alteo_claim_letter_names_credit_notes_within_30_days(seeded: Engine)
     assert "(clause 3.1.6)" in texts["en"]
     assert "avoirs" not in texts["nl"]
     assert "avoirs" not in texts["en"]
+
+
+def test_the_on_demand_support_card_names_its_fees_and_the_2_day_refusal(
+    chat: Callable[..., Chat], seeded: Engine, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)  # Christmas Eve
+    reference = open_as(
+        seeded,
+        pack_id="proximus-internet",
+        intervention="on-demand-support",
+        priority="p4",
+        kind="on-demand-support",
+        now=clock.now,
+    )
+    requester = chat("demo-requester")
+    requester.send("/lang en")
+    card = requester.send(f"/ticket {reference}")
+    assert "A fixed start fee and a recurring time-and-material fee" in card
+    assert "more than 2 business days" in card
+    requester.send("/lang fr")
+    card = requester.send(f"/ticket {reference}")
+    assert "notamment si l'implémentation prend plus de 2 Jours ouvrables" in card
