@@ -48,7 +48,7 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
             lines = [f"┌ {title}"]
             lines += [f"│ {label.ljust(width)}  {value}" for label, value in fields]
             if footer:
-                lines.append(f"│ {footer}")
+                lines += [f"│ {line}" for line in footer.splitlines()]
             lines.append("└")
             body = "\n".join(lines)
     if options:
@@ -122,7 +122,15 @@ class ConsoleSession:
                 .order_by(Notification.id)  # type: ignore[arg-type]
             )
             for row in session.exec(query):
-                delivered.append(f"📣 {row.text}")
+                note = f"📣 {row.text}"
+                if row.actions and not self.last_options:
+                    # A notification's buttons (a certificate reminder's renewal) are numbered
+                    # like a question's options, unless a question is waiting for its answer.
+                    self.last_options = tuple(Option(a["label"], a["payload"]) for a in row.actions)
+                    note += "\n" + "\n".join(
+                        f"  {i}. {o.label}" for i, o in enumerate(self.last_options, 1)
+                    )
+                delivered.append(note)
                 row.status = NotificationStatus.SENT
                 row.sent_at = now
                 row.attempts += 1

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.channels.console import ConsoleSession
 from bot.db.engine import transaction
 from bot.db.models import Certificate, Notification, Tenant, Ticket
 from bot.services import certificates, reminders, tenants
@@ -125,3 +126,25 @@ def test_a_forged_or_foreign_button_opens_nothing(
     assert "Ticket de renouvellement" in requester.send(action=f"r:ssl:{cert_id}")
     with transaction(seeded) as session:
         assert session.exec(select(Tenant).where(Tenant.slug == "other")).one()
+
+
+def test_the_console_numbers_the_renewal_button(
+    seeded: Engine, clock: Clock, settings: Settings
+) -> None:
+    _add(seeded, "www.example.be", "2027-04-05")
+    clock.now = datetime(2027, 3, 29, 7, 0, tzinfo=UTC)  # Easter Monday, after the DST change
+    assert _remind(seeded, settings, clock.now) == 1  # the requester: no manager
+    console = ConsoleSession(
+        engine=seeded, settings=settings, handle="demo-requester", clock=lambda: clock.now
+    )
+    [note] = console.inbox()
+    assert note.endswith(
+        "dans 7 jours. Le bouton ci-dessous ouvre le ticket de renouvellement.\n"
+        "  1. Ouvrir le ticket de renouvellement"
+    )
+    answer = "\n".join(console.send("1"))
+    assert (
+        "Ticket de renouvellement TLW-2027-000001 ouvert pour le certificat de www.example.be"
+        in (answer)
+    )
+    assert "│ Intervention" in answer
