@@ -60,6 +60,7 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "breached": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
     "assigned": frozenset({Recipient.OWNER}),
     "ticket_state": frozenset({Recipient.PROVIDER_AGENTS}),
+    "escalated": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
 }
 #: Events whose room messages mention the owner, then the agents on duty.
 MENTIONED_EVENTS = frozenset({"at_risk", "due", "breached"})
