@@ -14,6 +14,7 @@ from bot.db.models import ChannelIdentity, Contract, Tenant, Ticket, TicketEvent
 from bot.i18n import Translator
 from bot.services import billing, tickets
 from bot.services.actions import ticket_actions
+from bot.services.notify.escalation import level_label
 from bot.services.notify.templates import action_label
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.sla.clock import ClockState, SlaClock
@@ -261,6 +262,14 @@ def timeline_line(
             what = _("response target breached")
         elif target == "resolution":
             what = _("resolution target breached")
+    elif event.type == "escalated":
+        level = next(
+            (lv for lv in pack.escalation.levels if lv.level == changes.get("level")), None
+        )
+        if level is not None:
+            what += " — " + level_label(t=t, level=level, on_call=bool(changes.get("on_call")))
+        if changes.get("general"):
+            what += " — " + _("general outage")
     elif event.type == "resolved":
         charged = Decimal(str(changes.get("charged") or "0"))
         waived = Decimal(str(changes.get("waived") or "0"))
@@ -299,6 +308,7 @@ def event_words(t: Translator, kind: str) -> str:
         "note": _("internal note"),
         "assigned": _("assigned"),
         "breached": _("target breached"),
+        "escalated": _("escalated"),
     }.get(kind, kind)
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Role
 from bot.numbers import parse_int
-from bot.services import maintenance
+from bot.services import maintenance, planned_works
 from bot.services.errors import InputError, InvalidStateError, NotFoundError
 from bot.services.maintenance_notices import local_zone, provider_packs
 from handlers.context import Context
@@ -101,7 +101,7 @@ def _add(ctx: Context, rest: str) -> None:
         ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return
     try:
-        window = maintenance.add(
+        window = planned_works.announce(
             session=ctx.session,
             provider_code=provider,
             starts_at=start,
@@ -159,7 +159,7 @@ def _cancel(ctx: Context, rest: str) -> None:
         )
         return
     try:
-        maintenance.cancel(session=ctx.session, window_id=window_id, now=ctx.now)
+        planned_works.cancel(session=ctx.session, window_id=window_id, now=ctx.now)
     except (InvalidStateError, NotFoundError):
         text = ctx._("Maintenance #%(id)s has ended or is already cancelled.") % {"id": window_id}
         ctx.refuse(text, RefusalReason.INVALID_STATE)
