@@ -14,7 +14,10 @@ from pricing.loader import get_pack
 
 
 def _minutes(t: Translator, value: Decimal) -> str:
-    return t.duration(timedelta(seconds=int(value * 60)))
+    """A duration to the second: `43 min 12 s` (Alteo's tolerance is not whole minutes)."""
+    seconds = int(value * 60)
+    text = t.duration(timedelta(seconds=seconds))
+    return f"{text} {seconds % 60} s" if seconds % 60 else text
 
 
 def period_words(t: Translator, label: str) -> str:
