@@ -164,6 +164,7 @@ def staff_card(
         (_("Kind"), kind_label(pack, ticket.kind, t.lang)),
         (_("Priority"), priority_label(pack, ticket.priority, t.lang)),
         (_("Status"), status_label(t, ticket.status)),
+        *_escalation_field(t, pack, ticket),
         (_("Owner"), _name(session, ticket.owner_id) or _("unassigned")),
         (_("Logged"), t.datetime(ticket.logged_at, zone)),
         (_("Response"), target_text(t, clocks.response, zone)),
@@ -218,6 +219,14 @@ def staff_card(
         footer=footer,
     )
     return [card, Text("\n".join(lines))]
+
+
+def _escalation_field(t: Translator, pack: ContractPack, ticket: Ticket) -> list[tuple[str, str]]:
+    """The escalation level reached, when one was requested."""
+    level = next((lv for lv in pack.escalation.levels if lv.level == ticket.escalation_level), None)
+    if not ticket.escalation_level or level is None:
+        return []
+    return [(t.gettext("Escalation"), level.labels.get(t.lang))]
 
 
 def _change_words(t: Translator, pack: ContractPack, key: str, value: object) -> str:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.db.models import Claim, Contract, Role, Ticket, User
+from bot.db.models import Claim, Contract, Role, Ticket, TicketStatus, User
 from bot.i18n import Translator
 from bot.services import claims, maintenance, notify
 from bot.services.contracts import terms_of
@@ -32,7 +32,7 @@ from bot.services.outages import maintenance_excluded
 from bot.services.ticket_sla import pauses_of
 from bot.sla.calendar import BusinessCalendar, to_us
 from bot.sla.clock import NoTargetEntryError, targets_for
-from pricing.loader import get_pack
+from pricing.loader import get_pack, load_packs
 from pricing.remedies import (
     HUNDRED,
     RemedyResult,
@@ -435,3 +435,26 @@ def _tell_managers(
             key=f"avail:{figure.contract.id}:{figure.period.label}:{figure.step}:u{manager.id}",
             text=lambda t: text(t, figure),
         )
+
+
+def check_open_outages(
+    *, session: Session, now: datetime, text: Callable[[Translator, Measure], str]
+) -> int:
+    """Outages still open may cross a threshold before they end: check them (the worker)."""
+    priorities = sorted(
+        {
+            value
+            for pack in load_packs().values()
+            for remedy in pack.remedies
+            if remedy.type in AVAILABILITY_TYPES
+            for value in remedy.applies_to.get("priority", [])
+        }
+    )
+    query = select(Ticket).where(
+        col(Ticket.status).in_(TicketStatus.open_statuses()),
+        col(Ticket.priority).in_(priorities),
+    )
+    found = 0
+    for ticket in session.exec(query).all():
+        found += len(record_crossing(session=session, ticket=ticket, now=now, text=text))
+    return found

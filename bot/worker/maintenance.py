@@ -1,4 +1,5 @@
-"""Maintenance notices in the background: the day-before reminders and the end notices."""
+"""Periodic contract checks in the background: maintenance reminders and end notices, and
+availability thresholds crossed by outages still open."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from bot.db.engine import transaction
-from bot.services import maintenance_notices
+from bot.services import availability, maintenance_notices
+from bot.services.availability_words import availability_text
 from bot.worker.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,14 @@ class MaintenanceNotices:
         self.clock = clock
 
     def send_due(self) -> int:
-        """One pass at the clock's current instant; returns the outbox rows written."""
+        """One pass at the clock's current instant; returns the notices and claims written."""
+        now = self.clock.now()
         with transaction(self.engine) as session:
-            return maintenance_notices.due_notices(session=session, now=self.clock.now())
+            written = maintenance_notices.due_notices(session=session, now=now)
+            written += availability.check_open_outages(
+                session=session, now=now, text=availability_text
+            )
+            return written
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Pass now and then every `CHECK_EVERY` until `stop` is set."""

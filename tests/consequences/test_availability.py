@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +24,8 @@ from bot.db.engine import engine_for, transaction
 from bot.db.models import Claim, Ticket
 from bot.services import availability, planned_works, tickets, users
 from bot.settings import get_settings
+from bot.worker.clock import ManualClock
+from bot.worker.maintenance import MaintenanceNotices
 from pricing.loader import get_pack
 from tests.consequences.outage import (
     add_customer_manager,
@@ -226,3 +228,28 @@ def test_cli_availability_json_and_text(cli_database: Engine) -> None:
     bad = runner.invoke(app, ["availability", "--tenant", "nobody", "--period", "2026"])
     assert bad.exit_code != 0
     assert bad.stderr.strip().count("\n") == 0
+
+
+def test_an_outage_still_open_crosses_the_threshold_once(
+    chat: type[Chat], seeded: Engine, clock: Clock
+) -> None:
+    set_options(seeded, ALT, monthly_fee="200")
+    add_customer_manager(seeded, "acme-boss", "en")
+    # Christmas Day 2026, 10:00 Paris: the server is down and stays down.
+    start = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)
+    ticket = open_at(
+        seeded, pack_id=ALT, intervention="service-outage", priority="critical", now=start
+    )
+    worker = MaintenanceNotices(engine=seeded, clock=ManualClock(start + timedelta(minutes=40)))
+    worker.send_due()
+    assert told(seeded, "availability", "acme-boss") == []  # 40 min: within 43 min 12 s
+    worker.clock = ManualClock(start + timedelta(minutes=50))
+    worker.send_due()
+    worker.send_due()  # a second pass (or worker) tells nothing new
+    (notice,) = told(seeded, "availability", "acme-boss")
+    assert "December 2026 so far" in notice
+    assert "Downtime: 50 min, from 1 outage ticket." in notice
+    resolve_at(seeded, ticket.reference, start + timedelta(minutes=70))
+    (claim,) = _claims(seeded, "availability-slices")
+    assert claim.amount == Decimal("10.0")  # 70 min: two started slices
+    assert len(told(seeded, "availability", "acme-boss")) == 1

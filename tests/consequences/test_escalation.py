@@ -69,6 +69,7 @@ def test_outside_office_hours_the_on_call_levels_hold_the_ladder(
     assert any("Niveau 2" in text and "Demo Requester" in text for text in staff)
     card = agent.send(f"/ticket {ref} full")
     assert card.count("escaladé") >= 4
+    assert "Escalade" in card  # the level reached, on the card
 
 
 def test_in_office_hours_the_team_leader_comes_first_and_a_general_outage_goes_to_2(
