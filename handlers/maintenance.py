@@ -74,7 +74,11 @@ def _add(ctx: Context, rest: str) -> None:
     words = [w for w in words if w != EMERGENCY_FLAG]
     served = sorted(ctx.require_actor.providers)
     provider = served[0] if len(served) == 1 else None
-    if words and words[0].upper() in _known_codes() and (not served or words[0].upper() in served):
+    if words and words[0].upper() in _known_codes():
+        if served and words[0].upper() not in served:
+            text = ctx._("You do not serve %(code)s.") % {"code": words[0].upper()}
+            ctx.refuse(text, RefusalReason.ACCESS_DENIED)
+            return
         provider = words.pop(0).upper()
     if provider is None:
         text = ctx._("Name the provider first: /maintenance add CODE START MINUTES SERVICES.")

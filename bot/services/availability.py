@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.db.models import Claim, Contract, Role, Ticket, TicketStatus, User
@@ -385,17 +386,24 @@ def record_crossing(
         claim = claims.get(session=session, key=key)
         if figure.fee_known:
             if claim is None:
-                claim = claims.record(
-                    session=session,
-                    key=key,
-                    contract=contract,
-                    result=figure.result,
-                    remedy_type=remedy.type,
-                    period=period.label,
-                    event_day=period.last_day,
-                    facts=_facts(figure),
-                    now=now,
-                )
+                try:
+                    # A worker checking an open outage may record the same period at once.
+                    with session.begin_nested():
+                        claim = claims.record(
+                            session=session,
+                            key=key,
+                            contract=contract,
+                            result=figure.result,
+                            remedy_type=remedy.type,
+                            period=period.label,
+                            event_day=period.last_day,
+                            facts=_facts(figure),
+                            now=now,
+                        )
+                except IntegrityError:
+                    claim = claims.get(session=session, key=key)
+                    if claim is None:
+                        raise
             else:
                 claims.raise_amount(
                     session=session, claim=claim, amount=figure.result.amount, facts=_facts(figure)

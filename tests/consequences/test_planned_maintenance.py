@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import transaction
-from bot.db.models import MaintenanceWindow, Ticket
-from bot.services import maintenance_notices, planned_works
+from bot.db.models import MaintenanceWindow, Role, Ticket
+from bot.services import maintenance_notices, planned_works, users
 from tests.consequences.outage import open_at, told
 from tests.handlers.conftest import Chat, Clock
 
@@ -106,6 +106,21 @@ def test_only_provider_managers_announce(chat: type[Chat], seeded: Engine, clock
     assert "like 2027-04-12T22:00" in manager.send("/maintenance add ALT tomorrow 60 x")
     assert "from 1 to" in manager.send("/maintenance add ALT 2027-04-12T22:00 0 x")
     assert "in the future" in manager.send("/maintenance add ALT 2027-03-01T22:00 60 x")
+    with transaction(seeded) as session:
+        boss = users.add_user(
+            session=session,
+            handle="pxs-boss",
+            display_name="PXS Boss",
+            role=Role.MANAGER,
+            locale="en",
+            provider_codes=["PXS"],
+        )
+        users.link_identity(session=session, user=boss, channel="console", external_id="pxs-boss")
+    pxs = chat("pxs-boss")
+    assert "You do not serve ALT" in pxs.send("/maintenance add ALT 2027-04-12T22:00 60 x")
+    # Proximus sets no notice minimum: its own works need no flag; they list under PXS.
+    assert "announced" in pxs.send("/maintenance add 2027-03-22T22:00 60 Central Gent")
+    assert "PXS" in pxs.send("/maintenance list")
 
 
 def test_proximus_planned_works_stop_the_clocks_they_overlap(
