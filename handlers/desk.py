@@ -286,6 +286,11 @@ def timeline_line(
             what += " — " + _("%(amount)s waived") % {"amount": amount_text(t, waived, pack)}
         elif charged > 0:
             what += " — " + _("%(amount)s charged") % {"amount": amount_text(t, charged, pack)}
+        overrun = int(str(changes.get("gtr_overrun_minutes") or "0"))
+        if overrun > 0:
+            what += " — " + _("GTR exceeded by %(duration)s") % {
+                "duration": t.duration(timedelta(minutes=overrun))
+            }
     was_cut = False
     if event.reason:
         reason = event.reason

@@ -69,6 +69,10 @@ def test_overruns_over_christmas_step_up_and_stop_at_the_monthly_cap(
     assert all(c.status == "open" and c.clause.startswith("5.2") for c in claims)
     # Resolving records once: the register is keyed by ticket.
     assert claims[0].facts["overrun_minutes"] == "90"
+    # The staff card's timeline says it too.
+    agent = chat("demo-agent")
+    agent.send("/lang fr")
+    assert "GTR dépassée de 1 h 30 min" in agent.send(f"/ticket {first} full")
 
 
 def test_announced_maintenance_is_not_counted_in_the_restoration_time(
