@@ -186,6 +186,18 @@ def test_proximus_year_counts_p1_downtime_in_the_window_minus_stop_clocks(
     assert figure.period.label == "2026"
     assert figure.downtime_minutes == Decimal(2370)
     assert figure.tickets == [first.reference, second.reference]
+    # The provider's manager names the customer; a requester may not ask.
+    clock.now = datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
+    manager = chat("demo-manager")
+    manager.send("/lang en")
+    assert "Name the customer" in manager.send("/availability 2026")
+    assert "No customer nobody" in manager.send("/availability 2026 nobody")
+    answer = manager.send("/availability 2026 demo-customer")
+    assert "2026: 99,549 %" in answer  # en_BE decimals
+    assert "Claim it before 31 March 2027" in answer
+    requester = chat("demo-requester")
+    requester.send("/lang en")
+    assert "not available with your role" in requester.send("/availability")
 
 
 @pytest.fixture
