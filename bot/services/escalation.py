@@ -156,6 +156,7 @@ def escalate(
             "on_call": "1" if on_call else "",
             "general": "1" if general else "",
             "by": actor.user.display_name,
+            "by_staff": "1" if actor.is_staff else "",
         },
         exclude_user_ids=(actor.id,),
     )

@@ -67,6 +67,11 @@ def test_outside_office_hours_the_on_call_levels_hold_the_ladder(
     # Everyone else heard of each step; the staff card's timeline shows them.
     staff = told(seeded, "escalated")
     assert any("Niveau 2" in text and "Demo Requester" in text for text in staff)
+    # The desk's own step reaches the customer (in Dutch) without the call to make.
+    customer = told(seeded, "escalated", chat_id="demo-requester")
+    assert any(
+        "is geëscaleerd naar Niveau 3" in t and "door het supportteam" in t for t in customer
+    )
     card = agent.send(f"/ticket {ref} full")
     assert card.count("escaladé") >= 4
     assert "Escalade" in card  # the level reached, on the card
@@ -94,7 +99,11 @@ def test_in_office_hours_the_team_leader_comes_first_and_a_general_outage_goes_t
     assert _level(seeded, second.reference) == 2
     assert "already at or above" in agent.send(f"/escalate {second.reference} general")
     customer = told(seeded, "escalated", chat_id="demo-requester")
-    assert any(f"Ticket {second.reference} is escalated to Level 2" in t for t in customer)
+    assert any(
+        f"Ticket {second.reference}: a general outage affecting several customers; the "
+        "support team escalated it to Level 2" in t
+        for t in customer
+    )
 
 
 def test_only_p1_and_p2_incidents_escalate_and_the_opening_says_so(

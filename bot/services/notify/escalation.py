@@ -63,10 +63,21 @@ def escalation_text(
     on_call = bool(params.get("on_call"))
     if params.get("audience") == Audience.CUSTOMER:
         if event == "escalated" and level is not None:
-            text = _("Ticket %(ref)s is escalated to %(level)s.") % {
+            values = {
                 "ref": ticket.reference,
                 "level": level_label(t=t, level=level, on_call=on_call),
             }
+            if params.get("general"):
+                return (
+                    _(
+                        "Ticket %(ref)s: a general outage affecting several customers; the "
+                        "support team escalated it to %(level)s."
+                    )
+                    % values
+                )
+            if params.get("by_staff"):
+                return _("Ticket %(ref)s is escalated to %(level)s by the support team.") % values
+            text = _("Ticket %(ref)s is escalated to %(level)s.") % values
             contact = contact_text(t=t, pack=pack, priority=ticket.priority)
             return f"{text} {contact}".strip()
         if event in ANNOUNCING_EVENTS and escalable(pack, ticket):
