@@ -57,7 +57,9 @@ def _list(ctx: Context) -> None:
         zone = local_zone(window).key
         line = ctx._("#%(id)s %(provider)s, %(start)s to %(end)s: %(services)s") % {
             "id": window.id,
-            "provider": window.provider_code,
+            "provider": next(
+                (p.provider for p in provider_packs(window.provider_code)), window.provider_code
+            ),
             "start": ctx.t.datetime(window.starts_at, zone),
             "end": ctx.t.datetime(window.ends_at, zone),
             "services": window.services,

@@ -52,7 +52,7 @@ def test_alteo_notice_rule_in_chat_and_the_three_notices(
     assert "Maintenance planifiée par Alteo du" in created[0]
     assert "Serveurs web" in created[0]
     assert "ni dans votre disponibilité" in created[0]
-    assert "#1 ALT" in manager.send("/maintenance list")
+    assert "#1 Alteo" in manager.send("/maintenance list")
     # The day before (after the DST night): one reminder, however many workers pass.
     day_before = datetime(2027, 3, 28, 20, 30, tzinfo=UTC)  # 22:30 Paris, summer time
     assert _pass(seeded, day_before - timedelta(hours=1)) == 0  # 25 h 30 ahead: not yet
@@ -120,7 +120,7 @@ def test_only_provider_managers_announce(chat: type[Chat], seeded: Engine, clock
     assert "You do not serve ALT" in pxs.send("/maintenance add ALT 2027-04-12T22:00 60 x")
     # Proximus sets no notice minimum: its own works need no flag; they list under PXS.
     assert "announced" in pxs.send("/maintenance add 2027-03-22T22:00 60 Central Gent")
-    assert "PXS" in pxs.send("/maintenance list")
+    assert "Proximus" in pxs.send("/maintenance list")
 
 
 def test_proximus_planned_works_stop_the_clocks_they_overlap(
