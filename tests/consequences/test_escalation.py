@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.db.engine import transaction
 from bot.db.models import Ticket
-from tests.consequences.outage import open_at, told
+from tests.consequences.outage import open_at, resolve_at, told
 from tests.handlers.conftest import Chat, Clock
 
 PXS = "proximus-internet"
@@ -98,6 +98,8 @@ def test_in_office_hours_the_team_leader_comes_first_and_a_general_outage_goes_t
     assert "general outage, escalated to Level 2" in answer
     assert _level(seeded, second.reference) == 2
     assert "already at or above" in agent.send(f"/escalate {second.reference} general")
+    resolve_at(seeded, first.reference, TUESDAY_0900)
+    assert "already resolved" in requester.send(f"/escalate {first.reference}")
     customer = told(seeded, "escalated", chat_id="demo-requester")
     assert any(
         f"Ticket {second.reference}: a general outage affecting several customers; the "
