@@ -11,12 +11,13 @@ from bot.services import maintenance, planned_works
 from bot.services.errors import InputError, InvalidStateError, NotFoundError
 from bot.services.maintenance_notices import local_zone, provider_packs
 from handlers.context import Context
-from handlers.model import RefusalReason, Text
+from handlers.model import RefusalReason, Text, echo
 from pricing.loader import load_packs
 from pricing.terms import pack_zone
 
 EMERGENCY_FLAG = "--emergency"
-USAGE = "/maintenance add START MINUTES SERVICES [--emergency] | list | cancel ID"
+TENANTS_FLAG = "--tenants="
+USAGE = "/maintenance add START MINUTES SERVICES [--emergency] [--tenants=a,b] | list | cancel ID"
 
 
 def maintenance_command(ctx: Context, argument: str) -> None:
@@ -73,7 +74,14 @@ def _list(ctx: Context) -> None:
 def _add(ctx: Context, rest: str) -> None:
     words = rest.split()
     emergency = EMERGENCY_FLAG in words
-    words = [w for w in words if w != EMERGENCY_FLAG]
+    slugs = [
+        slug
+        for w in words
+        if w.startswith(TENANTS_FLAG)
+        for slug in w[len(TENANTS_FLAG) :].lower().split(",")
+        if slug
+    ]
+    words = [w for w in words if w != EMERGENCY_FLAG and not w.startswith(TENANTS_FLAG)]
     served = sorted(ctx.require_actor.providers)
     provider = served[0] if len(served) == 1 else None
     if words and words[0].upper() in _known_codes():
@@ -113,6 +121,7 @@ def _add(ctx: Context, rest: str) -> None:
             starts_at=start,
             minutes=minutes,
             services=" ".join(words[2:])[:500],
+            tenant_slugs=slugs,
             emergency=emergency,
             now=ctx.now,
             actor_id=ctx.require_actor.id,
@@ -129,6 +138,10 @@ def _add(ctx: Context, rest: str) -> None:
             "days": exc.params.get("days"),
         }
         ctx.refuse(text, RefusalReason.INVALID_INPUT)
+        return
+    except NotFoundError as exc:
+        text = ctx._("No customer %(slug)s.") % {"slug": echo(str(exc.params.get("tenant")), 40)}
+        ctx.refuse(text, RefusalReason.NOT_FOUND)
         return
     except InputError:
         text = ctx._("The start must be in the future.")

@@ -121,6 +121,12 @@ def test_only_provider_managers_announce(chat: type[Chat], seeded: Engine, clock
     # Proximus sets no notice minimum: its own works need no flag; they list under PXS.
     assert "announced" in pxs.send("/maintenance add 2027-03-22T22:00 60 Central Gent")
     assert "Proximus" in pxs.send("/maintenance list")
+    # Only some customers: named by their short names.
+    assert "No customer nobody" in pxs.send(
+        "/maintenance add 2027-03-23T22:00 60 Central Gent --tenants=nobody"
+    )
+    answer = pxs.send("/maintenance add 2027-03-23T22:00 60 Central Gent --tenants=demo-customer")
+    assert "announced" in answer
 
 
 def test_proximus_planned_works_stop_the_clocks_they_overlap(
