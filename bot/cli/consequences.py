@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from bot.db.engine import get_engine, transaction
 from bot.db.models import Certificate, Claim, Contract, Tenant, Ticket, utcnow
 from bot.i18n import translator
-from bot.services import certificates, claim_letter, claims, maintenance
+from bot.services import certificates, claim_letter, claims, maintenance, planned_works
 from bot.services.errors import ServiceError
 from bot.wording import contract_title
 from pricing.loader import get_pack
@@ -63,7 +63,7 @@ def maintenance_add(
     starts_at = _instant(start)
     try:
         with transaction(get_engine()) as session:
-            window = maintenance.add(
+            window = planned_works.announce(
                 session=session,
                 provider_code=provider.strip().upper(),
                 starts_at=starts_at,
@@ -129,7 +129,7 @@ def maintenance_cancel(window_id: int = typer.Argument(..., help="Window id.")) 
     """Cancel a window that has not ended."""
     try:
         with transaction(get_engine()) as session:
-            maintenance.cancel(session=session, window_id=window_id, now=utcnow())
+            planned_works.cancel(session=session, window_id=window_id, now=utcnow())
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"maintenance #{window_id} cancelled")

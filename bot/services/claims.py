@@ -271,3 +271,16 @@ def claim_of_tenant(*, session: Session, claim_id: int, tenant_id: int) -> Claim
 def claim_reminder_key(*, claim: Claim, days: int) -> str:
     """The outbox key of a claim's reminder: once per claim and step, whatever the workers."""
     return f"claim-reminder:{claim.id}:{days}"
+
+
+def raise_amount(
+    *, session: Session, claim: Claim, amount: Decimal, facts: dict[str, str] | None = None
+) -> Claim:
+    """Raise an open claim to a larger amount (more downtime in its period); else unchanged."""
+    if claim.status != ClaimStatus.OPEN.value or amount <= claim.amount:
+        return claim
+    claim.amount = amount
+    claim.facts = {**claim.facts, **(facts or {})}
+    session.add(claim)
+    session.flush()
+    return claim

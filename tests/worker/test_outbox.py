@@ -305,9 +305,16 @@ async def test_console_messages_wait_for_the_console_session_by_default(
     queue(seeded, start, count=2)
     clock = ManualClock(start)
     figures = await Worker(engine=seeded, settings=settings, clock=clock).run_once()
-    # The worker now also reports its retention pass ("pruned"): nothing is old enough here,
-    # and its reminder pass (claims, certificates; issue 15): nothing is due here.
-    assert figures == {"released": 0, "milestones": 0, "reminders": 0, "pruned": 0}
+    # The worker now also reports its retention pass ("pruned"): nothing is old enough here.
+    # Issue 15 added the maintenance/availability pass ("maintenance") and the claim and
+    # certificate reminder pass ("reminders"): nothing due here.
+    assert figures == {
+        "released": 0,
+        "milestones": 0,
+        "maintenance": 0,
+        "reminders": 0,
+        "pruned": 0,
+    }
     console = ConsoleSession(
         engine=seeded, settings=settings, handle="demo-requester", clock=clock.now
     )
