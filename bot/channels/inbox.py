@@ -44,6 +44,9 @@ class Listener(Protocol):
     async def settled(self) -> None:
         """Return once no stored event of its channels is waiting or in hand."""
 
+    def adopt(self, row: InboxRow, token: str) -> Seal:
+        """The seal of a row its channel stored already claimed, to handle it inline."""
+
 
 class Hub:
     """The process's doorbell between the channels that store events and the drainers."""
@@ -64,6 +67,14 @@ class Hub:
         """A row was stored: drainers look for work at once."""
         for listener in list(self._listeners):
             listener.wake()
+
+    def adopt(self, row: InboxRow, token: str) -> Seal | None:
+        """The seal of a row stored already claimed (handled inline, e.g. a Slack modal
+        submission answered in its acknowledgement); None without a drainer for its channel."""
+        for listener in self._listeners:
+            if row.channel in listener.channels:
+                return listener.adopt(row, token)
+        return None
 
     async def settled(self, channel: str) -> None:
         """Wait until every stored event of `channel` is handled (or parked)."""

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from bot.channels.inbox import InboxHandler, InboxRow, hub
 from bot.inbox import store
 from bot.settings import Settings
-from handlers.model import ClaimLostError
+from handlers.model import ClaimLostError, Seal
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ class Drainer:
                     return
             self.wake()
             await asyncio.sleep(0.01)
+
+    def adopt(self, row: InboxRow, token: str) -> Seal:
+        """The seal of a row its channel stored already claimed, to handle it inline."""
+        return store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
 
     # ------------------------------------------------------------------ running
 

@@ -21,8 +21,8 @@ from bot.channels.telegram.plugin import WEBHOOK_PATH, make_channel, telegram_pl
 from bot.cli.main import app as cli
 from bot.db.engine import transaction
 from bot.db.models import InboundUpdate, Role
-from bot.inbox.drainer import draining
 from bot.i18n import translator
+from bot.inbox.drainer import draining
 from bot.settings import Settings, get_settings
 from handlers import commands as command_table
 from tests.telegram.conftest import (
