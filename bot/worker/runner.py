@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
+from bot.worker.inbox_report import ParkedReport
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.retention import Retention
 
@@ -115,6 +116,7 @@ class Worker:
             else None
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
+        self.parked = ParkedReport(engine=engine, settings=settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -128,6 +130,7 @@ class Worker:
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
+        await asyncio.to_thread(self.parked.report_now)
         return figures
 
     def stop(self) -> None:
@@ -177,6 +180,7 @@ class Worker:
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
+                group.create_task(self.parked.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:
