@@ -157,7 +157,7 @@ class Server:
             "SUPPORTBOT_HOST": "127.0.0.1",
             "SUPPORTBOT_PORT": str(self.port),
             "SUPPORTBOT_LOG_LEVEL": "WARNING",
-            "SUPPORTBOT_INBOX_LEASE_SECONDS": "3",
+            "SUPPORTBOT_INBOX_LEASE_SECONDS": "5",
             **self.extra,
         }
         self.workdir.mkdir(parents=True, exist_ok=True)
