@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.inbox import InboxHandler, InboxRow, hub
 from bot.inbox import store
@@ -79,9 +80,12 @@ class Drainer:
         after their backoff)."""
         while True:
             if not self._in_hand:
-                count, _soonest = await anyio.to_thread.run_sync(
-                    lambda: store.waiting(engine=self.engine, channels=self.channels)
-                )
+                try:
+                    count, _soonest = await anyio.to_thread.run_sync(
+                        lambda: store.waiting(engine=self.engine, channels=self.channels)
+                    )
+                except OperationalError:  # SQLite busy beyond its timeout: ask again
+                    count = -1
                 if count == 0 and not self._in_hand:
                     return
             self.wake()

@@ -219,10 +219,12 @@ class Sender:
     retries: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     limit: int | None = None
+    #: Seconds a post may take: long, the machine may be loaded (speed is for `bench/`).
+    timeout: float = 60.0
 
     def run(self) -> None:
         """Send until stopped (or `limit` events), finishing the event in hand."""
-        with httpx.Client(timeout=5) as client:
+        with httpx.Client(timeout=self.timeout) as client:
             n = 0
             while not self.stop.is_set() and (self.limit is None or n < self.limit):
                 marker = f"{self.kind[:2]}-{self.who}-{n}"
