@@ -131,7 +131,13 @@ class Settings(BaseSettings):
         default=500, ge=1, description="Rows deleted per transaction."
     )
     inbox_max_attempts: int = Field(
-        default=5, ge=1, description="Claims of an inbound event before it is parked."
+        default=5, ge=1, description="Failed attempts of an inbound event before it is parked."
+    )
+    inbox_max_claims: int = Field(
+        default=50,
+        ge=1,
+        description="Claims of an inbound event that never finish (its process stopped each "
+        "time) before it is parked.",
     )
     inbox_concurrency: int = Field(
         default=8, ge=1, description="Chats whose events one process handles at the same time."

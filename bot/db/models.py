@@ -376,10 +376,12 @@ class InboundUpdate(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The inbox: rows of one chat are handled one at a time, in platform order (`seq`, then
     # `id`); a claim holds a lease (`claim_token` until `lease_until`); `attempts` counts
-    # claims, and a row failing too often is parked (`parked_at`) and reported to admins.
+    # claims and `failures` the failed ones: a row failing too often (or claimed very often
+    # without ever finishing) is parked (`parked_at`) and reported to admins.
     chat_key: str | None = Field(default=None, max_length=160)
     seq: int = Field(default=0, sa_type=BigInteger)
     attempts: int = 0
+    failures: int = 0
     claim_token: str | None = Field(default=None, max_length=40)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     parked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -154,13 +154,14 @@ class Drainer:
                     lease=self.lease,
                     settle=self.settle,
                     max_attempts=self.settings.inbox_max_attempts,
+                    max_claims=self.settings.inbox_max_claims,
                 )
             )
         except Exception:
             log.exception("inbox: claiming failed; trying again")
             return 0
         if parked:
-            log.error("inbox: %d event(s) parked after too many attempts", parked)
+            log.error("inbox: %d event(s) parked: claimed too often without finishing", parked)
         for row, token in claimed:
             task = asyncio.create_task(self._work(row, token))
             self._in_hand[row.id] = (token, task)

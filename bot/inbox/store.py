@@ -48,7 +48,7 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
         .exists()
     )
     return (
-        select(row.c.id, row.c.attempts)
+        select(row.c.id, row.c.attempts, row.c.failures)
         .where(
             row.c.channel.in_(list(channels)),
             row.c.processed_at.is_(None),
@@ -71,8 +71,12 @@ def claim(
     lease: timedelta,
     settle: timedelta,
     max_attempts: int,
+    max_claims: int,
 ) -> tuple[list[tuple[InboxRow, str]], int]:
-    """Claim up to `limit` rows (with their claim tokens); also the count parked for attempts."""
+    """Claim up to `limit` rows (with their claim tokens); also how many were parked instead,
+    claimed `max_claims` times without ever finishing (their process stopped each time).
+
+    The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`)."""
     query, row = claimable(now, channels, now - settle)
     query = query.limit(limit)
     if engine.dialect.name == "postgresql":
@@ -90,8 +94,8 @@ def claim(
                     col(InboundUpdate.lease_until) < now,
                 ),
             )
-            if found.attempts >= max_attempts:  # it never finished: a crash every time
-                error = f"not finished after {found.attempts} attempts (the process stopped)"
+            if found.attempts >= max_claims:  # it never finished: a crash every time
+                error = f"not finished after {found.attempts} claims (the process stopped)"
                 done = session.execute(
                     update(InboundUpdate)
                     .where(*still_free)
@@ -124,7 +128,7 @@ def claim(
                         chat_key=stored.chat_key or "",
                         payload=stored.payload,
                         attempts=stored.attempts,
-                        final=stored.attempts >= max_attempts,
+                        final=stored.failures + 1 >= max_attempts,
                     ),
                     token,
                 )
@@ -161,7 +165,11 @@ def failed(
     *, engine: Engine, row_id: int, token: str, error: str, now: datetime, park: bool, attempts: int
 ) -> None:
     """A claimed row failed: parked (last attempt), else offered again after a backoff."""
-    values: dict[str, Any] = {"last_error": error[:ERROR_CHARS], "claim_token": None}
+    values: dict[str, Any] = {
+        "last_error": error[:ERROR_CHARS],
+        "claim_token": None,
+        "failures": InboundUpdate.failures + 1,
+    }
     if park:
         values.update(parked_at=now, lease_until=None)
     else:
@@ -280,7 +288,14 @@ def retry(*, session: Session, row_id: int) -> bool:
     done = session.execute(
         update(InboundUpdate)
         .where(col(InboundUpdate.id) == row_id, col(InboundUpdate.parked_at).is_not(None))
-        .values(parked_at=None, reported_at=None, attempts=0, claim_token=None, lease_until=None)
+        .values(
+            parked_at=None,
+            reported_at=None,
+            attempts=0,
+            failures=0,
+            claim_token=None,
+            lease_until=None,
+        )
     )
     return bool(_count(done))
 

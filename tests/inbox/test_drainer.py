@@ -102,7 +102,7 @@ async def test_a_failing_row_is_retried_then_parked_and_its_chat_moves_on(engine
     finally:
         store.BACKOFF_BASE = saved
     bad, good = rows(engine)
-    assert (bad.attempts, bad.processed_at) == (3, None)
+    assert (bad.attempts, bad.failures, bad.processed_at) == (3, 3, None)
     assert bad.parked_at is not None
     assert bad.last_error == "RuntimeError: handler broke"
     assert good.processed_at is not None
@@ -122,7 +122,8 @@ def test_a_row_claimed_too_often_is_parked_without_running(engine: Engine) -> No
             limit=5,
             lease=lease,
             settle=timedelta(0),
-            max_attempts=2,
+            max_attempts=5,
+            max_claims=2,
         )
         assert [row.id for row, _token in claimed] == [row_id]
     claimed, parked = store.claim(
@@ -132,13 +133,14 @@ def test_a_row_claimed_too_often_is_parked_without_running(engine: Engine) -> No
         limit=5,
         lease=lease,
         settle=timedelta(0),
-        max_attempts=2,
+        max_attempts=5,
+        max_claims=2,
     )
     assert (claimed, parked) == ([], 1)
     [row] = rows(engine)
     assert row.parked_at is not None
     assert row.last_error is not None
-    assert "2 attempts" in row.last_error
+    assert "2 claims" in row.last_error
 
 
 def test_a_claim_taken_over_after_its_lease_cannot_mark_the_row(engine: Engine) -> None:
@@ -152,6 +154,7 @@ def test_a_claim_taken_over_after_its_lease_cannot_mark_the_row(engine: Engine) 
         "lease": lease,
         "settle": timedelta(0),
         "max_attempts": 5,
+        "max_claims": 50,
     }
     [(first, first_token)], _ = store.claim(now=now, **common)
     assert store.claim(now=now + lease / 2, **common)[0] == []  # still leased

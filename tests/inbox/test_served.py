@@ -110,10 +110,17 @@ def test_serve_killed_again_and_again_loses_and_doubles_nothing(
     try:
         traffic.start()
         for _kill in range(KILLS):
+            before = sum(effects(engine, reference).values())
             server.start()
             server.wait_ready()
-            # Let traffic flow a moment (not a measurement: it only moves where the kill lands).
-            time.sleep(rng.uniform(0.3, 1.5))
+            # Each life does some work before it dies (a condition, whatever the machine's
+            # speed), then dies at a random point while traffic keeps flowing.
+            wait_for(
+                lambda before=before: sum(effects(engine, reference).values()) > before,
+                limit=SETTLE_LIMIT,
+                what="the restarted process to handle an event",
+            )
+            time.sleep(rng.uniform(0.0, 1.0))
             server.kill()
             at_work += int(unhandled(engine) > 0)
         server.start()

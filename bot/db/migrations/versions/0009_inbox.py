@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("chat_key", sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("failures", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("claim_token", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("lease_until", STAMP, nullable=True))
         batch_op.add_column(sa.Column("parked_at", STAMP, nullable=True))
@@ -82,6 +83,7 @@ def downgrade() -> None:
             "parked_at",
             "lease_until",
             "claim_token",
+            "failures",
             "attempts",
             "seq",
             "chat_key",
