@@ -377,3 +377,6 @@ class Seal(Protocol):
 
     def give_up(self, error: str) -> None:
         """Park the event (its own transaction): it failed on its last attempt."""
+
+    def release(self) -> None:
+        """The channel is done with the event (replies sent): its chat's next one may go."""

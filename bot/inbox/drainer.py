@@ -180,6 +180,7 @@ class Drainer:
             if not seal.sealed:
                 await anyio.to_thread.run_sync(seal.done)
             self.handled += 1
+            await anyio.to_thread.run_sync(seal.release)
         except ClaimLostError:
             log.info("inbox: %s row %s was taken over by another process", row.channel, row.id)
         except Exception as exc:

@@ -47,6 +47,18 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
         )
         .exists()
     )
+    # A handled row stays in hand (claimed) until its replies are sent: its chat waits.
+    busy = (
+        select(other.c.id)
+        .where(
+            other.c.channel == row.c.channel,
+            other.c.chat_key == row.c.chat_key,
+            other.c.id != row.c.id,
+            other.c.claim_token.is_not(None),
+            other.c.lease_until >= now,
+        )
+        .exists()
+    )
     return (
         select(row.c.id, row.c.attempts, row.c.failures)
         .where(
@@ -57,6 +69,7 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
             or_(row.c.lease_until.is_(None), row.c.lease_until < now),
             row.c.received_at <= settle_before,
             ~earlier,
+            ~busy,
         )
         .order_by(row.c.id)
     ), row
@@ -153,12 +166,20 @@ def mark_handled(*, session: Session, row_id: int, token: str, now: datetime) ->
     """Mark a claimed row handled inside the caller's transaction; `ClaimLostError` if the
     claim is no longer ours (its lease ran out and another process took the row)."""
     done = session.execute(
-        update(InboundUpdate)
-        .where(*_held(row_id, token))
-        .values(processed_at=now, lease_until=None, last_error=None)
+        update(InboundUpdate).where(*_held(row_id, token)).values(processed_at=now, last_error=None)
     )
     if not _count(done):
         raise ClaimLostError(f"inbox row {row_id} is no longer ours")
+
+
+def release(*, engine: Engine, row_id: int, token: str) -> None:
+    """The handler of a row is done (its replies sent): the next row of its chat may go."""
+    with transaction(engine) as session:
+        session.execute(
+            update(InboundUpdate)
+            .where(col(InboundUpdate.id) == row_id, col(InboundUpdate.claim_token) == token)
+            .values(claim_token=None, lease_until=None)
+        )
 
 
 def failed(
@@ -185,7 +206,9 @@ def renew(*, engine: Engine, held: dict[int, str], until: datetime) -> int:
     with transaction(engine) as session:
         for row_id, token in held.items():
             done = session.execute(
-                update(InboundUpdate).where(*_held(row_id, token)).values(lease_until=until)
+                update(InboundUpdate)
+                .where(col(InboundUpdate.id) == row_id, col(InboundUpdate.claim_token) == token)
+                .values(lease_until=until)
             )
             kept += _count(done)
     return kept
@@ -228,6 +251,10 @@ class RowSeal:
         """Mark the row handled in its own transaction (an event without effects)."""
         with transaction(self.engine) as session:
             self(session)
+
+    def release(self) -> None:
+        """The channel is done with the row: the next row of its chat may go."""
+        release(engine=self.engine, row_id=self.row.id, token=self.token)
 
     def give_up(self, error: str) -> None:
         """Park the row now: it failed on its last attempt (the user is told)."""

@@ -7,9 +7,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.app import create_app
 from bot.channels.telegram.plugin import telegram_plugin
+from bot.db.engine import transaction
+from bot.db.models import InboundUpdate
 from bot.i18n import translator
 from tests.telegram.conftest import (
     REQUESTER_ID,
@@ -68,3 +71,26 @@ def test_a_question_s_buttons_go_even_after_a_restart(
     finally:
         client.__exit__(None, None, None)
     assert "reply_markup" not in fake_api.message(REQUESTER_ID, question["message_id"])
+
+
+def test_a_stored_truncated_update_is_parked_not_crashed_on(
+    seeded: Engine, fake_api: FakeBotApi, updates: Updates
+) -> None:
+    link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
+    client, bot = _app_bot(seeded, fake_api, inbound_payload_max_chars=1024)
+    try:
+        huge = updates.message("x" * 5000, user_id=REQUESTER_ID, lang="en")
+        assert bot.post(huge).status_code == 200
+        after = updates.message("/help", user_id=REQUESTER_ID, lang="en")
+        assert bot.post(after).status_code == 200
+        bot.drain()
+    finally:
+        client.__exit__(None, None, None)
+    with transaction(seeded) as session:
+        rows = {r.external_key: r for r in session.exec(select(InboundUpdate)).all()}
+    cut = rows[str(huge["update_id"])]
+    assert cut.parked_at is not None
+    assert cut.processed_at is None
+    assert cut.last_error == "stored truncated (too large)"
+    assert rows[str(after["update_id"])].processed_at is not None  # its chat moved on
+    assert len(fake_api.sent(REQUESTER_ID)) == 1  # the /help answer only

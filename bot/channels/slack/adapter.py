@@ -375,12 +375,25 @@ class SlackAdapter:
         if meta is None:
             await ack()
             return
-        user_id = str(body["user"]["id"])
         seal = await self._keep_claimed(body, meta.chat_id)
         if seal is None:
             await ack()
             return
         _seal.set(seal)
+        try:
+            await self._submit_inline(ack, body, view, meta)
+        finally:
+            await asyncio.to_thread(seal.release)
+
+    async def _submit_inline(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        meta: StepMeta,
+    ) -> None:
+        """Run the core on a submission stored claimed, and answer in the acknowledgement."""
+        user_id = str(body["user"]["id"])
         event = await self._submitted_event(body, view, meta)
         try:
             outcome = await self._run(event)
