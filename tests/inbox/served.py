@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from bot.db.engine import make_engine, transaction
@@ -56,10 +57,20 @@ def free_port() -> int:
 def wait_for(condition: Callable[[], bool], *, limit: float, what: str) -> None:
     """Until `condition` holds; a generous `limit` (seconds) only guards against a hang."""
     deadline = time.monotonic() + limit
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except OperationalError:  # SQLite busy beyond its timeout under load: ask again
+            pass
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting: {what}")
         time.sleep(0.05)
+
+
+def reader(url: str) -> Engine:
+    """The test's own engine (a long busy timeout: the servers write meanwhile)."""
+    return make_engine(url, busy_timeout_ms=120_000)
 
 
 def prepare(url: str) -> str:
@@ -126,6 +137,7 @@ class Platforms:
         asyncio.run_coroutine_threadsafe(self.slack.stop(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
+        self._loop.close()
         self.telegram.stop()
 
 

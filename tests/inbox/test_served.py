@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.db.engine import make_engine
 from tests.inbox.served import (
     Burners,
     Platforms,
@@ -25,6 +24,7 @@ from tests.inbox.served import (
     in_order,
     parked,
     prepare,
+    reader,
     unhandled,
     wait_for,
 )
@@ -49,7 +49,7 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     platforms = Platforms()
     servers = [Server(url, free_port(), platforms, tmp_path, name=f"serve-{n}") for n in (1, 2)]
     burners = Burners()
-    engine = make_engine(url)
+    engine = reader(url)
     try:
         for server in servers:
             server.start()
@@ -102,7 +102,7 @@ def test_serve_killed_again_and_again_loses_and_doubles_nothing(
     platforms = Platforms()
     server = Server(url, free_port(), platforms, tmp_path)
     burners = Burners()
-    engine = make_engine(url)
+    engine = reader(url)
     ports = [server.port]
     traffic = Traffic.of(reference, lambda: ports)
     at_work = 0
