@@ -274,3 +274,18 @@ def test_two_drainers_share_the_rows_each_handled_once_in_chat_order(
     assert all(row.processed_at is not None for row in rows(engine))
     if backend == "postgresql":
         engine.dispose()
+
+
+def test_several_server_processes_need_postgresql(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", db_url)
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "several server processes need PostgreSQL" in result.output
