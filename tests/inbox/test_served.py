@@ -41,6 +41,8 @@ def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
     return server.new_database()
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:
@@ -93,7 +95,10 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_serve_killed_again_and_again_loses_and_doubles_nothing(
     backend: str, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
