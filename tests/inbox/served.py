@@ -170,6 +170,9 @@ class Server:
             "SUPPORTBOT_PORT": str(self.port),
             "SUPPORTBOT_LOG_LEVEL": "WARNING",
             "SUPPORTBOT_INBOX_LEASE_SECONDS": "5",
+            # The machine may be loaded (two CPU-bound processes run beside): SQLite writers
+            # wait long for each other rather than fail.
+            "SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "60000",
             **self.extra,
         }
         self.workdir.mkdir(parents=True, exist_ok=True)
