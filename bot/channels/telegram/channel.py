@@ -272,7 +272,11 @@ class TelegramChannel:
     async def register_commands(self) -> None:
         """Set the command menus the core computes from its command table: customers' by
         default, agents' in the agents groups, each staff member's in their private chat."""
-        menus = await anyio.to_thread.run_sync(self.core.menus, CHANNEL)
+        try:
+            menus = await anyio.to_thread.run_sync(self.core.menus, CHANNEL)
+        except Exception:  # the database is busy or away: the menus wait for the next start
+            log.exception("Telegram command menus not computed")
+            return
         groups = sorted(set(self.settings.telegram_agents_groups.values()))
         try:
             for menu in menus:
