@@ -1,7 +1,7 @@
 """inbox: claimable inbound rows (order per chat, leases, attempts, parking); open questions
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.db.types
 
 revision: str = "0009"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
