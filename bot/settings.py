@@ -135,6 +135,32 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(
         default=500, ge=1, description="Rows deleted per transaction."
     )
+    inbox_max_attempts: int = Field(
+        default=5, ge=1, description="Failed attempts of an inbound event before it is parked."
+    )
+    inbox_max_claims: int = Field(
+        default=50,
+        ge=1,
+        description="Claims of an inbound event that never finish (its process stopped each "
+        "time) before it is parked.",
+    )
+    inbox_concurrency: int = Field(
+        default=8, ge=1, description="Chats whose events one process handles at the same time."
+    )
+    inbox_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a claimed event is reserved (renewed while it is worked).",
+    )
+    inbox_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Longest sleep of the inbox drainer between claims."
+    )
+    inbox_order_window_ms: int = Field(
+        default=100,
+        ge=0,
+        description="An event waits this long after arrival, so an earlier one of its chat "
+        "delivered concurrently goes first.",
+    )
     inbound_payload_max_chars: int = Field(
         default=65_536,
         ge=1024,

@@ -32,12 +32,14 @@ from handlers import agent, claims, commands, intake, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
 from handlers.edge import clean_event
 from handlers.model import (
+    ClaimLostError,
     CommandMenu,
     HomeView,
     InboundEvent,
     Outcome,
     Refusal,
     RefusalReason,
+    Seal,
     Text,
     echo,
 )
@@ -81,9 +83,9 @@ class Core:
     engine: Engine
     settings: Settings
 
-    def __call__(self, event: InboundEvent) -> Outcome:
-        """Handle one event in its own transaction."""
-        return process(engine=self.engine, event=event, settings=self.settings)
+    def __call__(self, event: InboundEvent, seal: Seal | None = None) -> Outcome:
+        """Handle one event in its own transaction (which marks its inbox row, with `seal`)."""
+        return process(engine=self.engine, event=event, settings=self.settings, seal=seal)
 
     def home(self, event: InboundEvent) -> HomeView:
         """The home panel of the user behind `event` (a read-only transaction)."""
@@ -101,13 +103,28 @@ def entry(*, engine: Engine, settings: Settings) -> Core:
     return Core(engine=engine, settings=settings)
 
 
-def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outcome:
-    """Handle one event in its own transaction; never raises for bad user input."""
+def process(
+    *, engine: Engine, event: InboundEvent, settings: Settings, seal: Seal | None = None
+) -> Outcome:
+    """Handle one event in its own transaction; never raises for bad user input.
+
+    With a `seal` (an event from the inbox), the event's row is marked handled in that same
+    transaction, and a failure before the last attempt is raised for the inbox to retry.
+    """
     try:
         with transaction(engine) as session:
-            return handle_event(session=session, event=event, settings=settings)
-    except Exception:
+            outcome = handle_event(session=session, event=event, settings=settings)
+            if seal is not None:
+                seal(session)
+            return outcome
+    except ClaimLostError:
+        raise
+    except Exception as exc:
         log.exception("event handling failed: channel=%s chat=%s", event.channel, event.chat_id)
+        if seal is not None:
+            if not seal.final:
+                raise
+            seal.give_up(f"{type(exc).__name__}: {exc}")
         t = anonymous_translator(event, settings)
         text = t.gettext("Something went wrong on our side. Please try again.")
         refusal = Refusal(text=text, reason=RefusalReason.ERROR)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
 MAX_PAYLOAD_BYTES = 64
 MAX_OPTIONS = 100
@@ -353,3 +354,29 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current:
         parts.append(current)
     return [part.rstrip("\n") or part for part in parts]
+
+
+class ClaimLostError(RuntimeError):
+    """The inbound event being handled was taken over by another process: nothing is kept."""
+
+
+class Seal(Protocol):
+    """Marks an inbound event handled, inside the transaction of its effects.
+
+    The inbox hands one to the channel with each stored event; the channel passes it to the
+    core, which calls it with its session just before committing (raising `ClaimLostError`
+    rolls the effects back when another process took the event over).
+    """
+
+    @property
+    def final(self) -> bool:
+        """The last attempt: a failure is answered to the user and the event is parked."""
+
+    def __call__(self, session: Any) -> None:
+        """Mark the event handled inside `session`'s transaction."""
+
+    def give_up(self, error: str) -> None:
+        """Park the event (its own transaction): it failed on its last attempt."""
+
+    def release(self) -> None:
+        """The channel is done with the event (replies sent): its chat's next one may go."""

@@ -36,7 +36,9 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from bot.channels.inbox import InboxHandler
 from bot.channels.sending import RateLimit, Sender
+from bot.inbox.drainer import draining
 from bot.settings import Settings
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
@@ -73,6 +75,8 @@ class BuiltChannel:
     mount: Callable[[FastAPI], None] | None = None
     #: The adapter object, shown on the app's state under the channel's name.
     handle: object | None = None
+    #: Handles the channel's stored inbound events (claimed by the process's inbox drainer).
+    inbox: InboxHandler | None = None
 
 
 def _no_room(_settings: Settings, _provider_code: str) -> str | None:
@@ -136,12 +140,14 @@ class Channels:
     ) -> None:
         self.built = list(built)
         self.rates = dict(rates or {})
+        self.runtime: ChannelRuntime | None = None
 
     def add(self, entry: ChannelEntry, runtime: ChannelRuntime) -> BuiltChannel | None:
         """Build `entry` into this set (None when it has nothing to run)."""
         if entry.build is None:
             return None
         built = entry.build(runtime)
+        self.runtime = runtime
         self.built.append(built)
         self.rates[entry.name] = entry.limits.rate
         return built
@@ -168,11 +174,18 @@ class Channels:
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        """Run every channel's lifespan (started in order, stopped in reverse)."""
+        """Run every channel's lifespan (started in order, stopped in reverse), then the
+        inbox drainer handing the channels their stored events (stopped first)."""
         async with AsyncExitStack() as stack:
             for built in self.built:
                 if built.lifespan is not None:
                     await stack.enter_async_context(built.lifespan())
+            handlers = {b.name: b.inbox for b in self.built if b.inbox is not None}
+            if handlers and self.runtime is not None:
+                runtime = self.runtime
+                await stack.enter_async_context(
+                    draining(engine=runtime.engine, settings=runtime.settings, handlers=handlers)
+                )
             yield
 
 

@@ -13,6 +13,7 @@ from bot.cli import (
     availability,
     catalog,
     consequences,
+    inbox,
     money,
     people,
     sla,
@@ -48,6 +49,7 @@ app.add_typer(consequences.ssl_app, name="ssl")
 app.add_typer(consequences.claims_app, name="claims")
 app.add_typer(telegram.app, name="telegram")
 app.add_typer(slack.app, name="slack")
+app.add_typer(inbox.app, name="inbox")
 app.add_typer(tickets.app, name="ticket")
 app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
@@ -68,6 +70,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default from settings)."),
     port: int | None = typer.Option(None, help="Bind port (default from settings)."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        help="Server processes sharing the port, each with its inbox drainer and worker "
+        "(more than one: PostgreSQL).",
+    ),
 ) -> None:
     """Run the HTTP server (health probes, webhooks) and the notification worker."""
     import uvicorn
@@ -86,6 +94,19 @@ def serve(
         app = build_app(settings=settings, engine=engine)
     except UnsafeConfigurationError as exc:
         raise fail(str(exc), code=1) from None
+    if workers > 1:
+        if engine.dialect.name == "sqlite":
+            raise fail("several server processes need PostgreSQL (SUPPORTBOT_DATABASE_URL)")
+        # Each process builds its own app (and engine) from the same settings.
+        uvicorn.run(
+            "bot.server:app_from_settings",
+            factory=True,
+            workers=workers,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+        )
+        return
     uvicorn.run(
         app,
         host=host or settings.host,

@@ -61,10 +61,14 @@ def socket(
             senders = [make_sender(adapter), *default_senders(settings)]
             background = Worker(engine=engine, settings=settings, senders=senders)
             task = asyncio.create_task(background.run())
+        from bot.inbox.drainer import draining
+
+        inbox = draining(engine=engine, settings=settings, handlers={"slack": adapter.handle_row})
         try:
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            typer.echo("connected to Slack over Socket Mode; press Ctrl-C to stop")
-            await asyncio.Event().wait()
+            async with inbox:
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+                typer.echo("connected to Slack over Socket Mode; press Ctrl-C to stop")
+                await asyncio.Event().wait()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
             if background is not None and task is not None:

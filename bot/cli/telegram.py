@@ -51,9 +51,15 @@ def poll(
     channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=engine), polling=True)
 
     async def run() -> None:
+        from bot.channels.telegram.store import CHANNEL
+        from bot.inbox.drainer import draining
         from bot.worker.runner import Worker, default_senders
 
-        async with channel.running():
+        handlers = {CHANNEL: channel.handle_row}
+        async with (
+            channel.running(),
+            draining(engine=engine, settings=settings, handlers=handlers),
+        ):
             background = None
             if worker:
                 senders = [make_sender(channel), *default_senders(settings)]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.db.types import DecimalText, UTCDateTime
@@ -365,7 +365,10 @@ class InboundUpdate(SQLModel, table=True):
     """A raw platform update stored before it is answered; the unique key dedupes retries."""
 
     __tablename__ = "inbound_updates"
-    __table_args__ = (UniqueConstraint("channel", "external_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_key"),
+        Index("ix_inbound_updates_pending", "processed_at", "parked_at", "chat_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20)
@@ -373,6 +376,35 @@ class InboundUpdate(SQLModel, table=True):
     payload: str
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The inbox: rows of one chat are handled one at a time, in platform order (`seq`, then
+    # `id`); a claim holds a lease (`claim_token` until `lease_until`); `attempts` counts
+    # claims and `failures` the failed ones: a row failing too often (or claimed very often
+    # without ever finishing) is parked (`parked_at`) and reported to admins.
+    chat_key: str | None = Field(default=None, max_length=160)
+    seq: int = Field(default=0, sa_type=BigInteger)
+    attempts: int = 0
+    failures: int = 0
+    claim_token: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    parked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OpenQuestion(SQLModel, table=True):
+    """The message carrying a user's live buttons in a chat: they go once a newer one is asked."""
+
+    __tablename__ = "open_questions"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=120)
+    user_key: str = Field(max_length=120)
+    message_id: str = Field(max_length=120)
+    #: What the channel needs to take the buttons off (its own JSON).
+    body: str = ""
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Workspace(SQLModel, table=True):

@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
+from bot.worker.inbox_report import ParkedReport
 from bot.worker.maintenance import MaintenanceNotices
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.reminders import Reminders
@@ -119,6 +120,7 @@ class Worker:
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self.reminders = Reminders(engine=engine, settings=settings, clock=self.clock)
+        self.parked = ParkedReport(engine=engine, settings=settings, clock=self.clock)
         self.maintenance = MaintenanceNotices(engine=engine, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,6 +137,7 @@ class Worker:
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
+        await asyncio.to_thread(self.parked.report_now)
         return figures
 
     def stop(self) -> None:
@@ -185,6 +188,7 @@ class Worker:
                     group.create_task(self.digest.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
                 group.create_task(self.reminders.run(stop=stop))
+                group.create_task(self.parked.run(stop=stop))
                 group.create_task(self.maintenance.run(stop=stop))
                 await stop.wait()
                 on_stop()

@@ -4,6 +4,7 @@ driver that signs requests and plays users (slash commands, clicks, DMs, modals)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -24,6 +25,7 @@ from bot.channels.slack.blocks import ANSWER_ACTION, unescape
 from bot.channels.slack.plugin import EVENTS_PATH, make_sender
 from bot.channels.slack.sender import SlackSender
 from bot.db.engine import make_engine, transaction
+from bot.inbox.drainer import draining
 from bot.services import demo, tenants, users, workspaces
 from bot.settings import Settings, get_settings
 from bot.worker.clock import ManualClock
@@ -400,6 +402,11 @@ async def make_world(
         adapter: SlackAdapter = app.state.slack
         adapter.clock = clock.now
         await adapter.start()
+        # The app's lifespan does not run under ASGITransport: start its inbox drainer here.
+        handlers = {"slack": adapter.handle_row}
+        await stack.enter_async_context(
+            draining(engine=engine, settings=settings, handlers=handlers)
+        )
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         )
@@ -407,10 +414,11 @@ async def make_world(
         worlds.append(world)
         return world
 
-    yield build
-    for world in worlds:
-        await world.http.aclose()
-        await world.adapter.close()
+    async with contextlib.AsyncExitStack() as stack:
+        yield build
+        for world in worlds:
+            await world.http.aclose()
+            await world.adapter.close()
     for engine in engines:
         engine.dispose()
     get_settings.cache_clear()

@@ -18,6 +18,7 @@ from bot.channels.slack.store import SlackStore
 from bot.cli.main import app as cli
 from bot.db.engine import transaction
 from bot.db.models import Tenant, Workspace
+from bot.inbox.drainer import draining
 from bot.settings import get_settings
 from handlers.core import entry
 from tests.slack.conftest import REQUESTER, World, text_of
@@ -115,6 +116,10 @@ async def test_socket_mode_delivers_a_slash_command(make_world):
     await adapter.start()
     handler = AsyncSocketModeHandler(adapter.app, world.fake.app_token)
     await handler.connect_async()
+    # Socket Mode stores events in the inbox too: `slack socket` runs a drainer beside it.
+    handlers = {"slack": adapter.handle_row}
+    drainer = draining(engine=world.engine, settings=world.settings, handlers=handlers)
+    await drainer.__aenter__()
     try:
         for _ in range(200):
             if world.fake.sockets:
@@ -142,6 +147,7 @@ async def test_socket_mode_delivers_a_slash_command(make_world):
             await asyncio.sleep(0.01)
             await adapter.drain()
     finally:
+        await drainer.__aexit__(None, None, None)
         await handler.close_async()
         await adapter.close()
     assert world.fake.socket_acks[0]["envelope_id"] == "env-1"

@@ -1,9 +1,12 @@
 """slack-bolt's `AsyncApp` wired to the core.
 
-Every listener acknowledges first and does the work in a task (the core runs in a worker
-thread, one transaction per event, and no transaction is open during a Slack call). The one
-exception is a modal submission: Slack wants validation errors in the acknowledgement, so
-the core answers before `ack(response_action=…)`, well within the 3 seconds.
+Every listener stores its event in the inbox (deduplicated: `event_id`, or the
+interaction's `trigger_id`) before it acknowledges; the process's inbox drainer then hands
+it to `handle_row` in chat order, and the core marks it handled in the transaction of its
+effects (no transaction is open during a Slack call). The one exception is a modal
+submission: Slack wants validation errors in the acknowledgement, so its row is stored
+already claimed and handled inline, before `ack(response_action=…)`, well within the 3
+seconds (if that fails, the drainer handles it later and updates the modal).
 
 Where replies go:
 - slash commands, DM messages, Home buttons: the user's direct messages with the app (the
@@ -19,13 +22,15 @@ Where replies go:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -45,6 +50,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.channels.inbox import InboxRow, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
     HOME_NEW_MODAL,
@@ -68,9 +74,11 @@ from bot.i18n import normalize_language, translator
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    ClaimLostError,
     InboundEvent,
     Outcome,
     Reply,
+    Seal,
     Text,
     parse_ticket_action,
     relayed_command,
@@ -84,6 +92,9 @@ RELAYED_REACTION = "white_check_mark"  # an agent's thread message reached the t
 MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
 ERROR_LIMIT = 1000
 
+#: The seal of the inbox row being handled (set per row task by `handle_row`).
+_seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("slack_seal", default=None)
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -94,6 +105,40 @@ class Posted:
     text: str
     blocks: list[Block]
     token: str | None
+
+    def dump(self) -> str:
+        """As stored in the open questions table."""
+        return json.dumps(
+            {
+                "channel": self.channel,
+                "ts": self.ts,
+                "text": self.text,
+                "blocks": self.blocks,
+                "token": self.token,
+            }
+        )
+
+    @staticmethod
+    def load(body: str | None) -> Posted | None:
+        """Read a stored question (None for nothing stored)."""
+        if not body:
+            return None
+        data = json.loads(body)
+        return Posted(
+            channel=str(data["channel"]),
+            ts=str(data["ts"]),
+            text=str(data["text"]),
+            blocks=list(data["blocks"]),
+            token=data.get("token"),
+        )
+
+
+def _micros(ts: object) -> int:
+    """A Slack `ts` ("1790000100.000123") as microseconds; now when there is none."""
+    try:
+        return int(round(float(str(ts)) * 1_000_000))
+    except ValueError:
+        return int(time.time() * 1_000_000)
 
 
 def core_text(text: str) -> str:
@@ -159,7 +204,7 @@ class SlackAdapter:
             name="supportbot",
             client=self.client,
             signing_secret=secret.get_secret_value() if secret is not None else "",
-            process_before_response=True,  # listeners return at once; the work runs in tasks
+            process_before_response=True,  # listeners store the event, then acknowledge
         )
         self.handler = AsyncSlackRequestHandler(self.app)
         # Requests reach bolt verified (`verify.refusal`); its own refusal log holds the body.
@@ -167,7 +212,6 @@ class SlackAdapter:
         logging.getLogger("slack_bolt.AsyncRequestVerification").setLevel(logging.WARNING)
         self._tasks: set[asyncio.Task[None]] = set()
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
-        self._questions: dict[str, Posted] = {}
         self._own_session: aiohttp.ClientSession | None = None
         self._register()
 
@@ -194,7 +238,8 @@ class SlackAdapter:
             self._own_session = None
 
     async def drain(self) -> None:
-        """Wait until every task started by a listener has finished."""
+        """Wait until every stored event is handled and every task started has finished."""
+        await hub.settled(CHANNEL)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -220,69 +265,150 @@ class SlackAdapter:
     # ------------------------------------------------------------------ listeners
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        user_id = str(command["user_id"])
+        key = f"command:{command.get('trigger_id') or uuid.uuid4().hex}"
+        await self._keep("command", key, chat=user_id, seq=None, data={"command": command})
         await ack()
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        container = body.get("container") or {}
+        channel_id = str(container.get("channel_id") or body.get("channel", {}).get("id") or "")
+        direct = container.get("type") == "view" or channel_id.startswith("D") or not channel_id
+        trigger = body.get("trigger_id") or uuid.uuid4().hex
+        key = f"action:{trigger}:{action.get('action_id', '')}"
+        data = {"body": body, "action": action}
+        await self._keep("action", key, chat=user_id if direct else channel_id, seq=None, data=data)
+        await ack()
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        thread = event.get("thread_ts")
+        in_thread = (
+            event.get("channel_type") in ("channel", "group")
+            and thread
+            and thread != event.get("ts")
+        )
+        if not in_thread and event.get("channel_type") != "im":
+            return
+        chat = str(event.get("channel")) if in_thread else str(event["user"])
+        key = str(body.get("event_id") or f"message:{event.get('channel')}:{event.get('ts')}")
+        await self._keep(
+            "message",
+            key,
+            chat=chat,
+            seq=_micros(event.get("ts")),
+            data={"body": body, "event": event},
+        )
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event["user"])
+        key = str(body.get("event_id") or f"home:{user_id}:{event.get('event_ts')}")
+        data = {"user": user_id, "team": _user_team(body)}
+        await self._keep("home", key, chat=f"home:{user_id}", seq=None, data=data)
+
+    async def _keep(
+        self, kind: str, key: str, *, chat: str, seq: int | None, data: dict[str, Any]
+    ) -> None:
+        """Store an event in the inbox (before Slack hears back) and ring the drainer."""
+        payload = json.dumps({"kind": kind, **data}, separators=(",", ":"))
+        order = seq if seq is not None else _micros(None)
+
+        def run() -> int | None:
+            return self.store.store_event(
+                key=key, payload=payload, chat_key=f"chat:{chat}", seq=order, now=self.clock()
+            )
+
+        if await asyncio.to_thread(run) is None:
+            log.info("slack retry of %s ignored", key)
+            return
+        hub.ring()
+
+    async def handle_row(self, row: InboxRow, seal: Seal) -> None:
+        """Handle one stored event, claimed by the inbox drainer; `seal` marks it handled in
+        the transaction of its effects (the drainer marks an event without effects)."""
+        try:
+            data: dict[str, Any] = json.loads(row.payload)
+        except ValueError:
+            log.warning("Slack event %s was stored truncated: parked", row.key)
+            await asyncio.to_thread(seal.give_up, "stored truncated (too large)")
+            return
+        _seal.set(seal)
+        kind = data.get("kind")
+        if kind == "command":
+            await self._command(data["command"])
+        elif kind == "action":
+            await self._action(data["body"], data["action"])
+        elif kind == "message":
+            await self._message(data["body"], data["event"])
+        elif kind == "home":
+            await self.publish_home(str(data["user"]), team=data.get("team"))
+        elif kind == "submit":
+            await self._late_submit(data["body"])
+
+    async def _command(self, command: dict[str, Any]) -> None:
         text = unescape(command.get("text") or "").strip()
         user_id = str(command["user_id"])
         team = command.get("team_id")
         words = text.lower().split()
         if len(words) >= 2 and words[0] == "new" and words[1] in MODAL_WORDS:
             trigger = str(command["trigger_id"])
-            self._spawn(self._open_modal(user_id=user_id, team=team, trigger_id=trigger))
+            await self._open_modal(user_id=user_id, team=team, trigger_id=trigger)
             return
-        self._spawn(self._chat(user_id=user_id, team=team, text=core_text(text)))
+        await self._chat(user_id=user_id, team=team, text=core_text(text))
 
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(self._action(body, action))
-
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return
-        thread = event.get("thread_ts")
-        if (
-            event.get("channel_type") in ("channel", "group")
-            and thread
-            and thread != event.get("ts")
-        ):
-            self._spawn(self._thread_message(body, event))
-            return
+    async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im":
+            await self._thread_message(body, event)
             return
-        self._spawn(
-            self._chat(
-                user_id=str(event["user"]),
-                team=_user_team(body),
-                text=unescape(str(event.get("text") or "")),
-                dedupe=body.get("event_id"),
-                raw=body,
-            )
+        await self._chat(
+            user_id=str(event["user"]),
+            team=_user_team(body),
+            text=unescape(str(event.get("text") or "")),
         )
-
-    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user_id, team = str(event["user"]), _user_team(body)
-        self._spawn(self.publish_home(user_id, dedupe=body.get("event_id"), team=team))
 
     async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = StepMeta.load(str(view.get("private_metadata") or ""))
         if meta is None:
             await ack()
             return
+        seal = await self._keep_claimed(body, meta.chat_id)
+        if seal is None:
+            await ack()
+            return
+        _seal.set(seal)
+        try:
+            await self._submit_inline(ack, body, view, meta)
+        finally:
+            await asyncio.to_thread(seal.release)
+
+    async def _submit_inline(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        meta: StepMeta,
+    ) -> None:
+        """Run the core on a submission stored claimed, and answer in the acknowledgement."""
         user_id = str(body["user"]["id"])
-        block_id, selected, typed = submitted_answer(view)
-        action = selected or (meta.submit if block_id is None else None)
-        event = await self._event(
-            user_id=user_id,
-            chat_id=meta.chat_id,
-            team=_user_team(body),
-            text=None if action else (typed or ""),
-            action=action,
-        )
-        outcome = await self._run(event)
+        event = await self._submitted_event(body, view, meta)
+        try:
+            outcome = await self._run(event)
+        except ClaimLostError:
+            await ack()
+            return
+        except Exception:
+            # Stored: the drainer handles it again once its claim ends, and updates the modal.
+            log.exception("modal submission of %s failed; it will be handled again", user_id)
+            await ack()
+            return
         if outcome is None:
             await ack()
             return
+        block_id = submitted_answer(view)[0]
         question, refusal = outcome.question, outcome.refusal
         same_step = question is not None and question.token == meta.token
         if block_id and refusal is not None and same_step:
@@ -294,6 +420,65 @@ class SlackAdapter:
         await ack(response_action="update", view=view_out)
         self._spawn(self._after(user_id, outcome, origin=meta.origin, done=question is None))
 
+    async def _keep_claimed(self, body: dict[str, Any], chat_id: str) -> Seal | None:
+        """Store a modal submission already claimed by this process; its seal, or None
+        (a retry, or no drainer to adopt it)."""
+        token = uuid.uuid4().hex
+        lease_end = datetime.now(UTC) + timedelta(seconds=self.settings.inbox_lease_seconds)
+        key = f"submit:{body.get('trigger_id') or uuid.uuid4().hex}"
+        payload = json.dumps({"kind": "submit", "body": body}, separators=(",", ":"))
+        chat = f"chat:{chat_id}"
+
+        def run() -> int | None:
+            return self.store.store_event(
+                key=key,
+                payload=payload,
+                chat_key=chat,
+                seq=_micros(None),
+                now=self.clock(),
+                claim=(token, lease_end),
+            )
+
+        row_id = await asyncio.to_thread(run)
+        if row_id is None:
+            return None
+        row = InboxRow(
+            id=row_id, channel=CHANNEL, key=key, chat_key=chat, payload="", attempts=1, final=False
+        )
+        return hub.adopt(row, token)
+
+    async def _submitted_event(
+        self, body: dict[str, Any], view: dict[str, Any], meta: StepMeta
+    ) -> InboundEvent:
+        block_id, selected, typed = submitted_answer(view)
+        action = selected or (meta.submit if block_id is None else None)
+        return await self._event(
+            user_id=str(body["user"]["id"]),
+            chat_id=meta.chat_id,
+            team=_user_team(body),
+            text=None if action else (typed or ""),
+            action=action,
+        )
+
+    async def _late_submit(self, body: dict[str, Any]) -> None:
+        """A modal submission handled after its acknowledgement: the modal is updated."""
+        view: dict[str, Any] = body.get("view") or {}
+        meta = StepMeta.load(str(view.get("private_metadata") or ""))
+        if meta is None:
+            return
+        outcome = await self._run(await self._submitted_event(body, view, meta))
+        if outcome is None:
+            return
+        try:
+            await self.client.views_update(
+                view_id=str(view.get("id")), view=self._view(outcome, meta.chat_id, meta.origin)
+            )
+        except SlackApiError as exc:
+            log.info("modal not updated after a late submission: %s", exc)
+        user_id = str(body["user"]["id"])
+        done = outcome.question is None
+        await self._after(user_id, outcome, origin=meta.origin, done=done)
+
     # ------------------------------------------------------------------ work
 
     async def _chat(
@@ -303,14 +488,12 @@ class SlackAdapter:
         team: str | None,
         text: str | None = None,
         action: str | None = None,
-        dedupe: str | None = None,
-        raw: dict[str, Any] | None = None,
     ) -> None:
         """One event in the user's DM conversation; the replies are posted there."""
         event = await self._event(
             user_id=user_id, chat_id=user_id, team=team, text=text, action=action
         )
-        outcome = await self._run(event, dedupe=dedupe, raw=raw)
+        outcome = await self._run(event)
         if outcome is None:
             return
         await self._post_dm(user_id, outcome)
@@ -332,7 +515,7 @@ class SlackAdapter:
         core_event = await self._event(
             user_id=user_id, chat_id=channel, team=_user_team(body), text=command
         )
-        outcome = await self._run(core_event, dedupe=body.get("event_id"), raw=body)
+        outcome = await self._run(core_event)
         if outcome is None:
             return
         if outcome.acted is not None:
@@ -363,9 +546,9 @@ class SlackAdapter:
         if parse_ticket_action(payload) is None:
             # A step answer: the question shows the choice and keeps no stale button.
             blocks = answered(message.get("blocks") or [], label)
-            known = self._questions.get(user_id)
+            known = await self._question(user_id)
             if known is not None and known.ts == ts:
-                del self._questions[user_id]
+                await self._take_question(user_id)
             # The two calls are independent: one loopback round trip instead of two.
             results = await asyncio.gather(
                 self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks),
@@ -458,9 +641,9 @@ class SlackAdapter:
     async def _post_dm(self, user_id: str, outcome: Outcome) -> None:
         """Post replies in the user's DM; an earlier question now stale loses its buttons."""
         token = None if outcome.question is None else outcome.question.token
-        known = self._questions.get(user_id)
+        known = await self._question(user_id)
         if known is not None and token is not None and token != known.token:
-            del self._questions[user_id]
+            await self._take_question(user_id)
             await self.client.chat_update(
                 channel=known.channel,
                 ts=known.ts,
@@ -470,13 +653,31 @@ class SlackAdapter:
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
             if has_actions(blocks):
-                self._questions[user_id] = Posted(
+                question = Posted(
                     channel=str(posted["channel"]),
                     ts=str(posted["ts"]),
                     text=text,
                     blocks=blocks,
                     token=token,
                 )
+                await self._remember_question(user_id, question)
+
+    async def _question(self, user_id: str) -> Posted | None:
+        """The question with live buttons in the user's DM (kept in the database)."""
+        return Posted.load(
+            await asyncio.to_thread(lambda: self.store.peek_question(user_id=user_id))
+        )
+
+    async def _take_question(self, user_id: str) -> None:
+        await asyncio.to_thread(lambda: self.store.take_question(user_id=user_id))
+
+    async def _remember_question(self, user_id: str, question: Posted) -> None:
+        now = self.clock()
+        await asyncio.to_thread(
+            lambda: self.store.remember_question(
+                user_id=user_id, message_id=question.ts, body=question.dump(), now=now
+            )
+        )
 
     async def _ephemeral(
         self,
@@ -505,16 +706,8 @@ class SlackAdapter:
             return
         await self.client.chat_update(channel=channel, ts=ts, text=text or "…", blocks=blocks)
 
-    async def publish_home(
-        self, user_id: str, *, dedupe: str | None = None, team: str | None = None
-    ) -> None:
+    async def publish_home(self, user_id: str, *, team: str | None = None) -> None:
         """Publish a user's Home tab (the core's view: open tickets and SLA countdowns)."""
-        if dedupe is not None:
-            fresh = await asyncio.to_thread(
-                lambda: self.store.claim_event(key=dedupe, payload="{}", now=self.clock())
-            )
-            if not fresh:
-                return
         event = await self._event(user_id=user_id, chat_id=user_id, team=team)
         view = await asyncio.to_thread(self.core.home, event)
         await self.client.views_publish(
@@ -564,28 +757,11 @@ class SlackAdapter:
         )
         return clean_event(event, default_locale=self.settings.default_locale)
 
-    async def _run(
-        self,
-        event: InboundEvent,
-        *,
-        dedupe: str | None = None,
-        raw: dict[str, Any] | None = None,
-    ) -> Outcome | None:
-        """The core's outcome (None for a retried event already handled), in a worker thread."""
-        return await asyncio.to_thread(self._run_sync, event, dedupe, raw)
-
-    def _run_sync(
-        self, event: InboundEvent, dedupe: str | None, raw: dict[str, Any] | None
-    ) -> Outcome | None:
-        if dedupe is not None:
-            payload = json.dumps(raw or {}, separators=(",", ":"))
-            if not self.store.claim_event(key=dedupe, payload=payload, now=event.received_at):
-                log.info("slack retry of %s ignored", dedupe)
-                return None
-        outcome = self.core(event)
-        if dedupe is not None:
-            self.store.mark_processed(key=dedupe, now=self.clock())
-        return outcome
+    async def _run(self, event: InboundEvent) -> Outcome | None:
+        """The core's outcome, in a worker thread; the event's inbox row is marked handled in
+        the core's transaction."""
+        seal = _seal.get()
+        return await asyncio.to_thread(self.core, event, seal)
 
     # ------------------------------------------------------------------ views
 

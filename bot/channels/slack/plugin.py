@@ -111,6 +111,7 @@ def build(runtime: ChannelRuntime) -> BuiltChannel:
         lifespan=lifespan,
         mount=lambda app: add_route(app, adapter),
         handle=adapter,
+        inbox=adapter.handle_row,
     )
 
 

@@ -1,4 +1,5 @@
-"""The Slack adapter's own rows: event dedupe, message refs, reachability of identities.
+"""The Slack adapter's own rows: the inbox of events, open questions, message refs,
+reachability of identities.
 
 The only module of the Slack channel that touches the database. `SlackStore` is what the
 adapter holds (each call one short transaction, run in a worker thread by the async callers,
@@ -9,13 +10,14 @@ its own transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, OpenQuestion, Ticket
 from bot.db.payloads import bounded_payload
 
 DEFAULT_PAYLOAD_MAX_CHARS = 65_536
@@ -31,16 +33,68 @@ class SlackStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
-    def claim_event(self, *, key: str, payload: str, now: datetime) -> bool:
-        """Record an inbound event (bounded in size); False when already recorded (a retry)."""
+    def store_event(
+        self,
+        *,
+        key: str,
+        payload: str,
+        chat_key: str,
+        seq: int,
+        now: datetime,
+        claim: tuple[str, datetime] | None = None,
+    ) -> int | None:
+        """Record an inbound event in the inbox (bounded in size), under its chat and order;
+        its row id, or None when already recorded (a retry). With `claim` (token, lease end)
+        the row is stored already claimed, for handling inline."""
         stored = bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event")
         with transaction(self.engine) as session:
-            return claim_event(session=session, key=key, payload=stored, now=now)
+            return store_event(
+                session=session,
+                key=key,
+                payload=stored,
+                chat_key=chat_key,
+                seq=seq,
+                now=now,
+                claim=claim,
+            )
 
-    def mark_processed(self, *, key: str, now: datetime) -> None:
-        """Note that a recorded event was answered."""
+    def take_question(self, *, user_id: str) -> str | None:
+        """The stored question message with live buttons in a user's DM, forgotten now."""
         with transaction(self.engine) as session:
-            mark_processed(session=session, key=key, now=now)
+            found = session.execute(
+                delete(OpenQuestion).where(*_question(user_id)).returning(col(OpenQuestion.body))
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def peek_question(self, *, user_id: str) -> str | None:
+        """The stored question message with live buttons in a user's DM."""
+        with transaction(self.engine) as session:
+            found = session.execute(
+                select(col(OpenQuestion.body)).where(*_question(user_id))
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def remember_question(self, *, user_id: str, message_id: str, body: str, now: datetime) -> None:
+        """The question message with live buttons in a user's DM, from now on."""
+        with transaction(self.engine) as session:
+            changed = session.execute(
+                update(OpenQuestion)
+                .where(*_question(user_id))
+                .values(message_id=message_id, body=body, updated_at=now)
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                session.execute(
+                    insert_ignoring(
+                        session.get_bind().dialect.name,
+                        OpenQuestion,
+                        channel=CHANNEL,
+                        chat_id=user_id,
+                        user_key=user_id,
+                        message_id=message_id,
+                        body=body,
+                        updated_at=now,
+                    )
+                )
 
     def ticket_of_thread(self, *, chat_id: str, ts: str) -> str | None:
         """The reference of the ticket whose thread in `chat_id` starts at `ts`."""
@@ -48,8 +102,28 @@ class SlackStore:
             return ticket_of_thread(session=session, chat_id=chat_id, ts=ts)
 
 
-def claim_event(*, session: Session, key: str, payload: str, now: datetime) -> bool:
-    """Record an inbound event; False when it was already recorded (a Slack retry)."""
+def _question(user_id: str) -> tuple[Any, ...]:
+    return (
+        col(OpenQuestion.channel) == CHANNEL,
+        col(OpenQuestion.chat_id) == user_id,
+        col(OpenQuestion.user_key) == user_id,
+    )
+
+
+def store_event(
+    *,
+    session: Session,
+    key: str,
+    payload: str,
+    chat_key: str,
+    seq: int,
+    now: datetime,
+    claim: tuple[str, datetime] | None = None,
+) -> int | None:
+    """Record an inbound event in the inbox; None when it was already recorded (a retry)."""
+    values: dict[str, Any] = {}
+    if claim is not None:
+        values = {"claim_token": claim[0], "lease_until": claim[1], "attempts": 1}
     statement = insert_ignoring(
         session.get_bind().dialect.name,
         InboundUpdate,
@@ -57,17 +131,12 @@ def claim_event(*, session: Session, key: str, payload: str, now: datetime) -> b
         external_key=key[:120],
         payload=payload,
         received_at=now,
+        chat_key=chat_key[:160],
+        seq=seq,
+        **values,
     ).returning(col(InboundUpdate.id))
-    return session.execute(statement).first() is not None
-
-
-def mark_processed(*, session: Session, key: str, now: datetime) -> None:
-    """Note that a recorded event was answered."""
-    session.execute(
-        update(InboundUpdate)
-        .where(col(InboundUpdate.channel) == CHANNEL, col(InboundUpdate.external_key) == key[:120])
-        .values(processed_at=now)
-    )
+    found = session.execute(statement).first()
+    return None if found is None else int(found[0])
 
 
 def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None:

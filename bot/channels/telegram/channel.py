@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -50,15 +51,17 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.inbox import InboxRow, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.ratelimit import FloodLimiter
-from bot.channels.telegram.store import CHANNEL, TelegramStore
+from bot.channels.telegram.store import CHANNEL, TelegramStore, is_truncated
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
     InboundEvent,
     Outcome,
     Reply,
+    Seal,
     Text,
     parse_ticket_action,
     relayed_command,
@@ -76,14 +79,14 @@ INTERACTIVE_ATTEMPTS = 3
 TRANSIENT_BACKOFF = (0.5, 2.0)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
-OPEN_QUESTIONS_KEPT = 10_000
-REPLAY_WINDOW = timedelta(hours=1)
-REPLAY_FLOOR = timedelta(seconds=30)
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
+
+#: The seal of the inbox row being handled (set per row task by `handle_row`).
+_seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("telegram_seal", default=None)
 
 
 class MalformedUpdateError(ValueError):
@@ -187,12 +190,9 @@ class TelegramChannel:
         self.application = application
         self.limiter = limiter or FloodLimiter()
         self.clock = clock
-        # Webhook updates are stored by the route before they reach `handle`; polled ones
-        # are stored (and deduplicated) by `handle` itself.
+        # Webhook updates are stored by the route; polled ones reach `handle`, which stores
+        # them. Either way the inbox drainer hands them to `handle_row`.
         self.claim_updates = claim_updates
-        # The last question with buttons asked to each (chat, user): its buttons go once the
-        # user answers (in memory: after a restart an old button is answered as expired).
-        self._open_questions: dict[tuple[int, int], Message] = {}
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -235,8 +235,6 @@ class TelegramChannel:
         await application.start()
         if application.updater is not None:
             await application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
-        else:
-            await self.replay_unprocessed()
         username = self.bot.username
         log.info(
             "Telegram channel on as @%s (invite links: https://t.me/%s?start=CODE)",
@@ -267,34 +265,18 @@ class TelegramChannel:
             await application.stop()
         await application.shutdown()
 
-    async def replay_unprocessed(self) -> int:
-        """Queue the webhook updates that were stored (and answered) but never handled.
-
-        Only those received between an hour and half a minute ago: older ones are stale,
-        newer ones may still be in the hands of another process that is running.
-        """
-        now = self.clock()
-        payloads = await anyio.to_thread.run_sync(
-            lambda: self.store.claim_unprocessed(
-                received_after=now - REPLAY_WINDOW,
-                received_before=now - REPLAY_FLOOR,
-                now=now,
-            )
-        )
-        for payload in payloads:
-            await self.application.update_queue.put(Update.de_json(json.loads(payload), self.bot))
-        if payloads:
-            log.warning("Telegram: %d stored update(s) handled after a restart", len(payloads))
-        return len(payloads)
-
     async def drain(self) -> None:
-        """Wait until every update received so far is handled."""
-        await self.application.update_queue.join()
+        """Wait until every update stored so far is handled (or parked)."""
+        await hub.settled(CHANNEL)
 
     async def register_commands(self) -> None:
         """Set the command menus the core computes from its command table: customers' by
         default, agents' in the agents groups, each staff member's in their private chat."""
-        menus = await anyio.to_thread.run_sync(self.core.menus, CHANNEL)
+        try:
+            menus = await anyio.to_thread.run_sync(self.core.menus, CHANNEL)
+        except Exception:  # the database is busy or away: the menus wait for the next start
+            log.exception("Telegram command menus not computed")
+            return
         groups = sorted(set(self.settings.telegram_agents_groups.values()))
         try:
             for menu in menus:
@@ -308,7 +290,7 @@ class TelegramChannel:
     # ------------------------------------------------------------------ webhook intake
 
     async def ingest(self, body: bytes) -> bool:
-        """Store a webhook body and queue it; False for a redelivered update_id.
+        """Store a webhook body in the inbox; False for a redelivered update_id.
 
         Raises `MalformedUpdateError` (nothing stored) when the body is not an update, and
         `ChannelUnavailableError` (nothing stored; Telegram retries) when not running.
@@ -327,30 +309,48 @@ class TelegramChannel:
         except (TypeError, KeyError, ValueError) as exc:
             raise MalformedUpdateError("not a Telegram update") from exc
         payload = body.decode("utf-8", errors="replace")
-        fresh = await anyio.to_thread.run_sync(self._store, update_id, payload)
-        if fresh:
-            await self.application.update_queue.put(update)
-        return fresh
+        return await self._keep(update, payload)
 
-    def _store(self, update_id: int, payload: str) -> bool:
-        return self.store.store_update(update_id=update_id, payload=payload, now=self.clock())
+    async def _keep(self, update: Update, payload: str) -> bool:
+        """Store an update under its chat and ring the drainer; False for a redelivery."""
+        key = chat_key(update)
+
+        def run() -> bool:
+            return self.store.store_update(
+                update_id=update.update_id, payload=payload, now=self.clock(), chat_key=key
+            )
+
+        fresh = await anyio.to_thread.run_sync(run)
+        if fresh:
+            hub.ring()
+        return fresh
 
     # ------------------------------------------------------------------ update handling
 
     async def handle(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Handle one update (the application's only handler)."""
+        """A polled update (the application's only handler): stored in the inbox."""
         if self.claim_updates:
-            payload = json.dumps(update.to_dict(), ensure_ascii=False)
-            if not await anyio.to_thread.run_sync(self._store, update.update_id, payload):
-                return
+            await self._keep(update, json.dumps(update.to_dict(), ensure_ascii=False))
+
+    async def handle_row(self, row: InboxRow, seal: Seal) -> None:
+        """Handle one stored update, claimed by the inbox drainer; `seal` marks it handled in
+        the transaction of its effects (the drainer marks an update without effects)."""
+        if is_truncated(row.payload):
+            log.warning("Telegram update %s was stored truncated: parked", row.key)
+            await anyio.to_thread.run_sync(seal.give_up, "stored truncated (too large)")
+            return
+        update = Update.de_json(json.loads(row.payload), self.bot)
+        _seal.set(seal)
+        await self.dispatch(update)
+
+    async def dispatch(self, update: Update) -> None:
+        """Translate one update and answer it."""
         if update.callback_query is not None:
             await self._on_callback(update.update_id, update.callback_query)
         elif update.message is not None:
             await self._on_message(update.update_id, update.message)
         elif update.my_chat_member is not None:
             await self._on_membership(update)
-        else:
-            await self._mark_processed(update.update_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -374,17 +374,8 @@ class TelegramChannel:
     async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
         """The core's answer, computed in a worker thread (its transaction ends there)."""
 
-        def run() -> Outcome:
-            outcome = self.core(event)
-            self.store.mark_processed(update_id=update_id, now=self.clock())
-            return outcome
-
-        return await anyio.to_thread.run_sync(run)
-
-    async def _mark_processed(self, update_id: int) -> None:
-        await anyio.to_thread.run_sync(
-            lambda: self.store.mark_processed(update_id=update_id, now=self.clock())
-        )
+        seal = _seal.get()
+        return await anyio.to_thread.run_sync(lambda: self.core(event, seal))
 
     async def _set_reachable(self, external_id: str, *, reachable: bool) -> None:
         changed = await anyio.to_thread.run_sync(
@@ -409,7 +400,6 @@ class TelegramChannel:
     async def _on_message(self, update_id: int, message: Message) -> None:
         if message.migrate_to_chat_id is not None:
             self.migrate_group(message.chat.id, message.migrate_to_chat_id)
-            await self._mark_processed(update_id)
             return
         user = message.from_user
         text = message.text or message.caption
@@ -420,7 +410,6 @@ class TelegramChannel:
             or not text
             or (group and not self._addressed(message, text))
         ):
-            await self._mark_processed(update_id)
             return
         if group and not text.startswith("/") and message.reply_to_message is not None:
             reference = await anyio.to_thread.run_sync(
@@ -435,7 +424,7 @@ class TelegramChannel:
         event = self._event(chat_id=message.chat.id, user=user, text=text)
         # A typed answer makes the buttons of the question it answers stale: they go while
         # the core works.
-        stale = self._take_open_question(message.chat.id, user.id, keep=None)
+        stale = await self._take_open_question(message.chat.id, user.id, keep=None)
         work = asyncio.ensure_future(self._process(event, update_id))
         closing = asyncio.ensure_future(self._strip(stale))
         try:
@@ -493,7 +482,6 @@ class TelegramChannel:
         message = query.message if isinstance(query.message, Message) else None
         if not data:
             await self._quietly(query.answer())
-            await self._mark_processed(update_id)
             return
         chat = query.message.chat if query.message is not None else None
         chat_id = chat.id if chat is not None else query.from_user.id
@@ -507,7 +495,7 @@ class TelegramChannel:
         # is answered by the core (the choice is not theirs) and leaves the buttons.
         mine = not group or (message is not None and addresses(message, query.from_user.id))
         keep = message.message_id if message is not None else None
-        stale = self._take_open_question(chat_id, query.from_user.id, keep=keep)
+        stale = await self._take_open_question(chat_id, query.from_user.id, keep=keep)
         # Answering the click and closing questions do not depend on the core's answer: they
         # run while the core works and while its answer is sent.
         work = asyncio.ensure_future(self._process(event, update_id))
@@ -531,17 +519,30 @@ class TelegramChannel:
             text = render.with_line(message.text_html, render.picked_line(label))
         await self._edit(message, text, None)
 
-    async def _strip(self, message: Message | None) -> None:
-        """Remove a message's keyboard (best effort; nothing to do for None)."""
-        if message is not None and message.reply_markup is not None:
-            await self._quietly(self._edit(message, None, None))
+    async def _strip(self, stale: tuple[int, int] | None) -> None:
+        """Remove the keyboard of a stale question (chat, message) (best effort)."""
+        if stale is None:
+            return
+        chat_id, message_id = stale
 
-    def _take_open_question(
+        async def attempt() -> object:
+            await self.limiter.acquire_global()
+            return await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+
+        await self._quietly(self._with_retry_after(attempt, str(chat_id)))
+
+    async def _take_open_question(
         self, chat_id: int, user_id: int, *, keep: int | None
-    ) -> Message | None:
-        """The last question asked to this user in this chat (not `keep`), forgotten now."""
-        question = self._open_questions.pop((chat_id, user_id), None)
-        return question if question is not None and question.message_id != keep else None
+    ) -> tuple[int, int] | None:
+        """The last question with buttons asked to this user in this chat (not `keep`), as
+        (chat, message), forgotten now (the database keeps it: restarts and other processes
+        see it too)."""
+        found = await anyio.to_thread.run_sync(
+            lambda: self.store.take_open_question(chat_id=chat_id, user_id=user_id, keep=keep)
+        )
+        return None if found is None else (chat_id, found)
 
     async def _reply(
         self,
@@ -583,9 +584,12 @@ class TelegramChannel:
             and isinstance(message.reply_markup, InlineKeyboardMarkup)
         ]
         if asked:
-            if len(self._open_questions) >= OPEN_QUESTIONS_KEPT:
-                self._open_questions.pop(next(iter(self._open_questions)))
-            self._open_questions[(chat_id, user.id)] = asked[-1]
+            message_id, now = asked[-1].message_id, self.clock()
+            await anyio.to_thread.run_sync(
+                lambda: self.store.remember_open_question(
+                    chat_id=chat_id, user_id=user.id, message_id=message_id, now=now
+                )
+            )
 
     async def _remember_answer(self, chat_id: int, reference: str, ids: list[int]) -> None:
         def run() -> None:
@@ -627,7 +631,7 @@ class TelegramChannel:
             await self._quietly(self._edit(message, text, markup))
         if replies:
             chat_id, user_id = int(event.chat_id), query.from_user.id
-            stale = self._take_open_question(chat_id, user_id, keep=None)
+            stale = await self._take_open_question(chat_id, user_id, keep=None)
             await self._strip(stale)
             await self._reply(
                 chat_id, query.from_user, outcome, group, replies=replies, within=message
@@ -645,7 +649,6 @@ class TelegramChannel:
             log.info(
                 "bot is now %s in Telegram chat %s (%s)", status, change.chat.id, change.chat.title
             )
-        await self._mark_processed(update.update_id)
 
     # ------------------------------------------------------------------ output
 
@@ -776,6 +779,19 @@ class TelegramChannel:
             log.debug("Telegram call refused: %s", exc)
         except TelegramError as exc:
             log.warning("Telegram call failed: %s", exc)
+
+
+def chat_key(update: Update) -> str:
+    """The chat whose updates are handled one at a time, in order (the update's own key when
+    it has no chat)."""
+    query = update.callback_query
+    if query is not None and query.message is None:
+        return f"chat:{query.from_user.id}"
+    chat = update.effective_chat
+    if chat is not None:
+        return f"chat:{chat.id}"
+    user = update.effective_user
+    return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
 
 
 def topic_of(message: Message | None) -> int | None:

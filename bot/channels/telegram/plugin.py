@@ -147,7 +147,12 @@ def build(runtime: ChannelRuntime) -> BuiltChannel:
             yield
 
     return BuiltChannel(
-        name=CHANNEL, sender=make_sender(channel), lifespan=lifespan, mount=mount, handle=channel
+        name=CHANNEL,
+        sender=make_sender(channel),
+        lifespan=lifespan,
+        mount=mount,
+        handle=channel,
+        inbox=channel.handle_row,
     )
 
 

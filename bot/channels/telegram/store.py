@@ -1,4 +1,5 @@
-"""The Telegram channel's own rows: raw updates (dedupe), ping message ids, reachability.
+"""The Telegram channel's own rows: raw updates (the inbox), ping message ids, open questions,
+reachability.
 
 The only module of the Telegram channel that touches the database. Synchronous and short:
 each function is one transaction, run in a worker thread, and never spans a call to
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlmodel import col
 
 from bot.db.dialect import insert_ignoring
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
-from bot.db.payloads import bounded_payload, is_truncated
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, OpenQuestion, Ticket
+from bot.db.payloads import bounded_payload
+from bot.db.payloads import is_truncated as is_truncated  # the channel's check
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,11 @@ class TelegramStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
-    def store_update(self, *, update_id: int, payload: str, now: datetime) -> bool:
-        """Record a raw update (bounded in size); False when this update_id was already stored."""
+    def store_update(
+        self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
+    ) -> bool:
+        """Record a raw update (bounded in size) in the inbox, under its chat (`chat_key`,
+        default: the update itself); False when this update_id was already stored."""
         return store_update(
             engine=self.engine,
             update_id=update_id,
@@ -42,20 +48,26 @@ class TelegramStore:
                 payload, max_chars=self.payload_max_chars, what="Telegram update"
             ),
             now=now,
+            chat_key=chat_key if chat_key is not None else f"update:{update_id}",
         )
 
-    def mark_processed(self, *, update_id: int, now: datetime) -> None:
-        """Note that an update was handled."""
-        mark_processed(engine=self.engine, update_id=update_id, now=now)
+    def take_open_question(self, *, chat_id: int, user_id: int, keep: int | None) -> int | None:
+        """The message of the last question with buttons asked to this user in this chat
+        (not `keep`), forgotten now."""
+        return take_open_question(
+            engine=self.engine, chat_id=str(chat_id), user_key=str(user_id), keep=keep
+        )
 
-    def claim_unprocessed(
-        self, *, received_after: datetime, received_before: datetime, now: datetime
-    ) -> list[str]:
-        """Raw updates stored but never handled, marked as taken."""
-        return claim_unprocessed(
+    def remember_open_question(
+        self, *, chat_id: int, user_id: int, message_id: int, now: datetime
+    ) -> None:
+        """The message carrying this user's live buttons in this chat, from now on."""
+        remember_open_question(
             engine=self.engine,
-            received_after=received_after,
-            received_before=received_before,
+            chat_id=str(chat_id),
+            user_key=str(user_id),
+            message_id=str(message_id),
+            body="",
             now=now,
         )
 
@@ -74,8 +86,10 @@ class TelegramStore:
         )
 
 
-def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime) -> bool:
-    """Record a raw update; False when this update_id was already stored (a redelivery)."""
+def store_update(
+    *, engine: Engine, update_id: int, payload: str, now: datetime, chat_key: str
+) -> bool:
+    """Record a raw update in the inbox; False when this update_id was already stored."""
     statement = insert_ignoring(
         engine.dialect.name,
         InboundUpdate,
@@ -83,56 +97,79 @@ def store_update(*, engine: Engine, update_id: int, payload: str, now: datetime)
         external_key=str(update_id),
         payload=payload,
         received_at=now,
+        chat_key=chat_key[:160],
+        seq=update_id,  # Telegram numbers a bot's updates in order
     ).returning(col(InboundUpdate.id))
     with engine.begin() as connection:
         return connection.execute(statement).first() is not None
 
 
-def mark_processed(*, engine: Engine, update_id: int, now: datetime) -> None:
-    """Note that an update was handled."""
-    statement = (
-        update(InboundUpdate)
-        .where(
-            col(InboundUpdate.channel) == CHANNEL,
-            col(InboundUpdate.external_key) == str(update_id),
-        )
-        .values(processed_at=now)
-    )
-    with engine.begin() as connection:
-        connection.execute(statement)
-
-
-def claim_unprocessed(
-    *, engine: Engine, received_after: datetime, received_before: datetime, now: datetime
-) -> list[str]:
-    """Raw updates stored but never handled (the process stopped first), marked as taken;
-    one stored truncated (too large) cannot be replayed and is only logged."""
+def take_open_question(
+    *, engine: Engine, chat_id: str, user_key: str, keep: int | None
+) -> int | None:
+    """Forget the open question of a user in a chat; its message id unless it is `keep`."""
     where = (
-        col(InboundUpdate.channel) == CHANNEL,
-        col(InboundUpdate.processed_at).is_(None),
-        col(InboundUpdate.received_at) > received_after,
-        col(InboundUpdate.received_at) <= received_before,
+        col(OpenQuestion.channel) == CHANNEL,
+        col(OpenQuestion.chat_id) == chat_id,
+        col(OpenQuestion.user_key) == user_key,
     )
     with engine.begin() as connection:
-        rows = connection.execute(
-            select(col(InboundUpdate.id), col(InboundUpdate.payload))
-            .where(*where)
-            .order_by(col(InboundUpdate.id))
-        ).all()
-        if rows:
-            connection.execute(
-                update(InboundUpdate)
-                .where(col(InboundUpdate.id).in_([row.id for row in rows]))
-                .values(processed_at=now)
-            )
-    payloads = [str(row.payload) for row in rows]
-    kept = [payload for payload in payloads if not is_truncated(payload)]
-    if len(kept) < len(payloads):
-        log.warning(
-            "Telegram: %d stored update(s) too large to replay (stored truncated), skipped",
-            len(payloads) - len(kept),
+        found = connection.execute(
+            delete(OpenQuestion).where(*where).returning(col(OpenQuestion.message_id))
+        ).scalar_one_or_none()
+    if found is None or (keep is not None and str(found) == str(keep)):
+        return None
+    return int(found)
+
+
+def remember_open_question(
+    *, engine: Engine, chat_id: str, user_key: str, message_id: str, body: str, now: datetime
+) -> None:
+    """Store (or replace) the message carrying a user's live buttons in a chat."""
+    with engine.begin() as connection:
+        remember_question(
+            connection,
+            CHANNEL,
+            chat_id=chat_id,
+            user_key=user_key,
+            message_id=message_id,
+            body=body,
+            now=now,
         )
-    return kept
+
+
+def remember_question(
+    connection: Any,
+    channel: str,
+    *,
+    chat_id: str,
+    user_key: str,
+    message_id: str,
+    body: str,
+    now: datetime,
+) -> None:
+    """Upsert the open question of (channel, chat, user) on an open connection."""
+    where = (
+        col(OpenQuestion.channel) == channel,
+        col(OpenQuestion.chat_id) == chat_id,
+        col(OpenQuestion.user_key) == user_key,
+    )
+    changed = connection.execute(
+        update(OpenQuestion).where(*where).values(message_id=message_id, body=body, updated_at=now)
+    )
+    if not changed.rowcount:
+        connection.execute(
+            insert_ignoring(
+                connection.dialect.name,
+                OpenQuestion,
+                channel=channel,
+                chat_id=chat_id,
+                user_key=user_key,
+                message_id=message_id,
+                body=body,
+                updated_at=now,
+            )
+        )
 
 
 def remember_ping(

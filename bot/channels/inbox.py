@@ -1,0 +1,87 @@
+"""What a channel needs of the inbox: the stored row it is handed, and the process's doorbell.
+
+A channel stores each platform event (through its own store) before the platform gets its
+answer, then rings the `hub`; the inbox drainer of the process (`bot.inbox.drainer`) claims
+the row and hands it to the channel's `InboxHandler` with a `Seal` that marks it handled in
+the transaction of its effects. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from handlers.model import Seal
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One stored inbound event, claimed for handling."""
+
+    id: int
+    channel: str
+    key: str
+    chat_key: str
+    payload: str
+    attempts: int
+    final: bool
+
+
+InboxHandler = Callable[[InboxRow, Seal], Awaitable[None]]
+
+
+class Listener(Protocol):
+    """A drainer attached to the hub."""
+
+    channels: frozenset[str]
+
+    def wake(self) -> None:
+        """Look for work now (called from the event loop's thread or any other)."""
+
+    async def settled(self) -> None:
+        """Return once no stored event of its channels is waiting or in hand."""
+
+    def adopt(self, row: InboxRow, token: str) -> Seal:
+        """The seal of a row its channel stored already claimed, to handle it inline."""
+
+
+class Hub:
+    """The process's doorbell between the channels that store events and the drainers."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def attach(self, listener: Listener) -> None:
+        """A drainer starts listening."""
+        self._listeners.append(listener)
+
+    def detach(self, listener: Listener) -> None:
+        """A drainer stops."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def ring(self) -> None:
+        """A row was stored: drainers look for work at once."""
+        for listener in list(self._listeners):
+            listener.wake()
+
+    def adopt(self, row: InboxRow, token: str) -> Seal | None:
+        """The seal of a row stored already claimed (handled inline, e.g. a Slack modal
+        submission answered in its acknowledgement); None without a drainer for its channel."""
+        for listener in self._listeners:
+            if row.channel in listener.channels:
+                return listener.adopt(row, token)
+        return None
+
+    async def settled(self, channel: str) -> None:
+        """Wait until every stored event of `channel` is handled (or parked)."""
+        self.ring()
+        for listener in [item for item in self._listeners if channel in item.channels]:
+            await listener.settled()
+        await asyncio.sleep(0)
+
+
+hub = Hub()

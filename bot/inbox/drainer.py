@@ -1,0 +1,231 @@
+"""The inbox drainer of one process: claims stored events and hands them to their channel.
+
+Up to `inbox_concurrency` chats are worked at once; one chat's events go one at a time, in
+platform order (`bot.inbox.store`). A row stored by this process rings the hub and is
+claimed at once (after the short order window); rows stored by another process, or offered
+again after a failure or a crash, are found by polling every `inbox_poll_seconds`. Leases of
+rows in hand are renewed while they are worked, so only a stopped process lets one go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from bot.channels.inbox import InboxHandler, InboxRow, hub
+from bot.inbox import store
+from bot.settings import Settings
+from handlers.model import ClaimLostError, Seal
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Drainer:
+    """Claims inbox rows of its channels and runs their handlers, in chat order."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        handlers: Mapping[str, InboxHandler],
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.handlers = dict(handlers)
+        self.channels = frozenset(self.handlers)
+        self.clock = clock
+        self.lease = timedelta(seconds=settings.inbox_lease_seconds)
+        self.settle = timedelta(milliseconds=settings.inbox_order_window_ms)
+        self._in_hand: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._bell = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self.handled = 0
+        self.failures = 0
+
+    # ------------------------------------------------------------------ the hub's side
+
+    def wake(self) -> None:
+        """Look for work now (safe from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._bell.set()
+        else:
+            loop.call_soon_threadsafe(self._bell.set)
+
+    async def settled(self) -> None:
+        """Return once no row of these channels waits or is in hand (failed rows included,
+        after their backoff)."""
+        while True:
+            if not self._in_hand:
+                try:
+                    count, _soonest = await anyio.to_thread.run_sync(
+                        lambda: store.waiting(engine=self.engine, channels=self.channels)
+                    )
+                except OperationalError:  # SQLite busy beyond its timeout: ask again
+                    count = -1
+                if count == 0 and not self._in_hand:
+                    return
+            self.wake()
+            await asyncio.sleep(0.01)
+
+    def adopt(self, row: InboxRow, token: str) -> Seal:
+        """The seal of a row its channel stored already claimed, to handle it inline."""
+        return store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
+
+    # ------------------------------------------------------------------ running
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Drainer]:
+        """Drain inside the block; on exit, finish the rows in hand (they are short)."""
+        self._loop = asyncio.get_running_loop()
+        hub.attach(self)
+        task = asyncio.create_task(self.run())
+        try:
+            yield self
+        finally:
+            hub.detach(self)
+            self._stopping = True
+            self._bell.set()
+            await task
+
+    async def run(self) -> None:
+        """Claim and hand out rows until stopped."""
+        renewing = asyncio.create_task(self._renew_forever())
+        try:
+            while not self._stopping:
+                claimed = await self._claim_once()
+                if claimed and len(self._in_hand) < self.settings.inbox_concurrency:
+                    continue
+                await self._wait()
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            if self._in_hand:
+                await asyncio.gather(
+                    *(task for _t, task in self._in_hand.values()), return_exceptions=True
+                )
+
+    async def _wait(self) -> None:
+        try:
+            await asyncio.wait_for(self._bell.wait(), timeout=self.settings.inbox_poll_seconds)
+        except TimeoutError:
+            return
+        self._bell.clear()
+        if self.settle and not self._stopping:
+            # Let an earlier event of the same chat, delivered concurrently, be stored first.
+            await asyncio.sleep(self.settle.total_seconds())
+
+    async def _claim_once(self) -> int:
+        free = self.settings.inbox_concurrency - len(self._in_hand)
+        if free <= 0 or self._stopping:
+            return 0
+        now = self.clock()
+        try:
+            claimed, parked = await anyio.to_thread.run_sync(
+                lambda: store.claim(
+                    engine=self.engine,
+                    channels=self.channels,
+                    now=now,
+                    limit=free,
+                    lease=self.lease,
+                    settle=self.settle,
+                    max_attempts=self.settings.inbox_max_attempts,
+                    max_claims=self.settings.inbox_max_claims,
+                )
+            )
+        except Exception:
+            log.exception("inbox: claiming failed; trying again")
+            return 0
+        if parked:
+            log.error("inbox: %d event(s) parked: claimed too often without finishing", parked)
+        for row, token in claimed:
+            task = asyncio.create_task(self._work(row, token))
+            self._in_hand[row.id] = (token, task)
+            task.add_done_callback(functools.partial(self._finished, row.id))
+        return len(claimed)
+
+    def _finished(self, row_id: int, _task: object) -> None:
+        self._in_hand.pop(row_id, None)
+        self._bell.set()  # a slot is free: look for the chat's next row
+
+    async def _work(self, row: InboxRow, token: str) -> None:
+        seal = store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
+        handler = self.handlers[row.channel]
+        try:
+            await handler(row, seal)
+            if not seal.sealed:
+                await anyio.to_thread.run_sync(seal.done)
+            self.handled += 1
+            await anyio.to_thread.run_sync(seal.release)
+        except ClaimLostError:
+            log.info("inbox: %s row %s was taken over by another process", row.channel, row.id)
+        except Exception as exc:
+            self.failures += 1
+            log.exception("inbox: %s row %s failed (attempt %d)", row.channel, row.id, row.attempts)
+            error = f"{type(exc).__name__}: {exc}"
+            try:
+                await anyio.to_thread.run_sync(
+                    lambda: store.failed(
+                        engine=self.engine,
+                        row_id=row.id,
+                        token=token,
+                        error=error,
+                        now=self.clock(),
+                        park=row.final,
+                        attempts=row.attempts,
+                    )
+                )
+            except Exception:
+                log.exception("inbox: failure of row %s not recorded (its lease will end)", row.id)
+
+    async def _renew_forever(self) -> None:
+        period = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            held = {row_id: token for row_id, (token, _task) in self._in_hand.items()}
+            if not held:
+                continue
+            until = self.clock() + self.lease
+            try:
+                await anyio.to_thread.run_sync(
+                    functools.partial(store.renew, engine=self.engine, held=held, until=until)
+                )
+            except Exception:
+                log.exception("inbox: leases not renewed")
+
+
+@asynccontextmanager
+async def draining(
+    *, engine: Engine, settings: Settings, handlers: Mapping[str, InboxHandler]
+) -> AsyncIterator[Drainer | None]:
+    """Run a drainer for `handlers` inside the block (none when there is no handler)."""
+    if not handlers:
+        yield None
+        return
+    drainer = Drainer(engine=engine, settings=settings, handlers=handlers)
+    async with drainer.running():
+        yield drainer

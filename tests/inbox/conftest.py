@@ -1,0 +1,49 @@
+"""Fixtures of the inbox tests: a throwaway PostgreSQL server, raw inbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.db.engine import transaction
+from bot.db.models import InboundUpdate
+from tests.worker.pg import PostgresServer, start_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 15 server on 127.0.0.1 (skips when it cannot start)."""
+    server = start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def put(
+    engine: Engine, *, key: str, chat: str, seq: int, payload: str = "{}", channel: str = "memory"
+) -> int:
+    """Store one inbox row as a channel would; its id."""
+    with transaction(engine) as session:
+        row = InboundUpdate(
+            channel=channel,
+            external_key=key,
+            payload=payload,
+            received_at=datetime.now(UTC),
+            chat_key=chat,
+            seq=seq,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+def rows(engine: Engine) -> list[InboundUpdate]:
+    """Every inbox row, in id order."""
+    with transaction(engine) as session:
+        return list(session.exec(select(InboundUpdate).order_by(InboundUpdate.id)).all())  # type: ignore[arg-type]
