@@ -144,3 +144,26 @@ def test_a_ticket_locked_by_a_user_transaction_is_skipped_not_waited_for(
         stored = session.get(Ticket, busy.id)
         assert stored is not None
         assert stored.response_breached
+
+
+def test_every_notification_status_fits_the_migrated_enum(pg: Engine, start: datetime) -> None:
+    """The migrated PostgreSQL enum type knows every status the model has (DROPPED was missing,
+    so offboarding and the retention pass failed there)."""
+    with transaction(pg) as session:
+        for status in NotificationStatus:
+            session.add(
+                Notification(
+                    idempotency_key=f"enum:{status.value}",
+                    audience="customer",
+                    event="agent_comment",
+                    channel="console",
+                    chat_id="demo-requester",
+                    text="x",
+                    status=status,
+                    next_attempt_at=start,
+                    created_at=start,
+                )
+            )
+    with transaction(pg) as session:
+        stored = {n.status for n in session.exec(select(Notification)).all()}
+    assert stored == set(NotificationStatus)
