@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, changes, intake, manager, requester
+from handlers import agent, changes, intake, manager, requester, talk
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -49,6 +49,7 @@ USAGE_WORDS = {
     "period": N_("period"),
     "page": N_("page"),
     "handle": N_("handle"),
+    "words": N_("words"),
 }
 
 
@@ -131,6 +132,30 @@ COMMANDS: tuple[Command, ...] = (
         Section.GENERAL,
         N_("add a message to a ticket"),
         "REF %(text)s",
+    ),
+    Command(
+        "attach",
+        ANYONE,
+        talk.attach_command,
+        Section.GENERAL,
+        N_("send a file to a ticket (as the caption of the file)"),
+        "REF [%(text)s]",
+    ),
+    Command(
+        "reopen",
+        CUSTOMERS,
+        talk.reopen_command,
+        Section.CUSTOMER,
+        N_("reopen a resolved ticket, or one closed recently"),
+        "REF %(reason)s",
+    ),
+    Command(
+        "search",
+        CUSTOMERS,
+        talk.search_command,
+        Section.CUSTOMER,
+        N_("search your tickets (reference, intervention, description, messages)"),
+        "%(words)s",
     ),
     Command(
         "queue",

@@ -22,6 +22,7 @@ from bot.channels.sending import RateLimit, Sender
 from bot.db import signals as wake
 from bot.settings import Settings
 from bot.worker.clock import Clock, clock_from_settings
+from bot.worker.autoclose import AutoClose
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
@@ -115,6 +116,7 @@ class Worker:
             else None
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
+        self.auto_close = AutoClose(engine=engine, settings=settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -122,7 +124,8 @@ class Worker:
         """Release held messages, fire what is due, send what can go now, prune, then return."""
         released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
         fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
-        figures = {"released": released, "milestones": fired}
+        closed = await asyncio.to_thread(self.auto_close.close_now)
+        figures = {"released": released, "milestones": fired, "auto_closed": closed}
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         for drainer in self.drainers:
@@ -177,6 +180,7 @@ class Worker:
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
+                group.create_task(self.auto_close.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:

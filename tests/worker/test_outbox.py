@@ -305,8 +305,9 @@ async def test_console_messages_wait_for_the_console_session_by_default(
     queue(seeded, start, count=2)
     clock = ManualClock(start)
     figures = await Worker(engine=seeded, settings=settings, clock=clock).run_once()
-    # The worker now also reports its retention pass ("pruned"): nothing is old enough here.
-    assert figures == {"released": 0, "milestones": 0, "pruned": 0}
+    # The worker now also reports its retention pass ("pruned"): nothing is old enough here,
+    # and its auto-close pass ("auto_closed", issue 14): no resolved ticket waits here.
+    assert figures == {"released": 0, "milestones": 0, "auto_closed": 0, "pruned": 0}
     console = ConsoleSession(
         engine=seeded, settings=settings, handle="demo-requester", clock=clock.now
     )
