@@ -29,7 +29,7 @@ from bot.services import desk, notify
 from bot.services.actors import Actor, ticket_visibility
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError
-from bot.services.tickets import lock_ticket, record_event, refresh_sla
+from bot.services.tickets import lock_ticket, record_event, refresh_sla, reopen_round
 from bot.settings import Settings, current_settings
 from bot.sla.calendar import calendar_for
 from pricing.schema import ContractPack
@@ -333,7 +333,7 @@ def _close(
         ticket=ticket,
         event="closed",
         now=now,
-        key=f"t{ticket.id}:closed",
+        key=f"t{ticket.id}:closed{reopen_round(session=session, ticket=ticket)}",
         params={"reason": reason},
         exclude_user_ids=[] if actor is None else [actor.id],
     )
@@ -446,7 +446,7 @@ def close_unanswered(
             ticket=ticket,
             event="closed",
             now=now,
-            key=f"t{ticket.id}:closed",
+            key=f"t{ticket.id}:closed{reopen_round(session=session, ticket=ticket)}",
             params={"reason": "auto", "days": str(days)},
             settings=settings,
         )
