@@ -423,8 +423,9 @@ def attach_command(ctx: Context, argument: str) -> None:
     if not reference or not files:
         ctx.refuse(
             ctx._(
-                "Send the file with the caption /attach REF, or as a reply to a message "
-                "about the ticket."
+                "Send a file with /attach REF as its caption (in the console: /attach REF "
+                "followed by the file's path), or reply with the file to a message about "
+                "the ticket."
             ),
             RefusalReason.INVALID_INPUT,
         )

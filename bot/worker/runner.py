@@ -21,8 +21,8 @@ from bot.channels.registry import ChannelRuntime, Channels, Registry
 from bot.channels.sending import RateLimit, Sender
 from bot.db import signals as wake
 from bot.settings import Settings
-from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.autoclose import AutoClose
+from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held

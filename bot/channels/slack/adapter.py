@@ -19,6 +19,7 @@ Where replies go:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -62,12 +63,14 @@ from bot.channels.slack.blocks import (
     submitted_answer,
     unescape,
 )
+from bot.channels.slack.files import attachments_of
 from bot.channels.slack.home import home_blocks
 from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Attachment,
     InboundEvent,
     Outcome,
     Reply,
@@ -83,6 +86,7 @@ USER_CACHE_SECONDS = 3600.0
 RELAYED_REACTION = "white_check_mark"  # an agent's thread message reached the ticket
 MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
 ERROR_LIMIT = 1000
+FILE_SHARE = "file_share"  # a message with files (`files:read`): its files join the ticket
 
 
 @dataclass(frozen=True)
@@ -236,7 +240,8 @@ class SlackAdapter:
         self._spawn(self._action(body, action))
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        subtype = event.get("subtype")
+        if (subtype and subtype != FILE_SHARE) or event.get("bot_id") or not event.get("user"):
             return
         thread = event.get("thread_ts")
         if (
@@ -252,9 +257,11 @@ class SlackAdapter:
             self._chat(
                 user_id=str(event["user"]),
                 team=_user_team(body),
-                text=unescape(str(event.get("text") or "")),
+                text=unescape(str(event.get("text") or "")) or None,
                 dedupe=body.get("event_id"),
                 raw=body,
+                attachments=attachments_of(event),
+                reply_to=str(thread) if thread and thread != event.get("ts") else None,
             )
         )
 
@@ -305,15 +312,21 @@ class SlackAdapter:
         action: str | None = None,
         dedupe: str | None = None,
         raw: dict[str, Any] | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        reply_to: str | None = None,
     ) -> None:
-        """One event in the user's DM conversation; the replies are posted there."""
+        """One event in the user's DM conversation; the replies are posted there (a reply
+        to a thread under a ticket's message joins the ticket, which `reply_to` says)."""
         event = await self._event(
             user_id=user_id, chat_id=user_id, team=team, text=text, action=action
         )
+        event = dataclasses.replace(event, attachments=attachments, reply_to=reply_to)
         outcome = await self._run(event, dedupe=dedupe, raw=raw)
         if outcome is None:
             return
-        await self._post_dm(user_id, outcome)
+        posted = await self._post_dm(user_id, outcome)
+        if outcome.ticket is not None and posted:
+            await self._remember(outcome.ticket, user_id, posted)
         await self._after(user_id, outcome, origin=None, done=False)
 
     async def _thread_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -332,6 +345,7 @@ class SlackAdapter:
         core_event = await self._event(
             user_id=user_id, chat_id=channel, team=_user_team(body), text=command
         )
+        core_event = dataclasses.replace(core_event, attachments=attachments_of(event))
         outcome = await self._run(core_event, dedupe=body.get("event_id"), raw=body)
         if outcome is None:
             return
@@ -455,8 +469,20 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ Slack calls
 
-    async def _post_dm(self, user_id: str, outcome: Outcome) -> None:
-        """Post replies in the user's DM; an earlier question now stale loses its buttons."""
+    async def _remember(self, reference: str, user_id: str, posted: list[str]) -> None:
+        """Remember the DM messages about a ticket: a thread reply under one joins it."""
+
+        def run() -> None:
+            self.store.remember_messages(reference=reference, chat_id=user_id, ts=posted)
+
+        try:
+            await asyncio.to_thread(run)
+        except Exception:  # the answers are posted; only later thread replies suffer
+            log.exception("Slack answers about %s not remembered", reference)
+
+    async def _post_dm(self, user_id: str, outcome: Outcome) -> list[str]:
+        """Post replies in the user's DM; an earlier question now stale loses its buttons.
+        Returns the `ts` of the messages that are not the open question."""
         token = None if outcome.question is None else outcome.question.token
         known = self._questions.get(user_id)
         if known is not None and token is not None and token != known.token:
@@ -467,8 +493,11 @@ class SlackAdapter:
                 text=known.text,
                 blocks=answered(known.blocks, None),
             )
+        about: list[str] = []
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            if not has_actions(blocks):
+                about.append(str(posted["ts"]))
             if has_actions(blocks):
                 self._questions[user_id] = Posted(
                     channel=str(posted["channel"]),
@@ -477,6 +506,7 @@ class SlackAdapter:
                     blocks=blocks,
                     token=token,
                 )
+        return about
 
     async def _ephemeral(
         self,

@@ -23,6 +23,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.telegram import render
 from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
+from bot.channels.telegram.files import send_file
 from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
 from bot.channels.telegram.store import CHANNEL
 from handlers.model import MAX_TEXT, Option
@@ -108,12 +109,29 @@ class TelegramSender:
         assert last is not None
         if notification.audience in AGENT_AUDIENCES and notification.ticket_id and options:
             await self._remember_ping(notification.ticket_id, chat_id, last.message_id)
-        elif notification.audience == Audience.AGENTS_ROOM and notification.ticket_id:
+        elif notification.ticket_id:
+            # A reply to it reaches the ticket: an agent's in a group, a customer's anywhere.
             await self._remember_message(notification.ticket_id, chat_id, last.message_id)
+        await self._send_files(notification, last.message_id)
         return SendResult.delivered(str(last.message_id))
 
+    async def _send_files(self, notification: OutboxMessage, text_id: int) -> None:
+        """The message's Telegram files, by their `file_id`, as replies to its text (the
+        ticket's thread of messages); each is remembered like the text. Best effort: the
+        text went out and names every file, so a refused file does not send it again."""
+        chat_id = notification.chat_id
+        for file in notification.attachments:
+            try:
+                await self.limiter.acquire(chat_id)
+                sent = await send_file(self.bot, chat_id=int(chat_id), file=file, reply_to=text_id)
+            except TelegramError as exc:
+                log.warning("file of message %s not forwarded: %s", notification.id, exc)
+                continue
+            if sent is not None and notification.ticket_id:
+                await self._remember_message(notification.ticket_id, chat_id, sent.message_id)
+
     async def _remember_message(self, ticket_id: int, chat_id: str, message_id: int) -> None:
-        """Remember a group message about a ticket: a reply to it reaches the ticket."""
+        """Remember a message about a ticket: a reply to it reaches the ticket."""
 
         def remember() -> None:
             self.store.remember_message(ticket_id=ticket_id, chat_id=chat_id, message_id=message_id)
