@@ -16,7 +16,7 @@ from bot.services.conversation import FileInfo, SearchTerm
 from bot.services.notify.templates import RATE, SOLVED, UNSOLVED
 from bot.wording import intervention_label
 from handlers import intake
-from handlers.context import NAV_CANCEL, Context, offered_value, typed_choice
+from handlers.context import Context, offered_value, typed_choice
 from handlers.model import (
     Choices,
     Option,
@@ -388,10 +388,6 @@ def ask(ctx: Context) -> None:
 
 def answer(ctx: Context, state: State, value: str, *, chosen: bool) -> None:
     """Answer the current step."""
-    if value == NAV_CANCEL:
-        reset(ctx.require_conversation)
-        ctx.say(Text(ctx._("Cancelled. Nothing was sent.")))
-        return
     if state is State.MESSAGE_TICKET:
         _answer_message_ticket(ctx, value, chosen)
     elif state is State.REOPEN_REASON:
