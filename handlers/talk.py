@@ -182,9 +182,12 @@ def keep_for_intake(ctx: Context, state: State) -> bool:
     draft = ctx.require_conversation
     conversation.check_files(files=files, already=len(draft.attachments), settings=ctx.settings)
     draft.attachments = [*draft.attachments, *(f.as_payload() for f in files)]
-    said = ctx._("Kept: %(files)s will join your request.") % {
-        "files": files_said(ctx, len(draft.attachments))
-    }
+    count = len(draft.attachments)
+    said = ctx.t.ngettext(
+        "Kept: %(n)d file will join your request.",
+        "Kept: %(n)d files will join your request.",
+        count,
+    ) % {"n": count}
     ctx.say(Text(said))
     if not (ctx.event.text or "").strip():
         intake.ask(ctx)
@@ -208,12 +211,8 @@ def attach_pending(ctx: Context, reference: str, files: list[FileInfo]) -> None:
         now=ctx.now,
         settings=ctx.settings,
     )
-    ctx.say(
-        Text(
-            ctx._("%(files)s joined %(ref)s.")
-            % {"files": files_said(ctx, len(files)), "ref": ticket.reference}
-        )
-    )
+    joined = ctx.t.ngettext("%(n)d file joined %(ref)s.", "%(n)d files joined %(ref)s.", len(files))
+    ctx.say(Text(joined % {"n": len(files), "ref": ticket.reference}))
 
 
 REASONS = frozenset({"file_too_large", "too_many_files", "reopen_window", "reopen_reason"})
