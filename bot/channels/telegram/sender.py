@@ -124,7 +124,7 @@ class TelegramSender:
             try:
                 await self.limiter.acquire(chat_id)
                 sent = await send_file(self.bot, chat_id=int(chat_id), file=file, reply_to=text_id)
-            except TelegramError as exc:
+            except Exception as exc:  # the text is delivered: never send it twice for a file
                 log.warning("file of message %s not forwarded: %s", notification.id, exc)
                 continue
             if sent is not None and notification.ticket_id:
