@@ -228,6 +228,7 @@ def test_a_new_ping_disarms_the_previous_one(bot: Bot, updates: Updates, seeded:
     assert len(pings) > 1
     assert [m["message_id"] for m in pings if buttons(m)] == [pings[-1]["message_id"]]
     with transaction(seeded) as session:
-        ref = session.exec(select(MessageRef)).one()
+        # Issue 14: the customer's messages are remembered too; the ping is the one ref.
+        ref = session.exec(select(MessageRef).where(MessageRef.purpose == "ping")).one()
         assert ref.message_id == str(pings[-1]["message_id"])
     assert first["message_id"] != pings[-1]["message_id"]
