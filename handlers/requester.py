@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.db.models import Tenant, Ticket
@@ -11,7 +12,7 @@ from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, cost_sentence, owed_sentence, zone_of
 from handlers import talk
 from handlers.context import Context
-from handlers.model import RefusalReason, Text
+from handlers.model import RefusalReason, Text, echo
 from handlers.render import short_line, ticket_card
 from pricing.terms import AccountKind
 
@@ -163,13 +164,18 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
         )
     else:
         cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
-    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
+    card = ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost)
+    attached = conversation.attachments_of(session=ctx.session, ticket=ticket)
+    if attached:
+        names = ", ".join(conversation.file_line(f.name, f.size, f.kind) for f in attached)
+        card = dataclasses.replace(card, fields=(*card.fields, (ctx._("Files"), echo(names))))
+    ctx.say(card)
     zone = zone_of(pack)
     lines = [ctx._("Timeline:")]
     files = conversation.attachments_by_event(session=ctx.session, ticket=ticket)
     for event in tickets.events_of(session=ctx.session, ticket=ticket):
         what = _event_words(ctx, event.type)
-        extra = f" — {event.reason}" if event.reason and event.type != "closed" else ""
+        extra = f" — {event.reason}" if event.reason else ""
         if event.minutes:
             extra += " — " + ctx.t.duration(timedelta(minutes=event.minutes))
         lines.append("• " + ctx.t.field(ctx.t.datetime(event.at, zone), what + extra))

@@ -325,7 +325,9 @@ def _close(
     ticket.closed_at = now
     ticket.updated_at = now
     session.add(ticket)
-    record_event(session=session, ticket=ticket, actor=actor, type="closed", now=now, reason=reason)
+    record_event(
+        session=session, ticket=ticket, actor=actor, type="closed", now=now, changes={"how": reason}
+    )
     session.flush()
     # The customer who confirmed is answered in place (with the rating question).
     notify.emit(
@@ -438,7 +440,12 @@ def close_unanswered(
             continue
         session.refresh(ticket)
         record_event(
-            session=session, ticket=ticket, actor=None, type="closed", now=now, reason="auto"
+            session=session,
+            ticket=ticket,
+            actor=None,
+            type="closed",
+            now=now,
+            changes={"how": "auto"},
         )
         session.flush()
         notify.emit(
