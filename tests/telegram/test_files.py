@@ -57,9 +57,12 @@ def test_a_photo_on_an_open_ticket_reaches_the_agents_group(
     bot.run_worker(FRIDAY_1730)
     [photo] = _photos_in(bot, AGENTS_GROUP)
     assert photo["photo"][0]["file_id"] == PHOTO_ID  # the largest size, by id
-    # In the ticket's thread: a reply to the message that names the file.
+    # In the ticket's thread: a reply to the message that names the file, itself a reply
+    # to the ticket's ping.
     assert REFERENCE in photo["reply_to_message"]["text"]
     assert "photo.jpg" in photo["reply_to_message"]["text"]
+    [ping] = [m for m in bot.fake.sent(AGENTS_GROUP) if "reply_markup" in m]
+    assert photo["reply_to_message"]["reply_to_message"]["message_id"] == ping["message_id"]
     # With a caption, as a reply to the bot's notification: it joins that ticket at once.
     notification = next(
         m for m in bot.fake.sent(REQUESTER_ID) if REFERENCE in m["text"] and "reply_markup" not in m

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio.to_thread
-from telegram import Message
+from telegram import Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -36,6 +36,8 @@ RATE = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burs
 
 
 STATE_EVENT = "ticket_state"  # edits the ticket's ping in place instead of posting
+#: Conversation messages in an agents group answer the ticket's ping (its thread).
+THREADED_EVENTS = frozenset({"customer_comment", "reopened"})
 
 
 class PingStore(Protocol):
@@ -87,12 +89,13 @@ class TelegramSender:
             return await self._update_ping(notification, options)
         messages = render.render_text(notification.text, render.keyboard(options))
         last: Message | None = None
+        thread = await self._thread_of(notification)
         try:
             for outgoing in messages:
                 wait = await self._slot(chat_id)
                 if wait:
                     return SendResult.retry_after(wait, "flood limit")
-                last = await self._send_message(chat_id, outgoing)
+                last = await self._send_message(chat_id, outgoing, reply_to=thread)
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             self.limiter.block(chat_id, seconds)
@@ -187,9 +190,30 @@ class TelegramSender:
                 return wait
             await asyncio.sleep(wait)
 
-    async def _send_message(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+    async def _thread_of(self, notification: OutboxMessage) -> int | None:
+        """The ticket's ping in an agents group, which a conversation message answers (so
+        the ticket's messages and files read as one thread); None for anything else."""
+        if (
+            notification.event not in THREADED_EVENTS
+            or notification.audience != Audience.AGENTS_ROOM
+            or notification.ticket_id is None
+        ):
+            return None
+        ticket_id, chat_id = notification.ticket_id, notification.chat_id
         try:
-            return await self._post(chat_id, outgoing)
+            found = await anyio.to_thread.run_sync(
+                lambda: self.store.ping(ticket_id=ticket_id, chat_id=chat_id)
+            )
+        except Exception:  # without the thread the message still goes out
+            log.exception("ping of ticket %s not read", ticket_id)
+            return None
+        return int(found) if found else None
+
+    async def _send_message(
+        self, chat_id: str, outgoing: render.Outgoing, *, reply_to: int | None = None
+    ) -> Message:
+        try:
+            return await self._post(chat_id, outgoing, reply_to=reply_to)
         except ChatMigrated as exc:
             # A group became a supergroup: deliver there; the agents-group mapping follows
             # (the channel logs it and asks the operator to update the setting).
@@ -200,13 +224,19 @@ class TelegramSender:
                 self.on_migrated(int(chat_id), int(exc.new_chat_id))
             return await self._post(str(exc.new_chat_id), outgoing)
 
-    async def _post(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+    async def _post(
+        self, chat_id: str, outgoing: render.Outgoing, *, reply_to: int | None = None
+    ) -> Message:
+        extra: dict[str, Any] = {}
+        if reply_to is not None:
+            extra["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         return await self.bot.send_message(  # type: ignore[no-any-return]
             chat_id=int(chat_id),
             text=outgoing.text,
             parse_mode=ParseMode.HTML,
             reply_markup=outgoing.markup,
             link_preview_options=NO_PREVIEW,
+            **extra,
         )
 
     async def _remember_ping(self, ticket_id: int, chat_id: str, message_id: int) -> None:
