@@ -292,28 +292,6 @@ def open_ticket(
     return ticket
 
 
-def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: datetime) -> None:
-    """Add a message to the ticket; the other side is told."""
-    if not text.strip():
-        raise InputError("empty comment")
-    if ticket.status is TicketStatus.CLOSED:
-        raise InvalidStateError("ticket is closed", status=ticket.status.value)
-    recorded = record_event(
-        session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text
-    )
-    session.flush()
-    event = "agent_comment" if actor.is_staff else "customer_comment"
-    notify.emit(
-        session=session,
-        ticket=ticket,
-        event=event,
-        now=now,
-        key=f"t{ticket.id}:comment:{recorded.id}",
-        params={"text": text, "name": actor.user.display_name},
-        exclude_user_ids=[actor.id],
-    )
-
-
 def acknowledge(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> Ticket:
     """The agent's response: meets the response clock."""
     _require_staff(actor)
