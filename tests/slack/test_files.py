@@ -10,8 +10,9 @@ import pytest
 from sqlmodel import select
 
 from bot.db.engine import transaction
-from bot.db.models import TicketAttachment
+from bot.db.models import Ticket, TicketAttachment, TicketSatisfaction
 from bot.i18n import translator
+from bot.services import tickets, users
 from tests.handlers.i18n_check import assert_language
 from tests.slack.conftest import AGENTS, REQUESTER, World, team_of, text_of
 from tests.slack.test_agents import REF, deliver, open_ticket
@@ -114,3 +115,30 @@ async def test_a_thread_reply_under_a_notification_joins_the_ticket(make_world):
     await deliver(world)
     root = next(m for (c, _ts), m in world.fake.messages.items() if c == AGENTS)
     assert any("it is down again" in p["text"] for p in thread_posts(world, root["ts"]))
+
+
+async def test_solved_and_rated_from_the_dm(make_world):
+    world: World = await make_world("en")
+    await open_ticket(world)
+    with transaction(world.engine) as session:
+        agent = users.get_user_by_handle(session=session, handle="demo-agent")
+        assert agent is not None
+        ticket = session.exec(select(Ticket)).one()
+        tickets.resolve(
+            session=session,
+            actor=tickets.actor_for(session=session, user=agent),
+            ticket=ticket,
+            now=world.clock.now(),
+            minutes=30,
+        )
+    await deliver(world)
+    resolved = next(m for m in world.dm(REQUESTER) if "Is it solved?" in m["text"])
+    await world.click(REQUESTER, f"t:solved:{REF}", message=resolved)
+    rating = world.dm(REQUESTER)[-1]
+    assert "How satisfied are you" in text_of(rating)
+    assert any("TLN-2026-000001 is closed." in m["text"] for m in world.dm(REQUESTER)[-2:])
+    await world.click(REQUESTER, f"t:rate5:{REF}", message=rating)
+    [opened] = world.fake.of("views.open")
+    assert "Would you like to add a comment?" in text_of(opened.args["view"])
+    with transaction(world.engine) as session:
+        assert session.exec(select(TicketSatisfaction)).one().score == 5

@@ -394,6 +394,9 @@ class SlackAdapter:
             await self._after(user_id, outcome, origin=None, done=False)
             return
         if outcome.acted is None and outcome.question is None:
+            if direct:  # a customer's button (solved, a rating): the answer stays in the DM
+                await self._post_dm(user_id, outcome)
+                return
             # A refusal (not theirs to click, already resolved…): only the clicker sees it.
             await self._ephemeral(channel_id, user_id, replies, thread_ts=message.get("thread_ts"))
             return
