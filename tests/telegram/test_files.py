@@ -9,8 +9,9 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.db.engine import transaction
-from bot.db.models import TicketAttachment
+from bot.db.models import Ticket, TicketAttachment, TicketSatisfaction
 from bot.i18n import translator
+from bot.services import tickets, users
 from tests.handlers.i18n_check import assert_language
 from tests.telegram.conftest import (
     AGENT_ID,
@@ -146,3 +147,44 @@ def test_an_agents_photo_reply_in_the_group_reaches_the_customer(
     assert photo["photo"][0]["file_id"] == PHOTO_ID
     assert "Is this the screen you see?" in photo["reply_to_message"]["text"]
     assert "Demo Agent" in photo["reply_to_message"]["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_solved_then_rated_from_the_private_chat(
+    bot: Bot, updates: Updates, seeded: Engine, lang: str
+) -> None:
+    _opened(bot, updates, seeded, lang)
+    t = translator(lang)
+    with transaction(seeded) as session:
+        agent = users.get_user_by_handle(session=session, handle="demo-agent")
+        assert agent is not None
+        ticket = session.exec(select(Ticket)).one()
+        tickets.resolve(
+            session=session,
+            actor=tickets.actor_for(session=session, user=agent),
+            ticket=ticket,
+            now=FRIDAY_1730,
+            minutes=30,
+        )
+    bot.run_worker(FRIDAY_1730)
+    question = t.gettext("Is it solved? If not, say so and the ticket goes back to the team.")
+    [resolved] = [m for m in bot.fake.sent(REQUESTER_ID) if question in m["text"]]
+    assert [d for _label, d in buttons(resolved)] == [
+        f"t:solved:{REFERENCE}",
+        f"t:unsolved:{REFERENCE}",
+    ]
+    shown = bot.deliver(
+        updates.click(resolved, f"t:solved:{REFERENCE}", user_id=REQUESTER_ID, lang=lang)
+    )
+    assert "reply_markup" not in bot.fake.message(REQUESTER_ID, resolved["message_id"])
+    rating = shown[-1]
+    assert [d for _label, d in buttons(rating)] == [f"t:rate{n}:{REFERENCE}" for n in range(1, 6)]
+    shown = bot.deliver(
+        updates.click(rating, f"t:rate3:{REFERENCE}", user_id=REQUESTER_ID, lang=lang)
+    )
+    assert t.gettext("Would you like to add a comment? Write it, or skip.") in shown[-1]["text"]
+    shown = bot.deliver(updates.message("ok", user_id=REQUESTER_ID, lang=lang))
+    assert shown[-1]["text"] == t.gettext("Thank you, your comment is recorded.")
+    with transaction(seeded) as session:
+        rated = session.exec(select(TicketSatisfaction)).one()
+        assert (rated.score, rated.comment) == (3, "ok")

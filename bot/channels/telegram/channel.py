@@ -645,6 +645,8 @@ class TelegramChannel:
                 show_alert=acted is None and toast is not None,
             )
         )
+        if acted is None and refusal is None and not group:
+            await self._strip(message)  # a customer's button (solved, a rating): answered
         if acted is not None and message is not None:
             markup = render.keyboard(acted.options)
             line = render.done_line(query.from_user.full_name, acted.summary)
