@@ -56,7 +56,7 @@ def files_of(ctx: Context) -> list[FileInfo]:
 
 
 def files_said(ctx: Context, count: int) -> str:
-    """ "2 files" in the user's language."""
+    """A number of files ("2 files") in the user's language."""
     return ctx.t.ngettext("%(n)d file", "%(n)d files", count) % {"n": count}
 
 
