@@ -30,16 +30,20 @@ FILE = {
 }
 
 
-async def file_share(world: World, text: str, *, thread_ts: str | None = None) -> None:
-    """The requester shares a file in their DM with the app (a `file_share` message)."""
+async def file_share(
+    world: World, text: str, *, thread_ts: str | None = None, partial: bool = False
+) -> None:
+    """The requester shares a file in their DM with the app (a `file_share` message); a
+    `partial` one carries only the file's id (the rest comes from `files.info`)."""
     n = next(world.serial)
+    world.fake.files[FILE["id"]] = FILE
     event: dict[str, Any] = {
         "type": "message",
         "subtype": "file_share",
         "channel": "D" + REQUESTER[1:],
         "channel_type": "im",
         "text": text,
-        "files": [FILE],
+        "files": [{"id": FILE["id"]} if partial else FILE],
         "ts": f"1790000200.{n:06d}",
         "team": team_of(REQUESTER),
     }
@@ -63,7 +67,7 @@ async def test_a_file_share_in_the_dm_reaches_the_tickets_thread(make_world, lan
     await open_ticket(world)
     await deliver(world)
     root = next(m for (c, _ts), m in world.fake.messages.items() if c == AGENTS)
-    await file_share(world, "the error on screen")
+    await file_share(world, "the error on screen", partial=lang == "nl")
     question = world.last_question(REQUESTER)
     assert t.gettext("Is this about one of your requests?") in text_of(question)
     await world.click(REQUESTER, REF, message=question)
@@ -76,6 +80,8 @@ async def test_a_file_share_in_the_dm_reaches_the_tickets_thread(make_world, lan
     assert "the error on screen" in shown
     assert PERMALINK in shown
     assert "screen.png" in shown
+    # A file_share that carries only the file's id is completed with files.info.
+    assert len(world.fake.of("files.info")) == (1 if lang == "nl" else 0)
     with transaction(world.engine) as session:
         [stored] = session.exec(select(TicketAttachment)).all()
     assert (stored.channel, stored.kind, stored.file_id, stored.permalink) == (

@@ -320,6 +320,8 @@ class SlackAdapter:
         event = await self._event(
             user_id=user_id, chat_id=user_id, team=team, text=text, action=action
         )
+        if attachments:
+            attachments = await self._complete(attachments)
         event = dataclasses.replace(event, attachments=attachments, reply_to=reply_to)
         outcome = await self._run(event, dedupe=dedupe, raw=raw)
         if outcome is None:
@@ -345,7 +347,8 @@ class SlackAdapter:
         core_event = await self._event(
             user_id=user_id, chat_id=channel, team=_user_team(body), text=command
         )
-        core_event = dataclasses.replace(core_event, attachments=attachments_of(event))
+        files = await self._complete(attachments_of(event))
+        core_event = dataclasses.replace(core_event, attachments=files)
         outcome = await self._run(core_event, dedupe=body.get("event_id"), raw=body)
         if outcome is None:
             return
@@ -471,6 +474,21 @@ class SlackAdapter:
             await self.publish_home(user_id)
 
     # ------------------------------------------------------------------ Slack calls
+
+    async def _complete(self, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+        """Files whose event left out the permalink or size (a partial `file_share` object)
+        completed with `files.info` (`files:read`); a failed lookup keeps what the event said."""
+        completed: list[Attachment] = []
+        for file in files:
+            if file.permalink is None or file.size is None:
+                try:
+                    info = await self.client.files_info(file=file.file_id)
+                    found = attachments_of({"files": [info.get("file") or {}]})
+                    file = found[0] if found else file
+                except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("files.info failed for %s: %s", file.file_id, exc)
+            completed.append(file)
+        return tuple(completed)
 
     async def _remember(self, reference: str, user_id: str, posted: list[str]) -> None:
         """Remember the DM messages about a ticket: a thread reply under one joins it."""
