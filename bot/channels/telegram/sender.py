@@ -48,7 +48,7 @@ class PingStore(Protocol):
         ...
 
     def remember_message(self, *, ticket_id: int, chat_id: str, message_id: int) -> None:
-        """Remember a bot message about the ticket in an agents group."""
+        """Remember a bot message about the ticket in a chat."""
         ...
 
     def remember_ping(
