@@ -25,6 +25,7 @@ from bot.worker.autoclose import AutoClose
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
+from bot.worker.maintenance import MaintenanceNotices
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.retention import Retention
 
@@ -118,6 +119,7 @@ class Worker:
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self.auto_close = AutoClose(engine=engine, settings=settings, clock=self.clock)
+        self.maintenance = MaintenanceNotices(engine=engine, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -126,7 +128,13 @@ class Worker:
         released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
         fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
         closed = await asyncio.to_thread(self.auto_close.close_now)
-        figures = {"released": released, "milestones": fired, "auto_closed": closed}
+        notices = await asyncio.to_thread(self.maintenance.send_due)
+        figures = {
+            "released": released,
+            "milestones": fired,
+            "auto_closed": closed,
+            "maintenance": notices,
+        }
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         for drainer in self.drainers:
@@ -182,6 +190,7 @@ class Worker:
                     group.create_task(self.digest.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
                 group.create_task(self.auto_close.run(stop=stop))
+                group.create_task(self.maintenance.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:

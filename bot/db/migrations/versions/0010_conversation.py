@@ -1,7 +1,7 @@
 """conversation on tickets: attachments, satisfaction, files carried by notifications
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bot.db.types import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
