@@ -126,6 +126,24 @@ class Settings(BaseSettings):
         description="Largest purchase or adjustment, in credits or euros, per operation.",
     )
 
+    attachment_max_bytes: int = Field(
+        default=20_000_000,
+        ge=1,
+        description="Largest file a customer or an agent may attach to a ticket, in bytes.",
+    )
+    attachments_per_ticket: int = Field(
+        default=20, ge=1, description="Most files one ticket may carry."
+    )
+    auto_close_business_days: int = Field(
+        default=5,
+        ge=1,
+        description="A resolved ticket the customer did not answer closes after this many "
+        "business days of its contract.",
+    )
+    reopen_window_days: int = Field(
+        default=10, ge=0, description="A closed ticket can be reopened this many days after."
+    )
+
     retention_days: int = Field(
         default=30,
         ge=1,

@@ -10,6 +10,7 @@ from bot.numbers import parse_int
 from bot.services import ownership, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
+from handlers import talk
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
@@ -200,16 +201,17 @@ def note_command(ctx: Context, argument: str) -> None:
 
 
 def reply_command(ctx: Context, argument: str) -> None:
-    """/reply REF text: a message to the customer, signed with my name."""
-    found = _ticket_and_text(ctx, argument, "/reply REF " + ctx._("text"))
+    """/reply REF text: a message to the customer, signed with my name (files sent with it
+    reach the customer too; with files the text may be empty)."""
+    usage = "/reply REF " + ctx._("text")
+    if talk.files_of(ctx):
+        found = _ticket(ctx, argument, usage)
+    else:
+        found = _ticket_and_text(ctx, argument, usage)
     if found is None:
         return
     ticket, text = found
-    tickets.comment(
-        session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text[:3000], now=ctx.now
-    )
-    summary = ctx._("Reply sent to the customer of %(ref)s.") % {"ref": ticket.reference}
-    ctx.acted("reply", ticket, summary)
+    talk.add(ctx, ticket, text, talk.files_of(ctx))
 
 
 def ack_command(ctx: Context, argument: str) -> None:

@@ -22,6 +22,7 @@ from handlers import (
     maintenance,
     manager,
     requester,
+    talk,
 )
 from handlers.context import Context
 from handlers.model import Text
@@ -60,6 +61,7 @@ USAGE_WORDS = {
     "period": N_("period"),
     "page": N_("page"),
     "handle": N_("handle"),
+    "words": N_("words"),
 }
 
 
@@ -142,6 +144,30 @@ COMMANDS: tuple[Command, ...] = (
         Section.GENERAL,
         N_("add a message to a ticket"),
         "REF %(text)s",
+    ),
+    Command(
+        "attach",
+        ANYONE,
+        talk.attach_command,
+        Section.GENERAL,
+        N_("send a file to a ticket (as the caption of the file)"),
+        "REF [%(text)s]",
+    ),
+    Command(
+        "reopen",
+        CUSTOMERS,
+        talk.reopen_command,
+        Section.CUSTOMER,
+        N_("reopen a resolved ticket, or one closed recently"),
+        "REF %(reason)s",
+    ),
+    Command(
+        "search",
+        CUSTOMERS,
+        talk.search_command,
+        Section.CUSTOMER,
+        N_("search your tickets (reference, intervention, description, messages)"),
+        "%(words)s",
     ),
     Command(
         "escalate",

@@ -28,7 +28,7 @@ from bot.services.errors import (
     ServiceError,
 )
 from bot.settings import Settings, using_settings
-from handlers import agent, claims, commands, intake, views
+from handlers import agent, claims, commands, intake, talk, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
 from handlers.edge import clean_event
 from handlers.model import (
@@ -63,6 +63,7 @@ FREE_TEXT_STATES = frozenset(
         State.RECLASSIFY_REASON,
         State.PAUSE_REASON,
         State.OPEN_LOGGED,
+        *talk.FREE_TEXT,
     }
 )
 
@@ -167,7 +168,11 @@ def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Out
     ctx.user, ctx.identity, ctx.tenant = speaker.user, speaker.identity, speaker.tenant
     ctx.actor = speaker.actor
     ctx.conversation, expired = _conversation(ctx)
+    pending = talk.pending_files(ctx)
     _guarded(ctx, lambda: _route(ctx, command, argument))
+    if pending and ctx.outcome.acted is not None and ctx.outcome.acted.verb == "open":
+        opened = ctx.outcome.acted.reference
+        _guarded(ctx, lambda: talk.attach_pending(ctx, opened, pending))
     if expired:  # said last-minute, in the language the event ends in (/lang may change it)
         note = ctx._(
             "Your unfinished request expired after %(minutes)d minutes without "
@@ -260,8 +265,12 @@ def _route(ctx: Context, command: str | None, argument: str) -> None:
         return
     state = parse_state(ctx.require_conversation.state)
     if state is State.IDLE:
-        ctx.say(Text(ctx._("Send /new to open a ticket, or /help to see what I can do.")))
+        if not talk.loose_message(ctx, argument):
+            ctx.say(Text(ctx._("Send /new to open a ticket, or /help to see what I can do.")))
         return
+    intake_step = state not in AGENT_STATES
+    if ctx.event.attachments and intake_step and talk.keep_for_intake(ctx, state) and not argument:
+        return  # a file alone at an intake step: kept with the request, the step asked again
     _answer_step(ctx, state, argument)
 
 
@@ -269,7 +278,10 @@ def _route_action(ctx: Context, action: str) -> None:
     kind, _sep, rest = action.partition(":")
     if kind == "t":
         verb, _sep, reference = rest.partition(":")
-        agent.ticket_button(ctx, verb, reference)
+        if verb in talk.VERBS:
+            talk.ticket_button(ctx, verb, reference)
+        else:
+            agent.ticket_button(ctx, verb, reference)
         return
     if kind == "r":  # a reminder's button (certificate renewal)
         claims.renewal_button(ctx, action)
@@ -303,6 +315,8 @@ def _answer_step(ctx: Context, state: State, value: str, *, chosen: bool = False
         return
     if state in AGENT_STATES:
         agent.answer(ctx, state, value, chosen=chosen)
+    elif state in talk.STATES:
+        talk.answer(ctx, state, value, chosen=chosen)
     else:
         intake.answer(ctx, state, value, chosen=chosen)
 
@@ -321,6 +335,8 @@ def _reask(ctx: Context) -> None:
         ctx.say(Text(ctx._("Send /new to open a ticket, or /help to see what I can do.")))
     elif state in AGENT_STATES:
         agent.ask(ctx)
+    elif state in talk.STATES:
+        talk.ask(ctx)
     else:
         intake.ask(ctx)
 
@@ -369,6 +385,8 @@ def service_error_text(ctx: Context, exc: ServiceError) -> str:
             return _("The logging instant cannot be in the future.")
         if params.get("reason") == "before_contract":
             return _("The logging instant cannot be before the contract's start.")
+        if params.get("reason") in talk.REASONS:
+            return talk.refusal_text(ctx, params)
         return _("That request is not valid here. Send /help for the right form.")
     return _("That did not work.")
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import ChannelIdentity, Contract, Tenant, Ticket, TicketEvent, User
 from bot.i18n import Translator
-from bot.services import billing, tickets
+from bot.services import billing, conversation, tickets
 from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import level_label
 from bot.services.notify.templates import action_label
@@ -183,6 +183,10 @@ def staff_card(
             text, was_cut = cut(text, DETAIL_LIMIT)
             cut_any |= was_cut
         fields.append((labels.get(key, key), text))
+    files = conversation.attachments_of(session=session, ticket=ticket)
+    if files:
+        names = ", ".join(conversation.file_line(f.name, f.size, f.kind) for f in files)
+        fields.append((_("Files"), names if full else cut(names, DETAIL_LIMIT)[0]))
     lines = [_("Timeline:")]
     events = tickets.events_of(session=session, ticket=ticket, internal=True)
     shown = events if full else events[-EVENTS_SHOWN:]
@@ -291,6 +295,14 @@ def timeline_line(
             what += " — " + _("GTR exceeded by %(duration)s") % {
                 "duration": t.duration(timedelta(minutes=overrun))
             }
+    elif event.type == "comment" and changes.get("files"):
+        what += " — 📎 " + ", ".join(str(name) for name in changes["files"])
+    elif event.type == "closed" and changes.get("how") in ("confirmed", "auto"):
+        what = (
+            _("closed: the customer confirmed it is solved")
+            if changes["how"] == "confirmed"
+            else _("closed automatically: the customer did not answer")
+        )
     was_cut = False
     if event.reason:
         reason = event.reason
@@ -319,6 +331,7 @@ def event_words(t: Translator, kind: str) -> str:
         "resolved": _("resolved"),
         "closed": _("closed"),
         "comment": _("message"),
+        "reopened": _("reopened by the customer"),
         "note": _("internal note"),
         "assigned": _("assigned"),
         "breached": _("target breached"),

@@ -13,13 +13,18 @@ import re
 import unicodedata
 
 from bot.i18n import normalize_language, translator
-from handlers.model import InboundEvent
+from handlers.model import Attachment, InboundEvent
 
 MAX_TEXT = 4000  # below every platform's message size, above any real answer
 MAX_ACTION = 200  # payloads are ≤ 64 bytes; longer ones are forged and fail as such
 MAX_ID = 120  # the identifier columns
 MAX_NAME = 200
 MAX_LOCALE = 10
+MAX_ATTACHMENTS = 10  # files in one event (a Telegram album is several events)
+MAX_FILE_ID = 300
+MAX_FILE_NAME = 255
+MAX_MIME = 120
+MAX_LINK = 500
 
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})?", re.ASCII)
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -74,4 +79,21 @@ def clean_event(event: InboundEvent, *, default_locale: str = "fr") -> InboundEv
         platform_locale=locale,
         display_name=name,
         workspace_id=workspace,
+        attachments=tuple(_attachment(a) for a in event.attachments[:MAX_ATTACHMENTS]),
+        reply_to=None if event.reply_to is None else _ident(event.reply_to) or None,
+    )
+
+
+def _attachment(attachment: Attachment) -> Attachment:
+    """An attachment with its texts printable and capped to their column sizes."""
+    size = attachment.size if attachment.size is None or attachment.size >= 0 else None
+    mime = None if attachment.mime is None else printable(attachment.mime)[:MAX_MIME]
+    link = None if attachment.permalink is None else printable(attachment.permalink)[:MAX_LINK]
+    return dataclasses.replace(
+        attachment,
+        file_id=printable(attachment.file_id).strip()[:MAX_FILE_ID],
+        name=printable(attachment.name).strip()[:MAX_FILE_NAME],
+        size=size,
+        mime=mime or None,
+        permalink=link or None,
     )

@@ -48,9 +48,35 @@ class Channel(StrEnum):
     SLACK = "slack"
 
 
+class AttachmentKind(StrEnum):
+    """What kind of file a user sent."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    VIDEO = "video"
+    FILE = "file"  # a platform that does not say (Slack, the console)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an event, kept by its platform id (never downloaded by the core)."""
+
+    kind: AttachmentKind
+    file_id: str
+    name: str = ""
+    size: int | None = None
+    mime: str | None = None
+    permalink: str | None = None
+
+
 @dataclass(frozen=True)
 class InboundEvent:
-    """One thing a user did: typed text, or chose an option (its payload in `action`)."""
+    """One thing a user did: typed text, or chose an option (its payload in `action`).
+
+    `attachments` are the files sent with it; `reply_to` is the platform id of the bot
+    message the user answered (a Telegram reply, the root of a Slack thread), if any.
+    """
 
     channel: str
     chat_id: str
@@ -61,6 +87,8 @@ class InboundEvent:
     platform_locale: str | None = None
     display_name: str | None = None
     workspace_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    reply_to: str | None = None
 
 
 class OptionKind(StrEnum):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.db.models import Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
-from bot.services import accounts, tenants, tickets, users
+from bot.services import accounts, conversation, tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, cost_sentence, owed_sentence, zone_of
+from handlers import talk
 from handlers.context import Context
-from handlers.model import RefusalReason, Text
+from handlers.model import RefusalReason, Text, echo
 from handlers.render import short_line, ticket_card
 from pricing.terms import AccountKind
 
@@ -162,15 +164,25 @@ def show_ticket(ctx: Context, ticket: Ticket) -> None:
         )
     else:
         cost = quote_text(ctx.t, ticket_quote(pack=pack, ticket=ticket), pack)
-    ctx.say(ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost))
+    card = ticket_card(t=ctx.t, ticket=ticket, pack=pack, clocks=clocks, cost=cost)
+    attached = conversation.attachments_of(session=ctx.session, ticket=ticket)
+    if attached:
+        names = ", ".join(conversation.file_line(f.name, f.size, f.kind) for f in attached)
+        card = dataclasses.replace(card, fields=(*card.fields, (ctx._("Files"), echo(names))))
+    ctx.say(card)
     zone = zone_of(pack)
     lines = [ctx._("Timeline:")]
+    files = conversation.attachments_by_event(session=ctx.session, ticket=ticket)
     for event in tickets.events_of(session=ctx.session, ticket=ticket):
         what = _event_words(ctx, event.type)
         extra = f" — {event.reason}" if event.reason else ""
         if event.minutes:
             extra += " — " + ctx.t.duration(timedelta(minutes=event.minutes))
         lines.append("• " + ctx.t.field(ctx.t.datetime(event.at, zone), what + extra))
+        for attachment in files.get(event.id or 0, ()):
+            line = conversation.file_line(attachment.name, attachment.size, attachment.kind)
+            lines.append("  📎 " + line)
+    ctx.outcome.ticket = ticket.reference
     ctx.say(Text("\n".join(lines)))
 
 
@@ -186,6 +198,7 @@ def _event_words(ctx: Context, kind: str) -> str:
         "resolved": _("resolved"),
         "closed": _("closed"),
         "comment": _("message"),
+        "reopened": _("reopened by the customer"),
     }.get(kind, kind)
 
 
@@ -201,9 +214,17 @@ def comment_command(ctx: Context, argument: str) -> None:
         reply_command(ctx, argument)
         return
     ticket = tickets.find_ticket(session=ctx.session, actor=ctx.require_actor, reference=reference)
-    tickets.comment(
-        session=ctx.session, actor=ctx.require_actor, ticket=ticket, text=text[:3000], now=ctx.now
+    files = talk.files_of(ctx)
+    conversation.add_message(
+        session=ctx.session,
+        actor=ctx.require_actor,
+        ticket=ticket,
+        text=text,
+        files=files,
+        now=ctx.now,
+        settings=ctx.settings,
     )
+    ctx.outcome.ticket = ticket.reference
     ctx.say(Text(ctx._("Message added to %(ref)s.") % {"ref": ticket.reference}))
 
 

@@ -36,6 +36,9 @@ class State(StrEnum):
     OPEN_CUSTOMER = "open_customer"
     OPEN_REQUESTER = "open_requester"
     OPEN_LOGGED = "open_logged"
+    MESSAGE_TICKET = "message_ticket"  # which ticket a loose message joins
+    REOPEN_REASON = "reopen_reason"  # why the resolved ticket is not solved
+    RATING_COMMENT = "rating_comment"  # the optional comment after a rating
 
 
 def parse_state(value: str) -> State:
@@ -61,6 +64,7 @@ def reset(conversation: Conversation) -> None:
     conversation.search_query = None
     conversation.candidates = []
     conversation.ticket_id = None
+    conversation.attachments = []
     conversation.estimate_minutes = None
     conversation.units = None
     conversation.requester_id = None

@@ -7,9 +7,11 @@ button click on Slack or Telegram would be.
 
 from __future__ import annotations
 
+import mimetypes
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
@@ -21,6 +23,8 @@ from bot.numbers import parse_int
 from bot.settings import Settings
 from handlers.core import clean_event, entry
 from handlers.model import (
+    Attachment,
+    AttachmentKind,
     Choices,
     Confirm,
     InboundEvent,
@@ -56,6 +60,28 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
     return body, options
 
 
+def attach_line(text: str) -> tuple[str, tuple[Attachment, ...]]:
+    """`/attach REF PATH`: the command without the path, and the file as an attachment kept
+    by its absolute path (an unreadable path attaches nothing: the core says how to)."""
+    head, _sep, rest = text.partition(" ")
+    if head.lower() != "/attach":
+        return text, ()
+    reference, _sep, raw_path = rest.strip().partition(" ")
+    path = Path(raw_path.strip()).expanduser()
+    if not raw_path.strip() or not path.is_file():
+        return f"/attach {reference}".strip(), ()
+    mime = mimetypes.guess_type(path.name)[0]
+    kind = AttachmentKind.PHOTO if (mime or "").startswith("image/") else AttachmentKind.FILE
+    attachment = Attachment(
+        kind=kind,
+        file_id=str(path.resolve()),
+        name=path.name,
+        size=path.stat().st_size,
+        mime=mime,
+    )
+    return f"/attach {reference}", (attachment,)
+
+
 class ConsoleSession:
     """One user's terminal conversation with the core."""
 
@@ -84,6 +110,7 @@ class ConsoleSession:
         if picked is not None:
             action = self.last_options[picked - 1].payload
             text = ""
+        text, attachments = attach_line(text)
         event = InboundEvent(
             channel=CHANNEL,
             chat_id=self.handle,
@@ -93,6 +120,7 @@ class ConsoleSession:
             action=action,
             platform_locale=self.locale,
             display_name=self.handle,
+            attachments=attachments,
         )
         event = clean_event(event, default_locale=self.settings.default_locale)
         outcome = self.core(event)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Delivery(StrEnum):
@@ -99,6 +99,8 @@ class OutboxMessage:
     actions: tuple[dict[str, str], ...] = ()
     #: Platform user ids to mention (agents on duty, decided by routing), on this channel.
     mentions: tuple[str, ...] = ()
+    #: Files to forward with the message: channel, kind, file_id, name, size, mime, permalink.
+    attachments: tuple[dict[str, Any], ...] = ()
     ticket_id: int | None = None
     user_id: int | None = None
     attempt: int = 1

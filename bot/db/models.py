@@ -273,6 +273,10 @@ class Conversation(SQLModel, table=True):
     logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Work time an agent gave while resolving, until confirmed.
     work_minutes: int | None = None
+    #: Files sent while the draft or a message waits (attachments joining the ticket later).
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -352,6 +356,10 @@ class Notification(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: Files the message carries (`TicketAttachment.as_payload`), forwarded by the sender.
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     status: NotificationStatus = Field(default=NotificationStatus.PENDING, max_length=12)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -434,6 +442,50 @@ class MessageRef(SQLModel, table=True):
     purpose: str = Field(max_length=20)
     message_id: str = Field(max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketAttachment(SQLModel, table=True):
+    """A file sent on a ticket (photo, document, voice note, video), kept by its platform id."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="ticket_events.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    channel: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    file_id: str = Field(max_length=300)
+    name: str = Field(default="", max_length=255)
+    size: int | None = None
+    mime: str | None = Field(default=None, max_length=120)
+    permalink: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def as_payload(self) -> dict[str, Any]:
+        """What a notification carries of it (a sender forwards it by `file_id`)."""
+        return {
+            "channel": self.channel,
+            "kind": self.kind,
+            "file_id": self.file_id,
+            "name": self.name,
+            "size": self.size,
+            "mime": self.mime,
+            "permalink": self.permalink,
+        }
+
+
+class TicketSatisfaction(SQLModel, table=True):
+    """The customer's rating of a closed ticket (1–5) and an optional comment; reports join it."""
+
+    __tablename__ = "ticket_satisfaction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    score: int
+    comment: str | None = None
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 # --------------------------------------------------------------------------- contract consequences

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_or_increment
@@ -191,6 +191,16 @@ def _missed(clock: Any, met_at: datetime | None) -> bool:
     return bool(clock.state is ClockState.BREACHED)
 
 
+def reopen_round(*, session: Session, ticket: Ticket) -> str:
+    """A suffix for the keys of a ticket's resolution and closing notifications: empty until
+    the customer reopens it, then `:N` (each round is told once, and again after a reopen)."""
+    query = select(func.count()).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.type == "reopened"
+    )
+    rounds = int(session.exec(query).one())
+    return f":{rounds}" if rounds else ""
+
+
 def _due_params(ticket: Ticket) -> dict[str, str]:
     return {
         "response_due": "" if ticket.response_due is None else ticket.response_due.isoformat(),
@@ -288,28 +298,6 @@ def open_ticket(
         params=_due_params(ticket),
     )
     return ticket
-
-
-def comment(*, session: Session, actor: Actor, ticket: Ticket, text: str, now: datetime) -> None:
-    """Add a message to the ticket; the other side is told."""
-    if not text.strip():
-        raise InputError("empty comment")
-    if ticket.status is TicketStatus.CLOSED:
-        raise InvalidStateError("ticket is closed", status=ticket.status.value)
-    recorded = record_event(
-        session=session, ticket=ticket, actor=actor, type="comment", now=now, reason=text
-    )
-    session.flush()
-    event = "agent_comment" if actor.is_staff else "customer_comment"
-    notify.emit(
-        session=session,
-        ticket=ticket,
-        event=event,
-        now=now,
-        key=f"t{ticket.id}:comment:{recorded.id}",
-        params={"text": text, "name": actor.user.display_name},
-        exclude_user_ids=[actor.id],
-    )
 
 
 def acknowledge(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> Ticket:
@@ -566,15 +554,25 @@ def resolve(
         ticket.responded_at = now
     ticket.status = TicketStatus.RESOLVED
     refresh_sla(session=session, ticket=ticket, pack=pack, now=now)
-    outcome = billing.on_resolve(
-        session=session,
-        ticket=ticket,
-        contract=contract,
-        pack=pack,
-        actor=actor,
-        minutes=recorded_minutes(session=session, ticket=ticket),
-        now=now,
-    )
+    if billing.ticket_cost(session=session, ticket=ticket).settled:
+        # Reopened by the customer after a first resolution: that charge stands, once.
+        outcome = billing.ChargeOutcome(
+            rule=PriceRuleType.FREE,
+            unit=pack.balance.unit.value,
+            charged=Decimal(0),
+            waived=Decimal(0),
+            top_up_packs=0,
+        )
+    else:
+        outcome = billing.on_resolve(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            pack=pack,
+            actor=actor,
+            minutes=recorded_minutes(session=session, ticket=ticket),
+            now=now,
+        )
     # Outages: the GTR owed (Alteo 5.2) and the period's availability, both in the register.
     gtr = outages.gtr_at_resolution(
         session=session, ticket=ticket, contract=contract, pack=pack, now=now
@@ -596,7 +594,7 @@ def resolve(
         ticket=ticket,
         event="resolved",
         now=now,
-        key=f"t{ticket.id}:resolved",
+        key=f"t{ticket.id}:resolved{reopen_round(session=session, ticket=ticket)}",
         params={
             "charged": str(outcome.charged),
             "waived": str(outcome.waived),
@@ -625,7 +623,13 @@ def close(*, session: Session, actor: Actor, ticket: Ticket, now: datetime) -> T
     ticket.updated_at = now
     session.add(ticket)
     record_event(session=session, ticket=ticket, actor=actor, type="closed", now=now)
-    notify.emit(session=session, ticket=ticket, event="closed", now=now, key=f"t{ticket.id}:closed")
+    notify.emit(
+        session=session,
+        ticket=ticket,
+        event="closed",
+        now=now,
+        key=f"t{ticket.id}:closed{reopen_round(session=session, ticket=ticket)}",
+    )
     _publish(session=session, ticket=ticket, actor=actor, now=now, verb="close")
     return ticket
 

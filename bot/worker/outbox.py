@@ -70,6 +70,7 @@ def to_message(row: Notification, *, in_doubt: bool = False) -> OutboxMessage:
         audience=row.audience,
         actions=tuple(dict(a) for a in row.actions),
         mentions=tuple(row.mentions),
+        attachments=tuple(dict(a) for a in row.attachments or ()),
         ticket_id=row.ticket_id,
         user_id=row.user_id,
         attempt=row.attempts,

@@ -21,6 +21,7 @@ from bot.channels.registry import ChannelRuntime, Channels, Registry
 from bot.channels.sending import RateLimit, Sender
 from bot.db import signals as wake
 from bot.settings import Settings
+from bot.worker.autoclose import AutoClose
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
@@ -121,6 +122,7 @@ class Worker:
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self.reminders = Reminders(engine=engine, settings=settings, clock=self.clock)
         self.parked = ParkedReport(engine=engine, settings=settings, clock=self.clock)
+        self.auto_close = AutoClose(engine=engine, settings=settings, clock=self.clock)
         self.maintenance = MaintenanceNotices(engine=engine, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,8 +131,14 @@ class Worker:
         """Release held messages, fire what is due, send what can go now, prune, then return."""
         released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
         fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
+        closed = await asyncio.to_thread(self.auto_close.close_now)
         notices = await asyncio.to_thread(self.maintenance.send_due)
-        figures = {"released": released, "milestones": fired, "maintenance": notices}
+        figures = {
+            "released": released,
+            "milestones": fired,
+            "auto_closed": closed,
+            "maintenance": notices,
+        }
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         figures["reminders"] = await asyncio.to_thread(self.reminders.send_now)
@@ -189,6 +197,7 @@ class Worker:
                 group.create_task(self.retention.run(stop=stop))
                 group.create_task(self.reminders.run(stop=stop))
                 group.create_task(self.parked.run(stop=stop))
+                group.create_task(self.auto_close.run(stop=stop))
                 group.create_task(self.maintenance.run(stop=stop))
                 await stop.wait()
                 on_stop()

@@ -14,7 +14,7 @@ from bot.db.engine import transaction
 from bot.services import demo, users
 from bot.settings import Settings
 from handlers.core import handle_event
-from handlers.model import InboundEvent, Option, Outcome, check_limits, reply_options
+from handlers.model import Attachment, InboundEvent, Option, Outcome, check_limits, reply_options
 
 # Friday 20 November 2026, 17:30 in Brussels (the issue's acceptance instant).
 FRIDAY_1730 = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
@@ -47,8 +47,16 @@ class Chat:
     exchanges: int = 0
     log: list[tuple[str, str]] = field(default_factory=list)
 
-    def send(self, text: str | None = None, *, action: str | None = None) -> str:
-        """Send text (a number picks an option of the last question) and return the answer."""
+    def send(
+        self,
+        text: str | None = None,
+        *,
+        action: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        reply_to: str | None = None,
+    ) -> str:
+        """Send text (a number picks an option of the last question) and return the answer;
+        `attachments` are files sent with it, `reply_to` the bot message it answers."""
         if (
             text is not None
             and text.isascii()
@@ -66,6 +74,8 @@ class Chat:
             action=action,
             platform_locale=self.platform_locale,
             workspace_id=self.workspace_id,
+            attachments=attachments,
+            reply_to=reply_to,
         )
         with transaction(self.engine) as session:
             outcome = handle_event(session=session, event=event, settings=self.settings)

@@ -65,6 +65,7 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # files.info answers, by file id
         self._serial = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -250,6 +251,12 @@ class FakeSlack:
     def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.homes[str(args["user_id"])] = args["view"]
         return {"ok": True, "view": {**args["view"], "id": "VHOME"}}
+
+    def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file = self.files.get(str(args.get("file")))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": file}
 
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args["user"])

@@ -48,7 +48,7 @@ def test_manifest_matches_the_app():
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "im:history", "users:read"} <= scopes
-    assert {"channels:history", "groups:history", "reactions:write"} <= scopes
+    assert {"channels:history", "groups:history", "reactions:write", "files:read"} <= scopes
 
 
 def test_every_web_api_method_called_is_in_the_fake():
@@ -65,6 +65,7 @@ def test_every_web_api_method_called_is_in_the_fake():
         "views.publish",
         "users.info",
         "reactions.add",
+        "files.info",  # issue 14: a file_share without the file's details (files:read)
     }, methods
 
 

@@ -149,6 +149,46 @@ class Updates:
         self.fake.note(message)
         return {"update_id": next(self.ids), "message": message}
 
+    def photo(
+        self,
+        *,
+        user_id: int,
+        lang: str | None,
+        file_id: str,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A photo message (two sizes, as Telegram sends them), with an optional caption."""
+        message: dict[str, Any] = {
+            "message_id": next(self.message_ids),
+            "date": 1_795_000_000,
+            "chat": chat_of(chat_id if chat_id is not None else user_id),
+            "from": self.user(user_id, lang),
+            "photo": [
+                {
+                    "file_id": f"{file_id}-small",
+                    "file_unique_id": "s",
+                    "width": 90,
+                    "height": 60,
+                    "file_size": 1_200,
+                },
+                {
+                    "file_id": file_id,
+                    "file_unique_id": "l",
+                    "width": 1280,
+                    "height": 853,
+                    "file_size": 180_000,
+                },
+            ],
+        }
+        if caption is not None:
+            message["caption"] = caption
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        self.fake.note(message)
+        return {"update_id": next(self.ids), "message": message}
+
     def click(
         self,
         message: dict[str, Any],

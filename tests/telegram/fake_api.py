@@ -35,7 +35,15 @@ JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
 }
-INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "message_thread_id"}
+INT_FIELDS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "message_thread_id",
+    "from_chat_id",
+}
 DATE = 1_795_000_000
 
 
@@ -280,6 +288,19 @@ def _result(state: FakeState, method: str, params: dict[str, Any]) -> Any:
         return True
     if method == "sendMessage":
         return _send(state, params)
+    if method in MEDIA:
+        return _send_media(state, method, params)
+    if method == "copyMessage":
+        source = state.messages[(int(params["from_chat_id"]), int(params["message_id"]))]
+        copied = _store(
+            state,
+            int(params["chat_id"]),
+            params,
+            {k: source[k] for k in MEDIA_KEYS & source.keys()},
+        )
+        return {"message_id": copied["message_id"]}
+    if method == "getFile":
+        return {"file_id": params["file_id"], "file_unique_id": "u", "file_path": "photos/f.jpg"}
     if method in {"editMessageText", "editMessageReplyMarkup"}:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = state.messages[key]
@@ -337,6 +358,51 @@ def _send(state: FakeState, params: dict[str, Any]) -> dict[str, Any]:
         message["reply_to_message"] = state.messages[(chat_id, reply["message_id"])]
     state.messages[(chat_id, message["message_id"])] = message
     return message
+
+
+#: Sending a file by its id: the method and the field that carries the id.
+MEDIA = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendVideo": "video",
+}
+MEDIA_KEYS = frozenset({"photo", "document", "voice", "video", "caption"})
+
+
+def _store(
+    state: FakeState, chat_id: int, params: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    state.counters[chat_id] = state.counters.get(chat_id, 0) + 1
+    message: dict[str, Any] = {
+        "message_id": state.counters[chat_id],
+        "date": DATE,
+        "chat": chat_of(chat_id),
+        "from": BOT_USER,
+        **body,
+    }
+    reply = params.get("reply_parameters")
+    if reply and (chat_id, reply["message_id"]) in state.messages:
+        message["reply_to_message"] = state.messages[(chat_id, reply["message_id"])]
+    state.messages[(chat_id, message["message_id"])] = message
+    return message
+
+
+def _send_media(state: FakeState, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A file sent again by its `file_id` (Telegram answers with the new message)."""
+    field_name = MEDIA[method]
+    file_id = str(params[field_name])
+    if not file_id or file_id.startswith("/"):
+        raise ValueError("Bad Request: wrong file identifier")
+    media: Any = {"file_id": file_id, "file_unique_id": file_id[-8:]}
+    if field_name in ("photo", "video"):
+        media |= {"width": 1280, "height": 853}
+    if field_name in ("voice", "video"):
+        media["duration"] = 3
+    body: dict[str, Any] = {field_name: [media] if field_name == "photo" else media}
+    if params.get("caption"):
+        body["caption"] = str(params["caption"])
+    return _store(state, int(params["chat_id"]), params, body)
 
 
 def _updates(state: FakeState, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -337,10 +337,12 @@ async def test_console_messages_wait_for_the_console_session_by_default(
     figures = await Worker(engine=seeded, settings=settings, clock=clock).run_once()
     # The worker now also reports its retention pass ("pruned"): nothing is old enough here.
     # Issue 15 added the maintenance/availability pass ("maintenance") and the claim and
-    # certificate reminder pass ("reminders"): nothing due here.
+    # certificate reminder pass ("reminders"); issue 14 its auto-close pass ("auto_closed"):
+    # nothing due here.
     assert figures == {
         "released": 0,
         "milestones": 0,
+        "auto_closed": 0,
         "maintenance": 0,
         "reminders": 0,
         "pruned": 0,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import json
 import logging
 import re
@@ -68,12 +69,14 @@ from bot.channels.slack.blocks import (
     submitted_answer,
     unescape,
 )
+from bot.channels.slack.files import attachments_of
 from bot.channels.slack.home import home_blocks
 from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Attachment,
     ClaimLostError,
     InboundEvent,
     Outcome,
@@ -91,6 +94,7 @@ USER_CACHE_SECONDS = 3600.0
 RELAYED_REACTION = "white_check_mark"  # an agent's thread message reached the ticket
 MODAL_WORDS = frozenset({"modal", "form", "formulaire", "formulier"})
 ERROR_LIMIT = 1000
+FILE_SHARE = "file_share"  # a message with files (`files:read`): its files join the ticket
 
 #: The seal of the inbox row being handled (set per row task by `handle_row`).
 _seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("slack_seal", default=None)
@@ -282,7 +286,8 @@ class SlackAdapter:
         await ack()
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        subtype = event.get("subtype")
+        if (subtype and subtype != FILE_SHARE) or event.get("bot_id") or not event.get("user"):
             return
         thread = event.get("thread_ts")
         in_thread = (
@@ -361,13 +366,16 @@ class SlackAdapter:
         await self._chat(user_id=user_id, team=team, text=core_text(text))
 
     async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        thread = event.get("thread_ts")
         if event.get("channel_type") != "im":
             await self._thread_message(body, event)
             return
         await self._chat(
             user_id=str(event["user"]),
             team=_user_team(body),
-            text=unescape(str(event.get("text") or "")),
+            text=unescape(str(event.get("text") or "")) or None,
+            attachments=attachments_of(event),
+            reply_to=str(thread) if thread and thread != event.get("ts") else None,
         )
 
     async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -488,15 +496,23 @@ class SlackAdapter:
         team: str | None,
         text: str | None = None,
         action: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        reply_to: str | None = None,
     ) -> None:
-        """One event in the user's DM conversation; the replies are posted there."""
+        """One event in the user's DM conversation; the replies are posted there (a reply
+        to a thread under a ticket's message joins the ticket, which `reply_to` says)."""
         event = await self._event(
             user_id=user_id, chat_id=user_id, team=team, text=text, action=action
         )
+        if attachments:
+            attachments = await self._complete(attachments)
+        event = dataclasses.replace(event, attachments=attachments, reply_to=reply_to)
         outcome = await self._run(event)
         if outcome is None:
             return
-        await self._post_dm(user_id, outcome)
+        posted = await self._post_dm(user_id, outcome)
+        if outcome.ticket is not None and posted:
+            await self._remember(outcome.ticket, user_id, posted)
         await self._after(user_id, outcome, origin=None, done=False)
 
     async def _thread_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -515,6 +531,8 @@ class SlackAdapter:
         core_event = await self._event(
             user_id=user_id, chat_id=channel, team=_user_team(body), text=command
         )
+        files = await self._complete(attachments_of(event))
+        core_event = dataclasses.replace(core_event, attachments=files)
         outcome = await self._run(core_event)
         if outcome is None:
             return
@@ -563,6 +581,9 @@ class SlackAdapter:
             await self._after(user_id, outcome, origin=None, done=False)
             return
         if outcome.acted is None and outcome.question is None:
+            if direct:  # a customer's button (solved, a rating): the answer stays in the DM
+                await self._post_dm(user_id, outcome)
+                return
             # A refusal (not theirs to click, already resolved…): only the clicker sees it.
             await self._ephemeral(channel_id, user_id, replies, thread_ts=message.get("thread_ts"))
             return
@@ -638,8 +659,35 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ Slack calls
 
-    async def _post_dm(self, user_id: str, outcome: Outcome) -> None:
-        """Post replies in the user's DM; an earlier question now stale loses its buttons."""
+    async def _complete(self, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+        """Files whose event left out the permalink or size (a partial `file_share` object)
+        completed with `files.info` (`files:read`); a failed lookup keeps what the event said."""
+        completed: list[Attachment] = []
+        for file in files:
+            if file.permalink is None or file.size is None:
+                try:
+                    info = await self.client.files_info(file=file.file_id)
+                    found = attachments_of({"files": [info.get("file") or {}]})
+                    file = found[0] if found else file
+                except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                    log.warning("files.info failed for %s: %s", file.file_id, exc)
+            completed.append(file)
+        return tuple(completed)
+
+    async def _remember(self, reference: str, user_id: str, posted: list[str]) -> None:
+        """Remember the DM messages about a ticket: a thread reply under one joins it."""
+
+        def run() -> None:
+            self.store.remember_messages(reference=reference, chat_id=user_id, ts=posted)
+
+        try:
+            await asyncio.to_thread(run)
+        except Exception:  # the answers are posted; only later thread replies suffer
+            log.exception("Slack answers about %s not remembered", reference)
+
+    async def _post_dm(self, user_id: str, outcome: Outcome) -> list[str]:
+        """Post replies in the user's DM; an earlier question now stale loses its buttons.
+        Returns the `ts` of the messages that are not the open question."""
         token = None if outcome.question is None else outcome.question.token
         known = await self._question(user_id)
         if known is not None and token is not None and token != known.token:
@@ -650,8 +698,11 @@ class SlackAdapter:
                 text=known.text,
                 blocks=answered(known.blocks, None),
             )
+        about: list[str] = []
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            if not has_actions(blocks):
+                about.append(str(posted["ts"]))
             if has_actions(blocks):
                 question = Posted(
                     channel=str(posted["channel"]),
@@ -661,6 +712,7 @@ class SlackAdapter:
                     token=token,
                 )
                 await self._remember_question(user_id, question)
+        return about
 
     async def _question(self, user_id: str) -> Posted | None:
         """The question with live buttons in the user's DM (kept in the database)."""

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.slack.blocks import notification_blocks
+from bot.channels.slack.files import file_links
 from bot.channels.slack.store import CHANNEL
 from bot.settings import Settings
 
@@ -69,6 +70,10 @@ class ThreadStore(Protocol):
 
     def save_root(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
         """Remember the ticket's root message in the channel (the first one wins)."""
+        ...
+
+    def remember(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
+        """Remember a message about the ticket in a customer's DM."""
         ...
 
 
@@ -139,8 +144,9 @@ class SlackSender:
                     self.store.root, ticket_id=ticket_id, chat_id=notification.chat_id
                 )
             )
+        links = file_links(notification.attachments)
         text, blocks = notification_blocks(
-            text=notification.text,
+            text=f"{notification.text}\n{links}" if links else notification.text,
             actions=notification.actions,
             mentions=notification.mentions,
             command=self.settings.slack_command,
@@ -173,6 +179,18 @@ class SlackSender:
                 self.store.save_root, ticket_id=ticket_id, chat_id=notification.chat_id, ts=ts
             )
             await asyncio.to_thread(save)
+        if notification.audience == Audience.CUSTOMER and notification.ticket_id is not None:
+            # A thread reply under it joins the ticket (the customer's DM, by user id).
+            remember = functools.partial(
+                self.store.remember,
+                ticket_id=notification.ticket_id,
+                chat_id=notification.chat_id,
+                ts=ts,
+            )
+            try:
+                await asyncio.to_thread(remember)
+            except Exception:  # delivered; only a later thread reply would miss the ticket
+                log.exception("message %s sent but not remembered", notification.id)
         if notification.audience == Audience.CUSTOMER and self.on_customer is not None:
             try:
                 await self.on_customer(notification.chat_id)

@@ -24,6 +24,7 @@ DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
+MESSAGE = "m:"  # purpose prefix of a message about a ticket in a customer's DM
 
 
 class SlackStore:
@@ -100,6 +101,30 @@ class SlackStore:
         """The reference of the ticket whose thread in `chat_id` starts at `ts`."""
         with transaction(self.engine) as session:
             return ticket_of_thread(session=session, chat_id=chat_id, ts=ts)
+
+    def remember_messages(self, *, reference: str, chat_id: str, ts: list[str]) -> None:
+        """Remember the bot's DM messages about a ticket (a thread reply under one joins it)."""
+        with transaction(self.engine) as session:
+            ticket_id = session.exec(select(Ticket.id).where(Ticket.reference == reference)).first()
+            if ticket_id is None:
+                return
+            for one in ts:
+                remember_message(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=one)
+
+
+def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str) -> None:
+    """Remember a bot message about a ticket in a DM, by its `ts`."""
+    session.execute(
+        insert_ignoring(
+            session.get_bind().dialect.name,
+            MessageRef,
+            ticket_id=ticket_id,
+            channel=CHANNEL,
+            chat_id=chat_id,
+            purpose=f"{MESSAGE}{ts}"[:20],
+            message_id=ts,
+        )
+    )
 
 
 def _question(user_id: str) -> tuple[Any, ...]:
@@ -210,3 +235,8 @@ class ThreadRoots:
         """Remember the ticket's root message in the channel (the first one wins)."""
         with transaction(self.engine) as session:
             save_thread_root(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=ts)
+
+    def remember(self, *, ticket_id: int, chat_id: str, ts: str) -> None:
+        """Remember a message about the ticket in a customer's DM."""
+        with transaction(self.engine) as session:
+            remember_message(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=ts)

@@ -53,11 +53,13 @@ from telegram.request import BaseRequest
 
 from bot.channels.inbox import InboxRow, hub
 from bot.channels.telegram import commands, render
+from bot.channels.telegram.files import attachments_of
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.store import CHANNEL, TelegramStore, is_truncated
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Attachment,
     InboundEvent,
     Outcome,
     Reply,
@@ -357,7 +359,14 @@ class TelegramChannel:
         log.error("Telegram update %s failed", update_id, exc_info=context.error)
 
     def _event(
-        self, *, chat_id: int, user: User, text: str | None = None, action: str | None = None
+        self,
+        *,
+        chat_id: int,
+        user: User,
+        text: str | None = None,
+        action: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        reply_to: int | None = None,
     ) -> InboundEvent:
         event = InboundEvent(
             channel=CHANNEL,
@@ -368,6 +377,8 @@ class TelegramChannel:
             action=action,
             platform_locale=user.language_code,
             display_name=user.full_name,
+            attachments=attachments,
+            reply_to=None if reply_to is None else str(reply_to),
         )
         return clean_event(event, default_locale=self.settings.default_locale)
 
@@ -402,12 +413,13 @@ class TelegramChannel:
             self.migrate_group(message.chat.id, message.migrate_to_chat_id)
             return
         user = message.from_user
-        text = message.text or message.caption
+        text = message.text or message.caption or ""
+        files = attachments_of(message)
         group = message.chat.type in GROUP_TYPES
         if (
             user is None
             or user.is_bot
-            or not text
+            or not (text or files)
             or (group and not self._addressed(message, text))
         ):
             return
@@ -419,9 +431,15 @@ class TelegramChannel:
                 )
             )
             if reference is not None:
-                await self._relay(update_id, message, user, reference, text)
+                await self._relay(update_id, message, user, reference, text, files)
                 return
-        event = self._event(chat_id=message.chat.id, user=user, text=text)
+        event = self._event(
+            chat_id=message.chat.id,
+            user=user,
+            text=text or None,
+            attachments=files,
+            reply_to=replied_bot_message(message, self.bot.id),
+        )
         # A typed answer makes the buttons of the question it answers stale: they go while
         # the core works.
         stale = await self._take_open_question(message.chat.id, user.id, keep=None)
@@ -456,13 +474,19 @@ class TelegramChannel:
         return moved
 
     async def _relay(
-        self, update_id: int, message: Message, user: User, reference: str, text: str
+        self,
+        update_id: int,
+        message: Message,
+        user: User,
+        reference: str,
+        text: str,
+        files: tuple[Attachment, ...] = (),
     ) -> None:
         """A reply to a ticket's ping (or another bot message about it) in an agents group:
         a reply to the customer, or an internal note with the note prefix. A reaction says
         it reached the ticket; a refusal is answered in the group, to that agent."""
         command = relayed_command(reference, text, self.settings.note_prefix)
-        event = self._event(chat_id=message.chat.id, user=user, text=command)
+        event = self._event(chat_id=message.chat.id, user=user, text=command, attachments=files)
         outcome = await self._process(event, update_id)
         if outcome.acted is not None:
             await self._react(message)
@@ -570,9 +594,10 @@ class TelegramChannel:
             thread_id=topic_of(reply_to or within),
         )
         question = outcome.question
-        if group and outcome.ticket is not None:
-            # A reply to any of these reaches the ticket, like a reply to its ping; a
-            # question is not among them: a reply to it is its answer.
+        if outcome.ticket is not None:
+            # A reply to any of these reaches the ticket, like a reply to its ping (in a
+            # group) or a customer's reply to a notification; a question is not among them:
+            # a reply to it is its answer.
             about = [m.message_id for r, m in sent if question is None or r is not question.reply]
             if about:
                 await self._remember_answer(chat_id, outcome.ticket, about)
@@ -624,6 +649,9 @@ class TelegramChannel:
                 show_alert=acted is None and toast is not None,
             )
         )
+        if acted is None and refusal is None and not group:
+            # A customer's button (solved, a rating) is answered: its keyboard goes.
+            await self._strip(None if message is None else (message.chat.id, message.message_id))
         if acted is not None and message is not None:
             markup = render.keyboard(acted.options)
             line = render.done_line(query.from_user.full_name, acted.summary)
@@ -792,6 +820,15 @@ def chat_key(update: Update) -> str:
         return f"chat:{chat.id}"
     user = update.effective_user
     return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
+
+
+def replied_bot_message(message: Message, bot_id: int) -> int | None:
+    """The id of the bot's message this one replies to (a customer answering a ticket's
+    message), or None."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    return replied.message_id
 
 
 def topic_of(message: Message | None) -> int | None:

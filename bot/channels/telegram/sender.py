@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio.to_thread
-from telegram import Message
+from telegram import Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.telegram import render
 from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
+from bot.channels.telegram.files import send_file
 from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
 from bot.channels.telegram.store import CHANNEL
 from handlers.model import MAX_TEXT, Option
@@ -35,6 +36,8 @@ RATE = RateLimit(per_second=GLOBAL_RATE, per_chat_per_second=PER_CHAT_RATE, burs
 
 
 STATE_EVENT = "ticket_state"  # edits the ticket's ping in place instead of posting
+#: Conversation messages in an agents group answer the ticket's ping (its thread).
+THREADED_EVENTS = frozenset({"customer_comment", "reopened"})
 
 
 class PingStore(Protocol):
@@ -45,7 +48,7 @@ class PingStore(Protocol):
         ...
 
     def remember_message(self, *, ticket_id: int, chat_id: str, message_id: int) -> None:
-        """Remember a bot message about the ticket in an agents group."""
+        """Remember a bot message about the ticket in a chat."""
         ...
 
     def remember_ping(
@@ -86,12 +89,13 @@ class TelegramSender:
             return await self._update_ping(notification, options)
         messages = render.render_text(notification.text, render.keyboard(options))
         last: Message | None = None
+        thread = await self._thread_of(notification)
         try:
             for outgoing in messages:
                 wait = await self._slot(chat_id)
                 if wait:
                     return SendResult.retry_after(wait, "flood limit")
-                last = await self._send_message(chat_id, outgoing)
+                last = await self._send_message(chat_id, outgoing, reply_to=thread)
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             self.limiter.block(chat_id, seconds)
@@ -108,12 +112,29 @@ class TelegramSender:
         assert last is not None
         if notification.audience in AGENT_AUDIENCES and notification.ticket_id and options:
             await self._remember_ping(notification.ticket_id, chat_id, last.message_id)
-        elif notification.audience == Audience.AGENTS_ROOM and notification.ticket_id:
+        elif notification.ticket_id:
+            # A reply to it reaches the ticket: an agent's in a group, a customer's anywhere.
             await self._remember_message(notification.ticket_id, chat_id, last.message_id)
+        await self._send_files(notification, last.message_id)
         return SendResult.delivered(str(last.message_id))
 
+    async def _send_files(self, notification: OutboxMessage, text_id: int) -> None:
+        """The message's Telegram files, by their `file_id`, as replies to its text (the
+        ticket's thread of messages); each is remembered like the text. Best effort: the
+        text went out and names every file, so a refused file does not send it again."""
+        chat_id = notification.chat_id
+        for file in notification.attachments:
+            try:
+                await self.limiter.acquire(chat_id)
+                sent = await send_file(self.bot, chat_id=int(chat_id), file=file, reply_to=text_id)
+            except Exception as exc:  # the text is delivered: never send it twice for a file
+                log.warning("file of message %s not forwarded: %s", notification.id, exc)
+                continue
+            if sent is not None and notification.ticket_id:
+                await self._remember_message(notification.ticket_id, chat_id, sent.message_id)
+
     async def _remember_message(self, ticket_id: int, chat_id: str, message_id: int) -> None:
-        """Remember a group message about a ticket: a reply to it reaches the ticket."""
+        """Remember a message about a ticket: a reply to it reaches the ticket."""
 
         def remember() -> None:
             self.store.remember_message(ticket_id=ticket_id, chat_id=chat_id, message_id=message_id)
@@ -169,9 +190,30 @@ class TelegramSender:
                 return wait
             await asyncio.sleep(wait)
 
-    async def _send_message(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+    async def _thread_of(self, notification: OutboxMessage) -> int | None:
+        """The ticket's ping in an agents group, which a conversation message answers (so
+        the ticket's messages and files read as one thread); None for anything else."""
+        if (
+            notification.event not in THREADED_EVENTS
+            or notification.audience != Audience.AGENTS_ROOM
+            or notification.ticket_id is None
+        ):
+            return None
+        ticket_id, chat_id = notification.ticket_id, notification.chat_id
         try:
-            return await self._post(chat_id, outgoing)
+            found = await anyio.to_thread.run_sync(
+                lambda: self.store.ping(ticket_id=ticket_id, chat_id=chat_id)
+            )
+        except Exception:  # without the thread the message still goes out
+            log.exception("ping of ticket %s not read", ticket_id)
+            return None
+        return int(found) if found else None
+
+    async def _send_message(
+        self, chat_id: str, outgoing: render.Outgoing, *, reply_to: int | None = None
+    ) -> Message:
+        try:
+            return await self._post(chat_id, outgoing, reply_to=reply_to)
         except ChatMigrated as exc:
             # A group became a supergroup: deliver there; the agents-group mapping follows
             # (the channel logs it and asks the operator to update the setting).
@@ -182,13 +224,19 @@ class TelegramSender:
                 self.on_migrated(int(chat_id), int(exc.new_chat_id))
             return await self._post(str(exc.new_chat_id), outgoing)
 
-    async def _post(self, chat_id: str, outgoing: render.Outgoing) -> Message:
+    async def _post(
+        self, chat_id: str, outgoing: render.Outgoing, *, reply_to: int | None = None
+    ) -> Message:
+        extra: dict[str, Any] = {}
+        if reply_to is not None:
+            extra["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         return await self.bot.send_message(  # type: ignore[no-any-return]
             chat_id=int(chat_id),
             text=outgoing.text,
             parse_mode=ParseMode.HTML,
             reply_markup=outgoing.markup,
             link_preview_options=NO_PREVIEW,
+            **extra,
         )
 
     async def _remember_ping(self, ticket_id: int, chat_id: str, message_id: int) -> None:

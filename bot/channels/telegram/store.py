@@ -26,7 +26,7 @@ DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "telegram"
 PING = "ping"
-MESSAGE = "m:"  # purpose prefix of any other bot message about a ticket in a group
+MESSAGE = "m:"  # purpose prefix of any other bot message about a ticket (group or private)
 
 
 class TelegramStore:
@@ -76,11 +76,11 @@ class TelegramStore:
         return set_reachable(engine=self.engine, external_id=external_id, reachable=reachable)
 
     def ticket_of_message(self, *, chat_id: str, message_id: int) -> str | None:
-        """The reference of the ticket a bot message in a group is about."""
+        """The reference of the ticket a bot message in a chat is about."""
         return ticket_of_message(engine=self.engine, chat_id=chat_id, message_id=message_id)
 
     def remember_answer(self, *, reference: str, chat_id: str, message_ids: list[int]) -> None:
-        """Remember the bot's answers about a ticket in a group (replies to them reach it)."""
+        """Remember the bot's answers about a ticket in a chat (replies to them reach it)."""
         remember_answer(
             engine=self.engine, reference=reference, chat_id=chat_id, message_ids=message_ids
         )
@@ -235,7 +235,7 @@ def ping_of(*, engine: Engine, ticket_id: int, chat_id: str) -> str | None:
 
 
 def remember_message(*, engine: Engine, ticket_id: int, chat_id: str, message_id: int) -> None:
-    """Remember a bot message about a ticket in an agents group (replies to it reach the ticket)."""
+    """Remember a bot message about a ticket in a chat (replies to it reach the ticket)."""
     with engine.begin() as connection:
         connection.execute(
             insert_ignoring(
@@ -291,7 +291,7 @@ class PingRefs:
         return ping_of(engine=self.engine, ticket_id=ticket_id, chat_id=chat_id)
 
     def remember_message(self, *, ticket_id: int, chat_id: str, message_id: int) -> None:
-        """Remember a bot message about the ticket in an agents group."""
+        """Remember a bot message about the ticket in a chat."""
         remember_message(
             engine=self.engine, ticket_id=ticket_id, chat_id=chat_id, message_id=message_id
         )

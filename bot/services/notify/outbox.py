@@ -38,6 +38,7 @@ def outbox_row(
     actions: list[dict[str, str]] | None = None,
     status: NotificationStatus = NotificationStatus.PENDING,
     next_attempt_at: datetime | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The column values of one outbox row (every column but the id)."""
     return {
@@ -54,6 +55,7 @@ def outbox_row(
         "text": text,
         "actions": actions or [],
         "mentions": list(destination.mentions),
+        "attachments": attachments or [],
         "status": status,
         "attempts": 0,
         "next_attempt_at": next_attempt_at or now,
@@ -82,8 +84,12 @@ def emit(
     settings: Settings | None = None,
     exclude_user_ids: Iterable[int] = (),
     recipients: Collection[Recipient] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Write one outbox row per destination of `event`; `key` makes the event idempotent."""
+    """Write one outbox row per destination of `event`; `key` makes the event idempotent.
+
+    `attachments` are files the senders forward with the message (by their platform id).
+    """
     settings = settings or current_settings()
     pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
     excluded = set(exclude_user_ids)
@@ -126,6 +132,7 @@ def emit(
             ),
             status=status,
             next_attempt_at=next_attempt,
+            attachments=attachments,
         )
         if insert_row(session, row):
             written += 1

@@ -98,6 +98,7 @@ def render(
         ),
         "resolved": _("Ticket %(ref)s is resolved. %(cost)s") + "%(gtr)s",
         "closed": _("Ticket %(ref)s is closed."),
+        "reopened": _("Ticket %(ref)s was reopened by the customer (%(reason)s)."),
         "change_accepted": _(
             "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
         ),
@@ -120,6 +121,13 @@ def render(
         # The escalation sentence says it all (`escalation_text`).
         "escalated": "",
     }
+    if event in ("agent_comment", "customer_comment") and params.get("files"):
+        return _comment_with_files(t=t, event=event, values=values, files=params["files"])
+    if event == "resolved" and params.get("audience") == Audience.CUSTOMER:
+        question = _("Is it solved? If not, say so and the ticket goes back to the team.")
+        return f"{(templates[event] % values).strip()}\n{question}"
+    if event == "closed" and params.get("audience") == Audience.CUSTOMER:
+        return _closed_text(t=t, values=values, params=params)
     if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
         head = _(
             "New ticket %(ref)s: %(intervention)s, priority %(priority)s. "
@@ -138,6 +146,40 @@ def render(
         )
         text = "\n".join((text, *notes))
     return text
+
+
+def _comment_with_files(*, t: Translator, event: str, values: dict[str, str], files: str) -> str:
+    """A message with files: who sent it, its text if any, then one line per file."""
+    _ = t.gettext
+    if event == "agent_comment":
+        head = _("Ticket %(ref)s, files from %(name)s (support team):") % values
+    else:
+        head = _("Ticket %(ref)s, files from the customer:") % values
+    lines = [head]
+    if values["text"]:
+        lines.append(values["text"])
+    lines += ["📎 " + line for line in files.splitlines()]
+    return "\n".join(lines)
+
+
+def _closed_text(*, t: Translator, values: dict[str, str], params: dict[str, str]) -> str:
+    """The customer's closing message (why it closed) and the rating question."""
+    _ = t.gettext
+    if params.get("reason") == "auto":
+        head = auto_closed_sentence(t, values["ref"], params.get("days") or "0")
+    else:
+        head = _("Ticket %(ref)s is closed.") % values
+    return head + "\n" + _("How satisfied are you with how it was handled? 1 (poor) to 5 (very).")
+
+
+def auto_closed_sentence(t: Translator, reference: str, days: str) -> str:
+    """The auto-close sentence, with its number of business days."""
+    count = int(days) if days.isdigit() else 0
+    return t.ngettext(
+        "Ticket %(ref)s is closed: no answer came %(days)d business day after it was resolved.",
+        "Ticket %(ref)s is closed: no answer came %(days)d business days after it was resolved.",
+        count,
+    ) % {"ref": reference, "days": count}
 
 
 def status_words(t: Translator, status: str) -> str:
@@ -220,8 +262,29 @@ def action_label(t: Translator, verb: str) -> str:
     }.get(verb, verb)
 
 
+#: Customer buttons: the "solved?" question, the rating 1–5 (`t:VERB:REF` payloads).
+SOLVED, UNSOLVED, RATE = "solved", "unsolved", "rate"
+
+
+def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+    """The buttons of a customer's message: solved or not after resolution; a rating after."""
+    _ = translator(lang).gettext
+    ref = ticket.reference
+    if event == "resolved":
+        return [
+            {"label": _("Yes, it is solved"), "payload": f"t:{SOLVED}:{ref}"},
+            {"label": _("No, it isn't"), "payload": f"t:{UNSOLVED}:{ref}"},
+        ]
+    if event == "closed":
+        return [{"label": str(n), "payload": f"t:{RATE}{n}:{ref}"} for n in range(1, 6)]
+    return []
+
+
 def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
-    """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`)."""
+    """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`);
+    on a customer's message, the lifecycle's questions (`customer_actions`)."""
+    if audience == Audience.CUSTOMER:
+        return customer_actions(event=event, lang=lang, ticket=ticket)
     if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
         return []
     t = translator(lang)
