@@ -95,6 +95,10 @@ class Contract(SQLModel, table=True):
     options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Maintained by `ledger.append_entry` under the account lock: the sum of every entry
+    #: except holds and releases (`ledger_balance`), and of every entry (`ledger_available`).
+    ledger_balance: Decimal = Field(default=Decimal(0), sa_type=DecimalText)
+    ledger_available: Decimal = Field(default=Decimal(0), sa_type=DecimalText)
 
 
 class User(SQLModel, table=True):
@@ -145,7 +149,10 @@ class Ticket(SQLModel, table=True):
     """A request logged under a contract; its logging instant starts the SLA clocks."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_resolution_due", "status", "resolution_due"),)
+    __table_args__ = (
+        Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
+        Index("ix_tickets_status_logged_at", "status", "logged_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)
@@ -225,6 +232,7 @@ class LedgerEntry(SQLModel, table=True):
     """Append-only movement on a contract's account; the balance is their sum."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_contract_id_at", "contract_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenants.id", index=True)

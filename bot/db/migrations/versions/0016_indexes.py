@@ -1,0 +1,67 @@
+"""speed at volume: maintained account sums on contracts, and the indexes the reads need
+
+Revision ID: 0016
+Revises: 0008
+Create Date: 2026-12-01 22:00:00
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0016"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+HOLD_TYPES = ("hold", "release")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("ledger_balance", sa.String(length=40), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column("ledger_available", sa.String(length=40), nullable=False, server_default="0")
+        )
+    _backfill_sums()
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.create_index("ix_tickets_status_logged_at", ["status", "logged_at"], unique=False)
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ledger_entries_contract_id_at", ["contract_id", "at"], unique=False
+        )
+
+
+def _backfill_sums() -> None:
+    """Each account's sums from its entries, in exact decimals (never the database's floats)."""
+    bind = op.get_bind()
+    sums: dict[int, list[Decimal]] = {}
+    rows = bind.execute(sa.text("SELECT contract_id, type, amount FROM ledger_entries"))
+    for contract_id, kind, amount in rows:
+        both = sums.setdefault(contract_id, [Decimal(0), Decimal(0)])
+        value = Decimal(amount)
+        both[1] += value
+        if kind not in HOLD_TYPES:
+            both[0] += value
+    update = sa.text(
+        "UPDATE contracts SET ledger_balance = :balance, ledger_available = :available "
+        "WHERE id = :id"
+    )
+    for contract_id, (balance, available) in sums.items():
+        bind.execute(
+            update, {"id": contract_id, "balance": str(balance), "available": str(available)}
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_ledger_entries_contract_id_at")
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_status_logged_at")
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.drop_column("ledger_available")
+        batch_op.drop_column("ledger_balance")
