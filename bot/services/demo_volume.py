@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
 from bot.db.models import (
+    NO_PENDING_DUE,
     Contract,
     MilestoneRow,
     MilestoneStatus,
@@ -129,6 +130,7 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
                 "sla_generation": 1,
                 "updated_at": now,
                 "owner_id": agent.id if assigned else None,
+                "queue_due": _queue_due(response_due, resolution_due, responded_at),
             }
         )
         events.append(_event(ticket_id, logged, requester.id, "opened", template))
@@ -204,6 +206,15 @@ def _clocks(
     return clocks_for(
         pack=template.pack, ticket=ticket, pauses=(), now=now, fractions=fractions, terms=terms
     )
+
+
+def _queue_due(
+    response_due: datetime | None, resolution_due: datetime | None, responded_at: datetime | None
+) -> datetime:
+    # As `models.queue_due_of` for an open ticket (the rows bypass the ORM's flush).
+    if responded_at is None and response_due is not None:
+        return response_due
+    return resolution_due or NO_PENDING_DUE
 
 
 def _missed(due: datetime | None, met: datetime | None, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
@@ -648,14 +648,8 @@ QUEUE_SCOPES = ("all", "mine", "unassigned", "breached")
 
 
 def pending_due() -> Any:
-    """The nearest pending due instant, as SQL: the response until met, then the resolution."""
-    return case(
-        (
-            and_(col(Ticket.responded_at).is_(None), col(Ticket.response_due).is_not(None)),
-            col(Ticket.response_due),
-        ),
-        else_=col(Ticket.resolution_due),
-    )
+    """The nearest pending due instant, as SQL: the stored queue key (`models.queue_due_of`)."""
+    return col(Ticket.queue_due)
 
 
 @dataclass(frozen=True)
@@ -678,8 +672,12 @@ def queue(
     _require_staff(actor)
     if scope not in QUEUE_SCOPES:
         raise InputError("unknown queue scope", scope=scope)
+    # The stored key is set exactly on open tickets: the query walks its index in order and
+    # stops after one page. The visibility test goes on `contract_id + 0` so that no planner
+    # prefers the contract index (a scan of every visible ticket, then a sort).
     query = select(Ticket).where(
-        col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor)
+        col(Ticket.queue_due).is_not(None),
+        ticket_visibility(actor, contract_id=col(Ticket.contract_id) + 0),
     )
     if scope == "mine":
         query = query.where(Ticket.owner_id == actor.id)
@@ -690,7 +688,7 @@ def queue(
     due = pending_due()
     page = max(page, 1)
     query = (
-        query.order_by(due.is_(None), due, col(Ticket.logged_at), col(Ticket.id))
+        query.order_by(due, col(Ticket.logged_at), col(Ticket.id))
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     )
