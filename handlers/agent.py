@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
 from bot.numbers import parse_int
-from bot.services import ownership, tickets
+from bot.services import ownership, queries, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
@@ -122,10 +122,11 @@ def queue_command(ctx: Context, argument: str) -> None:
     lines = [titles[scope]]
     if page > 1:
         lines[0] += " " + ctx._("(page %(n)s)") % {"n": page}
-    for ticket in found.tickets:
-        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
-        line = queue_line(session=ctx.session, t=ctx.t, ticket=ticket, pack=pack, now=ctx.now)
-        lines.append("• " + line)
+    with queries.preloaded(session=ctx.session, tickets=found.tickets):
+        for ticket in found.tickets:
+            _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+            line = queue_line(session=ctx.session, t=ctx.t, ticket=ticket, pack=pack, now=ctx.now)
+            lines.append("• " + line)
     if found.more:
         words = "" if scope == "all" else f"{scope} "
         lines.append(ctx._("More: /queue %(args)s") % {"args": f"{words}{page + 1}"})

@@ -26,7 +26,7 @@ from bot.db.models import (
     TicketStatus,
     User,
 )
-from bot.services import billing, desk, milestones, notify
+from bot.services import billing, desk, milestones, notify, queries
 from bot.services.actors import Actor, actor_for, ticket_visibility
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
@@ -629,19 +629,14 @@ def tickets_for(
     *, session: Session, actor: Actor, scope: str = "mine", open_only: bool = True, limit: int = 20
 ) -> list[Ticket]:
     """The actor's tickets (`mine`) or their company's (`company`), newest first."""
-    query = select(Ticket)
+    where = [col(Ticket.tenant_id) == actor.user.tenant_id]
     if scope == "mine":  # of their current tenant: a user moved elsewhere leaves them behind
-        query = query.where(
-            Ticket.requester_id == actor.id, Ticket.tenant_id == actor.user.tenant_id
-        )
-    else:
-        query = query.where(Ticket.tenant_id == actor.user.tenant_id)
-    open_statuses = TicketStatus.open_statuses()
-    statuses = (
-        open_statuses if open_only else tuple(s for s in TicketStatus if s not in open_statuses)
+        where.append(col(Ticket.requester_id) == actor.id)
+    if not open_only:
+        where.append(col(Ticket.status).not_in(TicketStatus.open_statuses()))
+    return queries.visible_tickets(
+        session=session, actor=actor, where=where, open_only=open_only, limit=limit
     )
-    query = query.where(col(Ticket.status).in_(statuses))
-    return list(session.exec(query.order_by(col(Ticket.logged_at).desc()).limit(limit)).all())
 
 
 QUEUE_SCOPES = ("all", "mine", "unassigned", "breached")
@@ -672,25 +667,20 @@ def queue(
     _require_staff(actor)
     if scope not in QUEUE_SCOPES:
         raise InputError("unknown queue scope", scope=scope)
-    # The stored key is set exactly on open tickets: the query walks its index in order and
-    # stops after one page. The visibility test goes on `contract_id + 0` so that no planner
-    # prefers the contract index (a scan of every visible ticket, then a sort).
-    query = select(Ticket).where(
-        col(Ticket.queue_due).is_not(None),
-        ticket_visibility(actor, contract_id=col(Ticket.contract_id) + 0),
-    )
+    where: list[Any] = []
     if scope == "mine":
-        query = query.where(Ticket.owner_id == actor.id)
+        where.append(col(Ticket.owner_id) == actor.id)
     elif scope == "unassigned":
-        query = query.where(col(Ticket.owner_id).is_(None))
+        where.append(col(Ticket.owner_id).is_(None))
     elif scope == "breached":
-        query = query.where(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
-    due = pending_due()
+        where.append(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
     page = max(page, 1)
-    query = (
-        query.order_by(due, col(Ticket.logged_at), col(Ticket.id))
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
+    found = queries.visible_tickets(
+        session=session,
+        actor=actor,
+        where=where,
+        order="due",
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
     )
-    found = list(session.exec(query).all())
     return QueuePage(tickets=found[:per_page], page=page, more=len(found) > per_page)
