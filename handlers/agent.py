@@ -28,6 +28,9 @@ ESTIMATE_FACTOR = 4
 NO_ESTIMATE_LIMIT_MINUTES = 8 * 60
 QUEUE_PAGE = 15
 QUEUE_WORDS = {
+    "all": "all",  # `/tickets all`, which staff without a company reach the queue with
+    "tous": "all",
+    "alle": "all",
     "mine": "mine",
     "moi": "mine",
     "mes": "mine",

@@ -94,7 +94,7 @@ def _backfill_queue_due() -> None:
     bind = op.get_bind()
     query = sa.select(
         tickets.c.id, tickets.c.responded_at, tickets.c.response_due, tickets.c.resolution_due
-    ).where(tickets.c.status.in_(OPEN_STATUSES))
+    ).where(sa.cast(tickets.c.status, sa.String).in_(OPEN_STATUSES))
     for ticket_id, responded_at, response_due, resolution_due in bind.execute(query).all():
         if responded_at is None and response_due is not None:
             due = response_due
