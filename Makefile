@@ -44,6 +44,7 @@ BENCH_SIZES ?= 100,10000,100000
 
 bench: setup
 	$(BIN)/python bench/reads.py --sizes $(BENCH_SIZES) --postgres
+	$(BIN)/python bench/bursts.py
 	$(BIN)/python bench/milestones.py || true
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/slack.py
