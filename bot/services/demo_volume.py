@@ -289,14 +289,15 @@ def _flush(
     pauses: list[dict[str, Any]],
     stones: list[dict[str, Any]],
 ) -> VolumeSummary:
-    for model, rows in (
+    tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
         (Ticket, tickets),
         (TicketEvent, events),
         (TicketPause, pauses),
         (MilestoneRow, stones),
-    ):
-        if rows:
-            session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+    )
+    for model, rows in tables:
+        if rows:  # core inserts: one multi-row statement per table and batch, no ORM objects
+            session.execute(insert(model.__table__), rows)
     summary = VolumeSummary(
         written.tickets + len(tickets),
         written.events + len(events),
