@@ -187,6 +187,8 @@ class Ticket(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     #: Who logged it when not the requester (an agent opening it for a customer).
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    #: The escalation level requested (None: the desk, level 0; Proximus 002).
+    escalation_level: int | None = None
     #: The queue's sort key, kept by `keep_queue_due` at every flush: the nearest pending due
     #: instant of an open ticket (`NO_PENDING_DUE` without one), NULL once resolved or closed.
     queue_due: datetime | None = Field(default=None, sa_type=UTCDateTime)

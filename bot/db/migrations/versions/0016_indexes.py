@@ -1,7 +1,7 @@
 """speed at volume: maintained account sums on contracts, and the indexes the reads need
 
 Revision ID: 0016
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db.types
 
 revision: str = "0016"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
