@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
 from bot.numbers import parse_int
-from bot.services import ownership, tickets
+from bot.services import ownership, queries, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
 from handlers import talk
@@ -29,6 +29,9 @@ ESTIMATE_FACTOR = 4
 NO_ESTIMATE_LIMIT_MINUTES = 8 * 60
 QUEUE_PAGE = 15
 QUEUE_WORDS = {
+    "all": "all",  # `/tickets all`, which staff without a company reach the queue with
+    "tous": "all",
+    "alle": "all",
     "mine": "mine",
     "moi": "mine",
     "mes": "mine",
@@ -123,10 +126,11 @@ def queue_command(ctx: Context, argument: str) -> None:
     lines = [titles[scope]]
     if page > 1:
         lines[0] += " " + ctx._("(page %(n)s)") % {"n": page}
-    for ticket in found.tickets:
-        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
-        line = queue_line(session=ctx.session, t=ctx.t, ticket=ticket, pack=pack, now=ctx.now)
-        lines.append("• " + line)
+    with queries.preloaded(session=ctx.session, tickets=found.tickets):
+        for ticket in found.tickets:
+            _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+            line = queue_line(session=ctx.session, t=ctx.t, ticket=ticket, pack=pack, now=ctx.now)
+            lines.append("• " + line)
     if found.more:
         words = "" if scope == "all" else f"{scope} "
         lines.append(ctx._("More: /queue %(args)s") % {"args": f"{words}{page + 1}"})

@@ -370,6 +370,10 @@ COMMANDS: tuple[Command, ...] = (
 )
 BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
 COMMAND_NAMES: tuple[str, ...] = tuple(BY_NAME)
+#: Commands that only read: the core runs them without the write lock (see `core.process`).
+READ_COMMANDS = frozenset(
+    {"help", "queue", "tickets", "ticket", "balance", "status", "sla", "credits", "people"}
+)
 
 
 def find(name: str) -> Command | None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.db.engine import transaction
+from bot.db.engine import WriteNeeded, read_transaction, transaction
 from bot.db.models import Conversation, TicketStatus
 from bot.services.errors import (
     AccessDeniedError,
@@ -90,12 +90,12 @@ class Core:
 
     def home(self, event: InboundEvent) -> HomeView:
         """The home panel of the user behind `event` (a read-only transaction)."""
-        with transaction(self.engine) as session, using_settings(self.settings):
+        with read_transaction(self.engine) as session, using_settings(self.settings):
             return views.home_view(session=session, event=event, settings=self.settings)
 
     def menus(self, channel: str) -> list[CommandMenu]:
         """The command menus of a channel: per language, per role, per staff member."""
-        with transaction(self.engine) as session:
+        with read_transaction(self.engine) as session:
             return views.command_menus(session=session, channel=channel, settings=self.settings)
 
 
@@ -111,8 +111,23 @@ def process(
 
     With a `seal` (an event from the inbox), the event's row is marked handled in that same
     transaction, and a failure before the last attempt is raised for the inbox to retry.
+
+    A command that only reads runs in a read transaction (no write lock on SQLite); its row
+    is then marked in a short write transaction of its own (a read has no effect to share
+    it with). Should it need to write after all (a first contact, a changed language), it
+    runs again in a write transaction, nothing having been written.
     """
     try:
+        if reads_only(event):
+            try:
+                with read_transaction(engine) as session:
+                    read = handle_event(session=session, event=event, settings=settings)
+                if seal is not None:
+                    with transaction(engine) as session:
+                        seal(session)
+                return read
+            except WriteNeeded:
+                log.debug("read event needs a write: channel=%s", event.channel)
         with transaction(engine) as session:
             outcome = handle_event(session=session, event=event, settings=settings)
             if seal is not None:
@@ -130,6 +145,14 @@ def process(
         text = t.gettext("Something went wrong on our side. Please try again.")
         refusal = Refusal(text=text, reason=RefusalReason.ERROR)
         return Outcome(lang=t.lang, replies=[Text(text)], refusal=refusal)
+
+
+def reads_only(event: InboundEvent) -> bool:
+    """Whether the event is a command that, in the usual case, only reads."""
+    if event.action is not None:
+        return False
+    command, _argument = _split_command(event.text)
+    return command is not None and command in commands.READ_COMMANDS
 
 
 def handle_event(*, session: Session, event: InboundEvent, settings: Settings) -> Outcome:
@@ -179,8 +202,11 @@ def _handle(*, session: Session, event: InboundEvent, settings: Settings) -> Out
             "activity. Send /new to start again."
         ) % {"minutes": ctx.settings.conversation_idle_minutes}
         ctx.outcome.replies.insert(0, Text(note))
-    ctx.require_conversation.updated_at = now
-    session.add(ctx.require_conversation)
+    conversation = ctx.require_conversation
+    # Written only when it changed, or to keep an unfinished request alive: a read stays a read.
+    if session.is_modified(conversation) or parse_state(conversation.state) is not State.IDLE:
+        conversation.updated_at = now
+        session.add(conversation)
     return _finish(ctx)
 
 

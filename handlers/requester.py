@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.db.models import Tenant, Ticket
 from bot.i18n import LANGUAGES, translator
-from bot.services import accounts, conversation, tenants, tickets, users
+from bot.services import accounts, conversation, queries, tenants, tickets, users
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, cost_sentence, owed_sentence, zone_of
 from handlers import talk
@@ -112,9 +112,10 @@ def tickets_command(ctx: Context, argument: str) -> None:
         return
     title = ctx._("Closed tickets:") if closed else ctx._("Open tickets:")
     lines = [title]
-    for ticket in found:
-        _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
-        lines.append("• " + short_line(ctx.t, ticket, pack))
+    with queries.preloaded(session=ctx.session, tickets=found):
+        for ticket in found:
+            _contract, pack = tickets.contract_and_pack(session=ctx.session, ticket=ticket)
+            lines.append("• " + short_line(ctx.t, ticket, pack))
     ctx.say(Text("\n".join(lines)))
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import ChannelIdentity, Role, Tenant, Ticket, User
 from bot.i18n import LANGUAGES, translator
-from bot.services import tickets, users
+from bot.services import queries, tickets, users
 from bot.services.ticket_sla import ticket_clocks
 from bot.settings import Settings
 from bot.wording import intervention_label, priority_label, zone_of
@@ -44,11 +44,13 @@ def home_view(*, session: Session, event: InboundEvent, settings: Settings) -> H
     else:
         found = tickets.tickets_for(session=session, actor=actor, limit=MAX_TICKETS)
         title = t.gettext("Open tickets:")
+    with queries.preloaded(session=session, tickets=found):
+        lines = tuple(_line(session, speaker, ticket, event) for ticket in found)
     return HomeView(
         lang=t.lang,
         can_open=_may_open(speaker),
         title=title.rstrip(" :"),
-        tickets=tuple(_line(session, speaker, ticket, event) for ticket in found),
+        tickets=lines,
         empty=t.gettext("No tickets to show."),
     )
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import typer
 
 from bot.db.engine import get_engine, transaction
-from bot.services import demo, tenants, users
+from bot.services import demo, demo_volume, tenants, users
 from bot.services.errors import ServiceError
 from bot.settings import get_settings
 
@@ -90,10 +90,27 @@ def contract_add(
 
 
 @demo_app.command("seed")
-def demo_seed() -> None:
+def demo_seed(
+    open_tickets: int = typer.Option(
+        0,
+        "--open-tickets",
+        min=0,
+        max=1_000_000,
+        help="Also add this many open tickets (bulk; for benchmarks and the dashboard).",
+    ),
+) -> None:
     """Create the demo customer, contracts, credits and users (safe to run again)."""
     with transaction(get_engine()) as session:
         summary = demo.seed(session=session, now=datetime.now(UTC))
+    if open_tickets:
+        with transaction(get_engine()) as session:
+            volume = demo_volume.seed_open_tickets(
+                session=session, count=open_tickets, now=datetime.now(UTC)
+            )
+        typer.echo(
+            f"{volume.tickets} open ticket(s) added with {volume.events} event(s), "
+            f"{volume.milestones} milestone(s) and {volume.pauses} pause(s)"
+        )
     typer.echo(
         f"demo ready: tenant {'created' if summary.tenant_created else 'kept'}, "
         f"{summary.contracts_created} contract(s) and {summary.users_created} user(s) created; "

@@ -1,4 +1,10 @@
-"""Engines and sessions: SQLite tuned for concurrent writers, PostgreSQL as-is."""
+"""Engines and sessions: SQLite tuned for concurrent writers, PostgreSQL as-is.
+
+Writes run in `transaction` (SQLite: `BEGIN IMMEDIATE`, the write lock up front). Reads may
+run in `read_transaction` (SQLite: a deferred `BEGIN`, which never blocks a writer in WAL
+mode); a write attempted there raises `WriteNeeded` before anything is written, and the
+caller runs the work again in `transaction`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 from bot.settings import get_settings
+
+#: Execution option marking a read transaction (see `read_transaction`).
+READ_ONLY = "supportbot_read_only"
+_READ_VERBS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK", "WITH")
+
+
+class WriteNeeded(Exception):
+    """A read transaction was about to write: run the work again in a write transaction."""
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
@@ -42,8 +56,20 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a snapshot read: no lock, never waits
+            return
         # Take the write lock up front: two writers never both read-then-upgrade and deadlock.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        connection: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        if not connection.get_execution_options().get(READ_ONLY):
+            return
+        if not statement.lstrip().upper().startswith(_READ_VERBS):
+            raise WriteNeeded(statement.split(None, 1)[0])
 
     return engine
 
@@ -77,4 +103,20 @@ def get_engine(*, check: bool = True) -> Engine:
 def transaction(engine: Engine | None = None) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on error."""
     with Session(engine or get_engine(), expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_transaction(engine: Engine | None = None) -> Iterator[Session]:
+    """One session in a read transaction: deferred on SQLite, where a write raises `WriteNeeded`.
+
+    Elsewhere (PostgreSQL, where readers never block writers) it is a plain `transaction`.
+    """
+    bound = engine or get_engine()
+    if bound.dialect.name != "sqlite":
+        with transaction(bound) as session:
+            yield session
+        return
+    reading = bound.execution_options(**{READ_ONLY: True})
+    with Session(reading, expire_on_commit=False) as session, session.begin():
         yield session

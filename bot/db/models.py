@@ -11,7 +11,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from bot.db.types import DecimalText, UTCDateTime
@@ -95,6 +96,10 @@ class Contract(SQLModel, table=True):
     options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Maintained by `ledger.append_entry` under the account lock: the sum of every entry
+    #: except holds and releases (`ledger_balance`), and of every entry (`ledger_available`).
+    ledger_balance: Decimal = Field(default=Decimal(0), sa_type=DecimalText)
+    ledger_available: Decimal = Field(default=Decimal(0), sa_type=DecimalText)
 
 
 class User(SQLModel, table=True):
@@ -145,7 +150,14 @@ class Ticket(SQLModel, table=True):
     """A request logged under a contract; its logging instant starts the SLA clocks."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_resolution_due", "status", "resolution_due"),)
+    __table_args__ = (
+        Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
+        Index("ix_tickets_status_logged_at", "status", "logged_at"),
+        Index("ix_tickets_queue_due_logged_at", "queue_due", "logged_at"),
+        Index("ix_tickets_owner_id_queue_due", "owner_id", "queue_due", "logged_at"),
+        Index("ix_tickets_tenant_id_logged_at", "tenant_id", "logged_at"),
+        Index("ix_tickets_requester_id_logged_at", "requester_id", "logged_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)
@@ -177,6 +189,9 @@ class Ticket(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     #: The escalation level requested (None: the desk, level 0; Proximus 002).
     escalation_level: int | None = None
+    #: The queue's sort key, kept by `keep_queue_due` at every flush: the nearest pending due
+    #: instant of an open ticket (`NO_PENDING_DUE` without one), NULL once resolved or closed.
+    queue_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TicketPause(SQLModel, table=True):
@@ -227,6 +242,7 @@ class LedgerEntry(SQLModel, table=True):
     """Append-only movement on a contract's account; the balance is their sum."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_contract_id_at", "contract_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenants.id", index=True)
@@ -556,3 +572,28 @@ class Certificate(SQLModel, table=True):
     reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     renewal_ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
+
+
+# --------------------------------------------------------------------------- the queue's sort key
+
+#: The queue key of an open ticket with no pending target: after every real instant.
+NO_PENDING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def queue_due_of(ticket: Ticket) -> datetime | None:
+    """The response's due instant until it is met, then the resolution's; NULL when not open."""
+    if ticket.status not in TicketStatus.open_statuses():
+        return None
+    if ticket.responded_at is None and ticket.response_due is not None:
+        return ticket.response_due
+    return ticket.resolution_due or NO_PENDING_DUE
+
+
+@event.listens_for(OrmSession, "before_flush")
+def keep_queue_due(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Every ticket written through the ORM carries its current queue key."""
+    for instance in (*session.new, *session.dirty):
+        if isinstance(instance, Ticket):
+            due = queue_due_of(instance)
+            if instance.queue_due != due:
+                instance.queue_due = due

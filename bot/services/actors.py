@@ -53,7 +53,7 @@ def ticket_visibility(
 
     Admins see everything; staff (agents, provider managers) the contracts whose pack belongs
     to a provider they serve; requesters and customer managers their tenant. By default the
-    columns are the ticket's; reports pass a ledger entry's.
+    columns are the ticket's; reports pass a ledger entry's (an expression is accepted too).
     """
     if actor.role is Role.ADMIN:
         return true()
@@ -62,7 +62,8 @@ def ticket_visibility(
             pack.id for pack in load_packs().values() if pack.provider_code in actor.providers
         )
         contracts = select(Contract.id).where(col(Contract.pack_id).in_(packs))
-        return col(contract_id).in_(contracts)
+        column = contract_id if isinstance(contract_id, ColumnElement) else col(contract_id)
+        return column.in_(contracts)
     if actor.user.tenant_id is None:
         return false()
     return col(tenant_id) == actor.user.tenant_id

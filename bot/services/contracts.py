@@ -6,6 +6,10 @@ options, remedies), never `Contract.options` itself.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+
 from sqlmodel import Session
 
 from bot.db.models import Contract, Ticket
@@ -30,13 +34,41 @@ def terms_of(
     elif pack.id != contract.pack_id:
         raise InputError(f"contract {contract.id} is on pack {contract.pack_id}, not {pack.id}")
     try:
-        return ContractTerms.of(
-            pack, options=contract.options, service_level=contract.service_level
-        )
+        return _cached_terms(pack, contract.options, contract.service_level)
     except OptionError as exc:
         raise ContractTermsError(
             f"contract {contract.id}: {exc}", option=exc.option, reason=exc.reason
         ) from None
+
+
+_TERMS_KEPT = 1024
+_terms: OrderedDict[tuple[int, tuple[tuple[str, str], ...], str | None], ContractTerms] = (
+    OrderedDict()
+)
+_terms_lock = threading.Lock()
+
+
+def _cached_terms(
+    pack: ContractPack, options: Mapping[str, str], service_level: str | None
+) -> ContractTerms:
+    """`ContractTerms.of`, kept per process under the contract's content.
+
+    The key is what the terms are made of (the pack object, the options, the service level),
+    so a changed contract, or packs read again, simply miss: nothing to invalidate by hand.
+    The cached terms hold their pack, so its id is not reused while the entry lives.
+    """
+    key = (id(pack), tuple(sorted((str(k), str(v)) for k, v in options.items())), service_level)
+    with _terms_lock:
+        found = _terms.get(key)
+        if found is not None and found.pack is pack:
+            _terms.move_to_end(key)
+            return found
+    terms = ContractTerms.of(pack, options=options, service_level=service_level)
+    with _terms_lock:
+        _terms[key] = terms
+        while len(_terms) > _TERMS_KEPT:
+            _terms.popitem(last=False)
+    return terms
 
 
 def contract_and_pack(*, session: Session, ticket: Ticket) -> tuple[Contract, ContractPack]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -136,13 +137,24 @@ def total(rows: Iterable[LedgerEntry]) -> Decimal:
 
 def balance(*, session: Session, contract_id: int) -> Decimal:
     """What the account holds: the sum of every entry except holds and their releases."""
-    rows = entries(session=session, contract_id=contract_id)
-    return total(row for row in rows if row.type not in HOLD_TYPES)
+    return _maintained(session, contract_id, col(Contract.ledger_balance))
 
 
 def available(*, session: Session, contract_id: int) -> Decimal:
     """What can still be committed: the sum of every entry, open holds included."""
-    return total(entries(session=session, contract_id=contract_id))
+    return _maintained(session, contract_id, col(Contract.ledger_available))
+
+
+def _maintained(session: Session, contract_id: int, column: Any) -> Decimal:
+    # One indexed read of the sums `append_entry` keeps, not a scan of the account.
+    value = session.exec(select(column).where(Contract.id == contract_id)).first()
+    return Decimal(0) if value is None else Decimal(value)
+
+
+def recomputed(*, session: Session, contract_id: int) -> tuple[Decimal, Decimal]:
+    """Balance and available summed from the entries themselves (checks, repairs)."""
+    rows = entries(session=session, contract_id=contract_id)
+    return total(row for row in rows if row.type not in HOLD_TYPES), total(rows)
 
 
 def open_holds(
@@ -199,6 +211,10 @@ def append_entry(
         related_id=related_id,
     )
     session.add(row)
+    contract.ledger_available += amount
+    if type not in HOLD_TYPES:
+        contract.ledger_balance += amount
+    session.add(contract)
     session.flush()
     return row
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_or_increment
@@ -35,6 +35,7 @@ from bot.services import (
     milestones,
     notify,
     outages,
+    queries,
 )
 from bot.services.actors import Actor, actor_for, ticket_visibility
 from bot.services.contracts import contract_and_pack
@@ -650,33 +651,22 @@ def tickets_for(
     *, session: Session, actor: Actor, scope: str = "mine", open_only: bool = True, limit: int = 20
 ) -> list[Ticket]:
     """The actor's tickets (`mine`) or their company's (`company`), newest first."""
-    query = select(Ticket)
+    where = [col(Ticket.tenant_id) == actor.user.tenant_id]
     if scope == "mine":  # of their current tenant: a user moved elsewhere leaves them behind
-        query = query.where(
-            Ticket.requester_id == actor.id, Ticket.tenant_id == actor.user.tenant_id
-        )
-    else:
-        query = query.where(Ticket.tenant_id == actor.user.tenant_id)
-    open_statuses = TicketStatus.open_statuses()
-    statuses = (
-        open_statuses if open_only else tuple(s for s in TicketStatus if s not in open_statuses)
+        where.append(col(Ticket.requester_id) == actor.id)
+    if not open_only:
+        where.append(col(Ticket.status).not_in(TicketStatus.open_statuses()))
+    return queries.visible_tickets(
+        session=session, actor=actor, where=where, open_only=open_only, limit=limit
     )
-    query = query.where(col(Ticket.status).in_(statuses))
-    return list(session.exec(query.order_by(col(Ticket.logged_at).desc()).limit(limit)).all())
 
 
 QUEUE_SCOPES = ("all", "mine", "unassigned", "breached")
 
 
 def pending_due() -> Any:
-    """The nearest pending due instant, as SQL: the response until met, then the resolution."""
-    return case(
-        (
-            and_(col(Ticket.responded_at).is_(None), col(Ticket.response_due).is_not(None)),
-            col(Ticket.response_due),
-        ),
-        else_=col(Ticket.resolution_due),
-    )
+    """The nearest pending due instant, as SQL: the stored queue key (`models.queue_due_of`)."""
+    return col(Ticket.queue_due)
 
 
 @dataclass(frozen=True)
@@ -699,21 +689,20 @@ def queue(
     _require_staff(actor)
     if scope not in QUEUE_SCOPES:
         raise InputError("unknown queue scope", scope=scope)
-    query = select(Ticket).where(
-        col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor)
-    )
+    where: list[Any] = []
     if scope == "mine":
-        query = query.where(Ticket.owner_id == actor.id)
+        where.append(col(Ticket.owner_id) == actor.id)
     elif scope == "unassigned":
-        query = query.where(col(Ticket.owner_id).is_(None))
+        where.append(col(Ticket.owner_id).is_(None))
     elif scope == "breached":
-        query = query.where(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
-    due = pending_due()
+        where.append(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
     page = max(page, 1)
-    query = (
-        query.order_by(due.is_(None), due, col(Ticket.logged_at), col(Ticket.id))
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
+    found = queries.visible_tickets(
+        session=session,
+        actor=actor,
+        where=where,
+        order="due",
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
     )
-    found = list(session.exec(query).all())
     return QueuePage(tickets=found[:per_page], page=page, more=len(found) > per_page)

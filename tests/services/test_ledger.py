@@ -498,6 +498,8 @@ OPERATIONS = st.lists(
 def test_balance_is_always_the_sum_of_entries(
     engine: Engine, operations: list[tuple[str, int, Decimal]]
 ) -> None:
+    # `balance` and `available` read the sums `append_entry` maintains on the contract; this
+    # checks them against the entries themselves after every operation, refused ones included.
     with transaction(engine) as session:
         contract_id, user_id = make_account(session)
         tickets = [make_ticket(session, contract_id, user_id) for _ in range(4)]
@@ -543,6 +545,8 @@ def test_balance_is_always_the_sum_of_entries(
         assert balance == sum((r.amount for r in non_hold), Decimal(0))
         assert free == sum((r.amount for r in rows), Decimal(0))
         assert free == balance + sum((h.amount for h in holds), Decimal(0))
+        with Session(engine) as session:
+            assert ledger.recomputed(session=session, contract_id=contract_id) == (balance, free)
         # A waived ticket nets to zero; a charged one costs exactly its charge.
         for ticket_id in tickets:
             mine = [r for r in rows if r.ticket_id == ticket_id and r.type in ("charge", "waiver")]

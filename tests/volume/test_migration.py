@@ -1,0 +1,70 @@
+"""Migration 0016 fills the maintained account sums and the queue key of existing rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.db.engine import make_engine
+from bot.db.migrate import upgrade
+from bot.db.models import NO_PENDING_DUE, Contract, Ticket
+from bot.services import ledger
+
+AT = "2026-11-20 10:00:00.000000"
+ROWS = """
+INSERT INTO tenants (id, slug, name, default_locale, zone, created_at)
+    VALUES (1, 't', 'T', 'fr', 'Europe/Brussels', :at);
+INSERT INTO contracts (id, tenant_id, pack_id, options, active, created_at)
+    VALUES (1, 1, 'telenet-hosting-cloud', '{}', 1, :at);
+INSERT INTO users (id, handle, display_name, role, notify_outside_hours, created_at)
+    VALUES (1, 'u', 'U', 'REQUESTER', 1, :at);
+INSERT INTO ledger_entries (tenant_id, contract_id, unit, type, amount, at) VALUES
+    (1, 1, 'credits', 'PURCHASE', '40', :at),
+    (1, 1, 'credits', 'HOLD', '-2.5', :at),
+    (1, 1, 'credits', 'CHARGE', '-1.25', :at);
+INSERT INTO tickets (id, reference, tenant_id, contract_id, requester_id, intervention_id,
+    kind, priority, status, logged_at, description, details, response_breached,
+    resolution_breached, sla_generation, updated_at, response_due, resolution_due,
+    responded_at) VALUES
+    (1, 'A', 1, 1, 1, 'x', 'incident', 'p1', 'OPEN', :at, '', '{}', 0, 0, 0, :at,
+        '2026-11-20 11:00:00.000000', '2026-11-21 10:00:00.000000', NULL),
+    (2, 'B', 1, 1, 1, 'x', 'incident', 'p1', 'RESPONDED', :at, '', '{}', 0, 0, 0, :at,
+        '2026-11-20 11:00:00.000000', '2026-11-21 10:00:00.000000', :at),
+    (3, 'C', 1, 1, 1, 'x', 'incident', 'p1', 'PAUSED', :at, '', '{}', 0, 0, 0, :at,
+        NULL, NULL, NULL),
+    (4, 'D', 1, 1, 1, 'x', 'incident', 'p1', 'CLOSED', :at, '', '{}', 0, 0, 0, :at,
+        '2026-11-20 11:00:00.000000', '2026-11-21 10:00:00.000000', NULL)
+"""
+
+
+def test_0016_backfills_sums_and_queue_keys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url=url, revision="0008")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for statement in ROWS.split(";"):
+            connection.execute(text(statement), {"at": AT})
+    upgrade(url=url)
+    with Session(engine) as session:
+        contract = session.get(Contract, 1)
+        assert contract is not None
+        assert contract.ledger_balance == Decimal("38.75")  # holds left out
+        assert contract.ledger_available == Decimal("36.25")
+        assert ledger.recomputed(session=session, contract_id=1) == (
+            Decimal("38.75"),
+            Decimal("36.25"),
+        )
+        keys = {
+            t.reference: t.queue_due for t in (session.get(Ticket, i) for i in range(1, 5)) if t
+        }
+    assert keys == {
+        "A": datetime(2026, 11, 20, 11, 0, tzinfo=UTC),
+        "B": datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+        "C": NO_PENDING_DUE,
+        "D": None,
+    }
+    engine.dispose()
