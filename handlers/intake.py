@@ -9,18 +9,22 @@ category or intervention step searches the catalog.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from sqlmodel import col, select
 
 from bot.db.models import Contract, Role, Tenant, User
+from bot.durations import DurationError, parse_minutes
 from bot.numbers import parse_int
-from bot.services import accounts, billing, tenants, tickets
+from bot.services import accounts, billing, ledger, tenants, tickets
 from bot.services.contracts import terms_of
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
+from handlers import contacts
 from handlers.context import Context, offered_value, typed_choice
+from handlers.intake_facts import due_lines, priority_line
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text, echo
 from handlers.render import fee_text, quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
@@ -32,26 +36,32 @@ from pricing.search import search_catalog
 SEARCH = "~search"
 NONE = "~none"
 OPEN = "~open"
+KEEP = "~keep"
+SAME = "~same"
+CHANGE = "~change"
+CONTACT = "~contact"  # the detail step asking "same contact as last time?"
 UNKNOWN_ESTIMATE = "0"
 MAX_DESCRIPTION = 3000
 MAX_DETAIL = 300
 
-# Which draft fields a state sets: going back to a state clears its field and later ones.
-DRAFT_ORDER: tuple[tuple[State, tuple[str, ...]], ...] = (
-    (State.OPEN_REQUESTER, ("requester_id",)),
-    (State.OPEN_LOGGED, ("logged_at",)),
-    (State.PICK_CONTRACT, ("contract_id",)),
-    (State.PICK_CATEGORY, ("category_id",)),
-    (State.PICK_INTERVENTION, ("intervention_id",)),
-    (State.DESCRIBE_SEARCH, ("search_query",)),
-    (State.CONFIRM_MATCH, ("candidates",)),
-    (State.PICK_KIND, ("kind",)),
-    (State.PICK_PRIORITY, ("priority",)),
-    (State.ASK_DETAIL, ("details",)),
-    (State.ASK_UNITS, ("units",)),
-    (State.ASK_ESTIMATE, ("estimate_minutes",)),
-    (State.ASK_DESCRIPTION, ("description",)),
-)
+# What a changed answer makes stale: the answers that depend on it (the customer's own
+# words — details typed, description — stay, « Back » never throws them away).
+DEPENDENT: dict[State, tuple[str, ...]] = {
+    State.OPEN_REQUESTER: ("contract_id", "category_id", "intervention_id", "kind", "priority"),
+    State.PICK_CONTRACT: (
+        "category_id",
+        "intervention_id",
+        "kind",
+        "priority",
+        "details",
+        "units",
+        "estimate_minutes",
+        "detail_at",
+    ),
+    State.PICK_CATEGORY: ("intervention_id", "kind", "priority"),
+    State.PICK_INTERVENTION: ("kind", "priority", "units", "estimate_minutes"),
+    State.CONFIRM_MATCH: ("kind", "priority", "units", "estimate_minutes"),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -102,6 +112,28 @@ def _required_details(pack: ContractPack, kind: str | None) -> list[DetailField]
 def _available_priorities(pack: ContractPack, intervention: Intervention) -> list[Priority]:
     allowed = set(intervention.available_priorities)
     return sorted((p for p in pack.priorities if p.id in allowed), key=lambda p: -p.rank)
+
+
+def _keep_option(ctx: Context, value: str | None) -> tuple[Option, ...]:
+    """After « Back », a typed answer already given is offered again as a button."""
+    if not value:
+        return ()
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return (ctx.option(ctx._("Keep: %(value)s") % {"value": shown}, KEEP),)
+
+
+def _set(ctx: Context, state: State, name: str, value: object) -> None:
+    """Record an answer; a changed answer forgets the answers that depended on it."""
+    conversation = ctx.require_conversation
+    if getattr(conversation, name) != value:
+        _clear_after(ctx, state)
+    setattr(conversation, name, value)
+
+
+def _region(pack: ContractPack) -> str:
+    """The country whose phone numbering applies by default: the contract's holidays country."""
+    calendar = next((c for c in pack.calendars if c.id == pack.default_calendar), None)
+    return calendar.holidays.country if calendar and calendar.holidays else "BE"
 
 
 # --------------------------------------------------------------------------- entry
@@ -244,31 +276,31 @@ def _answer_logged(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def go_back(ctx: Context) -> State | None:
-    """« Back »: return to the previous question, forgetting the answers given since."""
+    """« Back »: return to the previous question; every answer given so far is kept."""
+    conversation = ctx.require_conversation
+    current = parse_state(conversation.state)
+    if current is State.ASK_DETAIL:
+        steps = _steps(ctx)
+        at = steps.index(conversation.detail_at) if conversation.detail_at in steps else 0
+        if at > 0:
+            conversation.detail_at = steps[at - 1]
+            move(ctx, State.ASK_DETAIL, remember=False)
+            ask(ctx)
+            return State.ASK_DETAIL
     state = back(ctx)
     if state is None:
         return None
-    _clear_from(ctx, state)
+    if state is State.ASK_DETAIL:
+        steps = _steps(ctx)
+        conversation.detail_at = steps[-1] if steps else None
     ask(ctx)
     return state
 
 
-def _clear_from(ctx: Context, state: State) -> None:
+def _clear_after(ctx: Context, state: State) -> None:
     conversation = ctx.require_conversation
-    if state is State.ASK_DETAIL:
-        # Back to a detail question: forget only the last detail given.
-        if conversation.details:
-            *keep, _last = conversation.details.items()
-            conversation.details = dict(keep)
-        state_index = next(i for i, (s, _f) in enumerate(DRAFT_ORDER) if s is State.ASK_DETAIL)
-        later = DRAFT_ORDER[state_index + 1 :]
-    else:
-        index = next((i for i, (s, _f) in enumerate(DRAFT_ORDER) if s is state), None)
-        later = DRAFT_ORDER[index:] if index is not None else ()
-    for _state, fields in later:
-        for name in fields:
-            default: object = {} if name == "details" else [] if name == "candidates" else None
-            setattr(conversation, name, default)
+    for name in DEPENDENT.get(state, ()):
+        setattr(conversation, name, {} if name == "details" else None)
 
 
 # --------------------------------------------------------------------------- questions
@@ -303,12 +335,24 @@ def draft_contracts(ctx: Context) -> list[Contract]:
     ]
 
 
+def contract_label(contract: Contract, lang: str, *, twin: bool = False) -> str:
+    """ "Provider — short name"; the customer's own label tells two contracts of a pack apart."""
+    pack = get_pack(contract.pack_id)
+    short = pack.short_name.get(lang) if pack.short_name else pack.title.get(lang)
+    label = f"{pack.provider} — {short}"
+    if twin and contract.label and contract.label not in {pack.title.fr, pack.title.nl}:
+        label = f"{label} ({contract.label})"
+    return label if len(label) <= 75 else label[:74] + "…"
+
+
 def _ask_contract(ctx: Context) -> None:
-    options = []
-    for contract in draft_contracts(ctx):
-        pack = get_pack(contract.pack_id)
-        label = pack.title.get(ctx.t.lang)
-        options.append(ctx.option(label, str(contract.id)))
+    contracts = draft_contracts(ctx)
+    packs = [c.pack_id for c in contracts]
+    options = [
+        ctx.option(contract_label(c, ctx.t.lang, twin=packs.count(c.pack_id) > 1), str(c.id))
+        for c in contracts
+    ]
+    options.append(ctx.option(ctx._("Describe it in my own words"), SEARCH))
     ctx.ask(_choices(ctx, ctx._("Which contract is this request about?"), options, back=False))
 
 
@@ -351,15 +395,19 @@ def _ask_search(ctx: Context) -> None:
 
 
 def _ask_match(ctx: Context) -> None:
-    pack = _pack(ctx)
     conversation = ctx.require_conversation
+    lang = ctx.t.lang
+    several = len({key.partition("/")[0] for key in conversation.candidates}) > 1
     options = []
-    for iid in conversation.candidates:
+    for key in conversation.candidates:
+        contract, iid = _candidate(ctx, key)
+        pack = get_pack(contract.pack_id)
         category, item = find_intervention(pack, iid)
-        label = f"{item.labels.get(ctx.t.lang)} · {category.labels.get(ctx.t.lang)}"
+        where = pack.provider if several else category.labels.get(lang)
+        label = f"{item.labels.get(lang)} · {where}"
         if len(label) > 75:
-            label = ctx.t.field(category.labels.get(ctx.t.lang), item.labels.get(ctx.t.lang))
-        options.append(ctx.option(label, iid))
+            label = item.labels.get(lang)[: 72 - len(where)] + "… · " + where
+        options.append(ctx.option(label, key))
     options.append(ctx.option(ctx._("None of these"), NONE))
     text = ctx._("Is it one of these?")
     ctx.ask(_choices(ctx, text, options))
@@ -383,17 +431,21 @@ def _ask_priority(ctx: Context) -> None:
     lang = ctx.t.lang
     lines = [ctx._("How much does it affect your work?")]
     for priority in allowed:
-        lines.append("• " + ctx.t.field(priority.labels.get(lang), priority.impact.get(lang)))
+        lines.append("• " + _priority_line(ctx, priority.id))
+        lines.append("   " + priority.impact.get(lang))
     ceiling = allowed[0] if allowed else None
     higher = [p for p in pack.priorities if ceiling is not None and p.rank > ceiling.rank]
     if higher and ceiling is not None:
         lines.append(
-            ctx._(
-                "%(higher)s is not offered: for this intervention your contract allows at most "
-                "%(ceiling)s."
+            ctx.t.ngettext(
+                "%(excluded)s is not offered: for this intervention your contract allows at "
+                "most %(ceiling)s.",
+                "%(excluded)s are not offered: for this intervention your contract allows at "
+                "most %(ceiling)s.",
+                len(higher),
             )
             % {
-                "higher": ", ".join(p.labels.get(lang) for p in higher),
+                "excluded": _listing(ctx, [p.labels.get(lang) for p in higher]),
                 "ceiling": ceiling.labels.get(lang),
             }
         )
@@ -401,18 +453,60 @@ def _ask_priority(ctx: Context) -> None:
     ctx.ask(_choices(ctx, "\n".join(lines), options))
 
 
-def _next_detail(ctx: Context) -> DetailField | None:
+def _remembered_contact(ctx: Context) -> dict[str, str]:
+    """The contact details to offer again: the draft's, else the user's last ticket's."""
     conversation = ctx.require_conversation
-    for detail in _required_details(_pack(ctx), conversation.kind):
-        if detail.id not in conversation.details:
-            return detail
-    return None
+    draft = {k: v for k, v in conversation.details.items() if k in contacts.FIELDS}
+    if draft:
+        return draft
+    user_id = conversation.requester_id or ctx.require_actor.id
+    if conversation.contract_id is None:
+        return {}
+    found = contacts.last_contact(
+        session=ctx.session, user_id=user_id, contract_id=conversation.contract_id
+    )
+    return found or {}
+
+
+def _steps(ctx: Context) -> list[str]:
+    """The detail questions of this draft, in order; remembered contact details are one
+    question ("same contact as last time?") unless the user chose to change them."""
+    conversation = ctx.require_conversation
+    ids = [d.id for d in _required_details(_pack(ctx), conversation.kind)]
+    contact_ids = [i for i in ids if i in contacts.FIELDS]
+    if not contact_ids or conversation.detail_at in contacts.FIELDS:
+        return ids
+    remembered = _remembered_contact(ctx)
+    if not all(remembered.get(i) for i in contact_ids):
+        return ids
+    first = ids.index(contact_ids[0])
+    rest = [i for i in ids if i not in contacts.FIELDS]
+    return [*rest[:first], CONTACT, *rest[first:]]
+
+
+def _detail_field(ctx: Context, detail_id: str) -> DetailField:
+    return next(d for d in _pack(ctx).intake.details if d.id == detail_id)
 
 
 def _ask_detail(ctx: Context) -> None:
-    detail = _next_detail(ctx)
-    assert detail is not None
-    ctx.ask(Prompt(text=detail.labels.get(ctx.t.lang), options=ctx.nav_options()))
+    conversation = ctx.require_conversation
+    at = conversation.detail_at
+    if at == CONTACT:
+        pack = _pack(ctx)
+        remembered = _remembered_contact(ctx)
+        shown = ", ".join(echo(remembered[d.id]) for d in pack.intake.details if d.id in remembered)
+        text = ctx._("Same contact as last time: %(contact)s?") % {"contact": shown}
+        options = (
+            ctx.option(ctx._("Yes"), SAME),
+            ctx.option(ctx._("Change"), CHANGE),
+            *ctx.nav_options(),
+        )
+        ctx.ask(Prompt(text=text, options=options))
+        return
+    assert at is not None
+    detail = _detail_field(ctx, at)
+    keep = _keep_option(ctx, conversation.details.get(at))
+    ctx.ask(Prompt(text=detail.labels.get(ctx.t.lang), options=(*keep, *ctx.nav_options())))
 
 
 def _ask_units(ctx: Context) -> None:
@@ -420,7 +514,9 @@ def _ask_units(ctx: Context) -> None:
     rule = _intervention(ctx).prices[ctx.require_conversation.priority or ""]
     unit = next((u.labels.get(ctx.t.lang) for u in pack.units if u.id == rule.unit), "")
     text = ctx._("How many (%(unit)s)? Type a number.") % {"unit": unit}
-    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
+    units = ctx.require_conversation.units
+    keep = _keep_option(ctx, None if units is None else str(units))
+    ctx.ask(Prompt(text=text, options=(*keep, *ctx.nav_options())))
 
 
 def _ask_estimate(ctx: Context) -> None:
@@ -433,24 +529,41 @@ def _ask_estimate(ctx: Context) -> None:
     ]
     text = ctx._(
         "This intervention is charged per started quarter hour. How long do you expect it to "
-        "take? Pick one or type a number of minutes; it is only used for the estimate."
+        "take? Pick one or type a duration (90, 1h30, 1,5 h); it is only used for the estimate."
     )
+    minutes = ctx.require_conversation.estimate_minutes
+    if minutes is not None and str(minutes) not in {o.payload.rsplit(":", 1)[-1] for o in options}:
+        options.insert(0, *_keep_option(ctx, ctx.t.duration(timedelta(minutes=minutes))))
     ctx.ask(_choices(ctx, text, options))
 
 
 def _ask_description(ctx: Context) -> None:
     text = ctx._("Describe the request: what happens, where, since when.")
-    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
+    keep = _keep_option(ctx, ctx.require_conversation.description)
+    ctx.ask(Prompt(text=text, options=(*keep, *ctx.nav_options())))
 
 
 def _cost(
-    ctx: Context, contract: Contract, pack: ContractPack, intervention_id: str, estimate: Quote
+    ctx: Context,
+    contract: Contract,
+    pack: ContractPack,
+    intervention_id: str,
+    estimate: Quote,
+    *,
+    minutes_unknown: bool = False,
 ) -> str:
     """The quote in words; a one-off fee (Proximus standard changes) replaces it when due."""
     terms = terms_of(session=ctx.session, contract=contract, pack=pack)
     day = ctx.now.astimezone(ZoneInfo(terms.zone)).date()
     fee = terms.one_off_fee(intervention_id=intervention_id, on=day)
-    return quote_text(ctx.t, estimate, pack) if fee is None else fee_text(ctx.t, fee)
+    if fee is not None:
+        return fee_text(ctx.t, fee)
+    unknown = estimate.rule is PriceRuleType.PER_QUARTER_HOUR and minutes_unknown
+    if unknown and estimate.credits is not None:
+        return ctx._("at least %(amount)s; the final cost depends on the time spent") % {
+            "amount": amount_text(ctx.t, estimate.credits, pack)
+        }
+    return quote_text(ctx.t, estimate, pack)
 
 
 def _ask_confirm(ctx: Context) -> None:
@@ -479,12 +592,33 @@ def _ask_confirm(ctx: Context) -> None:
     for key, value in conversation.details.items():
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
-    lines.append("• " + field(ctx._("Cost"), _cost(ctx, contract, pack, intervention.id, estimate)))
+    cost = _cost(
+        ctx,
+        contract,
+        pack,
+        intervention.id,
+        estimate,
+        minutes_unknown=conversation.estimate_minutes is None,
+    )
+    lines.append("• " + field(ctx._("Cost"), cost))
+    terms = terms_of(session=ctx.session, contract=contract, pack=pack)
+    for line in due_lines(
+        ctx.t,
+        pack=pack,
+        terms=terms,
+        item=intervention,
+        kind=conversation.kind,
+        priority=conversation.priority,
+        now=conversation.logged_at or ctx.now,
+        zone=terms.zone,
+    ):
+        lines.append("• " + line)
     for_customer = conversation.requester_id is not None  # staff opening for a customer
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)
         label = ctx._("Customer's balance") if for_customer else ctx._("Your balance")
         lines.append("• " + field(label, balance))
+        lines.extend("• " + line for line in _hold_lines(ctx, check, pack))
     if not check.allowed or check.status.value == "purchase_first":
         short = (
             ctx._("The customer's balance is %(shortfall)s short for this request.")
@@ -508,6 +642,34 @@ def _ask_confirm(ctx: Context) -> None:
             extra=(ctx.option("« " + ctx._("Back"), "~back"),),
         )
     )
+
+
+def _hold_lines(ctx: Context, check: accounts.BalanceCheck, pack: ContractPack) -> list[str]:
+    """Credits held at opening, the balance after the hold, and the top-up a charge of the
+    estimate would trigger."""
+    if check.available is None or not check.needed or check.needed <= 0 or not check.allowed:
+        return []
+    field = ctx.t.field
+    after = check.available - check.needed
+    lines = []
+    if check.hold_required:
+        lines.append(
+            field(ctx._("Held when the ticket opens"), amount_text(ctx.t, check.needed, pack))
+        )
+        lines.append(field(ctx._("Balance after the hold"), amount_text(ctx.t, after, pack)))
+    if after < 0 and pack.balance.auto_top_up and check.pack_size:
+        packs = ledger.packs_needed(-after, check.pack_size)
+        lines.append(
+            ctx.t.ngettext(
+                "Charging the estimate would add %(n)s pack of %(size)s automatically, "
+                "invoiced by the provider.",
+                "Charging the estimate would add %(n)s packs of %(size)s automatically, "
+                "invoiced by the provider.",
+                packs,
+            )
+            % {"n": packs, "size": amount_text(ctx.t, check.pack_size, pack)}
+        )
+    return lines
 
 
 ASKERS: dict[State, Callable[[Context], None]] = {
@@ -555,12 +717,19 @@ def _invalid(ctx: Context) -> None:
 
 def _answer_contract(ctx: Context, value: str, chosen: bool) -> None:
     picked = _resolve_value(ctx, value, chosen)
+    if picked == SEARCH:
+        move(ctx, State.DESCRIBE_SEARCH)
+        ask(ctx)
+        return
     contracts = draft_contracts(ctx)
     contract = next((c for c in contracts if str(c.id) == picked), None)
     if contract is None:
-        _invalid(ctx)
+        if chosen or picked is not None or len(value.strip()) < 3:
+            _invalid(ctx)
+        else:
+            _search(ctx, value)
         return
-    ctx.require_conversation.contract_id = contract.id
+    _set(ctx, State.PICK_CONTRACT, "contract_id", contract.id)
     move(ctx, State.PICK_CATEGORY)
     ask(ctx)
 
@@ -579,7 +748,7 @@ def _answer_category(ctx: Context, value: str, chosen: bool) -> None:
         else:
             _search(ctx, value)
         return
-    ctx.require_conversation.category_id = category.id
+    _set(ctx, State.PICK_CATEGORY, "category_id", category.id)
     move(ctx, State.PICK_INTERVENTION)
     ask(ctx)
 
@@ -608,23 +777,39 @@ def _answer_search(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def _search(ctx: Context, text: str) -> None:
-    pack, contract = _pack(ctx), _contract(ctx)
+    """Search the draft's contract, or every contract of the customer when none is chosen."""
     conversation = ctx.require_conversation
-    hits = [
-        hit
-        for hit in search_catalog(pack, text[:200], ctx.t.lang, limit=8)
-        if _offered(find_intervention(pack, hit.intervention_id)[1], contract)
-    ][:5]
+    contracts = [_contract(ctx)] if conversation.contract_id is not None else draft_contracts(ctx)
+    scored: list[tuple[float, str]] = []
+    for contract in contracts:
+        pack = get_pack(contract.pack_id)
+        for hit in search_catalog(pack, text[:200], ctx.t.lang, limit=8):
+            if _offered(find_intervention(pack, hit.intervention_id)[1], contract):
+                scored.append((hit.score, f"{contract.id}/{hit.intervention_id}"))
+    # Stable sort: equal scores keep the contracts' order.
+    hits = [key for _score, key in sorted(scored, key=lambda pair: -pair[0])][:5]
     conversation.search_query = text[:200]
     if not hits:
-        ctx.say(Text(ctx._("I found nothing matching that. Please pick a category.")))
-        if parse_state(conversation.state) is not State.PICK_CATEGORY:
-            move(ctx, State.PICK_CATEGORY)
+        if conversation.contract_id is None:
+            ctx.say(Text(ctx._("I found nothing matching that. Please pick a contract.")))
+            if parse_state(conversation.state) is not State.PICK_CONTRACT:
+                move(ctx, State.PICK_CONTRACT)
+        else:
+            ctx.say(Text(ctx._("I found nothing matching that. Please pick a category.")))
+            if parse_state(conversation.state) is not State.PICK_CATEGORY:
+                move(ctx, State.PICK_CATEGORY)
         ask(ctx)
         return
-    conversation.candidates = [hit.intervention_id for hit in hits]
+    conversation.candidates = hits
     move(ctx, State.CONFIRM_MATCH)
     ask(ctx)
+
+
+def _candidate(ctx: Context, key: str) -> tuple[Contract, str]:
+    """A search candidate "contract/intervention": its contract and intervention id."""
+    contract_id, _slash, intervention_id = key.partition("/")
+    contract = next(c for c in draft_contracts(ctx) if str(c.id) == contract_id)
+    return contract, intervention_id
 
 
 def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
@@ -641,22 +826,77 @@ def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
         else:
             _search(ctx, value)
         return
-    category, item = find_intervention(_pack(ctx), picked)
-    conversation.category_id = category.id
+    contract, iid = _candidate(ctx, picked)
+    _set(ctx, State.PICK_CONTRACT, "contract_id", contract.id)
+    category, item = find_intervention(get_pack(contract.pack_id), iid)
+    _set(ctx, State.PICK_CATEGORY, "category_id", category.id)
     _choose_intervention(ctx, item)
 
 
 def _choose_intervention(ctx: Context, item: Intervention) -> None:
     conversation = ctx.require_conversation
-    conversation.intervention_id = item.id
+    _set(ctx, State.PICK_INTERVENTION, "intervention_id", item.id)
     if conversation.category_id is None:
         conversation.category_id = find_intervention(_pack(ctx), item.id)[0].id
     if len(item.kinds) == 1:
         conversation.kind = item.kinds[0]
-        move(ctx, State.PICK_PRIORITY)
+        _enter_priority(ctx)
     else:
         move(ctx, State.PICK_KIND)
-    ask(ctx)
+        ask(ctx)
+
+
+def _enter_priority(ctx: Context) -> None:
+    """Ask the priority, or state it when the contract allows a single one (with the reason)."""
+    pack, item = _pack(ctx), _intervention(ctx)
+    allowed = _available_priorities(pack, item)
+    if len(allowed) != 1:
+        move(ctx, State.PICK_PRIORITY)
+        ask(ctx)
+        return
+    only = allowed[0]
+    conversation = ctx.require_conversation
+    conversation.priority = only.id
+    line = _priority_line(ctx, only.id)
+    higher = [p for p in pack.priorities if p.rank > only.rank]
+    lower = [p for p in pack.priorities if p.rank < only.rank]
+    if higher:
+        reason = ctx.t.ngettext(
+            "%(excluded)s is not offered: for this intervention your contract allows at most "
+            "%(ceiling)s.",
+            "%(excluded)s are not offered: for this intervention your contract allows at most "
+            "%(ceiling)s.",
+            len(higher),
+        ) % {
+            "excluded": _listing(ctx, [p.labels.get(ctx.t.lang) for p in higher]),
+            "ceiling": only.labels.get(ctx.t.lang),
+        }
+    elif lower:
+        reason = ctx._("Your contract sets this priority for this intervention.")
+    else:
+        reason = ""
+    text = ctx.t.field(ctx._("Priority"), line)
+    ctx.say(Text(f"{text}\n{reason}".strip()))
+    _phone_notice(ctx, pack, only.id)
+    _after_priority(ctx)
+
+
+def _listing(ctx: Context, items: list[str]) -> str:
+    """ "A, B and C" in the user's language."""
+    return format_list(items, locale=ctx.t.babel_locale)
+
+
+def _priority_line(ctx: Context, priority: str) -> str:
+    conversation = ctx.require_conversation
+    contract, pack = _contract(ctx), _pack(ctx)
+    return priority_line(
+        ctx.t,
+        pack=pack,
+        terms=terms_of(session=ctx.session, contract=contract, pack=pack),
+        item=_intervention(ctx),
+        kind=conversation.kind or _intervention(ctx).kinds[0],
+        priority=priority,
+    )
 
 
 def _answer_kind(ctx: Context, value: str, chosen: bool) -> None:
@@ -665,8 +905,7 @@ def _answer_kind(ctx: Context, value: str, chosen: bool) -> None:
         _invalid(ctx)
         return
     ctx.require_conversation.kind = picked
-    move(ctx, State.PICK_PRIORITY)
-    ask(ctx)
+    _enter_priority(ctx)
 
 
 def _answer_priority(ctx: Context, value: str, chosen: bool) -> None:
@@ -692,7 +931,9 @@ def _phone_notice(ctx: Context, pack: ContractPack, priority: str) -> None:
 
 
 def _after_priority(ctx: Context) -> None:
-    if _next_detail(ctx) is not None:
+    steps = _steps(ctx)
+    if steps:
+        ctx.require_conversation.detail_at = steps[0]
         move(ctx, State.ASK_DETAIL)
     else:
         _after_details(ctx, ask_now=False)
@@ -700,20 +941,51 @@ def _after_priority(ctx: Context) -> None:
 
 
 def _answer_detail(ctx: Context, value: str, chosen: bool) -> None:
-    detail = _next_detail(ctx)
-    if detail is None:
+    conversation = ctx.require_conversation
+    at = conversation.detail_at
+    steps = _steps(ctx)
+    if at not in steps:
         _after_details(ctx, ask_now=True)
         return
-    conversation = ctx.require_conversation
-    if chosen or not value.strip():
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    if at == CONTACT:
+        picked = picked or typed_choice(ctx, ask, value)
+        if picked == SAME:
+            conversation.details = {**conversation.details, **_remembered_contact(ctx)}
+        elif picked == CHANGE:
+            conversation.detail_at = next(i for i in _steps_all(ctx) if i in contacts.FIELDS)
+            move(ctx, State.ASK_DETAIL, remember=False)
+            ask(ctx)
+            return
+        else:
+            _invalid(ctx)
+            return
+    elif picked == KEEP and conversation.details.get(at):
+        pass
+    elif chosen or not value.strip():
         _invalid(ctx)
         return
-    conversation.details = {**conversation.details, detail.id: value.strip()[:MAX_DETAIL]}
-    if _next_detail(ctx) is not None:
-        move(ctx, State.ASK_DETAIL)
+    else:
+        region = _region(_pack(ctx))
+        checked, reason = contacts.check(ctx.t, at, value[:MAX_DETAIL], region=region)
+        if checked is None:
+            assert reason is not None
+            ctx.refuse(reason, RefusalReason.INVALID_ANSWER)
+            ask(ctx)
+            return
+        conversation.details = {**conversation.details, at: checked}
+    steps = _steps(ctx)
+    following = steps[steps.index(at) + 1 :] if at in steps else []
+    if following:
+        conversation.detail_at = following[0]
+        move(ctx, State.ASK_DETAIL, remember=False)
         ask(ctx)
         return
     _after_details(ctx, ask_now=True)
+
+
+def _steps_all(ctx: Context) -> list[str]:
+    return [d.id for d in _required_details(_pack(ctx), ctx.require_conversation.kind)]
 
 
 def _after_details(ctx: Context, *, ask_now: bool) -> None:
@@ -734,6 +1006,10 @@ def _positive_int(text: str, *, upper: int) -> int | None:
 
 
 def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
+    if chosen and _resolve_value(ctx, value, chosen) == KEEP:
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
     number = None if chosen else _positive_int(value, upper=1000)
     if not number:
         ctx.refuse(
@@ -747,22 +1023,55 @@ def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def _answer_estimate(ctx: Context, value: str, chosen: bool) -> None:
-    picked = value if chosen else (typed_choice(ctx, ask, value) or value)
-    minutes = _positive_int(picked, upper=24 * 60)
-    if minutes is None:
-        ctx.refuse(
-            ctx._("Please type a number of minutes between 0 and 1440."),
-            RefusalReason.INVALID_ANSWER,
-        )
+    conversation = ctx.require_conversation
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    if picked == KEEP:
+        move(ctx, State.ASK_DESCRIPTION)
         ask(ctx)
         return
-    ctx.require_conversation.estimate_minutes = minutes or None
+    if picked == UNKNOWN_ESTIMATE:
+        conversation.estimate_minutes = None
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
+    typed = picked or typed_choice(ctx, ask, value) or value
+    if typed == UNKNOWN_ESTIMATE and not chosen and value.strip() != "0":
+        conversation.estimate_minutes = None
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
+    duration = parse_minutes(typed, maximum=MAX_ESTIMATE_MINUTES)
+    if duration.minutes is None:
+        ctx.refuse(duration_refusal(ctx, duration.error), RefusalReason.INVALID_ANSWER)
+        ask(ctx)
+        return
+    conversation.estimate_minutes = duration.minutes
     move(ctx, State.ASK_DESCRIPTION)
     ask(ctx)
 
 
+MAX_ESTIMATE_MINUTES = 24 * 60
+
+
+def duration_refusal(ctx: Context, error: DurationError | None) -> str:
+    """Why a typed duration was refused, in the user's language."""
+    if error is DurationError.ZERO:
+        return ctx._("A duration of zero cannot be estimated: type at least 1 minute.")
+    if error is DurationError.TOO_LONG:
+        return ctx._(
+            "That is more than 24 hours for one intervention: type a shorter duration, or "
+            "pick I don't know."
+        )
+    return ctx._("Type a duration such as 90, 90 min, 1h30 or 1,5 h.")
+
+
 def _answer_description(ctx: Context, value: str, chosen: bool) -> None:
     text = value.strip()
+    kept = ctx.require_conversation.description
+    if chosen and kept and _resolve_value(ctx, value, chosen) == KEEP:
+        move(ctx, State.CONFIRM)
+        ask(ctx)
+        return
     if chosen or len(text) < 3:
         ctx.refuse(
             ctx._("Please describe the request in a few words."), RefusalReason.INVALID_ANSWER

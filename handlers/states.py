@@ -36,6 +36,8 @@ class State(StrEnum):
     OPEN_CUSTOMER = "open_customer"
     OPEN_REQUESTER = "open_requester"
     OPEN_LOGGED = "open_logged"
+    ASK_CONTACT = "ask_contact"
+    ASK_WHEN = "ask_when"
 
 
 def parse_state(value: str) -> State:
@@ -66,6 +68,7 @@ def reset(conversation: Conversation) -> None:
     conversation.requester_id = None
     conversation.logged_at = None
     conversation.work_minutes = None
+    conversation.detail_at = None
 
 
 def move(ctx: Context, state: State, *, remember: bool = True) -> None:

@@ -595,6 +595,9 @@ class ContractPack(_Strict):
     provider: str
     provider_code: str = Field(pattern=r"^[A-Z]{2,5}$")
     title: Labels
+    short_name: Labels | None = Field(
+        default=None, description="What customers call the service, shown after the provider."
+    )
     version: str
     effective_date: date = Field(
         description="First day the pack applies (the day it was written if the seed has none)."

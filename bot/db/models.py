@@ -271,6 +271,8 @@ class Conversation(SQLModel, table=True):
     logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Work time an agent gave while resolving, until confirmed.
     work_minutes: int | None = None
+    #: The detail question the intake draft is at (answers stay when « Back » is used).
+    detail_at: str | None = Field(default=None, max_length=60)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
