@@ -44,7 +44,7 @@ def check(t: Translator, field: str, value: str, *, region: str) -> tuple[str | 
 def _example(region: str) -> str:
     number = phonenumbers.example_number(region)
     if number is None:
-        return "+32 2 123 45 67"
+        return "+32 2 555 12 34"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

@@ -397,7 +397,7 @@ def _ask_search(ctx: Context) -> None:
 def _ask_match(ctx: Context) -> None:
     conversation = ctx.require_conversation
     lang = ctx.t.lang
-    several = len({key.partition("/")[0] for key in conversation.candidates}) > 1
+    several = len({_candidate(ctx, key)[0].id for key in conversation.candidates}) > 1
     options = []
     for key in conversation.candidates:
         contract, iid = _candidate(ctx, key)
@@ -779,13 +779,15 @@ def _answer_search(ctx: Context, value: str, chosen: bool) -> None:
 def _search(ctx: Context, text: str) -> None:
     """Search the draft's contract, or every contract of the customer when none is chosen."""
     conversation = ctx.require_conversation
-    contracts = [_contract(ctx)] if conversation.contract_id is not None else draft_contracts(ctx)
+    chosen_contract = conversation.contract_id is not None
+    contracts = [_contract(ctx)] if chosen_contract else draft_contracts(ctx)
     scored: list[tuple[float, str]] = []
     for contract in contracts:
         pack = get_pack(contract.pack_id)
         for hit in search_catalog(pack, text[:200], ctx.t.lang, limit=8):
             if _offered(find_intervention(pack, hit.intervention_id)[1], contract):
-                scored.append((hit.score, f"{contract.id}/{hit.intervention_id}"))
+                key = f"{contract.id}/{hit.intervention_id}"
+                scored.append((hit.score, hit.intervention_id if chosen_contract else key))
     # Stable sort: equal scores keep the contracts' order.
     hits = [key for _score, key in sorted(scored, key=lambda pair: -pair[0])][:5]
     conversation.search_query = text[:200]
@@ -806,7 +808,10 @@ def _search(ctx: Context, text: str) -> None:
 
 
 def _candidate(ctx: Context, key: str) -> tuple[Contract, str]:
-    """A search candidate "contract/intervention": its contract and intervention id."""
+    """A search candidate ("contract/intervention", or an intervention of the draft's
+    contract): its contract and intervention id."""
+    if "/" not in key:
+        return _contract(ctx), key
     contract_id, _slash, intervention_id = key.partition("/")
     contract = next(c for c in draft_contracts(ctx) if str(c.id) == contract_id)
     return contract, intervention_id
