@@ -40,6 +40,8 @@ KEEP = "~keep"
 SAME = "~same"
 CHANGE = "~change"
 CONTACT = "~contact"  # the detail step asking "same contact as last time?"
+RESUME = "~resume"
+RESTART = "~restart"
 UNKNOWN_ESTIMATE = "0"
 MAX_DESCRIPTION = 3000
 MAX_DETAIL = 300
@@ -63,6 +65,24 @@ DEPENDENT: dict[State, tuple[str, ...]] = {
     State.CONFIRM_MATCH: ("kind", "priority", "units", "estimate_minutes"),
 }
 
+
+# The states of a customer's intake draft (an unfinished one is offered again on /new).
+DRAFT_STATES = frozenset(
+    {
+        State.PICK_CONTRACT,
+        State.PICK_CATEGORY,
+        State.PICK_INTERVENTION,
+        State.DESCRIBE_SEARCH,
+        State.CONFIRM_MATCH,
+        State.PICK_KIND,
+        State.PICK_PRIORITY,
+        State.ASK_DETAIL,
+        State.ASK_UNITS,
+        State.ASK_ESTIMATE,
+        State.ASK_DESCRIPTION,
+        State.CONFIRM,
+    }
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -153,16 +173,68 @@ def new_command(ctx: Context, argument: str) -> None:
         )
         return
     conversation = ctx.require_conversation
+    if parse_state(conversation.state) in DRAFT_STATES and conversation.requester_id is None:
+        # An unfinished intake (still within the idle window): offer its answers again.
+        conversation.search_query = argument[:200] or None
+        move(ctx, State.RESUME_DRAFT)
+        ask(ctx)
+        return
+    _start(ctx, contracts, argument)
+
+
+def _start(ctx: Context, contracts: list[Contract], argument: str) -> None:
+    conversation = ctx.require_conversation
     reset(conversation)
     if len(contracts) == 1:
         conversation.contract_id = contracts[0].id
         move(ctx, State.PICK_CATEGORY, remember=False)
-        if argument:
-            _search(ctx, argument)
-            return
     else:
         move(ctx, State.PICK_CONTRACT, remember=False)
+    if argument:
+        # The words given with /new are searched (across contracts when there are several)
+        # and offered again as the description.
+        conversation.description = argument[:MAX_DESCRIPTION]
+        _search(ctx, argument)
+        return
     ask(ctx)
+
+
+def _ask_resume(ctx: Context) -> None:
+    conversation = ctx.require_conversation
+    lang = ctx.t.lang
+    facts = []
+    if conversation.contract_id is not None:
+        facts.append(contract_label(_contract(ctx), lang))
+    if conversation.intervention_id is not None:
+        facts.append(_intervention(ctx).labels.get(lang))
+    if conversation.description:
+        facts.append(echo(conversation.description, 60))
+    text = ctx._("You have an unfinished request: %(facts)s. Continue it?") % {
+        "facts": " · ".join(facts) if facts else "…"
+    }
+    options = (
+        ctx.option(ctx._("Continue where I left off"), RESUME),
+        ctx.option(ctx._("Start a new request"), RESTART),
+    )
+    ctx.ask(Choices(text=text, options=options))
+
+
+def _answer_resume(ctx: Context, value: str, chosen: bool) -> None:
+    picked = _resolve_value(ctx, value, chosen)
+    conversation = ctx.require_conversation
+    if picked == RESUME:
+        conversation.search_query = None
+        back(ctx)
+        ask(ctx)
+        return
+    if picked == RESTART:
+        argument = conversation.search_query or ""
+        assert ctx.tenant is not None
+        assert ctx.tenant.id is not None
+        contracts = tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id)
+        _start(ctx, contracts, argument)
+        return
+    _invalid(ctx)
 
 
 NOW = "~now"
@@ -532,7 +604,7 @@ def _ask_estimate(ctx: Context) -> None:
         "take? Pick one or type a duration (90, 1h30, 1,5 h); it is only used for the estimate."
     )
     minutes = ctx.require_conversation.estimate_minutes
-    if minutes is not None and str(minutes) not in {o.payload.rsplit(":", 1)[-1] for o in options}:
+    if minutes is not None:
         options.insert(0, *_keep_option(ctx, ctx.t.duration(timedelta(minutes=minutes))))
     ctx.ask(_choices(ctx, text, options))
 
@@ -687,6 +759,7 @@ ASKERS: dict[State, Callable[[Context], None]] = {
     State.ASK_ESTIMATE: _ask_estimate,
     State.ASK_DESCRIPTION: _ask_description,
     State.CONFIRM: _ask_confirm,
+    State.RESUME_DRAFT: _ask_resume,
 }
 
 
@@ -1151,4 +1224,5 @@ ANSWERS: dict[State, Callable[[Context, str, bool], None]] = {
     State.ASK_ESTIMATE: _answer_estimate,
     State.ASK_DESCRIPTION: _answer_description,
     State.CONFIRM: _answer_confirm,
+    State.RESUME_DRAFT: _answer_resume,
 }

@@ -36,8 +36,7 @@ class State(StrEnum):
     OPEN_CUSTOMER = "open_customer"
     OPEN_REQUESTER = "open_requester"
     OPEN_LOGGED = "open_logged"
-    ASK_CONTACT = "ask_contact"
-    ASK_WHEN = "ask_when"
+    RESUME_DRAFT = "resume_draft"
 
 
 def parse_state(value: str) -> State:
