@@ -17,7 +17,8 @@ TEXTS = {
     "fr": {
         "contract": "Telenet — Hosting & Cloud",
         "express": "Express — 3 crédits / quart d'heure — réponse : 4 h ouvrables",
-        "response": "Réponse avant le lun. 23 nov. 2026 10:30 (UTC+01:00) — le week-end ne compte pas",
+        "response": "Réponse avant le lun. 23 nov. 2026 10:30 (UTC+01:00) — "
+        "le week-end ne compte pas",
         "held": "Réservé à l'ouverture du ticket : 6 crédits",
         "after": "Solde après la réservation : 34 crédits",
         "unknown": "au moins 3 crédits ; le coût final dépend du temps passé",
@@ -43,7 +44,8 @@ TEXTS = {
     "en": {
         "contract": "Telenet — Hosting & Cloud",
         "express": "Express — 3 credits / quarter hour — response: 4 business hours",
-        "response": "Response before Mon 23 Nov 2026 10:30 (UTC+01:00) — the weekend does not count",
+        "response": "Response before Mon 23 Nov 2026 10:30 (UTC+01:00) — "
+        "the weekend does not count",
         "held": "Held when the ticket opens: 6 credits",
         "after": "Balance after the hold: 34 credits",
         "unknown": "at least 3 credits; the final cost depends on the time spent",
