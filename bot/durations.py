@@ -11,10 +11,10 @@ _NUMBER = r"\d+(?:[.,]\d+)?"
 _HOURS = r"(?:h|hr|hrs|hour|hours|heure|heures|u|uur|uren)"
 _MINUTES = r"(?:m|min|mins|minute|minutes|minuut|minuten)"
 _PATTERNS = (
-    re.compile(rf"^(?P<m>{_NUMBER})\s*(?:{_MINUTES})?$"),
-    re.compile(rf"^(?P<h>{_NUMBER})\s*{_HOURS}$"),
-    re.compile(rf"^(?P<h>\d+)\s*{_HOURS}\s*(?P<m>\d+)\s*(?:{_MINUTES})?$"),
-    re.compile(r"^(?P<h>\d+):(?P<m>[0-5]\d)$"),
+    re.compile(rf"^(?P<m>{_NUMBER})\s*(?:{_MINUTES})?$", re.ASCII),
+    re.compile(rf"^(?P<h>{_NUMBER})\s*{_HOURS}$", re.ASCII),
+    re.compile(rf"^(?P<h>\d+)\s*{_HOURS}\s*(?P<m>[0-5]?\d)\s*(?:{_MINUTES})?$", re.ASCII),
+    re.compile(r"^(?P<h>\d+):(?P<m>[0-5]\d)$", re.ASCII),
 )
 
 

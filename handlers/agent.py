@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
+from bot.durations import parse_minutes
 from bot.numbers import parse_int
 from bot.services import ownership, tickets
 from bot.services.billing import ChargeOutcome
@@ -53,7 +54,7 @@ def _ticket(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | Non
 
 def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
     """Minutes typed by the agent; False after saying why the value is refused."""
-    text = text.strip().lower().removesuffix("min").strip()
+    text = text.strip()
     if not text:
         if required:
             ctx.refuse(
@@ -62,7 +63,7 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
             )
             return False
         return None
-    minutes = parse_int(text, low=1, high=1440)
+    minutes = parse_minutes(text, maximum=1440).minutes  # "90", "1h30", "1,5 h", "90 min"
     if minutes is None:
         ctx.refuse(
             ctx._("Minutes must be a whole number between 1 and 1440."),
@@ -742,7 +743,9 @@ def _yes_words(ctx: Context) -> set[str]:
 
 def _minutes_answer(ctx: Context, typed: str) -> int | None:
     """Minutes typed at the resolve question (0: nothing more); None after asking again."""
-    minutes = parse_int(typed.lower().removesuffix("min").strip(), low=0, high=1440)
+    if typed.strip() == "0":
+        return 0
+    minutes = parse_minutes(typed, maximum=1440).minutes
     if minutes is not None:
         return minutes
     ctx.refuse(
