@@ -24,6 +24,7 @@ from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
 from handlers import contacts
 from handlers.context import Context, offered_value, typed_choice
+from handlers.execution_window import EXECUTION_TIME, WhenError, parse_local, risky_text
 from handlers.intake_facts import due_lines, priority_line
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text, echo
 from handlers.render import fee_text, quote_text, ticket_card
@@ -77,6 +78,7 @@ DRAFT_STATES = frozenset(
         State.PICK_KIND,
         State.PICK_PRIORITY,
         State.ASK_DETAIL,
+        State.ASK_WHEN,
         State.ASK_UNITS,
         State.ASK_ESTIMATE,
         State.ASK_DESCRIPTION,
@@ -662,6 +664,8 @@ def _ask_confirm(ctx: Context) -> None:
         "• " + field(ctx._("Description"), echo(conversation.description or "")),
     ]
     for key, value in conversation.details.items():
+        if key == EXECUTION_TIME:
+            continue
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
     cost = _cost(
@@ -674,6 +678,7 @@ def _ask_confirm(ctx: Context) -> None:
     )
     lines.append("• " + field(ctx._("Cost"), cost))
     terms = terms_of(session=ctx.session, contract=contract, pack=pack)
+    lines.extend(_when_lines(ctx, pack, terms.zone))
     for line in due_lines(
         ctx.t,
         pack=pack,
@@ -1068,6 +1073,17 @@ def _steps_all(ctx: Context) -> list[str]:
 
 def _after_details(ctx: Context, *, ask_now: bool) -> None:
     conversation = ctx.require_conversation
+    item = _intervention(ctx)
+    if item.asks_execution_time and conversation.kind == "change":
+        move(ctx, State.ASK_WHEN)
+        if ask_now:
+            ask(ctx)
+        return
+    _to_pricing(ctx, ask_now=ask_now)
+
+
+def _to_pricing(ctx: Context, *, ask_now: bool) -> None:
+    conversation = ctx.require_conversation
     rule = _intervention(ctx).prices[conversation.priority or ""].rule
     if rule is PriceRuleType.PER_UNIT:
         move(ctx, State.ASK_UNITS)
@@ -1077,6 +1093,58 @@ def _after_details(ctx: Context, *, ask_now: bool) -> None:
         move(ctx, State.ASK_DESCRIPTION)
     if ask_now:
         ask(ctx)
+
+
+def _ask_when(ctx: Context) -> None:
+    zone = terms_of(session=ctx.session, contract=_contract(ctx), pack=_pack(ctx)).zone
+    text = ctx._(
+        "When should the work be done? Type the local date and time (%(zone)s), for example "
+        "%(example)s, or choose As soon as possible."
+    ) % {"zone": zone, "example": "2026-12-22 10:00"}
+    kept = ctx.require_conversation.details.get(EXECUTION_TIME)
+    options = (
+        *_keep_option(ctx, kept),
+        ctx.option(ctx._("As soon as possible"), NOW),
+        *ctx.nav_options(),
+    )
+    ctx.ask(Prompt(text=text, options=options))
+
+
+def _answer_when(ctx: Context, value: str, chosen: bool) -> None:
+    conversation = ctx.require_conversation
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    details = dict(conversation.details)
+    if picked == NOW:
+        details.pop(EXECUTION_TIME, None)
+    elif picked == KEEP and EXECUTION_TIME in details:
+        pass
+    elif chosen:
+        _invalid(ctx)
+        return
+    else:
+        zone = terms_of(session=ctx.session, contract=_contract(ctx), pack=_pack(ctx)).zone
+        try:
+            local = parse_local(ctx.t, value, zone=zone, now=ctx.now)
+        except WhenError as refused:
+            ctx.refuse(str(refused), RefusalReason.INVALID_ANSWER)
+            ask(ctx)
+            return
+        details[EXECUTION_TIME] = local.strftime("%Y-%m-%d %H:%M")
+    conversation.details = details
+    _to_pricing(ctx, ask_now=True)
+
+
+def _when_lines(ctx: Context, pack: ContractPack, zone: str) -> list[str]:
+    """The wished execution time on the summary, with the contract's warning when risky."""
+    wished = ctx.require_conversation.details.get(EXECUTION_TIME)
+    if wished is None:
+        return []
+    local = datetime.strptime(wished, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
+    lines = ["• " + ctx.t.field(ctx._("Wished execution time"), ctx.t.datetime(local, zone))]
+    warning = risky_text(ctx.t, pack, local)
+    if warning is not None:
+        lines.append(warning)
+    return lines
 
 
 def _positive_int(text: str, *, upper: int) -> int | None:
@@ -1225,4 +1293,6 @@ ANSWERS: dict[State, Callable[[Context, str, bool], None]] = {
     State.ASK_DESCRIPTION: _answer_description,
     State.CONFIRM: _answer_confirm,
     State.RESUME_DRAFT: _answer_resume,
+    State.ASK_WHEN: _answer_when,
 }
+ASKERS[State.ASK_WHEN] = _ask_when

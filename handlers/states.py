@@ -37,6 +37,7 @@ class State(StrEnum):
     OPEN_REQUESTER = "open_requester"
     OPEN_LOGGED = "open_logged"
     RESUME_DRAFT = "resume_draft"
+    ASK_WHEN = "ask_when"
 
 
 def parse_state(value: str) -> State:

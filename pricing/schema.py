@@ -332,6 +332,10 @@ class Intervention(_Strict):
         default=None,
         description="Service levels on which it may be requested; None = every level.",
     )
+    asks_execution_time: bool = Field(
+        default=False,
+        description="The intake asks the wished execution time (change requests).",
+    )
     default_priority: Slug | None = Field(
         default=None,
         description="Priority the provider assigns from the impact (proposed to the requester).",
@@ -361,6 +365,19 @@ class OneOffFee(_Strict):
         default=None, description="Date option after which requests are free for `free_days`."
     )
     free_days: int = Field(default=0, ge=0)
+    clause: str | None = None
+
+
+class RiskyWindows(_Strict):
+    """When the provider advises against executing changes, and what such timing costs."""
+
+    weekday_after: time = Field(description="Weekdays from this local time are risky.")
+    afternoon_from: time = Field(
+        description="Start of the afternoon (Friday afternoon, eve of a public holiday)."
+    )
+    calendar: Slug = Field(description="The calendar whose zone and holidays apply.")
+    warning: Labels
+    out_of_hours_note: Labels
     clause: str | None = None
 
 
@@ -630,6 +647,7 @@ class ContractPack(_Strict):
     remedies: list[Remedy] = Field(default_factory=list)
     escalation: Escalation = Field(default_factory=Escalation)
     intake: Intake
+    risky_windows: RiskyWindows | None = None
     notified_events: list[
         Literal[
             "opened",
