@@ -11,6 +11,7 @@ from bot.numbers import parse_int
 from bot.services import ownership, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
+from handlers import quotes
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
@@ -756,7 +757,11 @@ def _minutes_answer(ctx: Context, typed: str) -> int | None:
 
 
 def ticket_button(ctx: Context, verb: str, reference: str) -> None:
-    """A button on an agent ping: acknowledge, pause or resolve the ticket."""
+    """A button on an agent ping: acknowledge, pause or resolve the ticket; under a quote,
+    the customer's Accept or Decline."""
+    if verb in {"quote-yes", "quote-no"}:
+        quotes.answer_button(ctx, verb, reference)
+        return
     if not ctx.require_actor.is_staff:
         ctx.refuse(ctx._("You are not allowed to do that."), RefusalReason.ACCESS_DENIED)
         return

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, changes, intake, manager, requester
+from handlers import agent, changes, intake, manager, quotes, requester
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -49,6 +49,7 @@ USAGE_WORDS = {
     "period": N_("period"),
     "page": N_("page"),
     "handle": N_("handle"),
+    "amount": N_("amount"),
 }
 
 
@@ -221,6 +222,14 @@ COMMANDS: tuple[Command, ...] = (
         Section.STAFF,
         N_("refuse a change request, with the reason the customer reads"),
         "REF %(reason)s",
+    ),
+    Command(
+        "quote",
+        STAFF,
+        quotes.quote_command,
+        Section.STAFF,
+        N_("propose the price of a request on quote (credits, hours or €)"),
+        "REF %(amount)s %(text)s",
     ),
     Command(
         "resume", STAFF, agent.resume_command, Section.STAFF, N_("restart the SLA clock"), "REF"

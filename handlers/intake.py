@@ -30,7 +30,7 @@ from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
 from handlers.render import fee_text, quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention, get_pack
-from pricing.quotes import Quote, quote
+from pricing.quotes import ON_QUOTE_CATEGORY, ON_QUOTE_INTERVENTION, Quote, quote
 from pricing.schema import ContractPack, DetailField, Intervention, PriceRuleType, Priority
 from pricing.search import search_catalog
 
@@ -436,6 +436,7 @@ def _ask_category(ctx: Context) -> None:
         ctx.option(category.labels.get(ctx.t.lang), category.id)
         for category in pack.categories
         if any(_offered(i, contract) for i in category.interventions)
+        and category.id != ON_QUOTE_CATEGORY  # offered at every intervention question
     ]
     options.append(ctx.option(ctx._("Describe it in my own words"), SEARCH))
     text = ctx._(
@@ -453,6 +454,9 @@ def _ask_intervention(ctx: Context) -> None:
         for item in category.interventions
         if _offered(item, contract)
     ]
+    on_quote = _on_quote(pack)
+    if on_quote is not None and category.id != ON_QUOTE_CATEGORY:
+        options.append(ctx.option(on_quote.labels.get(ctx.t.lang), on_quote.id))
     text = ctx._("%(category)s: which intervention do you need?") % {
         "category": category.labels.get(ctx.t.lang)
     }
@@ -838,6 +842,10 @@ def _answer_intervention(ctx: Context, value: str, chosen: bool) -> None:
     item = next(
         (i for i in category.interventions if i.id == picked and _offered(i, contract)), None
     )
+    on_quote = _on_quote(pack)
+    if item is None and on_quote is not None and picked == on_quote.id:
+        ctx.require_conversation.category_id = ON_QUOTE_CATEGORY
+        item = on_quote
     if item is None:
         if chosen:
             _invalid(ctx)
@@ -916,8 +924,21 @@ def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
     _choose_intervention(ctx, item)
 
 
+def _on_quote(pack: ContractPack) -> Intervention | None:
+    """The pack's request on quote (its non-routine path), when the pack allows one."""
+    if pack.non_routine is None or not pack.non_routine.allowed:
+        return None
+    try:
+        return find_intervention(pack, ON_QUOTE_INTERVENTION)[1]
+    except LookupError:
+        return None
+
+
 def _choose_intervention(ctx: Context, item: Intervention) -> None:
     conversation = ctx.require_conversation
+    non_routine = _pack(ctx).non_routine
+    if not item.routine and non_routine is not None and non_routine.labels is not None:
+        ctx.say(Text(non_routine.labels.get(ctx.t.lang)))
     _set(ctx, State.PICK_INTERVENTION, "intervention_id", item.id)
     if conversation.category_id is None:
         conversation.category_id = find_intervention(_pack(ctx), item.id)[0].id

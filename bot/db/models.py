@@ -162,6 +162,12 @@ class Ticket(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     estimate_minutes: int | None = None
     units: int | None = None
+    #: A request on quote: the price the desk proposed (in the balance unit, or "eur"), its
+    #: text, and the customer's answer (proposed → accepted | declined).
+    quote_amount: Decimal | None = Field(default=None, sa_type=DecimalText)
+    quote_unit: str | None = Field(default=None, max_length=10)
+    quote_text: str | None = None
+    quote_status: str | None = Field(default=None, max_length=12)
     response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

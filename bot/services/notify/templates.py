@@ -12,7 +12,7 @@ from bot.i18n import Translator, translator
 from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
 from bot.services.notify.remedies import remedy_text
-from bot.wording import cost_sentence
+from bot.wording import amount_text, cost_sentence
 from pricing.loader import find_intervention
 from pricing.schema import ContractPack
 from pricing.terms import pack_zone
@@ -63,6 +63,7 @@ def render(
             "by": params.get("by", ""),
             "target": _("response") if params.get("target") == "response" else _("resolution"),
             "percent": params.get("percent", ""),
+            "amount": _quoted_amount(t=t, pack=pack, params=params),
         },
         # Computed only when the chosen template uses them (dates cost a Babel call each).
         {
@@ -114,6 +115,14 @@ def render(
             "%(percent)s%% of the %(target)s time used, due %(due)s."
         ),
         "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
+        "quote_proposed": _(
+            "Ticket %(ref)s: quote of %(amount)s — %(text)s. The work starts once you accept "
+            "it; nothing is charged before. Accept or decline it below."
+        ),
+        "quote_accepted": _(
+            "Ticket %(ref)s: the customer accepted the quote of %(amount)s; the work may start."
+        ),
+        "quote_declined": _("Ticket %(ref)s: the customer declined the quote of %(amount)s."),
     }
     if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
         head = _(
@@ -181,6 +190,16 @@ def _pause_reason(*, t: Translator, pack: ContractPack, params: dict[str, str]) 
     return reason
 
 
+def _quoted_amount(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """A quoted price in the customer's words: euros, credits or hours."""
+    amount = params.get("amount")
+    if not amount:
+        return ""
+    if params.get("unit") == "eur":
+        return t.euros(Decimal(amount))
+    return amount_text(t, Decimal(amount), pack)
+
+
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
     """What resolving cost, in words."""
     return cost_sentence(
@@ -207,7 +226,14 @@ def action_label(t: Translator, verb: str) -> str:
 
 
 def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
-    """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`)."""
+    """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`);
+    a quote reaches the customer with its Accept and Decline buttons."""
+    if event == "quote_proposed" and audience == Audience.CUSTOMER:
+        t = translator(lang)
+        return [
+            {"label": t.gettext("Accept the quote"), "payload": f"t:quote-yes:{ticket.reference}"},
+            {"label": t.gettext("Decline"), "payload": f"t:quote-no:{ticket.reference}"},
+        ]
     if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
         return []
     t = translator(lang)
