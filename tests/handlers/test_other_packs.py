@@ -44,7 +44,8 @@ def test_proximus_change_request_has_no_sla_clock(chat: type[Chat], seeded: Engi
     requester.send("/lang en")
     answer = _open(requester, "proximus-internet", "internet", "ip-address-change")
     assert "PXS-2026-000001" in answer
-    assert "no target" in answer
+    # Issue 14: a target that does not exist reads "no guaranteed time" (was "no target").
+    assert "no guaranteed time" in answer
     with transaction(seeded) as session:
         ticket = session.exec(select(Ticket)).one()
         assert ticket.response_due is None
