@@ -547,7 +547,8 @@ def ask(ctx: Context) -> None:
         ctx.ask(Prompt(text=text, options=nav))
     elif state is State.PAUSE_CAUSE:
         options = tuple(ctx.option(c.labels.get(lang), c.id) for c in pack.stop_clock.causes)
-        clause = pack.stop_clock.clause
+        stop = pack.stop_clock
+        clause = stop.clause_labels.get(lang) if stop.clause_labels else stop.clause
         text = ctx._("Which cause stops the clock? Only the contract's causes are admitted.")
         if clause:
             text += " (" + clause + ")"

@@ -413,6 +413,9 @@ class StopClock(_Strict):
         description="The targets a pause stops (the others keep running).",
     )
     clause: str | None = None
+    clause_labels: Labels | None = Field(
+        default=None, description="The clause reference as readers of each language see it."
+    )
     refusal: Labels | None = Field(
         default=None, description="Why pausing is refused, when the contract has no cause."
     )
@@ -507,6 +510,9 @@ class Remedy(_Strict):
     ]
     labels: Labels
     clause: str
+    clause_labels: Labels | None = Field(
+        default=None, description="The clause reference as readers of each language see it."
+    )
     applies_to: dict[str, list[str]] = Field(
         default_factory=dict, description="Filters, e.g. {priority: [p1], target: [resolution]}."
     )

@@ -20,6 +20,8 @@ from pricing.terms import pack_zone
 #: Events whose agent messages carry the ticket's action buttons.
 ACTION_EVENTS = frozenset({"opened", "at_risk", "ticket_state"})
 AGENT_AUDIENCES = frozenset({Audience.AGENTS_ROOM, Audience.AGENT})
+#: Readers told about the customer's remedies rather than addressed as the customer.
+STAFF_READERS = frozenset({*AGENT_AUDIENCES, Audience.MANAGER, Audience.ADMIN})
 
 
 class _Values(dict[str, str]):
@@ -70,7 +72,9 @@ def render(
             "response_due": lambda: when("response_due"),
             "resolution_due": lambda: when("resolution_due"),
             "due": lambda: when("due"),
-            "remedy": lambda: remedy_text(t=t, pack=pack, params=params),
+            "remedy": lambda: remedy_text(
+                t=t, pack=pack, params=params, staff=params.get("audience") in STAFF_READERS
+            ),
             "cost": lambda: (
                 _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
             ),
