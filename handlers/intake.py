@@ -750,6 +750,14 @@ def _hold_lines(ctx: Context, check: accounts.BalanceCheck, pack: ContractPack) 
             )
             % {"n": packs, "size": amount_text(ctx.t, check.pack_size, pack)}
         )
+    elif pack.balance.auto_top_up and check.pack_size:
+        lines.append(
+            ctx._(
+                "If the final cost exceeds your balance, packs of %(size)s are added "
+                "automatically and invoiced by the provider."
+            )
+            % {"size": amount_text(ctx.t, check.pack_size, pack)}
+        )
     return lines
 
 

@@ -21,6 +21,7 @@ TEXTS = {
         "le week-end ne compte pas",
         "held": "Réservé à l'ouverture du ticket : 6 crédits",
         "after": "Solde après la réservation : 34 crédits",
+        "top_up": "des packs de 10 crédits sont ajoutés automatiquement et facturés",
         "unknown": "au moins 3 crédits ; le coût final dépend du temps passé",
         "same": "Même contact que la dernière fois",
         "foo": "foo n'est pas une adresse e-mail",
@@ -34,6 +35,7 @@ TEXTS = {
         "response": "Reactie vóór ma 23 nov 2026 10:30 (UTC+01:00) — het weekend telt niet mee",
         "held": "Gereserveerd bij het openen van het ticket: 6 credits",
         "after": "Saldo na de reservering: 34 credits",
+        "top_up": "worden automatisch pakketten van 10 credits toegevoegd en gefactureerd",
         "unknown": "minstens 3 credits; de uiteindelijke kost hangt af van de bestede tijd",
         "same": "Dezelfde contactpersoon als de vorige keer",
         "foo": "foo is geen e-mailadres",
@@ -48,6 +50,7 @@ TEXTS = {
         "the weekend does not count",
         "held": "Held when the ticket opens: 6 credits",
         "after": "Balance after the hold: 34 credits",
+        "top_up": "packs of 10 credits are added automatically and invoiced",
         "unknown": "at least 3 credits; the final cost depends on the time spent",
         "same": "Same contact as last time",
         "foo": "foo is not an e-mail address",
@@ -57,6 +60,16 @@ TEXTS = {
     },
 }
 LANGS = ["fr", "nl", "en"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_first_question_accepts_a_description(chat: type[Chat], lang: str) -> None:
+    requester = _speaking(chat, lang)
+    requester.send("/new")
+    requester.send("internet down")
+    # Searched across all the customer's contracts: each match names its provider.
+    labels = [o.label for o in requester.last_options]
+    assert any(label.endswith("· Proximus") for label in labels)
 
 
 def _speaking(chat: type[Chat], lang: str, handle: str = "demo-requester") -> Chat:
@@ -101,6 +114,7 @@ def test_summary_shows_due_instants_hold_and_balance_after(chat: type[Chat], lan
     assert texts["response"] in answer
     assert texts["held"] in answer
     assert texts["after"] in answer
+    assert texts["top_up"] in answer
     assert_language(answer, lang)
 
 
