@@ -11,6 +11,7 @@ from bot.db.models import Ticket
 from bot.i18n import Translator, translator
 from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
+from bot.services.notify.gtr import gtr_sentence
 from bot.services.notify.remedies import remedy_text
 from bot.wording import amount_text, cost_sentence
 from pricing.loader import find_intervention
@@ -78,6 +79,7 @@ def render(
             "cost": lambda: (
                 _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
             ),
+            "gtr": lambda: gtr_sentence(t=t, params=params) if event == "resolved" else "",
         },
     )
     templates = {
@@ -98,7 +100,7 @@ def render(
         "resumed": _(
             "Ticket %(ref)s: the SLA clock runs again. Resolution due %(resolution_due)s."
         ),
-        "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
+        "resolved": _("Ticket %(ref)s is resolved. %(cost)s") + "%(gtr)s",
         "closed": _("Ticket %(ref)s is closed."),
         "change_accepted": _(
             "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
@@ -127,6 +129,8 @@ def render(
             "Ticket %(ref)s: the customer accepted the quote of %(amount)s; the work may start."
         ),
         "quote_declined": _("Ticket %(ref)s: the customer declined the quote of %(amount)s."),
+        # The escalation sentence says it all (`escalation_text`).
+        "escalated": "",
     }
     if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
         head = _(
@@ -135,8 +139,10 @@ def render(
         )
         return "\n".join((head % values, *state_lines(t=t, ticket=ticket, params=params)))
     text = (templates[event] % values).strip()
-    extra = escalation_text(t=t, pack=pack, priority=ticket.priority, event=event, params=params)
-    return f"{text} {extra}" if extra else text
+    if event == "escalated":
+        text = ""
+    extra = escalation_text(t=t, pack=pack, ticket=ticket, event=event, params=params)
+    return f"{text} {extra}".strip() if extra else text
 
 
 def status_words(t: Translator, status: str) -> str:

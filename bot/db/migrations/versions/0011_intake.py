@@ -1,7 +1,7 @@
 """intake: the detail question a draft is at; a ticket's quote (on-quote requests)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
