@@ -110,9 +110,10 @@ class Translator:
 
     def credits(self, value: Decimal) -> str:
         """An amount of service credits."""
-        return self.ngettext("%(n)s credit", "%(n)s credits", 1 if abs(value) == 1 else 2) % {
-            "n": self.number(value)
-        }
+        # The plural form follows the language: French says "0 crédit", English "0 credits".
+        size = abs(value)
+        count = int(size) if size == size.to_integral_value() else 2
+        return self.ngettext("%(n)s credit", "%(n)s credits", count) % {"n": self.number(value)}
 
     def duration(self, span: timedelta) -> str:
         """A duration in words, to the minute: `2 h 15 min` (Babel would round to `2 h`)."""

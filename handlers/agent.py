@@ -6,11 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.db.models import Ticket, TicketStatus
+from bot.durations import parse_minutes
 from bot.numbers import parse_int
 from bot.services import ownership, queries, tickets
 from bot.services.billing import ChargeOutcome
 from bot.wording import amount_text, cost_sentence, intervention_label, priority_label
-from handlers import talk
+from handlers import quotes, talk
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, offered_value, typed_choice
 from handlers.desk import queue_line, staff_card
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text
@@ -57,7 +58,7 @@ def _ticket(ctx: Context, argument: str, usage: str) -> tuple[Ticket, str] | Non
 
 def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
     """Minutes typed by the agent; False after saying why the value is refused."""
-    text = text.strip().lower().removesuffix("min").strip()
+    text = text.strip()
     if not text:
         if required:
             ctx.refuse(
@@ -66,7 +67,7 @@ def _minutes(ctx: Context, text: str, *, required: bool) -> int | None | bool:
             )
             return False
         return None
-    minutes = parse_int(text, low=1, high=1440)
+    minutes = parse_minutes(text, maximum=1440).minutes  # "90", "1h30", "1,5 h", "90 min"
     if minutes is None:
         ctx.refuse(
             ctx._("Minutes must be a whole number between 1 and 1440."),
@@ -551,7 +552,8 @@ def ask(ctx: Context) -> None:
         ctx.ask(Prompt(text=text, options=nav))
     elif state is State.PAUSE_CAUSE:
         options = tuple(ctx.option(c.labels.get(lang), c.id) for c in pack.stop_clock.causes)
-        clause = pack.stop_clock.clause
+        stop = pack.stop_clock
+        clause = stop.clause_labels.get(lang) if stop.clause_labels else stop.clause
         text = ctx._("Which cause stops the clock? Only the contract's causes are admitted.")
         if clause:
             text += " (" + clause + ")"
@@ -748,7 +750,9 @@ def _yes_words(ctx: Context) -> set[str]:
 
 def _minutes_answer(ctx: Context, typed: str) -> int | None:
     """Minutes typed at the resolve question (0: nothing more); None after asking again."""
-    minutes = parse_int(typed.lower().removesuffix("min").strip(), low=0, high=1440)
+    if typed.strip() == "0":
+        return 0
+    minutes = parse_minutes(typed, maximum=1440).minutes
     if minutes is not None:
         return minutes
     ctx.refuse(
@@ -759,7 +763,11 @@ def _minutes_answer(ctx: Context, typed: str) -> int | None:
 
 
 def ticket_button(ctx: Context, verb: str, reference: str) -> None:
-    """A button on an agent ping: acknowledge, pause or resolve the ticket."""
+    """A button on an agent ping: acknowledge, pause or resolve the ticket; under a quote,
+    the customer's Accept or Decline."""
+    if verb in {"quote-yes", "quote-no"}:
+        quotes.answer_button(ctx, verb, reference)
+        return
     if not ctx.require_actor.is_staff:
         ctx.refuse(ctx._("You are not allowed to do that."), RefusalReason.ACCESS_DENIED)
         return

@@ -21,6 +21,7 @@ from handlers import (
     intake,
     maintenance,
     manager,
+    quotes,
     requester,
     talk,
 )
@@ -62,6 +63,7 @@ USAGE_WORDS = {
     "page": N_("page"),
     "handle": N_("handle"),
     "words": N_("words"),
+    "amount": N_("amount"),
 }
 
 
@@ -266,6 +268,14 @@ COMMANDS: tuple[Command, ...] = (
         Section.STAFF,
         N_("refuse a change request, with the reason the customer reads"),
         "REF %(reason)s",
+    ),
+    Command(
+        "quote",
+        STAFF,
+        quotes.quote_command,
+        Section.STAFF,
+        N_("propose the price of a request on quote (credits, hours or €)"),
+        "REF %(amount)s %(text)s",
     ),
     Command(
         "resume", STAFF, agent.resume_command, Section.STAFF, N_("restart the SLA clock"), "REF"

@@ -27,6 +27,7 @@ from bot.wording import (
     priority_label,
     zone_of,
 )
+from handlers.execution_window import EXECUTION_TIME
 from handlers.model import Option, OptionKind, Reply, Text, TicketCard, ticket_action_payload
 from handlers.render import quote_text, status_label
 from pricing.loader import find_intervention
@@ -177,6 +178,7 @@ def staff_card(
         cut_any |= was_cut
     fields.append((_("Description"), description))
     labels = {d.id: d.labels.get(t.lang) for d in pack.intake.details}
+    labels[EXECUTION_TIME] = _("Wished execution time")
     for key, value in ticket.details.items():
         text = str(value)
         if not full:

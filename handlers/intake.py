@@ -9,51 +9,83 @@ category or intervention step searches the catalog.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from sqlmodel import col, select
 
 from bot.clauses import clause_lines
 from bot.db.models import Contract, Role, Tenant, User
+from bot.durations import DurationError, parse_minutes
 from bot.numbers import parse_int
-from bot.services import accounts, billing, tenants, tickets
+from bot.services import accounts, billing, ledger, tenants, tickets
 from bot.services.contracts import terms_of
 from bot.services.ticket_sla import ticket_clocks
 from bot.wording import amount_text, priority_label
+from handlers import contacts
 from handlers.context import Context, offered_value, typed_choice
+from handlers.execution_window import EXECUTION_TIME, WhenError, parse_local, risky_text
+from handlers.intake_facts import due_lines, priority_line
 from handlers.model import Choices, Confirm, Option, Prompt, RefusalReason, Text, echo
 from handlers.render import fee_text, quote_text, ticket_card
 from handlers.states import State, back, move, parse_state, reset
 from pricing.loader import find_intervention, get_pack
-from pricing.quotes import Quote, quote
+from pricing.quotes import ON_QUOTE_CATEGORY, ON_QUOTE_INTERVENTION, Quote, quote
 from pricing.schema import ContractPack, DetailField, Intervention, PriceRuleType, Priority
 from pricing.search import search_catalog
 
 SEARCH = "~search"
 NONE = "~none"
 OPEN = "~open"
+KEEP = "~keep"
+SAME = "~same"
+CHANGE = "~change"
+CONTACT = "~contact"  # the detail step asking "same contact as last time?"
+RESUME = "~resume"
+RESTART = "~restart"
 UNKNOWN_ESTIMATE = "0"
 MAX_DESCRIPTION = 3000
 MAX_DETAIL = 300
 
-# Which draft fields a state sets: going back to a state clears its field and later ones.
-DRAFT_ORDER: tuple[tuple[State, tuple[str, ...]], ...] = (
-    (State.OPEN_REQUESTER, ("requester_id",)),
-    (State.OPEN_LOGGED, ("logged_at",)),
-    (State.PICK_CONTRACT, ("contract_id",)),
-    (State.PICK_CATEGORY, ("category_id",)),
-    (State.PICK_INTERVENTION, ("intervention_id",)),
-    (State.DESCRIBE_SEARCH, ("search_query",)),
-    (State.CONFIRM_MATCH, ("candidates",)),
-    (State.PICK_KIND, ("kind",)),
-    (State.PICK_PRIORITY, ("priority",)),
-    (State.ASK_DETAIL, ("details",)),
-    (State.ASK_UNITS, ("units",)),
-    (State.ASK_ESTIMATE, ("estimate_minutes",)),
-    (State.ASK_DESCRIPTION, ("description",)),
-)
+# What a changed answer makes stale: the answers that depend on it (the customer's own
+# words — details typed, description — stay, « Back » never throws them away).
+DEPENDENT: dict[State, tuple[str, ...]] = {
+    State.OPEN_REQUESTER: ("contract_id", "category_id", "intervention_id", "kind", "priority"),
+    State.PICK_CONTRACT: (
+        "category_id",
+        "intervention_id",
+        "kind",
+        "priority",
+        "details",
+        "units",
+        "estimate_minutes",
+        "detail_at",
+    ),
+    State.PICK_CATEGORY: ("intervention_id", "kind", "priority"),
+    State.PICK_INTERVENTION: ("kind", "priority", "units", "estimate_minutes"),
+    State.CONFIRM_MATCH: ("kind", "priority", "units", "estimate_minutes"),
+}
 
+
+# The states of a customer's intake draft (an unfinished one is offered again on /new).
+DRAFT_STATES = frozenset(
+    {
+        State.PICK_CONTRACT,
+        State.PICK_CATEGORY,
+        State.PICK_INTERVENTION,
+        State.DESCRIBE_SEARCH,
+        State.CONFIRM_MATCH,
+        State.PICK_KIND,
+        State.PICK_PRIORITY,
+        State.ASK_DETAIL,
+        State.ASK_WHEN,
+        State.ASK_UNITS,
+        State.ASK_ESTIMATE,
+        State.ASK_DESCRIPTION,
+        State.CONFIRM,
+    }
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -105,6 +137,28 @@ def _available_priorities(pack: ContractPack, intervention: Intervention) -> lis
     return sorted((p for p in pack.priorities if p.id in allowed), key=lambda p: -p.rank)
 
 
+def _keep_option(ctx: Context, value: str | None) -> tuple[Option, ...]:
+    """After « Back », a typed answer already given is offered again as a button."""
+    if not value:
+        return ()
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return (ctx.option(ctx._("Keep: %(value)s") % {"value": shown}, KEEP),)
+
+
+def _set(ctx: Context, state: State, name: str, value: object) -> None:
+    """Record an answer; a changed answer forgets the answers that depended on it."""
+    conversation = ctx.require_conversation
+    if getattr(conversation, name) != value:
+        _clear_after(ctx, state)
+    setattr(conversation, name, value)
+
+
+def _region(pack: ContractPack) -> str:
+    """The country whose phone numbering applies by default: the contract's holidays country."""
+    calendar = next((c for c in pack.calendars if c.id == pack.default_calendar), None)
+    return calendar.holidays.country if calendar and calendar.holidays else "BE"
+
+
 # --------------------------------------------------------------------------- entry
 
 
@@ -122,16 +176,68 @@ def new_command(ctx: Context, argument: str) -> None:
         )
         return
     conversation = ctx.require_conversation
+    if parse_state(conversation.state) in DRAFT_STATES and conversation.requester_id is None:
+        # An unfinished intake (still within the idle window): offer its answers again.
+        conversation.search_query = argument[:200] or None
+        move(ctx, State.RESUME_DRAFT)
+        ask(ctx)
+        return
+    _start(ctx, contracts, argument)
+
+
+def _start(ctx: Context, contracts: list[Contract], argument: str) -> None:
+    conversation = ctx.require_conversation
     reset(conversation)
     if len(contracts) == 1:
         conversation.contract_id = contracts[0].id
         move(ctx, State.PICK_CATEGORY, remember=False)
-        if argument:
-            _search(ctx, argument)
-            return
     else:
         move(ctx, State.PICK_CONTRACT, remember=False)
+    if argument:
+        # The words given with /new are searched (across contracts when there are several)
+        # and offered again as the description.
+        conversation.description = argument[:MAX_DESCRIPTION]
+        _search(ctx, argument)
+        return
     ask(ctx)
+
+
+def _ask_resume(ctx: Context) -> None:
+    conversation = ctx.require_conversation
+    lang = ctx.t.lang
+    facts = []
+    if conversation.contract_id is not None:
+        facts.append(contract_label(_contract(ctx), lang))
+    if conversation.intervention_id is not None:
+        facts.append(_intervention(ctx).labels.get(lang))
+    if conversation.description:
+        facts.append(echo(conversation.description, 60))
+    text = ctx._("You have an unfinished request: %(facts)s. Continue it?") % {
+        "facts": " · ".join(facts) if facts else "…"
+    }
+    options = (
+        ctx.option(ctx._("Continue where I left off"), RESUME),
+        ctx.option(ctx._("Start a new request"), RESTART),
+    )
+    ctx.ask(Choices(text=text, options=options))
+
+
+def _answer_resume(ctx: Context, value: str, chosen: bool) -> None:
+    picked = _resolve_value(ctx, value, chosen)
+    conversation = ctx.require_conversation
+    if picked == RESUME:
+        conversation.search_query = None
+        back(ctx)
+        ask(ctx)
+        return
+    if picked == RESTART:
+        argument = conversation.search_query or ""
+        assert ctx.tenant is not None
+        assert ctx.tenant.id is not None
+        contracts = tenants.active_contracts(session=ctx.session, tenant_id=ctx.tenant.id)
+        _start(ctx, contracts, argument)
+        return
+    _invalid(ctx)
 
 
 NOW = "~now"
@@ -245,31 +351,31 @@ def _answer_logged(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def go_back(ctx: Context) -> State | None:
-    """« Back »: return to the previous question, forgetting the answers given since."""
+    """« Back »: return to the previous question; every answer given so far is kept."""
+    conversation = ctx.require_conversation
+    current = parse_state(conversation.state)
+    if current is State.ASK_DETAIL:
+        steps = _steps(ctx)
+        at = steps.index(conversation.detail_at) if conversation.detail_at in steps else 0
+        if at > 0:
+            conversation.detail_at = steps[at - 1]
+            move(ctx, State.ASK_DETAIL, remember=False)
+            ask(ctx)
+            return State.ASK_DETAIL
     state = back(ctx)
     if state is None:
         return None
-    _clear_from(ctx, state)
+    if state is State.ASK_DETAIL:
+        steps = _steps(ctx)
+        conversation.detail_at = steps[-1] if steps else None
     ask(ctx)
     return state
 
 
-def _clear_from(ctx: Context, state: State) -> None:
+def _clear_after(ctx: Context, state: State) -> None:
     conversation = ctx.require_conversation
-    if state is State.ASK_DETAIL:
-        # Back to a detail question: forget only the last detail given.
-        if conversation.details:
-            *keep, _last = conversation.details.items()
-            conversation.details = dict(keep)
-        state_index = next(i for i, (s, _f) in enumerate(DRAFT_ORDER) if s is State.ASK_DETAIL)
-        later = DRAFT_ORDER[state_index + 1 :]
-    else:
-        index = next((i for i, (s, _f) in enumerate(DRAFT_ORDER) if s is state), None)
-        later = DRAFT_ORDER[index:] if index is not None else ()
-    for _state, fields in later:
-        for name in fields:
-            default: object = {} if name == "details" else [] if name == "candidates" else None
-            setattr(conversation, name, default)
+    for name in DEPENDENT.get(state, ()):
+        setattr(conversation, name, {} if name == "details" else None)
 
 
 # --------------------------------------------------------------------------- questions
@@ -304,12 +410,24 @@ def draft_contracts(ctx: Context) -> list[Contract]:
     ]
 
 
+def contract_label(contract: Contract, lang: str, *, twin: bool = False) -> str:
+    """ "Provider — short name"; the customer's own label tells two contracts of a pack apart."""
+    pack = get_pack(contract.pack_id)
+    short = pack.short_name.get(lang) if pack.short_name else pack.title.get(lang)
+    label = f"{pack.provider} — {short}"
+    if twin and contract.label and contract.label not in {pack.title.fr, pack.title.nl}:
+        label = f"{label} ({contract.label})"
+    return label if len(label) <= 75 else label[:74] + "…"
+
+
 def _ask_contract(ctx: Context) -> None:
-    options = []
-    for contract in draft_contracts(ctx):
-        pack = get_pack(contract.pack_id)
-        label = pack.title.get(ctx.t.lang)
-        options.append(ctx.option(label, str(contract.id)))
+    contracts = draft_contracts(ctx)
+    packs = [c.pack_id for c in contracts]
+    options = [
+        ctx.option(contract_label(c, ctx.t.lang, twin=packs.count(c.pack_id) > 1), str(c.id))
+        for c in contracts
+    ]
+    options.append(ctx.option(ctx._("Describe it in my own words"), SEARCH))
     ctx.ask(_choices(ctx, ctx._("Which contract is this request about?"), options, back=False))
 
 
@@ -319,6 +437,7 @@ def _ask_category(ctx: Context) -> None:
         ctx.option(category.labels.get(ctx.t.lang), category.id)
         for category in pack.categories
         if any(_offered(i, contract) for i in category.interventions)
+        and category.id != ON_QUOTE_CATEGORY  # offered at every intervention question
     ]
     options.append(ctx.option(ctx._("Describe it in my own words"), SEARCH))
     text = ctx._(
@@ -336,6 +455,9 @@ def _ask_intervention(ctx: Context) -> None:
         for item in category.interventions
         if _offered(item, contract)
     ]
+    on_quote = _on_quote(pack)
+    if on_quote is not None and category.id != ON_QUOTE_CATEGORY:
+        options.append(ctx.option(on_quote.labels.get(ctx.t.lang), on_quote.id))
     text = ctx._("%(category)s: which intervention do you need?") % {
         "category": category.labels.get(ctx.t.lang)
     }
@@ -352,15 +474,19 @@ def _ask_search(ctx: Context) -> None:
 
 
 def _ask_match(ctx: Context) -> None:
-    pack = _pack(ctx)
     conversation = ctx.require_conversation
+    lang = ctx.t.lang
+    several = len({_candidate(ctx, key)[0].id for key in conversation.candidates}) > 1
     options = []
-    for iid in conversation.candidates:
+    for key in conversation.candidates:
+        contract, iid = _candidate(ctx, key)
+        pack = get_pack(contract.pack_id)
         category, item = find_intervention(pack, iid)
-        label = f"{item.labels.get(ctx.t.lang)} · {category.labels.get(ctx.t.lang)}"
+        where = pack.provider if several else category.labels.get(lang)
+        label = f"{item.labels.get(lang)} · {where}"
         if len(label) > 75:
-            label = ctx.t.field(category.labels.get(ctx.t.lang), item.labels.get(ctx.t.lang))
-        options.append(ctx.option(label, iid))
+            label = item.labels.get(lang)[: 72 - len(where)] + "… · " + where
+        options.append(ctx.option(label, key))
     options.append(ctx.option(ctx._("None of these"), NONE))
     text = ctx._("Is it one of these?")
     ctx.ask(_choices(ctx, text, options))
@@ -384,17 +510,21 @@ def _ask_priority(ctx: Context) -> None:
     lang = ctx.t.lang
     lines = [ctx._("How much does it affect your work?")]
     for priority in allowed:
-        lines.append("• " + ctx.t.field(priority.labels.get(lang), priority.impact.get(lang)))
+        lines.append("• " + _priority_line(ctx, priority.id))
+        lines.append("   " + priority.impact.get(lang))
     ceiling = allowed[0] if allowed else None
     higher = [p for p in pack.priorities if ceiling is not None and p.rank > ceiling.rank]
     if higher and ceiling is not None:
         lines.append(
-            ctx._(
-                "%(higher)s is not offered: for this intervention your contract allows at most "
-                "%(ceiling)s."
+            ctx.t.ngettext(
+                "%(excluded)s is not offered: for this intervention your contract allows at "
+                "most %(ceiling)s.",
+                "%(excluded)s are not offered: for this intervention your contract allows at "
+                "most %(ceiling)s.",
+                len(higher),
             )
             % {
-                "higher": ", ".join(p.labels.get(lang) for p in higher),
+                "excluded": _listing(ctx, [p.labels.get(lang) for p in higher]),
                 "ceiling": ceiling.labels.get(lang),
             }
         )
@@ -402,18 +532,60 @@ def _ask_priority(ctx: Context) -> None:
     ctx.ask(_choices(ctx, "\n".join(lines), options))
 
 
-def _next_detail(ctx: Context) -> DetailField | None:
+def _remembered_contact(ctx: Context) -> dict[str, str]:
+    """The contact details to offer again: the draft's, else the user's last ticket's."""
     conversation = ctx.require_conversation
-    for detail in _required_details(_pack(ctx), conversation.kind):
-        if detail.id not in conversation.details:
-            return detail
-    return None
+    draft = {k: v for k, v in conversation.details.items() if k in contacts.FIELDS}
+    if draft:
+        return draft
+    user_id = conversation.requester_id or ctx.require_actor.id
+    if conversation.contract_id is None:
+        return {}
+    found = contacts.last_contact(
+        session=ctx.session, user_id=user_id, contract_id=conversation.contract_id
+    )
+    return found or {}
+
+
+def _steps(ctx: Context) -> list[str]:
+    """The detail questions of this draft, in order; remembered contact details are one
+    question ("same contact as last time?") unless the user chose to change them."""
+    conversation = ctx.require_conversation
+    ids = [d.id for d in _required_details(_pack(ctx), conversation.kind)]
+    contact_ids = [i for i in ids if i in contacts.FIELDS]
+    if not contact_ids or conversation.detail_at in contacts.FIELDS:
+        return ids
+    remembered = _remembered_contact(ctx)
+    if not all(remembered.get(i) for i in contact_ids):
+        return ids
+    first = ids.index(contact_ids[0])
+    rest = [i for i in ids if i not in contacts.FIELDS]
+    return [*rest[:first], CONTACT, *rest[first:]]
+
+
+def _detail_field(ctx: Context, detail_id: str) -> DetailField:
+    return next(d for d in _pack(ctx).intake.details if d.id == detail_id)
 
 
 def _ask_detail(ctx: Context) -> None:
-    detail = _next_detail(ctx)
-    assert detail is not None
-    ctx.ask(Prompt(text=detail.labels.get(ctx.t.lang), options=ctx.nav_options()))
+    conversation = ctx.require_conversation
+    at = conversation.detail_at
+    if at == CONTACT:
+        pack = _pack(ctx)
+        remembered = _remembered_contact(ctx)
+        shown = ", ".join(echo(remembered[d.id]) for d in pack.intake.details if d.id in remembered)
+        text = ctx._("Same contact as last time: %(contact)s?") % {"contact": shown}
+        options = (
+            ctx.option(ctx._("Yes"), SAME),
+            ctx.option(ctx._("Change"), CHANGE),
+            *ctx.nav_options(),
+        )
+        ctx.ask(Prompt(text=text, options=options))
+        return
+    assert at is not None
+    detail = _detail_field(ctx, at)
+    keep = _keep_option(ctx, conversation.details.get(at))
+    ctx.ask(Prompt(text=detail.labels.get(ctx.t.lang), options=(*keep, *ctx.nav_options())))
 
 
 def _ask_units(ctx: Context) -> None:
@@ -421,7 +593,9 @@ def _ask_units(ctx: Context) -> None:
     rule = _intervention(ctx).prices[ctx.require_conversation.priority or ""]
     unit = next((u.labels.get(ctx.t.lang) for u in pack.units if u.id == rule.unit), "")
     text = ctx._("How many (%(unit)s)? Type a number.") % {"unit": unit}
-    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
+    units = ctx.require_conversation.units
+    keep = _keep_option(ctx, None if units is None else str(units))
+    ctx.ask(Prompt(text=text, options=(*keep, *ctx.nav_options())))
 
 
 def _ask_estimate(ctx: Context) -> None:
@@ -434,24 +608,41 @@ def _ask_estimate(ctx: Context) -> None:
     ]
     text = ctx._(
         "This intervention is charged per started quarter hour. How long do you expect it to "
-        "take? Pick one or type a number of minutes; it is only used for the estimate."
+        "take? Pick one or type a duration (90, 1h30, 1,5 h); it is only used for the estimate."
     )
+    minutes = ctx.require_conversation.estimate_minutes
+    if minutes is not None:
+        options.insert(0, *_keep_option(ctx, ctx.t.duration(timedelta(minutes=minutes))))
     ctx.ask(_choices(ctx, text, options))
 
 
 def _ask_description(ctx: Context) -> None:
     text = ctx._("Describe the request: what happens, where, since when.")
-    ctx.ask(Prompt(text=text, options=ctx.nav_options()))
+    keep = _keep_option(ctx, ctx.require_conversation.description)
+    ctx.ask(Prompt(text=text, options=(*keep, *ctx.nav_options())))
 
 
 def _cost(
-    ctx: Context, contract: Contract, pack: ContractPack, intervention_id: str, estimate: Quote
+    ctx: Context,
+    contract: Contract,
+    pack: ContractPack,
+    intervention_id: str,
+    estimate: Quote,
+    *,
+    minutes_unknown: bool = False,
 ) -> str:
     """The quote in words; a one-off fee (Proximus standard changes) replaces it when due."""
     terms = terms_of(session=ctx.session, contract=contract, pack=pack)
     day = ctx.now.astimezone(ZoneInfo(terms.zone)).date()
     fee = terms.one_off_fee(intervention_id=intervention_id, on=day)
-    return quote_text(ctx.t, estimate, pack) if fee is None else fee_text(ctx.t, fee)
+    if fee is not None:
+        return fee_text(ctx.t, fee)
+    unknown = estimate.rule is PriceRuleType.PER_QUARTER_HOUR and minutes_unknown
+    if unknown and estimate.credits is not None:
+        return ctx._("at least %(amount)s; the final cost depends on the time spent") % {
+            "amount": amount_text(ctx.t, estimate.credits, pack)
+        }
+    return quote_text(ctx.t, estimate, pack)
 
 
 def _ask_confirm(ctx: Context) -> None:
@@ -478,15 +669,39 @@ def _ask_confirm(ctx: Context) -> None:
         "• " + field(ctx._("Description"), echo(conversation.description or "")),
     ]
     for key, value in conversation.details.items():
+        if key == EXECUTION_TIME:
+            continue
         label = next((d.labels.get(lang) for d in pack.intake.details if d.id == key), key)
         lines.append("• " + field(label, echo(value)))
-    lines.append("• " + field(ctx._("Cost"), _cost(ctx, contract, pack, intervention.id, estimate)))
+    cost = _cost(
+        ctx,
+        contract,
+        pack,
+        intervention.id,
+        estimate,
+        minutes_unknown=conversation.estimate_minutes is None,
+    )
+    lines.append("• " + field(ctx._("Cost"), cost))
+    terms = terms_of(session=ctx.session, contract=contract, pack=pack)
+    lines.extend(_when_lines(ctx, pack, terms.zone))
+    for line in due_lines(
+        ctx.t,
+        pack=pack,
+        terms=terms,
+        item=intervention,
+        kind=conversation.kind,
+        priority=conversation.priority,
+        now=conversation.logged_at or ctx.now,
+        zone=terms.zone,
+    ):
+        lines.append("• " + line)
     lines += clause_lines(t=ctx.t, pack=pack, where="quote", intervention_id=intervention.id)
     for_customer = conversation.requester_id is not None  # staff opening for a customer
     if check.available is not None:
         balance = amount_text(ctx.t, check.available, pack)
         label = ctx._("Customer's balance") if for_customer else ctx._("Your balance")
         lines.append("• " + field(label, balance))
+        lines.extend("• " + line for line in _hold_lines(ctx, check, pack))
     if not check.allowed or check.status.value == "purchase_first":
         short = (
             ctx._("The customer's balance is %(shortfall)s short for this request.")
@@ -512,6 +727,42 @@ def _ask_confirm(ctx: Context) -> None:
     )
 
 
+def _hold_lines(ctx: Context, check: accounts.BalanceCheck, pack: ContractPack) -> list[str]:
+    """Credits held at opening, the balance after the hold, and the top-up a charge of the
+    estimate would trigger."""
+    if check.available is None or not check.needed or check.needed <= 0 or not check.allowed:
+        return []
+    field = ctx.t.field
+    after = check.available - check.needed
+    lines = []
+    if check.hold_required:
+        lines.append(
+            field(ctx._("Held when the ticket opens"), amount_text(ctx.t, check.needed, pack))
+        )
+        lines.append(field(ctx._("Balance after the hold"), amount_text(ctx.t, after, pack)))
+    if after < 0 and pack.balance.auto_top_up and check.pack_size:
+        packs = ledger.packs_needed(-after, check.pack_size)
+        lines.append(
+            ctx.t.ngettext(
+                "Charging the estimate would add %(n)s pack of %(size)s automatically, "
+                "invoiced by the provider.",
+                "Charging the estimate would add %(n)s packs of %(size)s automatically, "
+                "invoiced by the provider.",
+                packs,
+            )
+            % {"n": packs, "size": amount_text(ctx.t, check.pack_size, pack)}
+        )
+    elif pack.balance.auto_top_up and check.pack_size:
+        lines.append(
+            ctx._(
+                "If the final cost exceeds your balance, packs of %(size)s are added "
+                "automatically and invoiced by the provider."
+            )
+            % {"size": amount_text(ctx.t, check.pack_size, pack)}
+        )
+    return lines
+
+
 ASKERS: dict[State, Callable[[Context], None]] = {
     State.OPEN_REQUESTER: _ask_requester,
     State.OPEN_LOGGED: _ask_logged,
@@ -527,6 +778,7 @@ ASKERS: dict[State, Callable[[Context], None]] = {
     State.ASK_ESTIMATE: _ask_estimate,
     State.ASK_DESCRIPTION: _ask_description,
     State.CONFIRM: _ask_confirm,
+    State.RESUME_DRAFT: _ask_resume,
 }
 
 
@@ -557,12 +809,19 @@ def _invalid(ctx: Context) -> None:
 
 def _answer_contract(ctx: Context, value: str, chosen: bool) -> None:
     picked = _resolve_value(ctx, value, chosen)
+    if picked == SEARCH:
+        move(ctx, State.DESCRIBE_SEARCH)
+        ask(ctx)
+        return
     contracts = draft_contracts(ctx)
     contract = next((c for c in contracts if str(c.id) == picked), None)
     if contract is None:
-        _invalid(ctx)
+        if chosen or picked is not None or len(value.strip()) < 3:
+            _invalid(ctx)
+        else:
+            _search(ctx, value)
         return
-    ctx.require_conversation.contract_id = contract.id
+    _set(ctx, State.PICK_CONTRACT, "contract_id", contract.id)
     move(ctx, State.PICK_CATEGORY)
     ask(ctx)
 
@@ -581,7 +840,7 @@ def _answer_category(ctx: Context, value: str, chosen: bool) -> None:
         else:
             _search(ctx, value)
         return
-    ctx.require_conversation.category_id = category.id
+    _set(ctx, State.PICK_CATEGORY, "category_id", category.id)
     move(ctx, State.PICK_INTERVENTION)
     ask(ctx)
 
@@ -593,6 +852,10 @@ def _answer_intervention(ctx: Context, value: str, chosen: bool) -> None:
     item = next(
         (i for i in category.interventions if i.id == picked and _offered(i, contract)), None
     )
+    on_quote = _on_quote(pack)
+    if item is None and on_quote is not None and picked == on_quote.id:
+        ctx.require_conversation.category_id = ON_QUOTE_CATEGORY
+        item = on_quote
     if item is None:
         if chosen:
             _invalid(ctx)
@@ -610,23 +873,44 @@ def _answer_search(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def _search(ctx: Context, text: str) -> None:
-    pack, contract = _pack(ctx), _contract(ctx)
+    """Search the draft's contract, or every contract of the customer when none is chosen."""
     conversation = ctx.require_conversation
-    hits = [
-        hit
-        for hit in search_catalog(pack, text[:200], ctx.t.lang, limit=8)
-        if _offered(find_intervention(pack, hit.intervention_id)[1], contract)
-    ][:5]
+    chosen_contract = conversation.contract_id is not None
+    contracts = [_contract(ctx)] if chosen_contract else draft_contracts(ctx)
+    scored: list[tuple[float, str]] = []
+    for contract in contracts:
+        pack = get_pack(contract.pack_id)
+        for hit in search_catalog(pack, text[:200], ctx.t.lang, limit=8):
+            if _offered(find_intervention(pack, hit.intervention_id)[1], contract):
+                key = f"{contract.id}/{hit.intervention_id}"
+                scored.append((hit.score, hit.intervention_id if chosen_contract else key))
+    # Stable sort: equal scores keep the contracts' order.
+    hits = [key for _score, key in sorted(scored, key=lambda pair: -pair[0])][:5]
     conversation.search_query = text[:200]
     if not hits:
-        ctx.say(Text(ctx._("I found nothing matching that. Please pick a category.")))
-        if parse_state(conversation.state) is not State.PICK_CATEGORY:
-            move(ctx, State.PICK_CATEGORY)
+        if conversation.contract_id is None:
+            ctx.say(Text(ctx._("I found nothing matching that. Please pick a contract.")))
+            if parse_state(conversation.state) is not State.PICK_CONTRACT:
+                move(ctx, State.PICK_CONTRACT)
+        else:
+            ctx.say(Text(ctx._("I found nothing matching that. Please pick a category.")))
+            if parse_state(conversation.state) is not State.PICK_CATEGORY:
+                move(ctx, State.PICK_CATEGORY)
         ask(ctx)
         return
-    conversation.candidates = [hit.intervention_id for hit in hits]
+    conversation.candidates = hits
     move(ctx, State.CONFIRM_MATCH)
     ask(ctx)
+
+
+def _candidate(ctx: Context, key: str) -> tuple[Contract, str]:
+    """A search candidate ("contract/intervention", or an intervention of the draft's
+    contract): its contract and intervention id."""
+    if "/" not in key:
+        return _contract(ctx), key
+    contract_id, _slash, intervention_id = key.partition("/")
+    contract = next(c for c in draft_contracts(ctx) if str(c.id) == contract_id)
+    return contract, intervention_id
 
 
 def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
@@ -643,22 +927,90 @@ def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
         else:
             _search(ctx, value)
         return
-    category, item = find_intervention(_pack(ctx), picked)
-    conversation.category_id = category.id
+    contract, iid = _candidate(ctx, picked)
+    _set(ctx, State.PICK_CONTRACT, "contract_id", contract.id)
+    category, item = find_intervention(get_pack(contract.pack_id), iid)
+    _set(ctx, State.PICK_CATEGORY, "category_id", category.id)
     _choose_intervention(ctx, item)
+
+
+def _on_quote(pack: ContractPack) -> Intervention | None:
+    """The pack's request on quote (its non-routine path), when the pack allows one."""
+    if pack.non_routine is None or not pack.non_routine.allowed:
+        return None
+    try:
+        return find_intervention(pack, ON_QUOTE_INTERVENTION)[1]
+    except LookupError:
+        return None
 
 
 def _choose_intervention(ctx: Context, item: Intervention) -> None:
     conversation = ctx.require_conversation
-    conversation.intervention_id = item.id
+    non_routine = _pack(ctx).non_routine
+    if not item.routine and non_routine is not None and non_routine.labels is not None:
+        ctx.say(Text(non_routine.labels.get(ctx.t.lang)))
+    _set(ctx, State.PICK_INTERVENTION, "intervention_id", item.id)
     if conversation.category_id is None:
         conversation.category_id = find_intervention(_pack(ctx), item.id)[0].id
     if len(item.kinds) == 1:
         conversation.kind = item.kinds[0]
-        move(ctx, State.PICK_PRIORITY)
+        _enter_priority(ctx)
     else:
         move(ctx, State.PICK_KIND)
-    ask(ctx)
+        ask(ctx)
+
+
+def _enter_priority(ctx: Context) -> None:
+    """Ask the priority, or state it when the contract allows a single one (with the reason)."""
+    pack, item = _pack(ctx), _intervention(ctx)
+    allowed = _available_priorities(pack, item)
+    if len(allowed) != 1:
+        move(ctx, State.PICK_PRIORITY)
+        ask(ctx)
+        return
+    only = allowed[0]
+    conversation = ctx.require_conversation
+    conversation.priority = only.id
+    line = _priority_line(ctx, only.id)
+    higher = [p for p in pack.priorities if p.rank > only.rank]
+    lower = [p for p in pack.priorities if p.rank < only.rank]
+    if higher:
+        reason = ctx.t.ngettext(
+            "%(excluded)s is not offered: for this intervention your contract allows at most "
+            "%(ceiling)s.",
+            "%(excluded)s are not offered: for this intervention your contract allows at most "
+            "%(ceiling)s.",
+            len(higher),
+        ) % {
+            "excluded": _listing(ctx, [p.labels.get(ctx.t.lang) for p in higher]),
+            "ceiling": only.labels.get(ctx.t.lang),
+        }
+    elif lower:
+        reason = ctx._("Your contract sets this priority for this intervention.")
+    else:
+        reason = ""
+    text = ctx.t.field(ctx._("Priority"), line)
+    ctx.say(Text(f"{text}\n{reason}".strip()))
+    _phone_notice(ctx, pack, only.id)
+    _after_priority(ctx)
+
+
+def _listing(ctx: Context, items: list[str]) -> str:
+    """ "A, B and C" in the user's language."""
+    return format_list(items, locale=ctx.t.babel_locale)
+
+
+def _priority_line(ctx: Context, priority: str) -> str:
+    conversation = ctx.require_conversation
+    contract, pack = _contract(ctx), _pack(ctx)
+    return priority_line(
+        ctx.t,
+        pack=pack,
+        terms=terms_of(session=ctx.session, contract=contract, pack=pack),
+        item=_intervention(ctx),
+        kind=conversation.kind or _intervention(ctx).kinds[0],
+        priority=priority,
+    )
 
 
 def _answer_kind(ctx: Context, value: str, chosen: bool) -> None:
@@ -667,8 +1019,7 @@ def _answer_kind(ctx: Context, value: str, chosen: bool) -> None:
         _invalid(ctx)
         return
     ctx.require_conversation.kind = picked
-    move(ctx, State.PICK_PRIORITY)
-    ask(ctx)
+    _enter_priority(ctx)
 
 
 def _answer_priority(ctx: Context, value: str, chosen: bool) -> None:
@@ -694,7 +1045,9 @@ def _phone_notice(ctx: Context, pack: ContractPack, priority: str) -> None:
 
 
 def _after_priority(ctx: Context) -> None:
-    if _next_detail(ctx) is not None:
+    steps = _steps(ctx)
+    if steps:
+        ctx.require_conversation.detail_at = steps[0]
         move(ctx, State.ASK_DETAIL)
     else:
         _after_details(ctx, ask_now=False)
@@ -702,23 +1055,65 @@ def _after_priority(ctx: Context) -> None:
 
 
 def _answer_detail(ctx: Context, value: str, chosen: bool) -> None:
-    detail = _next_detail(ctx)
-    if detail is None:
+    conversation = ctx.require_conversation
+    at = conversation.detail_at
+    steps = _steps(ctx)
+    if at not in steps:
         _after_details(ctx, ask_now=True)
         return
-    conversation = ctx.require_conversation
-    if chosen or not value.strip():
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    if at == CONTACT:
+        picked = picked or typed_choice(ctx, ask, value)
+        if picked == SAME:
+            conversation.details = {**conversation.details, **_remembered_contact(ctx)}
+        elif picked == CHANGE:
+            conversation.detail_at = next(i for i in _steps_all(ctx) if i in contacts.FIELDS)
+            move(ctx, State.ASK_DETAIL, remember=False)
+            ask(ctx)
+            return
+        else:
+            _invalid(ctx)
+            return
+    elif picked == KEEP and conversation.details.get(at):
+        pass
+    elif chosen or not value.strip():
         _invalid(ctx)
         return
-    conversation.details = {**conversation.details, detail.id: value.strip()[:MAX_DETAIL]}
-    if _next_detail(ctx) is not None:
-        move(ctx, State.ASK_DETAIL)
+    else:
+        region = _region(_pack(ctx))
+        checked, reason = contacts.check(ctx.t, at, value[:MAX_DETAIL], region=region)
+        if checked is None:
+            assert reason is not None
+            ctx.refuse(reason, RefusalReason.INVALID_ANSWER)
+            ask(ctx)
+            return
+        conversation.details = {**conversation.details, at: checked}
+    steps = _steps(ctx)
+    following = steps[steps.index(at) + 1 :] if at in steps else []
+    if following:
+        conversation.detail_at = following[0]
+        move(ctx, State.ASK_DETAIL, remember=False)
         ask(ctx)
         return
     _after_details(ctx, ask_now=True)
 
 
+def _steps_all(ctx: Context) -> list[str]:
+    return [d.id for d in _required_details(_pack(ctx), ctx.require_conversation.kind)]
+
+
 def _after_details(ctx: Context, *, ask_now: bool) -> None:
+    conversation = ctx.require_conversation
+    item = _intervention(ctx)
+    if item.asks_execution_time and conversation.kind == "change":
+        move(ctx, State.ASK_WHEN)
+        if ask_now:
+            ask(ctx)
+        return
+    _to_pricing(ctx, ask_now=ask_now)
+
+
+def _to_pricing(ctx: Context, *, ask_now: bool) -> None:
     conversation = ctx.require_conversation
     rule = _intervention(ctx).prices[conversation.priority or ""].rule
     if rule is PriceRuleType.PER_UNIT:
@@ -731,11 +1126,67 @@ def _after_details(ctx: Context, *, ask_now: bool) -> None:
         ask(ctx)
 
 
+def _ask_when(ctx: Context) -> None:
+    zone = terms_of(session=ctx.session, contract=_contract(ctx), pack=_pack(ctx)).zone
+    text = ctx._(
+        "When should the work be done? Type the local date and time (%(zone)s), for example "
+        "%(example)s, or choose As soon as possible."
+    ) % {"zone": zone, "example": "2026-12-22 10:00"}
+    kept = ctx.require_conversation.details.get(EXECUTION_TIME)
+    options = (
+        *_keep_option(ctx, kept),
+        ctx.option(ctx._("As soon as possible"), NOW),
+        *ctx.nav_options(),
+    )
+    ctx.ask(Prompt(text=text, options=options))
+
+
+def _answer_when(ctx: Context, value: str, chosen: bool) -> None:
+    conversation = ctx.require_conversation
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    details = dict(conversation.details)
+    if picked == NOW:
+        details.pop(EXECUTION_TIME, None)
+    elif picked == KEEP and EXECUTION_TIME in details:
+        pass
+    elif chosen:
+        _invalid(ctx)
+        return
+    else:
+        zone = terms_of(session=ctx.session, contract=_contract(ctx), pack=_pack(ctx)).zone
+        try:
+            local = parse_local(ctx.t, value, zone=zone, now=ctx.now)
+        except WhenError as refused:
+            ctx.refuse(str(refused), RefusalReason.INVALID_ANSWER)
+            ask(ctx)
+            return
+        details[EXECUTION_TIME] = local.strftime("%Y-%m-%d %H:%M")
+    conversation.details = details
+    _to_pricing(ctx, ask_now=True)
+
+
+def _when_lines(ctx: Context, pack: ContractPack, zone: str) -> list[str]:
+    """The wished execution time on the summary, with the contract's warning when risky."""
+    wished = ctx.require_conversation.details.get(EXECUTION_TIME)
+    if wished is None:
+        return []
+    local = datetime.strptime(wished, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
+    lines = ["• " + ctx.t.field(ctx._("Wished execution time"), ctx.t.datetime(local, zone))]
+    warning = risky_text(ctx.t, pack, local)
+    if warning is not None:
+        lines.append(warning)
+    return lines
+
+
 def _positive_int(text: str, *, upper: int) -> int | None:
     return parse_int(text.strip().lower().removesuffix("min"), low=0, high=upper)
 
 
 def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
+    if chosen and _resolve_value(ctx, value, chosen) == KEEP:
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
     number = None if chosen else _positive_int(value, upper=1000)
     if not number:
         ctx.refuse(
@@ -749,22 +1200,55 @@ def _answer_units(ctx: Context, value: str, chosen: bool) -> None:
 
 
 def _answer_estimate(ctx: Context, value: str, chosen: bool) -> None:
-    picked = value if chosen else (typed_choice(ctx, ask, value) or value)
-    minutes = _positive_int(picked, upper=24 * 60)
-    if minutes is None:
-        ctx.refuse(
-            ctx._("Please type a number of minutes between 0 and 1440."),
-            RefusalReason.INVALID_ANSWER,
-        )
+    conversation = ctx.require_conversation
+    picked = _resolve_value(ctx, value, chosen) if chosen else None
+    if picked == KEEP:
+        move(ctx, State.ASK_DESCRIPTION)
         ask(ctx)
         return
-    ctx.require_conversation.estimate_minutes = minutes or None
+    if picked == UNKNOWN_ESTIMATE:
+        conversation.estimate_minutes = None
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
+    typed = picked or typed_choice(ctx, ask, value) or value
+    if typed == UNKNOWN_ESTIMATE and not chosen and value.strip() != "0":
+        conversation.estimate_minutes = None
+        move(ctx, State.ASK_DESCRIPTION)
+        ask(ctx)
+        return
+    duration = parse_minutes(typed, maximum=MAX_ESTIMATE_MINUTES)
+    if duration.minutes is None:
+        ctx.refuse(duration_refusal(ctx, duration.error), RefusalReason.INVALID_ANSWER)
+        ask(ctx)
+        return
+    conversation.estimate_minutes = duration.minutes
     move(ctx, State.ASK_DESCRIPTION)
     ask(ctx)
 
 
+MAX_ESTIMATE_MINUTES = 24 * 60
+
+
+def duration_refusal(ctx: Context, error: DurationError | None) -> str:
+    """Why a typed duration was refused, in the user's language."""
+    if error is DurationError.ZERO:
+        return ctx._("A duration of zero cannot be estimated: type at least 1 minute.")
+    if error is DurationError.TOO_LONG:
+        return ctx._(
+            "That is more than 24 hours for one intervention: type a shorter duration, or "
+            "pick I don't know."
+        )
+    return ctx._("Type a duration such as 90, 90 min, 1h30 or 1,5 h.")
+
+
 def _answer_description(ctx: Context, value: str, chosen: bool) -> None:
     text = value.strip()
+    kept = ctx.require_conversation.description
+    if chosen and kept and _resolve_value(ctx, value, chosen) == KEEP:
+        move(ctx, State.CONFIRM)
+        ask(ctx)
+        return
     if chosen or len(text) < 3:
         ctx.refuse(
             ctx._("Please describe the request in a few words."), RefusalReason.INVALID_ANSWER
@@ -839,4 +1323,7 @@ ANSWERS: dict[State, Callable[[Context, str, bool], None]] = {
     State.ASK_ESTIMATE: _answer_estimate,
     State.ASK_DESCRIPTION: _answer_description,
     State.CONFIRM: _answer_confirm,
+    State.RESUME_DRAFT: _answer_resume,
+    State.ASK_WHEN: _answer_when,
 }
+ASKERS[State.ASK_WHEN] = _ask_when

@@ -39,6 +39,8 @@ class State(StrEnum):
     MESSAGE_TICKET = "message_ticket"  # which ticket a loose message joins
     REOPEN_REASON = "reopen_reason"  # why the resolved ticket is not solved
     RATING_COMMENT = "rating_comment"  # the optional comment after a rating
+    RESUME_DRAFT = "resume_draft"
+    ASK_WHEN = "ask_when"
 
 
 def parse_state(value: str) -> State:
@@ -70,6 +72,7 @@ def reset(conversation: Conversation) -> None:
     conversation.requester_id = None
     conversation.logged_at = None
     conversation.work_minutes = None
+    conversation.detail_at = None
 
 
 def move(ctx: Context, state: State, *, remember: bool = True) -> None:

@@ -51,6 +51,12 @@ class Quote:
         return f"{self.credits} (fixed)"
 
 
+#: The catalog row of a request outside the catalog (the pack's non-routine path): priced by
+#: a quote the customer accepts before any work.
+ON_QUOTE_CATEGORY = "on-quote"
+ON_QUOTE_INTERVENTION = "on-quote-request"
+
+
 def started_quarters(minutes: int) -> int:
     """Started quarter hours in ``minutes``, at least one (0 and 1..15 minutes give 1)."""
     if minutes < 0:

@@ -332,6 +332,10 @@ class Intervention(_Strict):
         default=None,
         description="Service levels on which it may be requested; None = every level.",
     )
+    asks_execution_time: bool = Field(
+        default=False,
+        description="The intake asks the wished execution time (change requests).",
+    )
     default_priority: Slug | None = Field(
         default=None,
         description="Priority the provider assigns from the impact (proposed to the requester).",
@@ -361,6 +365,19 @@ class OneOffFee(_Strict):
         default=None, description="Date option after which requests are free for `free_days`."
     )
     free_days: int = Field(default=0, ge=0)
+    clause: str | None = None
+
+
+class RiskyWindows(_Strict):
+    """When the provider advises against executing changes, and what such timing costs."""
+
+    weekday_after: time = Field(description="Weekdays from this local time are risky.")
+    afternoon_from: time = Field(
+        description="Start of the afternoon (Friday afternoon, eve of a public holiday)."
+    )
+    calendar: Slug = Field(description="The calendar whose zone and holidays apply.")
+    warning: Labels
+    out_of_hours_note: Labels
     clause: str | None = None
 
 
@@ -400,6 +417,9 @@ class StopClock(_Strict):
         description="The targets a pause stops (the others keep running).",
     )
     clause: str | None = None
+    clause_labels: Labels | None = Field(
+        default=None, description="The clause reference as readers of each language see it."
+    )
     refusal: Labels | None = Field(
         default=None, description="Why pausing is refused, when the contract has no cause."
     )
@@ -494,6 +514,9 @@ class Remedy(_Strict):
     ]
     labels: Labels
     clause: str
+    clause_labels: Labels | None = Field(
+        default=None, description="The clause reference as readers of each language see it."
+    )
     applies_to: dict[str, list[str]] = Field(
         default_factory=dict, description="Filters, e.g. {priority: [p1], target: [resolution]}."
     )
@@ -644,6 +667,9 @@ class ContractPack(_Strict):
     provider: str
     provider_code: str = Field(pattern=r"^[A-Z]{2,5}$")
     title: Labels
+    short_name: Labels | None = Field(
+        default=None, description="What customers call the service, shown after the provider."
+    )
     version: str
     effective_date: date = Field(
         description="First day the pack applies (the day it was written if the seed has none)."
@@ -676,6 +702,7 @@ class ContractPack(_Strict):
     remedies: list[Remedy] = Field(default_factory=list)
     escalation: Escalation = Field(default_factory=Escalation)
     intake: Intake
+    risky_windows: RiskyWindows | None = None
     notified_events: list[
         Literal[
             "opened",

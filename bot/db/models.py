@@ -174,6 +174,12 @@ class Ticket(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     estimate_minutes: int | None = None
     units: int | None = None
+    #: A request on quote: the price the desk proposed (in the balance unit, or "eur"), its
+    #: text, and the customer's answer (proposed → accepted | declined).
+    quote_amount: Decimal | None = Field(default=None, sa_type=DecimalText)
+    quote_unit: str | None = Field(default=None, max_length=10)
+    quote_text: str | None = None
+    quote_status: str | None = Field(default=None, max_length=12)
     response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -293,6 +299,8 @@ class Conversation(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    #: The detail question the intake draft is at (answers stay when « Back » is used).
+    detail_at: str | None = Field(default=None, max_length=60)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -43,7 +43,8 @@ def availability_text(t: Translator, figure: Measure) -> str:
         "target": t.number(remedy.availability_target or Decimal(100)),
         "tolerated": _minutes(t, remedy.max_downtime_minutes or Decimal(0)),
         "percent": t.number(figure.percent),
-        "clause": remedy.clause,
+        # The clause as readers of the language see it (the French reference otherwise).
+        "clause": remedy.clause_labels.get(t.lang) if remedy.clause_labels else remedy.clause,
         "label": remedy.labels.get(t.lang),
     }
     lines = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -197,6 +197,10 @@ def on_resolve(
         recorded_minutes=max(minutes, 1),
         units=ticket.units,
     )
+    if ticket.quote_status == "accepted" and ticket.quote_amount is not None:
+        return _charge_quote(
+            session=session, ticket=ticket, contract=contract, pack=pack, actor=actor, now=now
+        )
     if price.rule in NEVER_DRAWN:
         # Free and on-request work never draws credits or time, whatever the account kind
         # (no minimum either): an Alteo outage or quote request costs the bank nothing.
@@ -296,6 +300,68 @@ def on_resolve(
     # Without automatic top-up (Telenet web hosting 7.4) a negative balance stays owed.
     owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
     return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs, owed=owed)
+
+
+def _charge_quote(
+    *,
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    pack: ContractPack,
+    actor: Actor,
+    now: datetime,
+) -> ChargeOutcome:
+    """A request on quote costs the price the customer accepted (`ticket_quotes`)."""
+    assert contract.id is not None
+    assert ticket.id is not None
+    assert ticket.quote_amount is not None
+    terms = terms_of(session=session, contract=contract, pack=pack)
+    ledger.release_hold(
+        session=session,
+        contract_id=contract.id,
+        ticket_id=ticket.id,
+        actor_id=actor.id,
+        pack=pack,
+        reason="resolved; accepted quote",
+        at=now,
+    )
+    amount = ticket.quote_amount
+    if ticket.quote_unit == "eur" or terms.account is AccountKind.NONE:
+        # A price in euros is invoiced by the provider, never drawn from an account.
+        return ChargeOutcome(
+            PriceRuleType.ON_REQUEST, "eur", Decimal(0), Decimal(0), 0, on_request=True
+        )
+    if terms.account is AccountKind.TIME_BANK:
+        minutes = int((amount * 60).to_integral_value(rounding=ROUND_CEILING))
+        return _consume_time_bank(
+            session=session,
+            ticket=ticket,
+            contract=contract,
+            pack=pack,
+            actor=actor,
+            minutes=minutes,
+            now=now,
+            rule=PriceRuleType.FIXED,
+        )
+    result = ledger.charge(
+        session=session,
+        contract_id=contract.id,
+        ticket_id=ticket.id,
+        amount=amount,
+        actor_id=actor.id,
+        pack=pack,
+        reason=f"{ticket.reference}: accepted quote",
+        at=now,
+    )
+    owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
+    return ChargeOutcome(
+        PriceRuleType.FIXED,
+        pack.balance.unit.value,
+        amount,
+        Decimal(0),
+        result.top_up_packs,
+        owed=owed,
+    )
 
 
 def _consume_time_bank(

@@ -92,6 +92,12 @@ def gtr_at_resolution(
         "gtr.guaranteed": str(int(target // MINUTE)),
         "gtr.excluded": str(int(excluded // MINUTE)),
         "gtr.clause": remedy.clause,
+        # The clause as readers of each language see it (the French reference otherwise).
+        **{
+            f"gtr.clause.{lang}": remedy.clause_labels.get(lang)
+            for lang in ("fr", "nl", "en")
+            if remedy.clause_labels is not None
+        },
     }
     if overrun <= timedelta(0):
         return {**params, "gtr.overrun": "0"}

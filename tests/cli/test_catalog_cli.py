@@ -35,14 +35,15 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_list() -> None:
     rows = {row["id"]: row for row in run_json("list")}
+    # Issue 14: the pack's non-routine path is one more catalog row (category on-quote).
     assert (
         rows["telenet-hosting-cloud"]["categories"],
         rows["telenet-hosting-cloud"]["interventions"],
-    ) == (8, 44)
+    ) == (9, 45)
     assert (
         rows["telenet-webhosting"]["categories"],
         rows["telenet-webhosting"]["interventions"],
-    ) == (4, 25)
+    ) == (5, 26)
     text = run("list")
     assert text.exit_code == 0
     assert "telenet-webhosting" in text.stdout
@@ -50,7 +51,8 @@ def test_list() -> None:
 
 @pytest.mark.parametrize(
     ("pack_id", "categories", "interventions"),
-    [("telenet-hosting-cloud", 8, 44), ("telenet-webhosting", 4, 25)],
+    # Issue 14: the annex rows plus the on-quote row (the pack's non-routine path).
+    [("telenet-hosting-cloud", 9, 45), ("telenet-webhosting", 5, 26)],
 )
 def test_show_json_counts(pack_id: str, categories: int, interventions: int) -> None:
     data = run_json("show", pack_id)
@@ -122,7 +124,8 @@ def test_search_text_and_limit() -> None:
 def test_validate_good_files_and_directories() -> None:
     result = run("validate", str(PACKS), str(FIFTH))
     assert result.exit_code == 0, result.output
-    assert "telenet-hosting-cloud: 8 categories, 44 interventions" in result.stdout
+    # Issue 14: the pack's non-routine path is one more catalog row (category on-quote).
+    assert "telenet-hosting-cloud: 9 categories, 45 interventions" in result.stdout
     assert "nordlicht-hosting" in result.stdout
 
 

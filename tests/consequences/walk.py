@@ -36,6 +36,12 @@ def open_ticket(
             answer = requester.choose(priority)
         elif real:
             answer = requester.send(action=real[0])
+        elif "mail" in answer.lower():  # contact details are checked since issue 14
+            answer = requester.send("jean@example.be")
+        elif (
+            "phone" in answer.lower() or "télépho" in answer.lower() or "telefoon" in answer.lower()
+        ):
+            answer = requester.send("+32 2 555 12 34")
         else:
             answer = requester.send(f"answer number {index}")
     raise AssertionError(f"the intake never reached its confirmation: {requester.log}")

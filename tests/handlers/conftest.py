@@ -15,6 +15,7 @@ from bot.services import demo, users
 from bot.settings import Settings
 from handlers.core import handle_event
 from handlers.model import Attachment, InboundEvent, Option, Outcome, check_limits, reply_options
+from tests.wording_scan import assert_wording
 
 # Friday 20 November 2026, 17:30 in Brussels (the acceptance instant).
 FRIDAY_1730 = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
@@ -92,6 +93,7 @@ class Chat:
         self.last_options = options
         self.exchanges += 1
         answer = "\n\n".join(blocks)
+        assert_wording(answer, outcome.lang)
         self.log.append((text or action or "", answer))
         return answer
 

@@ -20,6 +20,7 @@ TEXTS = {
         "response_due": "lun. 23 nov. 2026 10:30",
         "resolution_due": "lun. 23 nov. 2026 17:30",
         "express_missing": "n'est pas proposé",
+        "standard_stated": "Priorité : Standard — 5 crédits — réponse : 2 jours ouvrables",
     },
     "nl": {
         "contract": "Over welk contract",
@@ -27,6 +28,7 @@ TEXTS = {
         "response_due": "ma 23 nov 2026 10:30",
         "resolution_due": "ma 23 nov 2026 17:30",
         "express_missing": "wordt niet aangeboden",
+        "standard_stated": "Prioriteit: Standaard — 5 credits — reactie: 2 werkdagen",
     },
     "en": {
         "contract": "Which contract",
@@ -34,6 +36,7 @@ TEXTS = {
         "response_due": "Mon 23 Nov 2026 10:30",
         "resolution_due": "Mon 23 Nov 2026 17:30",
         "express_missing": "is not offered",
+        "standard_stated": "Priority: Standard — 5 credits — response: 2 business days",
     },
 }
 
@@ -80,9 +83,12 @@ def test_ceiling_explained_for_data_upload(chat: type[Chat], lang: str) -> None:
     requester.choose("dedicated-servers")
     answer = requester.choose("dedicated-data-media-transfer")
     assert TEXTS[lang]["express_missing"] in answer
+    # Issue 14: a question with a single possible answer is stated, not asked (was: a
+    # priority question offering Standard alone).
     values = [o.payload.rsplit(":", 1)[1] for o in requester.last_options]
-    assert values[0] == "standard"
+    assert "standard" not in values
     assert "express" not in values
+    assert TEXTS[lang]["standard_stated"] in answer
 
 
 def test_agent_acknowledges_and_resolves_with_charge(

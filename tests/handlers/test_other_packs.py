@@ -27,11 +27,16 @@ def _open(requester: Chat, pack_id: str, contract: str, intervention: str) -> st
         payloads = [o.payload for o in requester.last_options]
         if any(p.endswith(":~open") for p in payloads):
             return requester.choose("~open")
+        asked = requester.log[-1][1].lower()
         if any(p.endswith(":15") for p in payloads):
             requester.choose("30")
+        elif "mail" in asked:  # contact details are checked since issue 14
+            requester.send("jean@example.be")
+        elif "phone" in asked:
+            requester.send("+32 2 555 12 34")
         else:
             requester.send(f"answer number {index}")
-    raise AssertionError("the intake never reached its confirmation")
+    raise AssertionError(f"the intake never reached its confirmation: {requester.log[-3:]}")
 
 
 def test_proximus_change_request_has_no_sla_clock(chat: type[Chat], seeded: Engine) -> None:
@@ -39,7 +44,8 @@ def test_proximus_change_request_has_no_sla_clock(chat: type[Chat], seeded: Engi
     requester.send("/lang en")
     answer = _open(requester, "proximus-internet", "internet", "ip-address-change")
     assert "PXS-2026-000001" in answer
-    assert "no target" in answer
+    # Issue 14: a target that does not exist reads "no guaranteed time" (was "no target").
+    assert "no guaranteed time" in answer
     with transaction(seeded) as session:
         ticket = session.exec(select(Ticket)).one()
         assert ticket.response_due is None

@@ -134,7 +134,8 @@ def test_hosting_cloud_annex_row(
 
 
 def test_hosting_cloud_annex_is_complete(hosting: ContractPack) -> None:
-    ids = [i.id for c in hosting.categories for i in c.interventions]
+    # The on-quote row (issue 14, the pack's non-routine path) is not an annex row.
+    ids = [i.id for c in hosting.categories for i in c.interventions if c.id != "on-quote"]
     assert sorted(ids) == sorted(row[0] for row in HOSTING_CLOUD_ANNEX)
     assert len(ids) == 44
 

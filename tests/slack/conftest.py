@@ -30,6 +30,7 @@ from bot.services import demo, tenants, users, workspaces
 from bot.settings import Settings, get_settings
 from bot.worker.clock import ManualClock
 from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.wording_scan import assert_wording
 
 # Friday 20 November 2026, 17:30 in Brussels.
 FRIDAY_1730 = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
@@ -416,6 +417,9 @@ async def make_world(
 
     async with contextlib.AsyncExitStack() as stack:
         yield build
+        for world in worlds:
+            for message in fake.messages.values():
+                assert_wording(text_of(message), world.lang)
         for world in worlds:
             await world.http.aclose()
             await world.adapter.close()

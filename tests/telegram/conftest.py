@@ -25,6 +25,7 @@ from bot.worker.clock import ManualClock
 from bot.worker.runner import Worker
 from bot.worker.senders import RateLimit
 from tests.telegram.fake_api import BOT_ID, FakeBotApi, chat_of
+from tests.wording_scan import assert_wording, guess_language
 
 # Friday 20 November 2026, 17:30 in Brussels.
 FRIDAY_1730 = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
@@ -290,6 +291,9 @@ def bot(seeded: Engine, settings: Settings, fake_api: FakeBotApi) -> Iterator[Bo
         running.channel.limiter = sender.limiter = unlimited
         sender.limits = RateLimit(per_second=10_000, per_chat_per_second=10_000, burst=1000)
         yield running
+    for message in fake_api.sent():
+        shown = "\n".join([message.get("text", ""), *(label for label, _d in buttons(message))])
+        assert_wording(shown, guess_language(shown))
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:

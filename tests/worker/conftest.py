@@ -15,6 +15,7 @@ from bot.db.models import Contract, MilestoneRow, Notification, Ticket
 from bot.services import demo, tickets, users
 from bot.settings import Settings
 from bot.worker.clock import ManualClock
+from tests.wording_scan import assert_wording
 from tests.worker.pg import PostgresServer, start_postgres
 
 # Monday 23 November 2026, 09:00 in Brussels: inside every pack's window.
@@ -101,7 +102,10 @@ def notifications(engine: Engine, *, event: str | None = None) -> list[Notificat
         query = select(Notification).order_by(Notification.id)  # type: ignore[arg-type]
         if event is not None:
             query = query.where(Notification.event == event)
-        return list(session.exec(query).all())
+        rows = list(session.exec(query).all())
+    for row in rows:  # every notification a test reads is scanned for ids and French clauses
+        assert_wording(row.text, row.lang)
+    return rows
 
 
 def milestones(engine: Engine, ticket_id: int) -> list[MilestoneRow]:

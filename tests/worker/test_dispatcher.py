@@ -182,7 +182,9 @@ def test_proximus_p1_pings_stay_internal_and_the_breach_offers_the_service_credi
     assert {n.audience for n in at_risk} <= {"agent", "agents"}  # internal pings
     customer = next(n for n in notifications(seeded, event="breached") if n.audience == "customer")
     assert "0800 33 200" in customer.text  # escalation starts with a call (French desk)
-    assert "€ 150" in customer.text  # one month's fee, from the contract option
+    # One month's fee, from the contract option; money as Babel writes it for the reader's
+    # locale (issue 14; was "€ 150").
+    assert "150,00\u00a0€" in customer.text
     assert "2027" in customer.text  # claim until the end of February 2027
 
 
@@ -418,9 +420,10 @@ def test_three_p1_breaches_in_a_month_offer_the_room_left_under_the_cap(
         key=lambda n: n.ticket_id or 0,
     )
     assert len(customer) == 3
-    assert "€ 150" in customer[0].text
+    # Money as Babel writes it for the reader's locale (issue 14; was "€ 150").
+    assert "150,00\u00a0€" in customer[0].text
     for later in customer[1:]:
-        assert "€ 150" not in later.text
+        assert "150,00\u00a0€" not in later.text
         assert "plafond d'une redevance mensuelle" in later.text
 
 

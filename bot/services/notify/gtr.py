@@ -24,7 +24,7 @@ def gtr_sentence(*, t: Translator, params: dict[str, str]) -> str:
         "excluded": _minutes(t, params.get("gtr.excluded", "0")),
         "overrun": _minutes(t, overrun),
         "percent": t.number(Decimal(params.get("gtr.percent", "0"))),
-        "clause": params.get("gtr.clause", ""),
+        "clause": params.get(f"gtr.clause.{t.lang}", params.get("gtr.clause", "")),
     }
     parts: list[str] = []
     if overrun == "0":

@@ -97,8 +97,11 @@ def _free(pack: ContractPack, ticket: Ticket) -> bool:
         return False
 
 
-def remedy_text(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
-    """The remedy sentences of a breach message, in the reader's language."""
+def remedy_text(
+    *, t: Translator, pack: ContractPack, params: dict[str, str], staff: bool = False
+) -> str:
+    """The remedy sentences of a breach message, in the reader's language: addressed to the
+    customer, or (`staff`: agents and managers) about the customer."""
     legacy = params.get(f"remedy_{t.lang}", params.get("remedy", ""))
     ids = [i for i in params.get("remedies", "").split(",") if i]
     sentences = [legacy] if legacy else []
@@ -106,7 +109,10 @@ def remedy_text(*, t: Translator, pack: ContractPack, params: dict[str, str]) ->
     for remedy_id in ids:
         remedy = by_id.get(remedy_id)
         if remedy is not None:
-            sentences.append(_remedy_sentence(t=t, pack=pack, remedy=remedy, params=params))
+            sentence = _remedy_sentence(t=t, pack=pack, remedy=remedy, params=params)
+            if staff:
+                sentence = t.gettext("Told to the customer: %(remedy)s") % {"remedy": sentence}
+            sentences.append(sentence)
     return " ".join(s for s in sentences if s)
 
 
@@ -117,9 +123,10 @@ def _remedy_sentence(
     amount = params.get(f"remedy.{remedy.id}.amount")
     deadline = params.get(f"remedy.{remedy.id}.deadline")
     values = {
-        "clause": remedy.clause,
+        # The clause as readers of the language see it (the French reference otherwise).
+        "clause": remedy.clause_labels.get(t.lang) if remedy.clause_labels else remedy.clause,
         "label": remedy.labels.get(t.lang),
-        "amount": f"€ {t.number(Decimal(amount))}" if amount else "",
+        "amount": t.euros(Decimal(amount)) if amount else "",
         "deadline": (
             format_date(date.fromisoformat(deadline), "long", locale=t.babel_locale)
             if deadline

@@ -61,6 +61,9 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "breached": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
     "assigned": frozenset({Recipient.OWNER}),
     "ticket_state": frozenset({Recipient.PROVIDER_AGENTS}),
+    "quote_proposed": frozenset({Recipient.CUSTOMER}),
+    "quote_accepted": frozenset({Recipient.PROVIDER_AGENTS}),
+    "quote_declined": frozenset({Recipient.PROVIDER_AGENTS}),
     "escalated": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
 }
 #: Events whose room messages mention the owner, then the agents on duty.

@@ -14,7 +14,7 @@ from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
 from bot.services.notify.gtr import gtr_sentence
 from bot.services.notify.remedies import remedy_text
-from bot.wording import cost_sentence
+from bot.wording import amount_text, cost_sentence
 from pricing.loader import find_intervention
 from pricing.schema import ContractPack
 from pricing.terms import pack_zone
@@ -22,6 +22,8 @@ from pricing.terms import pack_zone
 #: Events whose agent messages carry the ticket's action buttons.
 ACTION_EVENTS = frozenset({"opened", "at_risk", "ticket_state"})
 AGENT_AUDIENCES = frozenset({Audience.AGENTS_ROOM, Audience.AGENT})
+#: Readers told about the customer's remedies rather than addressed as the customer.
+STAFF_READERS = frozenset({*AGENT_AUDIENCES, Audience.MANAGER, Audience.ADMIN})
 
 
 class _Values(dict[str, str]):
@@ -65,13 +67,16 @@ def render(
             "by": params.get("by", ""),
             "target": _("response") if params.get("target") == "response" else _("resolution"),
             "percent": params.get("percent", ""),
+            "amount": _quoted_amount(t=t, pack=pack, params=params),
         },
         # Computed only when the chosen template uses them (dates cost a Babel call each).
         {
             "response_due": lambda: when("response_due"),
             "resolution_due": lambda: when("resolution_due"),
             "due": lambda: when("due"),
-            "remedy": lambda: remedy_text(t=t, pack=pack, params=params),
+            "remedy": lambda: remedy_text(
+                t=t, pack=pack, params=params, staff=params.get("audience") in STAFF_READERS
+            ),
             "cost": lambda: (
                 _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
             ),
@@ -118,6 +123,14 @@ def render(
             "%(percent)s%% of the %(target)s time used, due %(due)s."
         ),
         "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
+        "quote_proposed": _(
+            "Ticket %(ref)s: quote of %(amount)s — %(text)s. The work starts once you accept "
+            "it; nothing is charged before. Accept or decline it below."
+        ),
+        "quote_accepted": _(
+            "Ticket %(ref)s: the customer accepted the quote of %(amount)s; the work may start."
+        ),
+        "quote_declined": _("Ticket %(ref)s: the customer declined the quote of %(amount)s."),
         # The escalation sentence says it all (`escalation_text`).
         "escalated": "",
     }
@@ -237,6 +250,16 @@ def _pause_reason(*, t: Translator, pack: ContractPack, params: dict[str, str]) 
     return reason
 
 
+def _quoted_amount(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
+    """A quoted price in the customer's words: euros, credits or hours."""
+    amount = params.get("amount")
+    if not amount:
+        return ""
+    if params.get("unit") == "eur":
+        return t.euros(Decimal(amount))
+    return amount_text(t, Decimal(amount), pack)
+
+
 def _cost_sentence(*, t: Translator, pack: ContractPack, params: dict[str, str]) -> str:
     """What resolving cost, in words."""
     return cost_sentence(
@@ -282,7 +305,14 @@ def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str,
 
 def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
     """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`);
-    on a customer's message, the lifecycle's questions (`customer_actions`)."""
+    on a customer's message, the lifecycle's questions (`customer_actions`); a quote reaches
+    the customer with its Accept and Decline buttons."""
+    if event == "quote_proposed" and audience == Audience.CUSTOMER:
+        t = translator(lang)
+        return [
+            {"label": t.gettext("Accept the quote"), "payload": f"t:quote-yes:{ticket.reference}"},
+            {"label": t.gettext("Decline"), "payload": f"t:quote-no:{ticket.reference}"},
+        ]
     if audience == Audience.CUSTOMER:
         return customer_actions(event=event, lang=lang, ticket=ticket)
     if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
