@@ -44,7 +44,8 @@ def test_proximus_credit_sentences_in_dutch_and_english() -> None:
         "bereiken al het plafond van één maandelijkse vergoeding."
     )
     assert remedy_text(t=en, pack=pack, params=owed) == (
-        "You may claim a service credit of € 150 until 31 March 2027; it is not granted "
+        # Amounts are formatted by Babel for the reader (en_BE), since the wording issue.
+        "You may claim a service credit of 150,00\xa0€ until 31 March 2027; it is not granted "
         "automatically."
     )
     assert remedy_text(t=en, pack=pack, params=base).startswith(
