@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
@@ -65,3 +66,28 @@ def wait_for_waiters(engine: Engine, count: int) -> None:
             probe.rollback()
             if waiting >= count:
                 return
+
+
+def race(
+    engine: Engine, actors: list[Callable[[], object]], *, lock: tuple[str, dict[str, object]]
+) -> tuple[list[object], list[BaseException]]:
+    """Run `actors` at once (behind `lock` on PostgreSQL); what each returned or raised."""
+    results: list[object] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(actors) + 1)
+
+    def run(actor: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results.append(actor())
+        except BaseException as exc:  # counted by the test
+            errors.append(exc)
+
+    run_behind_lock(
+        engine=engine,
+        lock=lock,
+        threads=[threading.Thread(target=run, args=(actor,)) for actor in actors],
+        barrier=barrier,
+        hold=engine.dialect.name == "postgresql",
+    )
+    return results, errors

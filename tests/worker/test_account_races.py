@@ -10,7 +10,6 @@ a third transaction; SQLite serialises them (``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +23,7 @@ from bot.db.models import Contract, LedgerEntryType, Ticket
 from bot.services import demo, ledger
 from bot.services.ledger import InsufficientBalanceError
 from tests.worker.conftest import PostgresServer, open_ticket
-from tests.worker.races import run_behind_lock
+from tests.worker.races import race
 
 PACK = "telenet-hosting-cloud"
 
@@ -63,28 +62,8 @@ def _tickets(engine: Engine, start: datetime, count: int) -> tuple[int, list[int
     return contract.id, [t.id for t in opened if t.id is not None]
 
 
-def _race(
-    engine: Engine, contract_id: int, actors: list[Callable[[], object]]
-) -> tuple[list[object], list[BaseException]]:
-    results: list[object] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(actors) + 1)
-
-    def run(actor: Callable[[], object]) -> None:
-        barrier.wait()
-        try:
-            results.append(actor())
-        except BaseException as exc:  # counted by the test
-            errors.append(exc)
-
-    run_behind_lock(
-        engine=engine,
-        lock=("SELECT id FROM contracts WHERE id = :id FOR UPDATE", {"id": contract_id}),
-        threads=[threading.Thread(target=run, args=(actor,)) for actor in actors],
-        barrier=barrier,
-        hold=engine.dialect.name == "postgresql",
-    )
-    return results, errors
+def _contract_lock(contract_id: int) -> tuple[str, dict[str, object]]:
+    return ("SELECT id FROM contracts WHERE id = :id FOR UPDATE", {"id": contract_id})
 
 
 def _holds(engine: Engine, start: datetime) -> None:
@@ -103,7 +82,7 @@ def _holds(engine: Engine, start: datetime) -> None:
 
         return place
 
-    results, errors = _race(engine, contract_id, [hold(i) for i in ids])
+    results, errors = race(engine, [hold(i) for i in ids], lock=_contract_lock(contract_id))
     assert len(results) == 5
     assert len(errors) == 3
     assert all(isinstance(e, InsufficientBalanceError) for e in errors), errors
@@ -129,7 +108,7 @@ def _charges(engine: Engine, start: datetime) -> None:
 
         return run
 
-    results, errors = _race(engine, contract_id, [charge(i) for i in ids])
+    results, errors = race(engine, [charge(i) for i in ids], lock=_contract_lock(contract_id))
     assert errors == []
     assert sorted(results) == [0, 2]  # 40 - 30 = 10; 10 - 30 = -20, two packs of 10
     with transaction(engine) as session:

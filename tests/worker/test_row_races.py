@@ -9,7 +9,6 @@ of them wait on it, so they really collide; SQLite serialises them (``BEGIN IMME
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from bot.db.models import ChannelIdentity, Invite, Role, Tenant, Ticket, User
 from bot.services import demo, users
 from bot.services.errors import InviteError
 from tests.worker.conftest import PostgresServer, open_ticket
-from tests.worker.races import run_behind_lock
+from tests.worker.races import race
 
 OPENERS = 10
 REDEEMERS = 6
@@ -35,27 +34,6 @@ def pg(postgres: PostgresServer) -> Iterator[Engine]:
     engine = make_engine(postgres.new_database())
     yield engine
     engine.dispose()
-
-
-def _race(
-    engine: Engine, actors: list[Callable[[], object]], *, lock: tuple[str, dict[str, object]]
-) -> tuple[list[object], list[BaseException]]:
-    """Run `actors` at once; what each returned, and what each raised."""
-    results: list[object] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(actors) + 1)
-
-    def run(actor: Callable[[], object]) -> None:
-        barrier.wait()
-        try:
-            results.append(actor())
-        except BaseException as exc:  # counted by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(actor,)) for actor in actors]
-    hold = engine.dialect.name == "postgresql"
-    run_behind_lock(engine=engine, lock=lock, threads=threads, barrier=barrier, hold=hold)
-    return results, errors
 
 
 def _requesters(engine: Engine, count: int) -> list[str]:
@@ -94,7 +72,7 @@ def _openings(engine: Engine, start: datetime) -> None:
             ).reference
         )
 
-    results, errors = _race(
+    results, errors = race(
         engine,
         [opener(handle) for handle in handles],
         lock=("SELECT id FROM ticket_counters FOR UPDATE", {}),
@@ -142,7 +120,7 @@ def _redemptions(engine: Engine, start: datetime) -> None:
 
         return redeem
 
-    results, errors = _race(
+    results, errors = race(
         engine,
         [redeemer(n) for n in range(REDEEMERS)],
         lock=("SELECT id FROM invites WHERE code = :code FOR UPDATE", {"code": code}),
