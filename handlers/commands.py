@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, changes, intake, manager, requester
+from handlers import agent, changes, dashboard, intake, manager, requester
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -37,6 +37,7 @@ class Section(StrEnum):
     GENERAL = "general"  # everyone linked
     STAFF = "staff"  # agents, provider managers, admins
     MANAGER = "manager"  # managers and admins
+    WEB = "web"  # managers, agents and admins: the web dashboard
     SETTINGS = "settings"  # everyone linked, listed last
     HIDDEN = "hidden"  # works, never listed
 
@@ -270,6 +271,13 @@ COMMANDS: tuple[Command, ...] = (
         N_("the people of your company and whether they can reach the bot"),
     ),
     Command(
+        "dashboard",
+        STAFF,
+        dashboard.dashboard_command,
+        Section.WEB,
+        N_("a personal link to the web dashboard (valid 15 minutes)"),
+    ),
+    Command(
         "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
     ),
     Command(
@@ -313,6 +321,7 @@ def visible_commands(*, role: Role | None, has_tenant: bool, is_staff: bool) -> 
         Section.GENERAL: True,
         Section.STAFF: is_staff,
         Section.MANAGER: role in MANAGERS,
+        Section.WEB: is_staff or role in MANAGERS,
         Section.SETTINGS: True,
         Section.HIDDEN: False,
     }

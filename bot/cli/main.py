@@ -12,6 +12,7 @@ from bot.cli import (
     admin,
     catalog,
     consequences,
+    dashboard,
     money,
     people,
     sla,
@@ -50,6 +51,7 @@ app.add_typer(slack.app, name="slack")
 app.add_typer(tickets.app, name="ticket")
 app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
+app.add_typer(dashboard.app, name="dashboard")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 worker.register(app)
