@@ -67,7 +67,8 @@ def test_without_a_cookie_the_dashboard_redirects_to_the_page_explaining_the_lin
         assert response.headers["location"] == "/dashboard/welcome"
     page = client.get("/dashboard/welcome", headers={"accept-language": "nl-BE,nl;q=0.9"})
     assert page.status_code == 200
-    assert "/dashboard" in page.text and "15 minuten" in page.text
+    assert "/dashboard" in page.text
+    assert "15 minuten" in page.text
     english = client.get("/dashboard/welcome?lang=en")
     assert "Send /dashboard to the support bot" in english.text
 
@@ -190,8 +191,10 @@ def test_the_cli_prints_a_link_that_logs_in(
     assert printed.startswith("http://testserver/dashboard/login/")
     assert client.get(printed.removeprefix("http://testserver")).status_code == 303
     assert client.get("/dashboard").status_code == 200
-    assert refused.exit_code == 2 and "may not use the dashboard" in refused.output
-    assert unknown.exit_code == 2 and "no user" in unknown.output
+    assert refused.exit_code == 2
+    assert "may not use the dashboard" in refused.output
+    assert unknown.exit_code == 2
+    assert "no user" in unknown.output
 
 
 def test_dashboard_in_chat_answers_with_a_link(world: World, client: TestClient) -> None:
