@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     manager_digest_time: time = Field(
         default=time(8, 0), description="Local time (in `zone`) of the managers' daily digest."
     )
+    monthly_report: bool = Field(
+        default=True,
+        description="Send each manager the previous month's report (figures, chart, CSV) on "
+        "the first business day of the month.",
+    )
+    monthly_report_time: time = Field(
+        default=time(9, 0), description="Local time (in `zone`) of the monthly report."
+    )
 
     worker_max_sleep_seconds: float = Field(
         default=5.0,
@@ -100,6 +108,10 @@ class Settings(BaseSettings):
         "log: the worker appends them to console_log_path as JSON lines.",
     )
     console_log_path: Path = Path("var/console-notifications.jsonl")
+    console_files_dir: Path = Field(
+        default=Path("var/files"),
+        description="Where the console channel writes the files the bot sends (charts, CSV).",
+    )
 
     note_prefix: str = Field(
         default="!note",

@@ -198,6 +198,28 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file the bot sends (a chart, an export): name, MIME type, bytes, a short caption.
+
+    Channels send an image as a picture (`image/png`) and anything else as a document; the
+    caption goes with it. The text replies carry the same facts for a channel without files.
+    """
+
+    name: str
+    mime: str
+    data: bytes
+    caption: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the file is a picture to show inline."""
+        return self.mime.startswith("image/")
+
+
+MAX_CAPTION = 1024  # Telegram's caption limit; Slack's initial comment is longer
+
+
+@dataclass(frozen=True)
 class Acted:
     """A ticket action carried out: what, on which ticket, and where the ticket now stands.
 
@@ -224,7 +246,8 @@ class Outcome:
     `acted` say what those replies mean. `lang` is the language the core spoke. `ticket` is
     the reference of the one ticket the replies are about (a staff card, an action on it),
     for a channel that files its messages per ticket; `cancelled` says the user dropped an
-    agent's question on a ticket and nothing changed (a room need not hear of it).
+    agent's question on a ticket and nothing changed (a room need not hear of it). `files`
+    are sent after the replies (charts, exports), each with its caption.
     """
 
     lang: str
@@ -234,6 +257,7 @@ class Outcome:
     acted: Acted | None = None
     ticket: str | None = None
     cancelled: bool = False
+    files: list[OutgoingFile] = field(default_factory=list)
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.db.engine import transaction
-from bot.db.models import Notification, NotificationStatus
+from bot.db.models import Notification, NotificationFile, NotificationStatus
 from bot.numbers import parse_int
 from bot.settings import Settings
 from handlers.core import clean_event, entry
@@ -25,6 +26,7 @@ from handlers.model import (
     Confirm,
     InboundEvent,
     Option,
+    OutgoingFile,
     Prompt,
     Reply,
     Text,
@@ -54,6 +56,21 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
     if options:
         body += "\n" + "\n".join(f"  {i}. {o.label}" for i, o in enumerate(options, 1))
     return body, options
+
+
+def write_file(file: OutgoingFile, *, directory: Path, handle: str) -> Path:
+    """Write a file the bot sends into `directory` (per user) and return its path."""
+    folder = directory / "".join(c if c.isalnum() or c in "-_." else "_" for c in handle)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(file.name).name
+    path.write_bytes(file.data)
+    return path.resolve()
+
+
+def file_line(file: OutgoingFile, path: Path) -> str:
+    """How the console shows a file it wrote: its caption and where it is."""
+    caption = f"{file.caption} — " if file.caption else ""
+    return f"📎 {caption}{path}"
 
 
 class ConsoleSession:
@@ -103,6 +120,9 @@ class ConsoleSession:
             rendered.append(body)
             if reply_opts:
                 options = reply_opts
+        for file in outcome.files:
+            path = write_file(file, directory=self.settings.console_files_dir, handle=self.handle)
+            rendered.append(file_line(file, path))
         self.last_options = options
         return rendered
 
@@ -123,6 +143,15 @@ class ConsoleSession:
             )
             for row in session.exec(query):
                 delivered.append(f"📣 {row.text}")
+                attached = select(NotificationFile).where(
+                    NotificationFile.notification_id == row.id
+                )
+                for stored in session.exec(attached.order_by(col(NotificationFile.id))):
+                    file = OutgoingFile(name=stored.name, mime=stored.mime, data=stored.data)
+                    path = write_file(
+                        file, directory=self.settings.console_files_dir, handle=self.handle
+                    )
+                    delivered.append(file_line(file, path))
                 row.status = NotificationStatus.SENT
                 row.sent_at = now
                 row.attempts += 1

@@ -26,7 +26,7 @@ from bot.db.models import (
     TicketStatus,
     User,
 )
-from bot.services import billing, desk, milestones, notify
+from bot.services import billing, desk, milestones, notify, outcomes
 from bot.services.actors import Actor, actor_for, ticket_visibility
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
@@ -168,6 +168,7 @@ def refresh_sla(
     ):
         if missed and clock is not None and clock.due_at is not None:
             record_breach(session=session, ticket=ticket, target=target, due=clock.due_at)
+    outcomes.store(ticket=ticket, clocks=clocks)
     ticket.updated_at = now
     milestones.regenerate(session=session, ticket=ticket, clocks=clocks, now=now)
     return clocks

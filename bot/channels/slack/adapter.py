@@ -62,6 +62,7 @@ from bot.channels.slack.blocks import (
     submitted_answer,
     unescape,
 )
+from bot.channels.slack.files import upload
 from bot.channels.slack.home import home_blocks
 from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
@@ -467,8 +468,10 @@ class SlackAdapter:
                 text=known.text,
                 blocks=answered(known.blocks, None),
             )
+        dm: str | None = None
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            dm = str(posted["channel"])
             if has_actions(blocks):
                 self._questions[user_id] = Posted(
                     channel=str(posted["channel"]),
@@ -477,6 +480,12 @@ class SlackAdapter:
                     blocks=blocks,
                     token=token,
                 )
+        if outcome.files:
+            if dm is None:
+                opened = await self.client.conversations_open(users=user_id)
+                dm = str(opened["channel"]["id"])
+            for file in outcome.files:
+                await upload(self.client, channel=dm, file=file)
 
     async def _ephemeral(
         self,

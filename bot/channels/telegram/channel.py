@@ -51,6 +51,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.channels.telegram import commands, render
+from bot.channels.telegram.files import send_file
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.store import CHANNEL, TelegramStore
 from bot.settings import Settings
@@ -58,6 +59,7 @@ from handlers.core import Core, clean_event
 from handlers.model import (
     InboundEvent,
     Outcome,
+    OutgoingFile,
     Reply,
     Text,
     parse_ticket_action,
@@ -568,6 +570,8 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
             thread_id=topic_of(reply_to or within),
         )
+        for file in outcome.files:
+            await self._send_file(chat_id, file, thread_id=topic_of(reply_to or within))
         question = outcome.question
         if group and outcome.ticket is not None:
             # A reply to any of these reaches the ticket, like a reply to its ping; a
@@ -689,6 +693,18 @@ class TelegramChannel:
                 if message is not None:
                     sent.append((reply, message))
         return sent
+
+    async def _send_file(self, chat_id: int, file: OutgoingFile, *, thread_id: int | None) -> None:
+        """Send a file of the answer (a chart, an export), retried like a message."""
+
+        async def attempt() -> Message:
+            await self.limiter.acquire_global()
+            return await send_file(self.bot, chat_id, file, thread_id=thread_id)
+
+        try:
+            await self._with_retry_after(attempt, str(chat_id))
+        except TelegramError as exc:
+            log.warning("file for Telegram chat %s not sent: %s", chat_id, exc)
 
     async def send(
         self,

@@ -1,7 +1,7 @@
 """web dashboard: one-time login links, sessions, the generated signing key
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0014
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bot.db.types import UTCDateTime
 
 revision: str = "0015"
-down_revision: str | None = "0008"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
