@@ -1,122 +1,137 @@
-"""SLA figures of the dashboard: targets met and breached per contract, and the monthly chart.
+"""The SLA report's figures and charts, from the managers' services (`figures`, `bot.charts`).
 
-Only targets with an outcome count: compliance = met / (met + breached); a target still
-running is "in progress". Counted in SQL from each ticket's stored outcome, per contract
-(never merged across contracts).
+Figures are per contract (never merged); compliance counts only targets with an outcome.
+Charts are the same PNGs the chat attaches, in the reader's language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import and_, case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.db.models import Contract, Tenant, Ticket
+from bot.charts.backlog import backlog_chart
+from bot.charts.compliance import compliance_chart
 from bot.i18n import Translator
-from bot.services.actors import Actor, ticket_visibility
-from bot.services.reports import Period
-from bot.wording import contract_title
+from bot.reports.periods import Period, last_months
+from bot.services import figures
+from bot.services.actors import Actor
+from bot.wording import contract_title, priority_label
 from pricing.loader import get_pack
 
-MONTHS = 12
-# Okabe–Ito: readable with every common colour-vision deficiency.
-BAR = "#0072B2"
-EMPTY = "#BBBBBB"
-INK = "#222222"
+CHARTS = ("compliance", "backlog")
+
+
+def scope(actor: Actor) -> figures.Scope:
+    """What a dashboard reader's figures cover: what they may see in chat."""
+    return figures.Scope(actor=actor)
+
+
+def contract_words(ref: figures.ContractRef, t: Translator) -> str:
+    """`Provider — contract title` in the reader's language (never a pack id)."""
+    pack = get_pack(ref.pack_id)
+    return f"{pack.provider} — {contract_title(ref.label, pack, t.lang)}"
 
 
 @dataclass(frozen=True)
-class Outcomes:
-    """One target's counts: met, breached, still running."""
+class Change:
+    """A figure compared with the previous period, in words and direction."""
 
+    text: str
+    better: bool | None
+
+
+def _percent(t: Translator, value: Decimal | None) -> str:
+    return t.gettext("no outcome yet") if value is None else f"{t.number(value)} %"
+
+
+def _change(t: Translator, now: Decimal | None, before: Decimal | None) -> Change | None:
+    if now is None or before is None:
+        return None
+    delta = now - before
+    if delta == 0:
+        return Change(t.gettext("same as the previous period"), None)
+    sign = "+" if delta > 0 else "−"
+    return Change(
+        t.gettext("%(delta)s points on the previous period")
+        % {"delta": f"{sign}{t.number(abs(delta))}"},
+        delta > 0,
+    )
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """One target of one contract, ready to show."""
+
+    percent: str
     met: int
     breached: int
-    running: int
-
-    @property
-    def percent(self) -> Decimal | None:
-        """met / (met + breached), None when no target has an outcome yet."""
-        decided = self.met + self.breached
-        if not decided:
-            return None
-        return (Decimal(self.met) * 100 / decided).quantize(Decimal("0.1"))
+    in_progress: int
+    at_risk: int
+    change: Change | None
 
 
-def _sums() -> list[Any]:
-    def flag(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+@dataclass(frozen=True)
+class ContractLine:
+    """One contract's SLA figures over the period."""
 
-    response = col(Ticket.response_due).is_not(None)
-    resolution = col(Ticket.resolution_due).is_not(None)
-    resolved = col(Ticket.resolved_at).is_not(None)
-    return [
-        flag(and_(response, col(Ticket.responded_at).is_not(None), ~col(Ticket.response_breached))),
-        flag(and_(response, col(Ticket.response_breached))),
-        flag(and_(response, col(Ticket.responded_at).is_(None), ~col(Ticket.response_breached))),
-        flag(and_(resolution, resolved, ~col(Ticket.resolution_breached))),
-        flag(and_(resolution, col(Ticket.resolution_breached))),
-        flag(and_(resolution, col(Ticket.resolved_at).is_(None), ~col(Ticket.resolution_breached))),
-    ]
+    customer: str
+    contract: str
+    tickets: int
+    response: TargetLine
+    resolution: TargetLine
 
 
-def _grouped(
-    *, session: Session, actor: Actor, start: datetime, end: datetime
-) -> dict[int, tuple[int, Outcomes, Outcomes]]:
-    """contract id → (tickets, response outcomes, resolution outcomes) of tickets logged then."""
-    query = (
-        select(Ticket.contract_id, func.count(), *_sums())
-        .where(Ticket.logged_at >= start, Ticket.logged_at < end, ticket_visibility(actor))
-        .group_by(col(Ticket.contract_id))
+def _target(
+    t: Translator, now: figures.TargetFigures, before: figures.TargetFigures | None
+) -> TargetLine:
+    return TargetLine(
+        percent=_percent(t, now.percent),
+        met=now.met,
+        breached=now.breached,
+        in_progress=now.in_progress,
+        at_risk=now.at_risk,
+        change=_change(t, now.percent, before.percent if before is not None else None),
     )
-    found = {}
-    for contract_id, n, *s in session.exec(query).all():
-        values = [int(v) for v in s]
-        found[int(contract_id)] = (
-            int(n),
-            Outcomes(*values[0:3]),
-            Outcomes(*values[3:6]),
-        )
-    return found
 
 
-def compliance_rows(
+def sla_lines(
     *, session: Session, actor: Actor, period: Period, now: datetime, t: Translator
-) -> list[dict[str, Any]]:
-    """Per contract with tickets logged in the period: customer, contract, both targets."""
-    grouped = _grouped(session=session, actor=actor, start=period.start, end=period.end)
-    rows = []
-    for contract_id, (n, response, resolution) in grouped.items():
-        contract = session.get(Contract, contract_id)
-        assert contract is not None
-        tenant = session.get(Tenant, contract.tenant_id)
-        pack = get_pack(contract.pack_id)
-        rows.append(
-            {
-                "customer": tenant.name if tenant is not None else "?",
-                "contract": f"{pack.provider} — {contract_title(contract.label, pack, t.lang)}",
-                "tickets": n,
-                "response": response,
-                "resolution": resolution,
-            }
+) -> list[ContractLine]:
+    """Per contract with tickets logged in the period: both targets, against the period before."""
+    lines = []
+    for row in figures.sla_figures(session=session, scope=scope(actor), period=period, now=now):
+        before = row.previous
+        lines.append(
+            ContractLine(
+                customer=row.contract.tenant,
+                contract=contract_words(row.contract, t),
+                tickets=row.tickets,
+                response=_target(t, row.response, before.response if before else None),
+                resolution=_target(t, row.resolution, before.resolution if before else None),
+            )
         )
-    return sorted(rows, key=lambda r: (r["customer"], r["contract"]))
+    return lines
 
 
-def period_words(t: Translator, period: Period, zone: str) -> str:
+def period_words(t: Translator, period: Period) -> str:
     """A period in the reader's language: `novembre 2026`, `the week of …`, `2026`."""
-    local = period.start.astimezone(ZoneInfo(zone))
+    local = period.start.astimezone(ZoneInfo(period.zone))
+    locale = t.babel_locale
     if period.kind == "month":
-        return format_date(local.date(), "LLLL y", locale=t.babel_locale)
+        return format_date(local.date(), "LLLL y", locale=locale)
     if period.kind == "week":
         return t.gettext("the week of %(date)s") % {
-            "date": format_date(local.date(), "d MMM y", locale=t.babel_locale)
+            "date": format_date(local.date(), "d MMM y", locale=locale)
+        }
+    if period.kind == "quarter":
+        return t.gettext("quarter %(n)d of %(year)d") % {
+            "n": (local.month - 1) // 3 + 1,
+            "year": local.year,
         }
     if period.kind == "days":
         return t.ngettext("the last %(n)d day", "the last %(n)d days", period.days) % {
@@ -125,75 +140,43 @@ def period_words(t: Translator, period: Period, zone: str) -> str:
     return str(local.year)
 
 
-def _months(now: datetime, zone: str) -> list[tuple[date, datetime, datetime]]:
-    tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
-    year, month = local.year, local.month
-    months = []
-    for _ in range(MONTHS):
-        first = date(year, month, 1)
-        following = date(year + (month == 12), month % 12 + 1, 1)
-        months.append(
-            (
-                first,
-                datetime(first.year, first.month, 1, tzinfo=tz),
-                datetime(following.year, following.month, 1, tzinfo=tz),
+def chart_png(
+    *, name: str, session: Session, actor: Actor, now: datetime, t: Translator, zone: str
+) -> bytes:
+    """One of the report's charts (`compliance` or `backlog`) as PNG, in the reader's words."""
+    _ = t.gettext
+    if name == "compliance":
+        months = last_months(now=now, zone=zone)
+        series: list[tuple[str, list[Decimal | None]]] = []
+        for row in figures.monthly_compliance(
+            session=session, scope=scope(actor), months=months, now=now
+        ):
+            name_of = f"{row.contract.tenant} · {contract_words(row.contract, t)}"
+            series.append((_("%(contract)s: response") % {"contract": name_of}, row.response))
+            series.append((_("%(contract)s: resolution") % {"contract": name_of}, row.resolution))
+        return compliance_chart(
+            title=_("SLA compliance per month (targets met)"),
+            months=months,
+            series=series,
+            locale=t.babel_locale,
+            empty_text=_("No target with an outcome in these months."),
+        )
+    rows = figures.backlog(session=session, scope=scope(actor), now=now)
+    labels: list[str] = []
+    counts: list[list[int]] = []
+    for entry in rows:
+        pack = get_pack(entry.contract.pack_id)
+        for line in entry.priorities:
+            labels.append(
+                f"{entry.contract.tenant} · {pack.provider} · "
+                f"{priority_label(pack, line.priority, t.lang)}"
             )
-        )
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return months[::-1]
-
-
-def compliance_chart(
-    *, session: Session, actor: Actor, now: datetime, t: Translator, zone: str
-) -> str:
-    """An SVG bar chart: SLA compliance (both targets) per month over the last twelve months."""
-    width, height, left, bottom, top = 960, 420, 70, 60, 60
-    plot_w, plot_h = width - left - 20, height - top - bottom
-    step = plot_w / MONTHS
-    title = escape(t.gettext("SLA compliance per month (targets met)"))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
-        'font-family="sans-serif">',
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="32" font-size="22" fill="{INK}">{title}</text>',
-    ]
-    for tick in (0, 25, 50, 75, 100):
-        y = top + plot_h - plot_h * tick / 100
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 20}" y2="{y:.1f}" stroke="#dddddd"/>'
-        )
-        parts.append(
-            f'<text x="{left - 8}" y="{y + 6:.1f}" font-size="16" text-anchor="end" '
-            f'fill="{INK}">{escape(t.number(tick))} %</text>'
-        )
-    for index, (first, start, end) in enumerate(_months(now, zone)):
-        grouped = _grouped(session=session, actor=actor, start=start, end=end)
-        met = sum(r.met + s.met for _n, r, s in grouped.values())
-        breached = sum(r.breached + s.breached for _n, r, s in grouped.values())
-        x = left + index * step + step * 0.15
-        label = escape(format_date(first, "MMM yy", locale=t.babel_locale))
-        parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{height - bottom + 24}" font-size="16" '
-            f'text-anchor="middle" fill="{INK}">{label}</text>'
-        )
-        if not met + breached:
-            parts.append(
-                f'<rect x="{x:.1f}" y="{top + plot_h - 2}" width="{step * 0.7:.1f}" height="2" '
-                f'fill="{EMPTY}"/>'
-            )
-            continue
-        share = Decimal(met) * 100 / (met + breached)
-        bar = float(plot_h * share / 100)
-        parts.append(
-            f'<rect x="{x:.1f}" y="{top + plot_h - bar:.1f}" width="{step * 0.7:.1f}" '
-            f'height="{bar:.1f}" fill="{BAR}"/>'
-        )
-        parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{top + plot_h - bar - 6:.1f}" font-size="15" '
-            f'text-anchor="middle" fill="{INK}">{escape(t.number(share.quantize(Decimal(1))))} %'
-            "</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+            counts.append(list(line.by_age))
+    return backlog_chart(
+        title=_("Open tickets by priority and age"),
+        priorities=labels,
+        ages=[_("less than a day"), _("1 to 7 days"), _("more than 7 days")],
+        counts=counts,
+        locale=t.babel_locale,
+        empty_text=_("No open tickets."),
+    )

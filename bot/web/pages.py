@@ -19,7 +19,8 @@ from bot.db.engine import transaction
 from bot.db.models import Contract, LedgerEntryType, Tenant, Ticket, utcnow
 from bot.i18n import Translator
 from bot.numbers import parse_int
-from bot.services import billing, dashboard, reports, tickets
+from bot.reports.periods import MAX_PERIOD_DAYS, MAX_YEAR, MIN_YEAR, Period, parse_period
+from bot.services import billing, dashboard, figures, tickets
 from bot.services.contracts import terms_of
 from bot.services.errors import InputError
 from bot.services.ticket_sla import ticket_clocks
@@ -140,15 +141,30 @@ def _priority_choices(
     ]
 
 
-def _period(request: Request, viewer: Viewer, now: datetime) -> tuple[reports.Period, str]:
-    """The period asked for (this month by default) and an explanation if it was refused."""
+def _period(request: Request, viewer: Viewer, now: datetime) -> tuple[Period, str]:
+    """The period asked for (this month by default) and, if refused, the one-line reason."""
     text = request.query_params.get("period", "")[:20]
     try:
-        return reports.parse_period(text=text, now=now, zone=viewer.zone), ""
-    except InputError:
-        fallback = reports.parse_period(text="", now=now, zone=viewer.zone)
-        _ = viewer.t.gettext
-        return fallback, _("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")
+        return parse_period(text=text, now=now, zone=viewer.zone), ""
+    except InputError as exc:
+        fallback = parse_period(text="", now=now, zone=viewer.zone)
+        return fallback, period_refusal(viewer.t, str(exc.params.get("reason", "")))
+
+
+def period_refusal(t: Translator, reason: str) -> str:
+    """Why a period is refused, in one line."""
+    _ = t.gettext
+    if reason == "year":
+        return _("Years go from %(low)d to %(high)d.") % {"low": MIN_YEAR, "high": MAX_YEAR}
+    if reason == "month":
+        return _("Months go from 01 to 12, for example 2026-11.")
+    if reason == "days":
+        return _("A number of days goes from 1 to %(high)d, for example 30d.") % {
+            "high": MAX_PERIOD_DAYS
+        }
+    if reason == "future":
+        return _("That period has not started yet.")
+    return _("Unknown period. Use: week, month, quarter, year, 2026-11, 2026 or 30d.")
 
 
 def _ledger_words(t: Translator, kind: LedgerEntryType) -> str:
@@ -279,10 +295,11 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
             start = datetime(today.year, today.month, today.day, tzinfo=zone)
             end = start + timedelta(days=1)
             end = datetime(end.year, end.month, end.day, tzinfo=zone)
-            figures = queries.overview(
-                session=session, actor=viewer.actor, now=now, day_start=start, day_end=end
+            backlog = figures.backlog(session=session, scope=charts.scope(viewer.actor), now=now)
+            today_due = queries.due_today(
+                session=session, actor=viewer.actor, day_start=start, day_end=end
             )
-            with_work = {f.contract.id for f in figures}
+            with_work = {b.contract.contract_id for b in backlog}
             idle = [
                 (contract, tenant)
                 for contract, tenant in queries.visible_contracts(
@@ -291,22 +308,21 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 if contract.id not in with_work and contract.active
             ]
             lines = []
-            for f in figures:
-                pack = get_pack(f.contract.pack_id)
+            for b in backlog:
+                pack = get_pack(b.contract.pack_id)
                 lines.append(
                     {
-                        "customer": f.tenant.name,
-                        "contract": _contract_name(f.contract, pack, viewer.t.lang),
-                        "contract_id": f.contract.id,
+                        "customer": b.contract.tenant,
+                        "contract": charts.contract_words(b.contract, viewer.t),
+                        "contract_id": b.contract.contract_id,
                         "priorities": [
-                            (p.labels.get(viewer.t.lang), f.by_priority[p.id], p.id)
-                            for p in pack.priorities
-                            if f.by_priority.get(p.id)
+                            (priority_label(pack, p.priority, viewer.t.lang), p.open, p.priority)
+                            for p in b.priorities
                         ],
-                        "open": f.open,
-                        "at_risk": f.at_risk,
-                        "breached": f.breached,
-                        "due_today": f.due_today,
+                        "open": b.open,
+                        "at_risk": b.at_risk,
+                        "breached": b.breached,
+                        "due_today": today_due.get(b.contract.contract_id, 0),
                     }
                 )
             quiet = [
@@ -317,10 +333,10 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 for contract, tenant in idle
             ]
             totals = {
-                "open": sum(f.open for f in figures),
-                "at_risk": sum(f.at_risk for f in figures),
-                "breached": sum(f.breached for f in figures),
-                "due_today": sum(f.due_today for f in figures),
+                "open": sum(b.open for b in backlog),
+                "at_risk": sum(b.at_risk for b in backlog),
+                "breached": sum(b.breached for b in backlog),
+                "due_today": sum(today_due.get(b.contract.contract_id, 0) for b in backlog),
             }
             return show("overview.html", viewer, lines=lines, quiet=quiet, totals=totals)
 
@@ -416,34 +432,41 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
 
     @routes.get("/sla")
     def sla(request: Request) -> Response:
-        """SLA report: compliance over the period and the chart."""
+        """SLA report: per contract, both targets against the previous period, and the charts."""
 
         def render(session: Session, viewer: Viewer, now: datetime) -> Response:
             period, refused = _period(request, viewer, now)
-            rows = charts.compliance_rows(
+            lines = charts.sla_lines(
                 session=session, actor=viewer.actor, period=period, now=now, t=viewer.t
             )
             return show(
                 "sla.html",
                 viewer,
-                rows=rows,
+                lines=lines,
                 refused=refused,
-                period_text=charts.period_words(viewer.t, period, viewer.zone),
-                period=request.query_params.get("period", "")[:20] if not refused else "",
+                period_text=charts.period_words(viewer.t, period),
+                period="" if refused else request.query_params.get("period", "")[:20],
+                charts=charts.CHARTS,
             )
 
         return signed_in(request, render)
 
-    @routes.get("/sla/chart.svg")
-    def sla_chart(request: Request) -> Response:
-        """The compliance chart of the last twelve months, as SVG."""
+    @routes.get("/charts/{name}.png")
+    def chart(request: Request, name: str) -> Response:
+        """A chart of the SLA report as PNG (compliance per month, backlog by priority and age)."""
 
         def render(session: Session, viewer: Viewer, now: datetime) -> Response:
-            svg = charts.compliance_chart(
-                session=session, actor=viewer.actor, now=now, t=viewer.t, zone=viewer.zone
+            if name not in charts.CHARTS:
+                return not_found(viewer)
+            image = charts.chart_png(
+                name=name,
+                session=session,
+                actor=viewer.actor,
+                now=now,
+                t=viewer.t,
+                zone=viewer.zone,
             )
-            headers = {k: v for k, v in HEADERS.items() if k != "Content-Security-Policy"}
-            return Response(svg, media_type="image/svg+xml", headers=headers)
+            return Response(image, media_type="image/png", headers=HEADERS)
 
         return signed_in(request, render)
 

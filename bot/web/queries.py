@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
     Contract,
     LedgerEntry,
     LedgerEntryType,
-    MilestoneRow,
-    MilestoneStatus,
     Tenant,
     Ticket,
     TicketStatus,
@@ -25,7 +23,6 @@ from bot.services.tickets import pending_due
 
 PAGE_SIZE = 50
 LEDGER_LIMIT = 200
-RISK_FRACTION = Decimal("0.75")
 HOLD_TYPES = (LedgerEntryType.HOLD, LedgerEntryType.RELEASE)
 STATUS_FILTERS = ("open", "closed", "all")
 OWNER_FILTERS = ("any", "me", "none")
@@ -43,89 +40,24 @@ def visible_contracts(*, session: Session, actor: Actor) -> list[tuple[Contract,
     return [(contract, tenant) for contract, tenant in session.exec(query).all()]
 
 
-def at_risk_condition(now: datetime) -> object:
-    """SQL: an open ticket not yet breached whose running target passed its 75 % warning."""
-    warning = (
-        select(MilestoneRow.id)
-        .where(
-            col(MilestoneRow.ticket_id) == Ticket.id,
-            col(MilestoneRow.generation) == Ticket.sla_generation,
-            col(MilestoneRow.kind) == "warning",
-            col(MilestoneRow.status) != MilestoneStatus.CANCELLED,
-            col(MilestoneRow.fraction) >= RISK_FRACTION,
-            col(MilestoneRow.due_at) <= now,
-            or_(
-                col(MilestoneRow.target) == "resolution",
-                col(Ticket.responded_at).is_(None),
-            ),
-        )
-        .correlate(Ticket)
-    )
-    return and_(
-        col(Ticket.status).in_((TicketStatus.OPEN, TicketStatus.RESPONDED)),
-        ~col(Ticket.response_breached),
-        ~col(Ticket.resolution_breached),
-        exists(warning),
-    )
-
-
-@dataclass
-class ContractFigures:
-    """Open work under one contract: counts by priority, at risk, breached, due today."""
-
-    contract: Contract
-    tenant: Tenant
-    by_priority: dict[str, int] = field(default_factory=dict)
-    at_risk: int = 0
-    breached: int = 0
-    due_today: int = 0
-
-    @property
-    def open(self) -> int:
-        """Open tickets in all."""
-        return sum(self.by_priority.values())
-
-
-def overview(
-    *, session: Session, actor: Actor, now: datetime, day_start: datetime, day_end: datetime
-) -> list[ContractFigures]:
-    """Per visible contract with open tickets: the overview's figures, each one GROUP BY query."""
-    open_now = and_(col(Ticket.status).in_(TicketStatus.open_statuses()), ticket_visibility(actor))
-    rows: dict[int, ContractFigures] = {}
-    contracts = {c.id: (c, t) for c, t in visible_contracts(session=session, actor=actor)}
-
-    def row(contract_id: int) -> ContractFigures | None:
-        if contract_id not in contracts:
-            return None
-        if contract_id not in rows:
-            contract, tenant = contracts[contract_id]
-            rows[contract_id] = ContractFigures(contract=contract, tenant=tenant)
-        return rows[contract_id]
-
-    counts = session.exec(
-        select(Ticket.contract_id, Ticket.priority, func.count())
-        .where(open_now)
-        .group_by(col(Ticket.contract_id), col(Ticket.priority))
-    ).all()
-    for contract_id, priority, n in counts:
-        if (figures := row(contract_id)) is not None:
-            figures.by_priority[priority] = int(n)
-    breached = or_(col(Ticket.response_breached), col(Ticket.resolution_breached))
+def due_today(
+    *, session: Session, actor: Actor, day_start: datetime, day_end: datetime
+) -> dict[int, int]:
+    """Per visible contract: open tickets whose next target falls due today, not yet missed."""
     due = pending_due()
-    for attribute, condition in (
-        ("breached", breached),
-        ("at_risk", at_risk_condition(now)),
-        ("due_today", and_(~breached, due >= day_start, due < day_end)),
-    ):
-        query = (
-            select(Ticket.contract_id, func.count())
-            .where(open_now, condition)  # type: ignore[arg-type]
-            .group_by(col(Ticket.contract_id))
+    breached = or_(col(Ticket.response_breached), col(Ticket.resolution_breached))
+    query = (
+        select(Ticket.contract_id, func.count())
+        .where(
+            col(Ticket.status).in_(TicketStatus.open_statuses()),
+            ticket_visibility(actor),
+            ~breached,
+            due >= day_start,
+            due < day_end,
         )
-        for contract_id, n in session.exec(query).all():
-            if (figures := row(contract_id)) is not None:
-                setattr(figures, attribute, int(n))
-    return sorted(rows.values(), key=lambda r: (r.tenant.name, r.contract.id or 0))
+        .group_by(col(Ticket.contract_id))
+    )
+    return {contract_id: int(n) for contract_id, n in session.exec(query).all()}
 
 
 @dataclass(frozen=True)
