@@ -83,7 +83,7 @@ def _contract_name(contract: Contract, pack: ContractPack, lang: str) -> str:
     return f"{pack.provider} — {contract_title(contract.label, pack, lang)}"
 
 
-def _rows(session: Session, t: Translator, found: list[Ticket]) -> list[Row]:
+def _rows(session: Session, t: Translator, found: list[Ticket], now: datetime) -> list[Row]:
     owners = queries.names(
         session=session, user_ids={x.owner_id for x in found if x.owner_id is not None}
     )
@@ -105,7 +105,7 @@ def _rows(session: Session, t: Translator, found: list[Ticket]) -> list[Row]:
                 owner=owners.get(ticket.owner_id or 0) or t.gettext("unassigned"),
                 due=due if is_open and ticket.status.value != "paused" else None,
                 due_text=t.datetime(due, zone_of(pack)) if due is not None else "",
-                breached=ticket.response_breached or ticket.resolution_breached,
+                breached=queries.is_breached(ticket, now),
                 open=is_open,
             )
         )
@@ -297,7 +297,7 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
             end = datetime(end.year, end.month, end.day, tzinfo=zone)
             backlog = figures.backlog(session=session, scope=charts.scope(viewer.actor), now=now)
             today_due = queries.due_today(
-                session=session, actor=viewer.actor, day_start=start, day_end=end
+                session=session, actor=viewer.actor, now=now, day_start=start, day_end=end
             )
             with_work = {b.contract.contract_id for b in backlog}
             idle = [
@@ -348,12 +348,14 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
 
         def render(session: Session, viewer: Viewer, now: datetime) -> Response:
             filters = _ticket_filters(request, viewer)
-            found = queries.ticket_page(session=session, actor=viewer.actor, filters=filters)
+            found = queries.ticket_page(
+                session=session, actor=viewer.actor, filters=filters, now=now
+            )
             contracts = queries.visible_contracts(session=session, actor=viewer.actor)
             return show(
                 "tickets.html",
                 viewer,
-                rows=_rows(session, viewer.t, found.tickets),
+                rows=_rows(session, viewer.t, found.tickets, now),
                 filters=filters,
                 page_number=found.page,
                 more=found.more,
@@ -540,7 +542,7 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
             return show(
                 "queue.html",
                 viewer,
-                rows=_rows(session, viewer.t, found.tickets),
+                rows=_rows(session, viewer.t, found.tickets, now),
                 scope=scope,
                 page_number=found.page,
                 more=found.more,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -13,12 +14,14 @@ from bot.db.models import (
     Contract,
     LedgerEntry,
     LedgerEntryType,
+    TargetOutcome,
     Tenant,
     Ticket,
     TicketStatus,
     User,
 )
 from bot.services.actors import Actor, ticket_visibility
+from bot.services.figures import effective_outcome
 from bot.services.tickets import pending_due
 
 PAGE_SIZE = 50
@@ -41,11 +44,11 @@ def visible_contracts(*, session: Session, actor: Actor) -> list[tuple[Contract,
 
 
 def due_today(
-    *, session: Session, actor: Actor, day_start: datetime, day_end: datetime
+    *, session: Session, actor: Actor, now: datetime, day_start: datetime, day_end: datetime
 ) -> dict[int, int]:
     """Per visible contract: open tickets whose next target falls due today, not yet missed."""
     due = pending_due()
-    breached = or_(col(Ticket.response_breached), col(Ticket.resolution_breached))
+    breached = breached_now(now)
     query = (
         select(Ticket.contract_id, func.count())
         .where(
@@ -81,8 +84,36 @@ class TicketPage:
     more: bool
 
 
+def breached_now(now: datetime) -> Any:
+    """SQL: a target of the ticket is missed at `now` (as the managers' figures count it)."""
+    return or_(
+        *(
+            effective_outcome(target, now) == TargetOutcome.BREACHED.value
+            for target in ("response", "resolution")
+        )
+    )
+
+
+def is_breached(ticket: Ticket, now: datetime) -> bool:
+    """`breached_now` for a loaded ticket."""
+    for outcome, due in (
+        (ticket.response_outcome, ticket.response_due),
+        (ticket.resolution_outcome, ticket.resolution_due),
+    ):
+        if outcome == TargetOutcome.BREACHED.value:
+            return True
+        if outcome == TargetOutcome.OPEN.value and due is not None and due < now:
+            return True
+    return False
+
+
 def ticket_page(
-    *, session: Session, actor: Actor, filters: TicketFilters, per_page: int = PAGE_SIZE
+    *,
+    session: Session,
+    actor: Actor,
+    filters: TicketFilters,
+    now: datetime,
+    per_page: int = PAGE_SIZE,
 ) -> TicketPage:
     """Visible tickets matching the filters: open ones nearest due first, others newest first."""
     query = select(Ticket).where(ticket_visibility(actor))
@@ -99,7 +130,7 @@ def ticket_page(
     elif filters.owner == "none":
         query = query.where(col(Ticket.owner_id).is_(None))
     if filters.breached:
-        query = query.where(or_(col(Ticket.response_breached), col(Ticket.resolution_breached)))
+        query = query.where(breached_now(now))
     if filters.status == "open":
         due = pending_due()
         query = query.order_by(due.is_(None), due, col(Ticket.logged_at), col(Ticket.id))
