@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -523,6 +524,50 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 balance=balance_text,
                 hidden=book.hidden if book is not None else 0,
             )
+
+        return signed_in(request, render)
+
+    @routes.get("/claims")
+    def claims_page(request: Request) -> Response:
+        """The claim register: remedies the customer may claim, their amount and deadline."""
+
+        def render(session: Session, viewer: Viewer, now: datetime) -> Response:
+            t = viewer.t
+            words = {
+                "open": t.gettext("to claim"),
+                "claimed": t.gettext("claimed"),
+                "granted": t.gettext("granted"),
+                "expired": t.gettext("expired"),
+            }
+            lines = []
+            for claim, reference in queries.claims(session=session, actor=viewer.actor):
+                contract = session.get(Contract, claim.contract_id)
+                tenant = session.get(Tenant, claim.tenant_id)
+                assert contract is not None
+                pack = get_pack(contract.pack_id)
+                remedy = next((r for r in pack.remedies if r.id == claim.remedy_id), None)
+                amount = (
+                    t.euros(claim.amount)
+                    if claim.unit == "eur"
+                    else amount_text(t, claim.amount, pack)
+                )
+                lines.append(
+                    {
+                        "customer": tenant.name if tenant is not None else "?",
+                        "contract": _contract_name(contract, pack, t.lang),
+                        "remedy": remedy.labels.get(t.lang) if remedy is not None else "",
+                        "ticket": reference,
+                        "period": claim.period,
+                        "amount": amount,
+                        "deadline": (
+                            format_date(claim.deadline, "d MMM y", locale=t.babel_locale)
+                            if claim.deadline is not None
+                            else ""
+                        ),
+                        "status": words.get(claim.status, words["open"]),
+                    }
+                )
+            return show("claims.html", viewer, lines=lines)
 
         return signed_in(request, render)
 

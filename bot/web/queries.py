@@ -11,6 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
+    Claim,
     Contract,
     LedgerEntry,
     LedgerEntryType,
@@ -191,3 +192,16 @@ def ledger(*, session: Session, contract_id: int, limit: int = LEDGER_LIMIT) -> 
         lines.append(LedgerLine(entry=entry, balance=running, reserved=reserved, ticket=reference))
     shown = lines[-limit:]
     return Ledger(lines=shown[::-1], balance=running, hidden=len(lines) - len(shown))
+
+
+def claims(*, session: Session, actor: Actor, limit: int = LEDGER_LIMIT) -> list[tuple[Claim, str]]:
+    """The claim register as the reader may see it, newest first, with each ticket's reference."""
+    visible = ticket_visibility(actor, contract_id=Claim.contract_id, tenant_id=Claim.tenant_id)
+    query = (
+        select(Claim, Ticket.reference)
+        .join(Ticket, col(Ticket.id) == Claim.ticket_id, isouter=True)
+        .where(visible)
+        .order_by(col(Claim.created_at).desc(), col(Claim.id).desc())
+        .limit(limit)
+    )
+    return [(claim, reference or "") for claim, reference in session.exec(query).all()]

@@ -239,3 +239,38 @@ def test_pages_are_not_cached_nor_framed(signed_in: Callable[[str], TestClient])
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_claim_register_shows_the_readers_claims_only(
+    world: World, signed_in: Callable[[str], TestClient]
+) -> None:
+    from datetime import date
+
+    from bot.db.models import Claim
+
+    with transaction(world.engine) as session:
+        contract = session.exec(
+            select(Contract).where(Contract.tenant_id == 1, Contract.pack_id == "proximus-internet")
+        ).one()
+        assert contract.id is not None
+        session.add(
+            Claim(
+                key="test-claim",
+                tenant_id=1,
+                contract_id=contract.id,
+                remedy_id="p1-restoration-credit",
+                remedy_type="service_credit_per_breach",
+                clause="Niveaux de service",
+                period="2026-11",
+                event_day=date(2026, 11, 23),
+                amount=Decimal(150),
+                unit="eur",
+                deadline=date(2027, 1, 31),
+            )
+        )
+    page = signed_in("demo-boss").get("/dashboard/claims").text
+    assert "restoration time of a P1 incident" in page  # the remedy, in English
+    assert "Niveaux de service" not in page  # the French clause text is not shown
+    assert "31 Jan 2027" in page
+    assert "to claim" in page
+    assert "restoration time" not in signed_in("other-boss").get("/dashboard/claims").text
