@@ -65,6 +65,9 @@ def test_login_by_link_then_filter_ticket_and_chart(world: World, site: str, chr
     _wait(driver, lambda d: "priority=express" in d.current_url)
     refs = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "a.ref")]
     assert refs == [world.demo_ticket]
+    # At a phone's width (420 px) the list is read without scrolling sideways.
+    overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+    assert driver.execute_script(overflow) <= 0
 
     # The ticket page: its card, its timeline, and the countdown the script keeps live.
     driver.find_element(By.LINK_TEXT, world.demo_ticket).click()
@@ -79,6 +82,13 @@ def test_login_by_link_then_filter_ticket_and_chart(world: World, site: str, chr
     chart = _wait(driver, lambda d: d.find_element(By.ID, "chart-compliance"))
     _wait(driver, lambda d: d.execute_script("return arguments[0].complete", chart))
     assert driver.execute_script("return arguments[0].naturalWidth", chart) >= 800
+    assert driver.execute_script(overflow) <= 0
+
+    # Credits: the ledger, also readable at a phone's width.
+    driver.find_element(By.LINK_TEXT, "Credits and time bank").click()
+    _wait(driver, lambda d: d.find_elements(By.ID, "balance"))
+    assert driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
+    assert driver.execute_script(overflow) <= 0
 
     # The link was for one use: a second visit is refused and opens nothing.
     driver.delete_all_cookies()

@@ -220,3 +220,29 @@ def test_dashboard_in_chat_answers_with_a_link(world: World, client: TestClient)
     assert url.startswith("http://testserver/dashboard/login/")
     assert client.get(url.removeprefix("http://testserver")).status_code == 303
     assert client.get("/dashboard").status_code == 200
+
+
+def test_without_a_key_setting_one_is_generated_once_and_shared(world: World) -> None:
+    from bot.db.models import DashboardKey
+    from bot.settings import Settings
+
+    keyless = Settings(_env_file=None)  # type: ignore[call-arg]
+    with transaction(world.engine) as session:
+        first = dashboard.signing_key(session=session, settings=keyless)
+    with transaction(world.engine) as session:
+        second = dashboard.signing_key(session=session, settings=keyless)
+        rows = session.exec(dashboard.select(DashboardKey)).all()
+    assert first == second
+    assert len(first) >= 32
+    assert len(rows) == 1
+    assert first.decode() not in keyless.masked().values()
+
+
+def test_a_login_link_is_masked_in_logs(world: World) -> None:
+    from bot.redact import redact
+
+    link = world.link("demo-boss")
+    line = f'127.0.0.1:5000 - "GET {link} HTTP/1.1" 303'
+    token = link.rsplit("/", 1)[1]
+    assert token not in redact(line)
+    assert "/dashboard/login/" in redact(line)
