@@ -14,6 +14,7 @@ from bot.cli import (
     consequences,
     money,
     people,
+    report,
     sla,
     slack,
     telegram,
@@ -52,6 +53,7 @@ app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
+app.command("report")(report.report)
 worker.register(app)
 builtin.install()  # the channels notifications and the worker use
 

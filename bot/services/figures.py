@@ -521,3 +521,83 @@ def satisfaction(*, session: Session, scope: Scope, period: Period) -> Satisfact
     if not count:
         return Satisfaction(answers=0, average=None)
     return Satisfaction(answers=int(count), average=Decimal(str(average)).quantize(Decimal("0.1")))
+
+
+# --------------------------------------------------------------------------- credits per month
+
+
+@dataclass
+class MonthlyCredits:
+    """One account month by month: what was spent (charged less waived) and the balance at
+    each month's end."""
+
+    contract: ContractRef
+    unit: str
+    months: list[Period]
+    spent: list[Decimal]
+    balance: list[Decimal]
+
+
+def monthly_credits(
+    *, session: Session, scope: Scope, months: list[Period]
+) -> list[MonthlyCredits]:
+    """Per contract and unit, spending and closing balance of each of `months` (two queries)."""
+    if not months:
+        return []
+    bucket = case(
+        *(
+            (and_(col(LedgerEntry.at) >= m.start, col(LedgerEntry.at) < m.end), index)
+            for index, m in enumerate(months)
+        ),
+        else_=-1,
+    ).label("bucket")
+    query = (
+        _ref_select(
+            col(LedgerEntry.unit).label("unit"),
+            col(LedgerEntry.type).label("type"),
+            bucket,
+            func.sum(cast(col(LedgerEntry.amount), SqlNumeric(18, 4))).label("total"),
+        )
+        .select_from(LedgerEntry)
+        .join(Contract, col(Contract.id) == col(LedgerEntry.contract_id))
+        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        .where(
+            col(LedgerEntry.at) >= months[0].start,
+            col(LedgerEntry.at) < months[-1].end,
+            scope.ledger(),
+        )
+        .group_by(*_REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type), bucket)
+    )
+    opening: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    refs: dict[tuple[int, str], ContractRef] = {}
+    for row in _ledger_sums(session=session, scope=scope, start=None, end=months[0].start):
+        opening[(row.contract_id, row.unit)] += _amount(row.total)
+        refs[(row.contract_id, row.unit)] = _ref(row)
+    moves: dict[tuple[int, str], list[Decimal]] = {}
+    spent: dict[tuple[int, str], list[Decimal]] = {}
+    for row in session.execute(query):
+        if row.bucket < 0:
+            continue
+        key = (row.contract_id, row.unit)
+        refs[key] = _ref(row)
+        moves.setdefault(key, [Decimal(0)] * len(months))[row.bucket] += _amount(row.total)
+        kind = LedgerEntryType(row.type)
+        if kind in (LedgerEntryType.CHARGE, LedgerEntryType.WAIVER):
+            spent.setdefault(key, [Decimal(0)] * len(months))[row.bucket] -= _amount(row.total)
+    found: list[MonthlyCredits] = []
+    for key, ref in refs.items():
+        running = opening[key]
+        balances: list[Decimal] = []
+        for move in moves.get(key, [Decimal(0)] * len(months)):
+            running += move
+            balances.append(running)
+        found.append(
+            MonthlyCredits(
+                contract=ref,
+                unit=key[1],
+                months=months,
+                spent=spent.get(key, [Decimal(0)] * len(months)),
+                balance=balances,
+            )
+        )
+    return sorted(found, key=lambda f: (f.contract.sort_key, f.unit))
