@@ -101,8 +101,7 @@ def attach_files(*, session: Session, messages: list[OutboxMessage]) -> list[Out
             OutgoingFile(name=stored.name, mime=stored.mime, data=stored.data)
         )
     return [
-        dataclasses.replace(m, files=tuple(files[m.id])) if m.id in files else m
-        for m in messages
+        dataclasses.replace(m, files=tuple(files[m.id])) if m.id in files else m for m in messages
     ]
 
 
