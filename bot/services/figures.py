@@ -348,7 +348,8 @@ class Backlog:
         return sum(p.breached for p in self.priorities)
 
 
-def _breached_now(now: datetime) -> Any:
+def breached_now(now: datetime) -> Any:
+    """Whether a ticket has a missed target at `now`, as SQL (stored or late)."""
     return or_(*(effective_outcome(t, now) == TargetOutcome.BREACHED.value for t in TARGETS))
 
 
@@ -358,7 +359,7 @@ def backlog(*, session: Session, scope: Scope, now: datetime) -> list[Backlog]:
         *((col(Ticket.logged_at) >= now - limit, index) for index, limit in enumerate(AGE_BUCKETS)),
         else_=len(AGE_BUCKETS),
     ).label("age")
-    breached = _breached_now(now)
+    breached = breached_now(now)
     risk = and_(~breached, or_(*(_at_risk(t, now) for t in TARGETS)))
     query = (
         _ref_select(
