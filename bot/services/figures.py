@@ -130,7 +130,8 @@ def _ref_select(*extra: Any) -> Any:
 
 
 def effective_outcome(target: str, now: datetime) -> Any:
-    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late."""
+    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
+    '' without a target (never NULL: a negated condition over it must stay true or false)."""
     outcome = getattr(Ticket, f"{target}_outcome")
     due = getattr(Ticket, f"{target}_due")
     return case(
@@ -138,7 +139,7 @@ def effective_outcome(target: str, now: datetime) -> Any:
             and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
             TargetOutcome.BREACHED.value,
         ),
-        else_=col(outcome),
+        else_=func.coalesce(col(outcome), ""),
     )
 
 
