@@ -260,11 +260,13 @@ def test_figures_match_an_independent_computation(
         assert got_sla == dict(expected["sla"])  # type: ignore[call-overload]
         # The generated history covers every case the figures distinguish.
         every = [c for by_target in got_sla.values() for c in by_target.values()]
-        assert sum(c.met for c in every) and sum(c.breached for c in every)
+        assert sum(c.met for c in every)
+        assert sum(c.breached for c in every)
         assert sum(c.in_progress for c in every)
         assert sum(c.at_risk for c in every)
         statuses = Counter(t.status for t in session.exec(select(Ticket)).all())
-        assert statuses[TicketStatus.PAUSED] and statuses[TicketStatus.RESOLVED]
+        assert statuses[TicketStatus.PAUSED]
+        assert statuses[TicketStatus.RESOLVED]
         assert statuses[TicketStatus.OPEN] + statuses[TicketStatus.RESPONDED]
 
         got_backlog: dict[tuple[int, str], Counter[str]] = {}
