@@ -83,20 +83,28 @@ def percent(t: Translator, value: Decimal | None) -> str:
 def _target_line(
     t: Translator, label: str, now: TargetFigures, before: TargetFigures | None
 ) -> str:
-    text = t.gettext("%(target)s: %(percent)s (%(met)s of %(total)s met)") % {
-        "target": label,
-        "percent": percent(t, now.percent),
-        "met": now.met,
-        "total": now.decided,
-    }
-    if now.in_progress:
-        text += "; " + t.gettext("%(n)s in progress, %(risk)s at risk") % {
-            "n": now.in_progress,
-            "risk": now.at_risk,
+    parts = [
+        t.gettext("%(target)s: %(percent)s (%(met)s of %(total)s met)")
+        % {
+            "target": label,
+            "percent": percent(t, now.percent),
+            "met": now.met,
+            "total": now.decided,
         }
+    ]
+    if now.in_progress:
+        parts.append(
+            t.gettext("%(n)s in progress, %(risk)s at risk")
+            % {"n": now.in_progress, "risk": now.at_risk}
+        )
     previous = None if before is None else before.percent
-    text += "; " + t.gettext("previous period: %(percent)s") % {"percent": percent(t, previous)}
-    return text
+    parts.append(t.gettext("previous period: %(percent)s") % {"percent": percent(t, previous)})
+    return " — ".join(parts)
+
+
+def _has_target(now: TargetFigures, before: TargetFigures | None) -> bool:
+    """Whether a target shows at all (a contract without a response time has none)."""
+    return bool(now.decided or now.in_progress or (before is not None and before.decided))
 
 
 def sla_text(
@@ -121,21 +129,16 @@ def sla_text(
             + t.ngettext("%(contract)s: %(n)s ticket", "%(contract)s: %(n)s tickets", row.tickets)
             % {"contract": contract_name(t, row.contract), "n": row.tickets}
         )
-        lines.append(
-            "  "
-            + _target_line(
-                t, t.gettext("Response"), row.response, None if before is None else before.response
-            )
-        )
-        lines.append(
-            "  "
-            + _target_line(
-                t,
+        for label, now, then in (
+            (t.gettext("Response"), row.response, None if before is None else before.response),
+            (
                 t.gettext("Resolution"),
                 row.resolution,
                 None if before is None else before.resolution,
-            )
-        )
+            ),
+        ):
+            if _has_target(now, then):
+                lines.append("  " + _target_line(t, label, now, then))
     lines.append(
         t.gettext(
             "Compliance counts only targets already met or missed; open ones are in progress."
