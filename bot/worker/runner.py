@@ -132,7 +132,9 @@ class Worker:
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         if self.monthly is not None:
-            figures["monthly_report"] = await asyncio.to_thread(self.monthly.send_if_due)
+            reports = await asyncio.to_thread(self.monthly.send_if_due)
+            if reports:  # on by default: only said on the day it writes
+                figures["monthly_report"] = reports
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
