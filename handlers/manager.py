@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.db.models import Role
-from bot.reports import export, render
+from bot.reports import bundle, export, render
 from bot.reports.periods import MAX_PERIOD_DAYS, MAX_YEAR, MIN_YEAR, Period, last_months
 from bot.reports.periods import parse_period as parse_report_period
 from bot.services import figures, people
@@ -12,6 +12,7 @@ from handlers.context import Context
 from handlers.model import OutgoingFile, RefusalReason, Text, echo
 
 PNG, CSV = "image/png", "text/csv"
+MAX_CLAIMS = 5  # remedies listed under /sla; the monthly report lists them all
 
 
 def _zone(ctx: Context) -> str:
@@ -69,7 +70,11 @@ def sla_command(ctx: Context, argument: str) -> None:
     scope = _scope(ctx)
     rows = figures.sla_figures(session=ctx.session, scope=scope, period=period, now=ctx.now)
     rated = figures.satisfaction(session=ctx.session, scope=scope, period=period)
-    ctx.say(Text(render.sla_text(ctx.t, rows, period=period, satisfaction=rated)))
+    text = render.sla_text(ctx.t, rows, period=period, satisfaction=rated)
+    claims = bundle.open_claims(session=ctx.session, scope=scope, today_end=ctx.now)
+    if claims:
+        text += "\n" + render.claims_text(ctx.t, claims, limit=MAX_CLAIMS)
+    ctx.say(Text(text))
     months = last_months(now=ctx.now, zone=_zone(ctx))
     monthly = figures.monthly_compliance(
         session=ctx.session, scope=scope, months=months, now=ctx.now

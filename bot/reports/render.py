@@ -322,12 +322,13 @@ def credits_png(t: Translator, rows: list[MonthlyCredits], months: list[Period])
 # --------------------------------------------------------------------------- claims
 
 
-def claims_text(t: Translator, claims: list[Claim]) -> str:
-    """Remedies the customer can still claim, with their deadlines."""
+def claims_text(t: Translator, claims: list[Claim], *, limit: int | None = None) -> str:
+    """Remedies the customer can still claim, nearest deadline first (at most `limit`)."""
     if not claims:
         return t.gettext("No remedy to claim.")
     lines = [t.gettext("Remedies you can claim:")]
-    for claim in claims:
+    shown = claims if limit is None else claims[:limit]
+    for claim in shown:
         deadline = (
             t.gettext("no deadline")
             if claim.deadline is None
@@ -342,4 +343,7 @@ def claims_text(t: Translator, claims: list[Claim]) -> str:
                 "deadline": deadline,
             }
         )
+    if len(claims) > len(shown):
+        more = len(claims) - len(shown)
+        lines.append(t.ngettext("… and %(n)d more", "… and %(n)d more", more) % {"n": more})
     return "\n".join(lines)
