@@ -245,14 +245,14 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.status_command,
         Section.MANAGER,
-        N_("open tickets by priority, at risk, breached"),
+        N_("open tickets by priority, at risk, breached, with a chart"),
     ),
     Command(
         "sla",
         MANAGERS,
         manager.sla_command,
         Section.MANAGER,
-        N_("SLA compliance per tenant and kind"),
+        N_("SLA compliance per contract, with a chart"),
         "[%(period)s]",
     ),
     Command(
@@ -260,7 +260,15 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.credits_command,
         Section.MANAGER,
-        N_("credits charged and waived"),
+        N_("credits bought, charged, waived and left, with a chart"),
+        "[%(period)s]",
+    ),
+    Command(
+        "export",
+        MANAGERS,
+        manager.export_command,
+        Section.MANAGER,
+        N_("the period's tickets as a CSV file"),
         "[%(period)s]",
     ),
     Command(

@@ -16,6 +16,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from bot.channels.console_files import write_file
 from bot.db.engine import transaction
 from bot.db.models import Notification, NotificationFile, NotificationStatus
 from bot.numbers import parse_int
@@ -56,15 +57,6 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
     if options:
         body += "\n" + "\n".join(f"  {i}. {o.label}" for i, o in enumerate(options, 1))
     return body, options
-
-
-def write_file(file: OutgoingFile, *, directory: Path, handle: str) -> Path:
-    """Write a file the bot sends into `directory` (per user) and return its path."""
-    folder = directory / "".join(c if c.isalnum() or c in "-_." else "_" for c in handle)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(file.name).name
-    path.write_bytes(file.data)
-    return path.resolve()
 
 
 def file_line(file: OutgoingFile, path: Path) -> str:

@@ -15,6 +15,7 @@ from bot.cli import (
     dashboard,
     money,
     people,
+    report,
     sla,
     slack,
     telegram,
@@ -54,6 +55,7 @@ app.add_typer(people.user_app, name="user")
 app.add_typer(dashboard.app, name="dashboard")
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
+app.command("report")(report.report)
 worker.register(app)
 builtin.install()  # the channels notifications and the worker use
 
@@ -100,7 +102,13 @@ def db_upgrade(
 ) -> None:
     """Create or migrate the database to the newest schema."""
     from bot.db.engine import get_engine
-    from bot.db.migrate import check_reachable, current_revision, sqlite_file, upgrade
+    from bot.db.migrate import (
+        check_reachable,
+        current_revision,
+        head_revision,
+        sqlite_file,
+        upgrade,
+    )
     from bot.redact import mask_url
 
     settings = get_settings()
@@ -115,6 +123,15 @@ def db_upgrade(
         typer.echo(f"database already at {after} ({where})")
     else:
         typer.echo(f"database migrated from {before or 'empty'} to {after} ({where})")
+    if after == head_revision(url=settings.database_url):
+        from bot.db.engine import transaction
+        from bot.db.models import utcnow
+        from bot.services import outcomes
+
+        with transaction(engine) as session:
+            filled = outcomes.backfill(session=session, now=utcnow())
+        if filled:
+            typer.echo(f"SLA outcomes stored on {filled} open tickets")
 
 
 @db_app.command("current")

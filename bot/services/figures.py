@@ -130,7 +130,8 @@ def _ref_select(*extra: Any) -> Any:
 
 
 def effective_outcome(target: str, now: datetime) -> Any:
-    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late."""
+    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
+    '' without a target (never NULL: a negated condition over it must stay true or false)."""
     outcome = getattr(Ticket, f"{target}_outcome")
     due = getattr(Ticket, f"{target}_due")
     return case(
@@ -138,7 +139,7 @@ def effective_outcome(target: str, now: datetime) -> Any:
             and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
             TargetOutcome.BREACHED.value,
         ),
-        else_=col(outcome),
+        else_=func.coalesce(col(outcome), ""),
     )
 
 
@@ -348,7 +349,8 @@ class Backlog:
         return sum(p.breached for p in self.priorities)
 
 
-def _breached_now(now: datetime) -> Any:
+def breached_now(now: datetime) -> Any:
+    """Whether a ticket has a missed target at `now`, as SQL (stored or late)."""
     return or_(*(effective_outcome(t, now) == TargetOutcome.BREACHED.value for t in TARGETS))
 
 
@@ -358,7 +360,7 @@ def backlog(*, session: Session, scope: Scope, now: datetime) -> list[Backlog]:
         *((col(Ticket.logged_at) >= now - limit, index) for index, limit in enumerate(AGE_BUCKETS)),
         else_=len(AGE_BUCKETS),
     ).label("age")
-    breached = _breached_now(now)
+    breached = breached_now(now)
     risk = and_(~breached, or_(*(_at_risk(t, now) for t in TARGETS)))
     query = (
         _ref_select(
@@ -521,3 +523,83 @@ def satisfaction(*, session: Session, scope: Scope, period: Period) -> Satisfact
     if not count:
         return Satisfaction(answers=0, average=None)
     return Satisfaction(answers=int(count), average=Decimal(str(average)).quantize(Decimal("0.1")))
+
+
+# --------------------------------------------------------------------------- credits per month
+
+
+@dataclass
+class MonthlyCredits:
+    """One account month by month: what was spent (charged less waived) and the balance at
+    each month's end."""
+
+    contract: ContractRef
+    unit: str
+    months: list[Period]
+    spent: list[Decimal]
+    balance: list[Decimal]
+
+
+def monthly_credits(
+    *, session: Session, scope: Scope, months: list[Period]
+) -> list[MonthlyCredits]:
+    """Per contract and unit, spending and closing balance of each of `months` (two queries)."""
+    if not months:
+        return []
+    bucket = case(
+        *(
+            (and_(col(LedgerEntry.at) >= m.start, col(LedgerEntry.at) < m.end), index)
+            for index, m in enumerate(months)
+        ),
+        else_=-1,
+    ).label("bucket")
+    query = (
+        _ref_select(
+            col(LedgerEntry.unit).label("unit"),
+            col(LedgerEntry.type).label("type"),
+            bucket,
+            func.sum(cast(col(LedgerEntry.amount), SqlNumeric(18, 4))).label("total"),
+        )
+        .select_from(LedgerEntry)
+        .join(Contract, col(Contract.id) == col(LedgerEntry.contract_id))
+        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        .where(
+            col(LedgerEntry.at) >= months[0].start,
+            col(LedgerEntry.at) < months[-1].end,
+            scope.ledger(),
+        )
+        .group_by(*_REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type), bucket)
+    )
+    opening: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    refs: dict[tuple[int, str], ContractRef] = {}
+    for row in _ledger_sums(session=session, scope=scope, start=None, end=months[0].start):
+        opening[(row.contract_id, row.unit)] += _amount(row.total)
+        refs[(row.contract_id, row.unit)] = _ref(row)
+    moves: dict[tuple[int, str], list[Decimal]] = {}
+    spent: dict[tuple[int, str], list[Decimal]] = {}
+    for row in session.execute(query):
+        if row.bucket < 0:
+            continue
+        key = (row.contract_id, row.unit)
+        refs[key] = _ref(row)
+        moves.setdefault(key, [Decimal(0)] * len(months))[row.bucket] += _amount(row.total)
+        kind = LedgerEntryType(row.type)
+        if kind in (LedgerEntryType.CHARGE, LedgerEntryType.WAIVER):
+            spent.setdefault(key, [Decimal(0)] * len(months))[row.bucket] -= _amount(row.total)
+    found: list[MonthlyCredits] = []
+    for key, ref in refs.items():
+        running = opening[key]
+        balances: list[Decimal] = []
+        for move in moves.get(key, [Decimal(0)] * len(months)):
+            running += move
+            balances.append(running)
+        found.append(
+            MonthlyCredits(
+                contract=ref,
+                unit=key[1],
+                months=months,
+                spent=spent.get(key, [Decimal(0)] * len(months)),
+                balance=balances,
+            )
+        )
+    return sorted(found, key=lambda f: (f.contract.sort_key, f.unit))

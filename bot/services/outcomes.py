@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from bot.db.models import TargetOutcome, Ticket
-from bot.services.ticket_sla import TicketClocks
+from sqlmodel import Session, col, select
+
+from bot.db.models import TargetOutcome, Ticket, TicketStatus
+from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.sla.clock import ClockState, MilestoneKind, SlaClock, build_clock
 
 #: A running target is "at risk" once this share of its business time is used.
@@ -19,8 +21,9 @@ RISK_FRACTION = Decimal("0.75")
 
 
 def outcome_of(clock: SlaClock | None, *, breached: bool) -> TargetOutcome | None:
-    """A target's outcome: None without a due instant; breached, met, or still open."""
-    if clock is None or clock.due_at is None:
+    """A target's outcome: None without a timed target; breached, met, or still open (a
+    target held by an open pause has no due instant but is still open)."""
+    if clock is None or clock.target is None:
         return None
     if breached or clock.state is ClockState.BREACHED:
         return TargetOutcome.BREACHED
@@ -68,3 +71,22 @@ def store_breach(*, ticket: Ticket, target: str) -> None:
     else:
         ticket.resolution_breached = True
         ticket.resolution_outcome = TargetOutcome.BREACHED
+
+
+def backfill(*, session: Session, now: datetime) -> int:
+    """Store outcomes and at-risk instants on open tickets that have none yet (tickets from
+    before the columns existed); returns how many were written. Idempotent."""
+    query = select(Ticket).where(
+        col(Ticket.status).in_(TicketStatus.open_statuses()),
+        col(Ticket.response_risk_at).is_(None),
+        col(Ticket.resolution_risk_at).is_(None),
+    )
+    written = 0
+    for ticket in session.exec(query.order_by(col(Ticket.id))).all():
+        before = (ticket.response_outcome, ticket.resolution_outcome)
+        store(ticket=ticket, clocks=ticket_clocks(session=session, ticket=ticket, now=now))
+        after = (ticket.response_outcome, ticket.resolution_outcome)
+        if before != after or ticket.response_risk_at or ticket.resolution_risk_at:
+            session.add(ticket)
+            written += 1
+    return written

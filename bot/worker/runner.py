@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
+from bot.worker.monthly import MonthlyReportScheduler
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.retention import Retention
 
@@ -114,6 +115,11 @@ class Worker:
             if settings.manager_daily_digest
             else None
         )
+        self.monthly = (
+            MonthlyReportScheduler(engine=engine, settings=settings, clock=self.clock)
+            if settings.monthly_report
+            else None
+        )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +131,10 @@ class Worker:
         figures = {"released": released, "milestones": fired}
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
+        if self.monthly is not None:
+            reports = await asyncio.to_thread(self.monthly.send_if_due)
+            if reports:  # on by default: only said on the day it writes
+                figures["monthly_report"] = reports
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
@@ -176,6 +186,8 @@ class Worker:
                     group.create_task(drainer.run(stop=stop, wake=event))
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
+                if self.monthly is not None:
+                    group.create_task(self.monthly.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
                 await stop.wait()
                 on_stop()
