@@ -14,16 +14,15 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlmodel import Session
 
-from bot.charts.backlog import backlog_chart
-from bot.charts.compliance import compliance_chart
 from bot.i18n import Translator
+from bot.reports import render
 from bot.reports.periods import Period, last_months
 from bot.services import figures
 from bot.services.actors import Actor
-from bot.wording import contract_title, priority_label
+from bot.wording import contract_title
 from pricing.loader import get_pack
 
-CHARTS = ("compliance", "backlog")
+CHARTS = ("compliance", "backlog", "credits")
 
 
 def scope(actor: Actor) -> figures.Scope:
@@ -142,41 +141,15 @@ def period_words(t: Translator, period: Period) -> str:
 
 def chart_png(
     *, name: str, session: Session, actor: Actor, now: datetime, t: Translator, zone: str
-) -> bytes:
-    """One of the report's charts (`compliance` or `backlog`) as PNG, in the reader's words."""
-    _ = t.gettext
+) -> bytes | None:
+    """One chart as PNG (the same the chat attaches), None when it has nothing to draw."""
+    months = last_months(now=now, zone=zone)
     if name == "compliance":
-        months = last_months(now=now, zone=zone)
-        series: list[tuple[str, list[Decimal | None]]] = []
-        for row in figures.monthly_compliance(
+        rows = figures.monthly_compliance(
             session=session, scope=scope(actor), months=months, now=now
-        ):
-            name_of = f"{row.contract.tenant} · {contract_words(row.contract, t)}"
-            series.append((_("%(contract)s: response") % {"contract": name_of}, row.response))
-            series.append((_("%(contract)s: resolution") % {"contract": name_of}, row.resolution))
-        return compliance_chart(
-            title=_("SLA compliance per month (targets met)"),
-            months=months,
-            series=series,
-            locale=t.babel_locale,
-            empty_text=_("No target with an outcome in these months."),
         )
-    rows = figures.backlog(session=session, scope=scope(actor), now=now)
-    labels: list[str] = []
-    counts: list[list[int]] = []
-    for entry in rows:
-        pack = get_pack(entry.contract.pack_id)
-        for line in entry.priorities:
-            labels.append(
-                f"{entry.contract.tenant} · {pack.provider} · "
-                f"{priority_label(pack, line.priority, t.lang)}"
-            )
-            counts.append(list(line.by_age))
-    return backlog_chart(
-        title=_("Open tickets by priority and age"),
-        priorities=labels,
-        ages=[_("less than a day"), _("1 to 7 days"), _("more than 7 days")],
-        counts=counts,
-        locale=t.babel_locale,
-        empty_text=_("No open tickets."),
-    )
+        return render.compliance_png(t, rows, months)
+    if name == "backlog":
+        return render.backlog_png(t, figures.backlog(session=session, scope=scope(actor), now=now))
+    credits = figures.monthly_credits(session=session, scope=scope(actor), months=months)
+    return render.credits_png(t, credits, months)

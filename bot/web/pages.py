@@ -20,7 +20,15 @@ from bot.db.engine import transaction
 from bot.db.models import Contract, LedgerEntryType, Tenant, Ticket, utcnow
 from bot.i18n import Translator
 from bot.numbers import parse_int
-from bot.reports.periods import MAX_PERIOD_DAYS, MAX_YEAR, MIN_YEAR, Period, parse_period
+from bot.reports import render as report_render
+from bot.reports.periods import (
+    MAX_PERIOD_DAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    Period,
+    last_months,
+    parse_period,
+)
 from bot.services import billing, dashboard, figures, tickets
 from bot.services.contracts import terms_of
 from bot.services.errors import InputError
@@ -469,6 +477,8 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 t=viewer.t,
                 zone=viewer.zone,
             )
+            if image is None:
+                return not_found(viewer)
             return Response(image, media_type="image/png", headers=HEADERS)
 
         return signed_in(request, render)
@@ -513,9 +523,29 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                             else "",
                         }
                     )
+            summary, has_chart = "", False
+            if chosen is not None:
+                period = parse_period(text="", now=now, zone=viewer.zone)
+                rows = [
+                    row
+                    for row in figures.credit_figures(
+                        session=session, scope=charts.scope(viewer.actor), period=period
+                    )
+                    if row.contract.contract_id == chosen[0].id
+                ]
+                summary = report_render.credits_text(t, rows, period=period)
+                months = last_months(now=now, zone=viewer.zone)
+                has_chart = any(
+                    row.unit != "eur" and (any(row.spent) or any(row.balance))
+                    for row in figures.monthly_credits(
+                        session=session, scope=charts.scope(viewer.actor), months=months
+                    )
+                )
             return show(
                 "credits.html",
                 viewer,
+                summary=summary,
+                has_chart=has_chart,
                 accounts=[
                     (c.id, f"{tn.name} · {_contract_name(c, p, t.lang)}") for c, tn, p in accounts
                 ],

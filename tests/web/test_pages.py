@@ -145,7 +145,7 @@ def test_charts_are_png_images_for_a_signed_in_reader(
     browser = signed_in("demo-boss")
     page = browser.get("/dashboard/sla").text
     assert "/dashboard/charts/compliance.png" in page
-    for name in ("compliance", "backlog"):
+    for name in ("compliance", "backlog", "credits"):
         image = browser.get(f"/dashboard/charts/{name}.png")
         assert image.status_code == 200
         assert image.headers["content-type"] == "image/png"
@@ -194,6 +194,8 @@ def test_the_ledger_shows_a_running_balance(
     page = browser.get(f"/dashboard/credits?contract={contract.id}").text
     assert f'id="balance">{expected:f} credits<' in page.replace(",00", "")
     assert "order 42" in page
+    assert 'id="credit-summary"' in page  # the month's figures, as /credits says them
+    assert "/dashboard/charts/credits.png" in page
     assert "reserved for a ticket" in page
     rows = re.findall(r'data-label="Balance">([^<]+)<', page)
     assert rows[0] == f"{expected:f} credits"  # the newest line carries the balance
