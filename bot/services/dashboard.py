@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from bot.db.dialect import insert_ignoring
@@ -24,6 +24,7 @@ from bot.services.errors import AccessDeniedError, ServiceError
 from bot.settings import Settings
 
 LINK_MINUTES = 15
+KEEP_ENDED = timedelta(days=1)
 KEY_NAME = "signing"
 DASHBOARD_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
 
@@ -88,11 +89,26 @@ def may_use(user: User) -> bool:
     return user.active and user.role in DASHBOARD_ROLES
 
 
+def prune(*, session: Session, now: datetime) -> None:
+    """Forget links and sessions that ended more than a day ago (they open nothing)."""
+    cutoff = now - KEEP_ENDED
+    session.execute(delete(DashboardLink).where(col(DashboardLink.expires_at) < cutoff))
+    session.execute(
+        delete(DashboardSession).where(
+            or_(
+                col(DashboardSession.expires_at) < cutoff,
+                col(DashboardSession.ended_at) < cutoff,
+            )
+        )
+    )
+
+
 def issue_link(*, session: Session, settings: Settings, user: User, now: datetime) -> str:
     """A one-time login URL for `user`, valid LINK_MINUTES minutes."""
     if not may_use(user):
         raise AccessDeniedError("the dashboard is for managers and agents")
     assert user.id is not None
+    prune(session=session, now=now)
     key = signing_key(session=session, settings=settings)
     token, digest = _new_token(key, "link")
     session.add(

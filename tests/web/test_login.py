@@ -246,3 +246,21 @@ def test_a_login_link_is_masked_in_logs(world: World) -> None:
     token = link.rsplit("/", 1)[1]
     assert token not in redact(line)
     assert "/dashboard/login/" in redact(line)
+
+
+def test_links_and_sessions_ended_a_day_ago_are_forgotten(
+    world: World, signed_in: Callable[[str], TestClient]
+) -> None:
+    from sqlmodel import func, select
+
+    from bot.db.models import DashboardLink, DashboardSession
+
+    signed_in("demo-boss")  # one used link, one live session
+    world.link("demo-boss")  # one unused link
+    world.clock.advance(hours=world.settings.dashboard_session_hours + 25)
+    world.link("demo-agent")  # issuing a link prunes what ended a day ago
+    with transaction(world.engine) as session:
+        links = session.exec(select(func.count()).select_from(DashboardLink)).one()
+        sessions = session.exec(select(func.count()).select_from(DashboardSession)).one()
+    assert links == 1
+    assert sessions == 0
