@@ -436,7 +436,9 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 timeline=timeline,
                 countdowns=countdowns,
                 running=running,
-                attachments=[],
+                attachments=queries.attachments(
+                    session=session, ticket=ticket, internal=viewer.is_staff
+                ),
             )
 
         return signed_in(request, render)

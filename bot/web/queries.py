@@ -7,7 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import column, func, inspect, or_, table
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
@@ -18,12 +19,14 @@ from bot.db.models import (
     TargetOutcome,
     Tenant,
     Ticket,
+    TicketEvent,
     TicketStatus,
     User,
 )
+from bot.db.types import UTCDateTime
 from bot.services.actors import Actor, ticket_visibility
 from bot.services.figures import effective_outcome
-from bot.services.tickets import pending_due
+from bot.services.tickets import INTERNAL_EVENTS, pending_due
 
 PAGE_SIZE = 50
 LEDGER_LIMIT = 200
@@ -205,3 +208,70 @@ def claims(*, session: Session, actor: Actor, limit: int = LEDGER_LIMIT) -> list
         .limit(limit)
     )
     return [(claim, reference or "") for claim, reference in session.exec(query).all()]
+
+
+ATTACHMENTS_TABLE = "ticket_attachments"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent on a ticket, as its page lists it."""
+
+    name: str
+    kind: str
+    size: int | None
+    at: datetime
+    sender: str
+    link: str | None
+
+
+def attachments(*, session: Session, ticket: Ticket, internal: bool) -> list[Attachment]:
+    """The files sent on a ticket, oldest first (those of internal notes for staff only).
+
+    Read by name from the conversation's attachments table, so the page lists nothing (rather
+    than failing) on a database without it.
+    """
+    if not inspect(session.connection()).has_table(ATTACHMENTS_TABLE):
+        return []
+    files = table(
+        ATTACHMENTS_TABLE,
+        column("ticket_id"),
+        column("event_id"),
+        column("user_id"),
+        column("kind"),
+        column("name"),
+        column("size"),
+        column("permalink"),
+        column("at", UTCDateTime()),
+    )
+    query = (
+        sql_select(
+            files.c.name,
+            files.c.kind,
+            files.c.size,
+            files.c.permalink,
+            files.c.at,
+            col(User.display_name),
+        )
+        .select_from(files)
+        .join(User, col(User.id) == files.c.user_id, isouter=True)
+        .join(TicketEvent, col(TicketEvent.id) == files.c.event_id, isouter=True)
+        .where(files.c.ticket_id == ticket.id)
+        .order_by(files.c.at)
+        .limit(LEDGER_LIMIT)
+    )
+    if not internal:
+        query = query.where(
+            or_(files.c.event_id.is_(None), col(TicketEvent.type).not_in(INTERNAL_EVENTS))
+        )
+    return [
+        Attachment(
+            name=name or kind or "",
+            kind=kind or "",
+            size=size,
+            at=at,
+            sender=sender or "",
+            link=link if isinstance(link, str) and link.startswith("https://") else None,
+        )
+        for name, kind, size, link, at, sender in session.execute(query)
+    ]

@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.db.engine import transaction
 from bot.db.models import Contract, LedgerEntryType
 from bot.services import ledger, tickets, users
-from tests.web.conftest import World
+from tests.web.conftest import World, ticket_id
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Pack ids and raw enum values a manager must never read.
@@ -276,3 +276,41 @@ def test_the_claim_register_shows_the_readers_claims_only(
     assert "31 Jan 2027" in page
     assert "to claim" in page
     assert "restoration time" not in signed_in("other-boss").get("/dashboard/claims").text
+
+
+def test_the_ticket_page_lists_its_attachments(
+    world: World, signed_in: Callable[[str], TestClient]
+) -> None:
+    from sqlalchemy import bindparam, inspect, text
+
+    from bot.db.types import UTCDateTime
+
+    tid = ticket_id(world.engine, world.demo_ticket)
+    with transaction(world.engine) as session:
+        if not inspect(session.connection()).has_table("ticket_attachments"):
+            session.execute(  # the conversation's table, as its migration creates it
+                text(
+                    "CREATE TABLE ticket_attachments (id INTEGER PRIMARY KEY, ticket_id INTEGER, "
+                    "event_id INTEGER, user_id INTEGER, channel VARCHAR(20), kind VARCHAR(20), "
+                    "file_id VARCHAR(300), name VARCHAR(255), size INTEGER, mime VARCHAR(120), "
+                    "permalink VARCHAR(500), at DATETIME)"
+                )
+            )
+        note = tickets.TicketEvent(ticket_id=tid, type="note", reason="internal")
+        session.add(note)
+        session.flush()
+        for name, event_id in (("screenshot.png", None), ("internal-dump.txt", note.id)):
+            session.execute(
+                text(
+                    "INSERT INTO ticket_attachments (ticket_id, event_id, user_id, channel, kind, "
+                    "file_id, name, size, mime, permalink, at) VALUES (:t, :e, 1, 'telegram', "
+                    "'document', 'F1', :n, 20480, 'image/png', NULL, :at)"
+                ).bindparams(bindparam("at", type_=UTCDateTime())),
+                {"t": tid, "e": event_id, "n": name, "at": world.clock.now},
+            )
+    customer = signed_in("demo-boss").get(f"/dashboard/tickets/{world.demo_ticket}").text
+    assert "screenshot.png" in customer
+    assert "20 KB" in customer
+    assert "internal-dump.txt" not in customer  # an internal note's file stays with the staff
+    staff = signed_in("demo-agent").get(f"/dashboard/tickets/{world.demo_ticket}").text
+    assert "internal-dump.txt" in staff
