@@ -69,6 +69,7 @@ def test_without_a_cookie_the_dashboard_redirects_to_the_page_explaining_the_lin
     assert page.status_code == 200
     assert "/dashboard" in page.text
     assert "15 minuten" in page.text
+    assert 'href="/dashboard/welcome?lang=fr"' in page.text  # the reader can switch
     english = client.get("/dashboard/welcome?lang=en")
     assert "Send /dashboard to the support bot" in english.text
 
