@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -46,7 +47,7 @@ from bot.wording import (
     zone_of,
 )
 from handlers.desk import staff_card, timeline_line
-from handlers.render import clock_text, quote_text, status_label, ticket_card
+from handlers.render import quote_text, status_label, ticket_card
 from pricing.loader import get_pack
 from pricing.schema import ContractPack
 from pricing.terms import AccountKind
@@ -373,7 +374,9 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                     for c, t in contracts
                 ],
                 priorities=_priority_choices(contracts, viewer.t.lang),
-                query=request.url.query,
+                query=urlencode(
+                    [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+                ),
                 now=now,
             )
 
@@ -412,14 +415,6 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                     session=session, t=t, pack=pack, event=event, zone=zone, full=True
                 )
                 timeline.append({"line": line, "internal": event.type == "note"})
-            countdowns = [
-                (label, clock.due_at, clock_text(t, clock, zone))
-                for label, clock in (
-                    (t.gettext("Response"), clocks.response),
-                    (t.gettext("Resolution"), clocks.resolution),
-                )
-                if clock is not None
-            ]
             running = {
                 label: due
                 for label, clock in (
@@ -434,7 +429,6 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 viewer,
                 card=card,
                 timeline=timeline,
-                countdowns=countdowns,
                 running=running,
                 attachments=queries.attachments(
                     session=session, ticket=ticket, internal=viewer.is_staff
