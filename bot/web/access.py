@@ -19,6 +19,9 @@ from bot.settings import Settings
 COOKIE = "supportbot_dashboard"
 FORM_FIELD = "form_token"
 MAX_FORM_BYTES = 4096
+# User agents of the fetchers that preview a link posted in a chat (Telegram, Slack, and the
+# common unfurlers); they get the welcome page, and the link stays unused.
+PREVIEW_AGENTS = ("telegrambot", "slackbot", "twitterbot", "facebookexternalhit", "discordbot")
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,9 @@ async def form_fields(request: Request) -> dict[str, str]:
         return {}
     parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in parsed.items() if values}
+
+
+def is_link_preview(request: Request) -> bool:
+    """Whether the request comes from a chat platform previewing a posted link."""
+    agent = request.headers.get("user-agent", "").lower()
+    return any(name in agent for name in PREVIEW_AGENTS)

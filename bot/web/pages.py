@@ -224,6 +224,9 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
     def login(request: Request, token: str) -> Response:
         """Consume a one-time link, open a session, and go to the overview."""
         t = access.anonymous_translator(request, settings)
+        if access.is_link_preview(request):
+            # Chat platforms fetch a posted link to preview it: that must not use it up.
+            return page("welcome.html", t, {"viewer": None, "reason": ""})
         try:
             with transaction(engine) as session:
                 opened = dashboard.redeem_link(

@@ -265,3 +265,15 @@ def test_links_and_sessions_ended_a_day_ago_are_forgotten(
         sessions = session.exec(select(func.count()).select_from(DashboardSession)).one()
     assert links == 1
     assert sessions == 0
+
+
+def test_a_chat_link_preview_does_not_use_the_link(world: World, client: TestClient) -> None:
+    link = world.link("demo-boss")
+    for agent in (
+        "TelegramBot (like TwitterBot)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    ):
+        preview = client.get(link, headers={"user-agent": agent})
+        assert preview.status_code == 200
+        assert "set-cookie" not in preview.headers
+    assert client.get(link).status_code == 303  # the person's click still opens the session
