@@ -54,6 +54,7 @@ from pricing.terms import AccountKind
 
 Clock = Callable[[], datetime]
 WELCOME = "/dashboard/welcome"
+QUIET_SHOWN = 100  # contracts without open tickets listed on the overview
 # Entries whose reason an operator typed; the others carry system wording (clauses, holds).
 OPERATOR_WRITTEN = (LedgerEntryType.PURCHASE, LedgerEntryType.ADJUSTMENT)
 
@@ -343,7 +344,7 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                     "customer": tenant.name,
                     "contract": _contract_name(contract, get_pack(contract.pack_id), viewer.t.lang),
                 }
-                for contract, tenant in idle
+                for contract, tenant in idle[:QUIET_SHOWN]
             ]
             totals = {
                 "open": sum(b.open for b in backlog),

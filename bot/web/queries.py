@@ -30,12 +30,15 @@ from bot.services.tickets import INTERNAL_EVENTS, pending_due
 
 PAGE_SIZE = 50
 LEDGER_LIMIT = 200
+CONTRACTS_LIMIT = 500  # filter choices and accounts offered
 HOLD_TYPES = (LedgerEntryType.HOLD, LedgerEntryType.RELEASE)
 STATUS_FILTERS = ("open", "closed", "all")
 OWNER_FILTERS = ("any", "me", "none")
 
 
-def visible_contracts(*, session: Session, actor: Actor) -> list[tuple[Contract, Tenant]]:
+def visible_contracts(
+    *, session: Session, actor: Actor, limit: int = CONTRACTS_LIMIT
+) -> list[tuple[Contract, Tenant]]:
     """The contracts whose tickets the actor may see, with their tenant, by tenant name."""
     visible = ticket_visibility(actor, contract_id=Contract.id, tenant_id=Contract.tenant_id)
     query = (
@@ -43,6 +46,7 @@ def visible_contracts(*, session: Session, actor: Actor) -> list[tuple[Contract,
         .join(Tenant, col(Tenant.id) == Contract.tenant_id)
         .where(visible)
         .order_by(col(Tenant.name), col(Contract.id))
+        .limit(limit)
     )
     return [(contract, tenant) for contract, tenant in session.exec(query).all()]
 
