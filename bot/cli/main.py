@@ -10,6 +10,7 @@ import typer
 from bot.channels import builtin
 from bot.cli import (
     admin,
+    availability,
     catalog,
     consequences,
     dashboard,
@@ -53,6 +54,7 @@ app.add_typer(tickets.app, name="ticket")
 app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
 app.add_typer(dashboard.app, name="dashboard")
+app.command("availability")(availability.availability_command)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 app.command("report")(report.report)
