@@ -30,7 +30,8 @@ from bot.reports.periods import (
     last_months,
     parse_period,
 )
-from bot.services import billing, dashboard, figures, tickets
+from bot.services import availability, billing, dashboard, figures, tickets
+from bot.services.availability_words import availability_text
 from bot.services.contracts import terms_of
 from bot.services.errors import InputError
 from bot.services.ticket_sla import ticket_clocks
@@ -598,6 +599,26 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                     }
                 )
             return show("claims.html", viewer, lines=lines)
+
+        return signed_in(request, render)
+
+    @routes.get("/availability")
+    def availability_page(request: Request) -> Response:
+        """Measured availability of each contract that promises one, this period."""
+
+        def render(session: Session, viewer: Viewer, now: datetime) -> Response:
+            blocks = []
+            for contract, tenant in queries.visible_contracts(session=session, actor=viewer.actor):
+                pack = get_pack(contract.pack_id)
+                remedy = availability.availability_remedy(pack, contract.service_level)
+                if remedy is None or not contract.active:
+                    continue
+                period = availability.period_of(remedy=remedy, zone=zone_of(pack), at=now)
+                figure = availability.measure(
+                    session=session, contract=contract, period=period, now=now
+                )
+                blocks.append((tenant.name, availability_text(viewer.t, figure)))
+            return show("availability.html", viewer, blocks=blocks)
 
         return signed_in(request, render)
 

@@ -226,6 +226,8 @@ def test_no_pack_id_or_raw_enum_on_any_page(
         "/dashboard/sla?period=year",
         "/dashboard/credits",
         "/dashboard/queue",
+        "/dashboard/availability",
+        "/dashboard/claims",
         f"/dashboard/tickets/{world.demo_ticket}",
         f"/dashboard/tickets/{world.other_ticket}",
     ]
@@ -314,3 +316,12 @@ def test_the_ticket_page_lists_its_attachments(
     assert "internal-dump.txt" not in customer  # an internal note's file stays with the staff
     staff = signed_in("demo-agent").get(f"/dashboard/tickets/{world.demo_ticket}").text
     assert "internal-dump.txt" in staff
+
+
+def test_the_availability_page_measures_each_contract_that_promises_one(
+    world: World, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("demo-boss").get("/dashboard/availability")
+    assert page.status_code == 200
+    assert "Demo Customer SA" in page.text  # the demo's Alteo contract promises an availability
+    assert 'id="no-availability"' in signed_in("other-boss").get("/dashboard/availability").text
