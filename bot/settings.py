@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         "(default: when the worker starts).",
     )
     worker_clock_real_origin: datetime | None = None
+    worker_clock_file: Path | None = Field(
+        default=None,
+        description="Read the worker's clock from this file (an ISO instant another process "
+        "rewrites): crash tests move time themselves, independently of the machine's speed.",
+    )
     notify_max_attempts: int = Field(
         default=8, ge=1, description="Failed attempts before a message is dead-lettered."
     )

@@ -22,3 +22,19 @@ def insert_ignoring(dialect: str, target: type[SQLModel] | Table, **values: Any)
     if values:
         statement = statement.values(**values)
     return statement.on_conflict_do_nothing()
+
+
+def insert_or_increment(
+    dialect: str, target: type[SQLModel] | Table, *, keys: dict[str, Any], column: str
+) -> Insert:
+    """One atomic statement: insert ``column = 1`` for `keys`, or add 1 to it; returns it.
+
+    ``INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + 1 RETURNING column``: the
+    database serialises concurrent callers on the row, so no two of them read the same value.
+    """
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = target if isinstance(target, Table) else target.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(**keys, **{column: 1})
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: table.c[column] + 1}
+    ).returning(table.c[column])

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, or_
 from sqlmodel import Session, col, select
 
+from bot.db.dialect import insert_or_increment
 from bot.db.models import (
     Contract,
     Role,
@@ -94,15 +95,14 @@ def _publish(*, session: Session, ticket: Ticket, actor: Actor, now: datetime, v
 
 
 def _next_reference(*, session: Session, prefix: str, year: int) -> str:
-    counter = session.exec(
-        select(TicketCounter).where(TicketCounter.prefix == prefix, TicketCounter.year == year)
-    ).first()
-    if counter is None:
-        counter = TicketCounter(prefix=prefix, year=year, last=0)
-    counter.last += 1
-    session.add(counter)
-    session.flush()
-    return f"{prefix}-{year}-{counter.last:06d}"
+    statement = insert_or_increment(
+        session.get_bind().dialect.name,
+        TicketCounter,
+        keys={"prefix": prefix, "year": year},
+        column="last",
+    )
+    number = session.execute(statement).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
 
 
 def record_event(

@@ -345,6 +345,12 @@ def consume(
     now = _aware(now)
     contract = ledger.lock_account(session=session, contract_id=contract_id)
     pack = ledger.pack_for(contract, pack)
+    # Under the account's lock: a ticket's time is drawn once, whoever resolves it.
+    drawn = ledger.entries(session=session, contract_id=contract_id, ticket_id=ticket_id)
+    if any(row.type is LedgerEntryType.CHARGE for row in drawn):
+        raise ledger.AlreadyChargedError(
+            f"ticket {ticket_id} has already drawn the time bank", ticket_id=ticket_id
+        )
     counted = counted_minutes(pack=pack, minutes=minutes)
     needed = _hours(counted)
     ensure_period(session=session, contract_id=contract_id, now=now, pack=pack)

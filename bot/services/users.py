@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.db.models import AgentProvider, ChannelIdentity, Invite, Role, Tenant, User
@@ -188,6 +189,7 @@ def redeem_invite(
         raise InviteError("invite code expired", reason="expired")
     if find_identity(session=session, channel=channel, external_id=external_id) is not None:
         raise InviteError("this account is already linked", reason="linked")
+    _claim_invite(session=session, invite=invite, now=now)
     base = f"{channel}-{external_id}"[:70]
     handle = base
     suffix = 1
@@ -210,10 +212,30 @@ def redeem_invite(
         external_id=external_id,
         platform_locale=platform_locale,
     )
-    invite.used_at = now
     invite.used_by_user_id = user.id
     session.add(invite)
     return user
+
+
+def _claim_invite(*, session: Session, invite: Invite, now: datetime) -> None:
+    """Mark the invite used if nobody did first; the conditional update is the guard.
+
+    Two accounts redeeming the same code at once both pass the checks above; only one
+    `UPDATE … WHERE used_at IS NULL` changes a row (the other waits for it, then sees the
+    row already used).
+    """
+    claimed = session.connection().execute(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        raise InviteError("invite code already used", reason="used")
+    session.refresh(invite)
 
 
 def language_of(

@@ -1,4 +1,4 @@
-"""The worker's clocks: the system clock, a shifted or scaled clock, and a manual test clock.
+"""The worker's clocks: the system clock, a shifted or scaled clock, and driven test clocks.
 
 Every instant the worker uses (due checks, leases, backoff, rate limits, the daily digest)
 comes from one `Clock`, so tests never sleep for real SLA durations. Durations such as a
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -161,10 +163,69 @@ class ManualClock:
                     waiter.cancel()
 
 
+class FileClock:
+    """A clock another process drives: the instant is the ISO text of a file it rewrites.
+
+    Test harnesses that run workers as separate processes move time themselves, step by
+    step, so what the workers see never depends on how fast the machine is. The driver writes
+    with `write_clock_file` (an atomic rename); the clock never runs backwards.
+    """
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._last: datetime | None = None
+
+    def now(self) -> datetime:
+        """The instant last written by the driver."""
+        instant = datetime.fromisoformat(self.path.read_text().strip())
+        if instant.tzinfo is None:
+            raise ValueError("the clock file must hold an aware instant")
+        if self._last is not None and instant < self._last:
+            instant = self._last
+        self._last = instant
+        return instant.astimezone(UTC)
+
+    async def sleep_until(
+        self,
+        deadline: datetime | None,
+        wake: asyncio.Event | None = None,
+        *,
+        at_most: float | None = None,
+    ) -> None:
+        """Poll the file until it reaches `deadline`, a wake-up, or `at_most` real seconds."""
+        loop = asyncio.get_running_loop()
+        give_up = None if at_most is None else loop.time() + at_most
+        while deadline is None or self.now() < deadline:
+            left = None if give_up is None else give_up - loop.time()
+            if left is not None and left <= 0:
+                return
+            step = self.POLL_SECONDS if left is None else min(self.POLL_SECONDS, left)
+            await _wait(step, wake)
+            if wake is not None and wake.is_set():
+                return
+
+
+def write_clock_file(path: Path, instant: datetime) -> None:
+    """Set a `FileClock`'s instant (atomically: readers never see a partial write)."""
+    if instant.tzinfo is None:
+        raise ValueError("the instant must be aware")
+    staged = path.with_name(path.name + ".next")
+    staged.write_text(instant.astimezone(UTC).isoformat())
+    os.replace(staged, path)
+
+
 def clock_from_settings(
-    *, scale: float, virtual_origin: datetime | None, real_origin: datetime | None
+    *,
+    scale: float,
+    virtual_origin: datetime | None,
+    real_origin: datetime | None,
+    clock_file: Path | None = None,
 ) -> Clock:
-    """The system clock, or a scaled/shifted one when the settings ask for it."""
+    """The system clock, or a scaled/shifted/driven one when the settings ask for it."""
+    if clock_file is not None:
+        return FileClock(clock_file)
     if scale == 1 and virtual_origin is None:
         return SystemClock()
     real = real_origin or datetime.now(UTC)

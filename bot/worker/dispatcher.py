@@ -13,7 +13,9 @@ rows pending: they fire once, later. Nothing is reloaded at start.
 Re-check. A milestone fires only when its generation is the ticket's current SLA
 generation (every change of a clock input regenerates the rows), the ticket is open, its
 target is not met, the due instant it announces is still the ticket's, and, for warnings
-and the due instant, the clock is not stopped. Otherwise it is cancelled.
+and the due instant, the clock is not stopped, and for a warning the target is not already due
+(after downtime only the breach is told, not the warnings it overtook). Otherwise it is
+cancelled.
 
 Idempotency keys (per destination, suffixed ``|audience|channel|chat``):
 ``t{ticket}:{target}:at_risk:{percent}:{due}``, ``t{ticket}:{target}:due:{due}`` and
@@ -175,7 +177,7 @@ class Dispatcher:
         assert milestone.id is not None
         assert ticket.id is not None
         kind = MilestoneKind(milestone.kind)
-        reason = self._recheck(milestone, ticket, kind)
+        reason = self._recheck(milestone, ticket, kind, now)
         messages = 0
         if reason is None:
             messages = self._fire(session, milestone, ticket, kind, now)
@@ -200,7 +202,9 @@ class Dispatcher:
     def _target_due(ticket: Ticket, target: str) -> datetime | None:
         return ticket.response_due if target == "response" else ticket.resolution_due
 
-    def _recheck(self, milestone: MilestoneRow, ticket: Ticket, kind: MilestoneKind) -> str | None:
+    def _recheck(
+        self, milestone: MilestoneRow, ticket: Ticket, kind: MilestoneKind, now: datetime
+    ) -> str | None:
         """Why the milestone must not fire any more, or None when it must."""
         if milestone.generation != ticket.sla_generation:
             return "stale"
@@ -222,6 +226,10 @@ class Dispatcher:
             return "moved"
         if kind is not MilestoneKind.BREACH and ticket.status is TicketStatus.PAUSED:
             return "paused"
+        if kind is MilestoneKind.WARNING and now >= due:
+            # Late (the workers were down): the target is already due, so only the due
+            # ping and the breach are told, not the warnings that should have come before.
+            return "overtaken"
         return None
 
     def _pack(self, session: Session, ticket: Ticket) -> ContractPack:

@@ -43,6 +43,7 @@ def worker_clock(settings: Settings) -> Clock:
         scale=settings.worker_clock_scale,
         virtual_origin=settings.worker_clock_origin,
         real_origin=settings.worker_clock_real_origin,
+        clock_file=settings.worker_clock_file,
     )
 
 

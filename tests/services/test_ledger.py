@@ -459,7 +459,7 @@ def _race(engine: Engine, attempt: int, action: str, contract_id: int, tickets: 
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join()
     assert not errors, errors
     return len(wins)
 

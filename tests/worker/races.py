@@ -20,13 +20,29 @@ def run_together(
     With `hold` (PostgreSQL), a third transaction locks the ticket's row first and releases it
     only once every thread waits on that lock, so they reach it at the same instant.
     """
+    run_behind_lock(
+        engine=engine,
+        lock=("SELECT id FROM tickets WHERE id = :id FOR UPDATE", {"id": ticket_id}),
+        threads=threads,
+        barrier=barrier,
+        hold=hold,
+    )
+
+
+def run_behind_lock(
+    *,
+    engine: Engine,
+    lock: tuple[str, dict[str, object]],
+    threads: list[threading.Thread],
+    barrier: threading.Barrier,
+    hold: bool,
+) -> None:
+    """Like `run_together`, holding the rows that `lock` (a ``SELECT … FOR UPDATE``) selects."""
     for thread in threads:
         thread.start()
     if hold:
         with engine.connect() as blocker:
-            blocker.execute(
-                text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id}
-            )
+            blocker.execute(text(lock[0]), lock[1])
             barrier.wait()
             wait_for_waiters(engine, len(threads))
             blocker.commit()

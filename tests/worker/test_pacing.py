@@ -59,7 +59,11 @@ def test_rate_limiter_allows_a_burst() -> None:
 def test_scaled_clock_shares_one_timeline() -> None:
     real = datetime.now(UTC) - timedelta(seconds=2)
     clock = ScaledClock(virtual_origin=T0, real_origin=real, scale=3600)
-    assert T0 + timedelta(hours=2) <= clock.now() < T0 + timedelta(hours=3)
+    before = datetime.now(UTC)
+    read = clock.now()
+    after = datetime.now(UTC)
+    # Whatever the machine's speed: the reading lies between the two real instants, scaled.
+    assert T0 + (before - real) * 3600 <= read <= T0 + (after - real) * 3600
     with pytest.raises(ValueError, match="positive"):
         ScaledClock(virtual_origin=T0, real_origin=real, scale=0)
     assert isinstance(
@@ -72,7 +76,7 @@ async def test_scaled_clock_sleeps_its_share_of_real_time() -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     await clock.sleep_until(clock.now() + timedelta(hours=1))  # 0.1 s of real time
-    assert 0.05 < loop.time() - started < 1.0
+    assert loop.time() - started >= 0.09  # at least its share (a busy machine may add more)
 
 
 async def test_manual_clock_wakes_sleepers_when_moved() -> None:
@@ -83,12 +87,12 @@ async def test_manual_clock_wakes_sleepers_when_moved() -> None:
     await asyncio.sleep(0.01)
     assert not sleeper.done()
     clock.advance(minutes=30)
-    await asyncio.wait_for(sleeper, 1)
+    await asyncio.wait_for(sleeper, 120)
     wake = asyncio.Event()
     sleeper = asyncio.create_task(clock.sleep_until(T0 + timedelta(days=1), wake=wake))
     wake.set()
-    await asyncio.wait_for(sleeper, 1)
-    await asyncio.wait_for(clock.sleep_until(None, at_most=0.01), 1)
+    await asyncio.wait_for(sleeper, 120)
+    await asyncio.wait_for(clock.sleep_until(None, at_most=0.01), 120)
     with pytest.raises(ValueError, match="backwards"):
         clock.set(T0)
 

@@ -77,4 +77,4 @@ async def test_a_worker_stopped_before_it_runs_returns_at_once(engine: Engine) -
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     worker = Worker(engine=engine, settings=settings, senders=[])
     worker.stop()
-    await asyncio.wait_for(worker.run(), 5)
+    await asyncio.wait_for(worker.run(), 120)

@@ -1,7 +1,8 @@
-"""Two agents resolving the same ticket at the same instant: one resolution, one charge.
+"""Agents resolving the same ticket at the same instant: one resolution, one charge or draw.
 
-Both agents confirm the resolution from their buttons (the same flow as a ping's
-*Resolve*); the second one is told the ticket is already resolved. On PostgreSQL the two
+Two agents on a credits contract (Telenet), four on a time-bank contract (Alteo). Every agent
+confirms the resolution from their buttons (the same flow as a ping's
+*Resolve*); the others are told the ticket is already resolved. On PostgreSQL the
 confirmations are held behind a third transaction's row lock until both wait on it, so they
 really run at the same time; SQLite serialises the two transactions (`BEGIN IMMEDIATE`).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine
@@ -25,24 +27,25 @@ from tests.handlers.conftest import Chat, Clock
 from tests.worker.conftest import PostgresServer, open_ticket
 from tests.worker.races import run_together
 
-REF_PACK = "telenet-hosting-cloud"
+TELENET = ("telenet-hosting-cloud", "dedicated-server-down-not-hardware", "express")
+ALTEO = ("alteo-hosting", "advanced-software-diagnosis", "major")
+EXTRA_AGENTS = ("second-agent", "third-agent", "fourth-agent")
 
 
 def _seed(engine: Engine, start: datetime) -> None:
     with transaction(engine) as session:
         demo.seed(session=session, now=start)
-        users.add_user(
-            session=session,
-            handle="second-agent",
-            display_name="Second Agent",
-            role=Role.AGENT,
-            provider_codes=["TLN"],
-        )
-        user = users.get_user_by_handle(session=session, handle="second-agent")
-        assert user is not None
-        users.link_identity(
-            session=session, user=user, channel="console", external_id="second-agent"
-        )
+        for handle in EXTRA_AGENTS:
+            users.add_user(
+                session=session,
+                handle=handle,
+                display_name=handle.replace("-", " ").title(),
+                role=Role.AGENT,
+                provider_codes=["TLN", "ALT"],
+            )
+            user = users.get_user_by_handle(session=session, handle=handle)
+            assert user is not None
+            users.link_identity(session=session, user=user, channel="console", external_id=handle)
 
 
 def _to_confirmation(agent: Chat, reference: str) -> str:
@@ -57,24 +60,23 @@ def _to_confirmation(agent: Chat, reference: str) -> str:
     return yes.payload
 
 
-def _race(engine: Engine, start: datetime, *, hold: bool) -> list[Outcome]:
+def _race(
+    engine: Engine, start: datetime, *, hold: bool, ticket_on: tuple[str, str, str], agents: int
+) -> list[Outcome]:
+    pack_id, intervention, priority = ticket_on
     ticket = open_ticket(
-        engine,
-        pack_id=REF_PACK,
-        intervention="dedicated-server-down-not-hardware",
-        priority="express",
-        now=start,
+        engine, pack_id=pack_id, intervention=intervention, priority=priority, now=start
     )
     clock = Clock(now=start)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    agents = [
+    chats = [
         Chat(engine=engine, settings=settings, clock=clock, handle=handle)
-        for handle in ("demo-agent", "second-agent")
+        for handle in ("demo-agent", *EXTRA_AGENTS)[:agents]
     ]
-    clicks = [_to_confirmation(agent, ticket.reference) for agent in agents]
+    clicks = [_to_confirmation(chat, ticket.reference) for chat in chats]
     outcomes: list[Outcome] = []
     errors: list[BaseException] = []
-    barrier = threading.Barrier(len(agents) + 1)
+    barrier = threading.Barrier(len(chats) + 1)
 
     def confirm(agent: Chat, payload: str) -> None:
         try:
@@ -87,7 +89,7 @@ def _race(engine: Engine, start: datetime, *, hold: bool) -> list[Outcome]:
 
     threads = [
         threading.Thread(target=confirm, args=(agent, click))
-        for agent, click in zip(agents, clicks, strict=True)
+        for agent, click in zip(chats, clicks, strict=True)
     ]
     assert ticket.id is not None
     run_together(engine=engine, ticket_id=ticket.id, threads=threads, barrier=barrier, hold=hold)
@@ -95,16 +97,16 @@ def _race(engine: Engine, start: datetime, *, hold: bool) -> list[Outcome]:
     return outcomes
 
 
-def _check(engine: Engine, outcomes: list[Outcome]) -> None:
-    assert len(outcomes) == 2
+def _check(engine: Engine, outcomes: list[Outcome], *, agents: int, drawn: list[str]) -> None:
+    assert len(outcomes) == agents
     resolved = [o for o in outcomes if o.acted is not None]
     refused = [o for o in outcomes if o.refusal is not None]
     assert len(resolved) == 1
-    assert len(refused) == 1
-    [refusal] = refused
-    assert refusal.refusal is not None
-    assert refusal.refusal.reason is RefusalReason.INVALID_STATE
-    assert "is already resolved" in refusal.refusal.text
+    assert len(refused) == agents - 1
+    for outcome in refused:
+        assert outcome.refusal is not None
+        assert outcome.refusal.reason is RefusalReason.INVALID_STATE
+        assert "is already resolved" in outcome.refusal.text
     with transaction(engine) as session:
         ticket = session.exec(select(Ticket)).one()
         assert ticket.status is TicketStatus.RESOLVED
@@ -113,7 +115,7 @@ def _check(engine: Engine, outcomes: list[Outcome]) -> None:
                 LedgerEntry.ticket_id == ticket.id, LedgerEntry.type == LedgerEntryType.CHARGE
             )
         ).all()
-        assert len(charges) == 1
+        assert [-entry.amount for entry in charges] == [Decimal(d) for d in drawn]
         resolutions = session.exec(
             select(TicketEvent).where(
                 TicketEvent.ticket_id == ticket.id, TicketEvent.type == "resolved"
@@ -128,9 +130,20 @@ def _check(engine: Engine, outcomes: list[Outcome]) -> None:
         assert [e.minutes for e in recorded] == [20]  # the loser's minutes were rolled back
 
 
-def test_two_agents_resolving_at_once_on_sqlite(engine: Engine, start: datetime) -> None:
+# 20 minutes: two quarter hours at 3 credits (Telenet Express); 0.50 h of the bank (Alteo).
+CASES = [
+    pytest.param(TELENET, 2, ["6"], id="telenet-2-agents"),
+    pytest.param(ALTEO, 4, ["0.50"], id="alteo-4-agents"),
+]
+
+
+@pytest.mark.parametrize(("ticket_on", "agents", "drawn"), CASES)
+def test_agents_resolving_at_once_on_sqlite(
+    engine: Engine, start: datetime, ticket_on: tuple[str, str, str], agents: int, drawn: list[str]
+) -> None:
     _seed(engine, start)
-    _check(engine, _race(engine, start, hold=False))
+    outcomes = _race(engine, start, hold=False, ticket_on=ticket_on, agents=agents)
+    _check(engine, outcomes, agents=agents, drawn=drawn)
 
 
 @pytest.fixture
@@ -142,6 +155,10 @@ def pg(postgres: PostgresServer) -> Iterator[Engine]:
 
 
 @pytest.mark.postgres
-def test_two_agents_resolving_at_once_on_postgres(pg: Engine, start: datetime) -> None:
+@pytest.mark.parametrize(("ticket_on", "agents", "drawn"), CASES)
+def test_agents_resolving_at_once_on_postgres(
+    pg: Engine, start: datetime, ticket_on: tuple[str, str, str], agents: int, drawn: list[str]
+) -> None:
     _seed(pg, start)
-    _check(pg, _race(pg, start, hold=True))
+    outcomes = _race(pg, start, hold=True, ticket_on=ticket_on, agents=agents)
+    _check(pg, outcomes, agents=agents, drawn=drawn)
