@@ -42,7 +42,7 @@ def _period(ctx: Context, argument: str) -> Period | None:
         elif reason == "future":
             text = ctx._("That period has not started yet.")
         else:
-            text = ctx._("Unknown period. Use: week, month, quarter, year, 2026-11, 2026 or 30d.")
+            text = ctx._("Unknown period. Use: month, week, quarter, year, 2026-11, 2026 or 30d.")
         ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return None
 
