@@ -12,7 +12,16 @@ from enum import StrEnum
 
 from bot.db.models import Role
 from bot.i18n import Translator
-from handlers import agent, changes, intake, manager, requester
+from handlers import (
+    agent,
+    availability,
+    changes,
+    escalation,
+    intake,
+    maintenance,
+    manager,
+    requester,
+)
 from handlers.context import Context
 from handlers.model import Text
 from handlers.states import State, parse_state, reset
@@ -131,6 +140,14 @@ COMMANDS: tuple[Command, ...] = (
         Section.GENERAL,
         N_("add a message to a ticket"),
         "REF %(text)s",
+    ),
+    Command(
+        "escalate",
+        ANYONE,
+        escalation.escalate_command,
+        Section.GENERAL,
+        N_("ask for the next escalation level of an incident (P1/P2 where the contract has one)"),
+        "REF",
     ),
     Command(
         "queue",
@@ -269,6 +286,22 @@ COMMANDS: tuple[Command, ...] = (
         Section.MANAGER,
         N_("the period's tickets as a CSV file"),
         "[%(period)s]",
+    ),
+    Command(
+        "availability",
+        MANAGERS,
+        availability.availability_command,
+        Section.MANAGER,
+        N_("measured availability: figure, target, remedy and claim deadline"),
+        "[%(period)s]",
+    ),
+    Command(
+        "maintenance",
+        MANAGERS,
+        maintenance.maintenance_command,
+        Section.MANAGER,
+        N_("planned maintenance of your provider: add, list, cancel"),
+        "[add|list|cancel]",
     ),
     Command(
         "people",

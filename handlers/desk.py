@@ -14,6 +14,7 @@ from bot.db.models import ChannelIdentity, Contract, Tenant, Ticket, TicketEvent
 from bot.i18n import Translator
 from bot.services import billing, tickets
 from bot.services.actions import ticket_actions
+from bot.services.notify.escalation import level_label
 from bot.services.notify.templates import action_label
 from bot.services.ticket_sla import TicketClocks, ticket_clocks
 from bot.sla.clock import ClockState, SlaClock
@@ -163,6 +164,7 @@ def staff_card(
         (_("Kind"), kind_label(pack, ticket.kind, t.lang)),
         (_("Priority"), priority_label(pack, ticket.priority, t.lang)),
         (_("Status"), status_label(t, ticket.status)),
+        *_escalation_field(t, pack, ticket),
         (_("Owner"), _name(session, ticket.owner_id) or _("unassigned")),
         (_("Logged"), t.datetime(ticket.logged_at, zone)),
         (_("Response"), target_text(t, clocks.response, zone)),
@@ -219,6 +221,14 @@ def staff_card(
     return [card, Text("\n".join(lines))]
 
 
+def _escalation_field(t: Translator, pack: ContractPack, ticket: Ticket) -> list[tuple[str, str]]:
+    """The escalation level reached, when one was requested."""
+    level = next((lv for lv in pack.escalation.levels if lv.level == ticket.escalation_level), None)
+    if not ticket.escalation_level or level is None:
+        return []
+    return [(t.gettext("Escalation"), level.labels.get(t.lang))]
+
+
 def _change_words(t: Translator, pack: ContractPack, key: str, value: object) -> str:
     if key == "priority":
         return priority_label(pack, str(value), t.lang)
@@ -261,6 +271,14 @@ def timeline_line(
             what = _("response target breached")
         elif target == "resolution":
             what = _("resolution target breached")
+    elif event.type == "escalated":
+        level = next(
+            (lv for lv in pack.escalation.levels if lv.level == changes.get("level")), None
+        )
+        if level is not None:
+            what += " — " + level_label(t=t, level=level, on_call=bool(changes.get("on_call")))
+        if changes.get("general"):
+            what += " — " + _("general outage")
     elif event.type == "resolved":
         charged = Decimal(str(changes.get("charged") or "0"))
         waived = Decimal(str(changes.get("waived") or "0"))
@@ -268,6 +286,11 @@ def timeline_line(
             what += " — " + _("%(amount)s waived") % {"amount": amount_text(t, waived, pack)}
         elif charged > 0:
             what += " — " + _("%(amount)s charged") % {"amount": amount_text(t, charged, pack)}
+        overrun = int(str(changes.get("gtr_overrun_minutes") or "0"))
+        if overrun > 0:
+            what += " — " + _("GTR exceeded by %(duration)s") % {
+                "duration": t.duration(timedelta(minutes=overrun))
+            }
     was_cut = False
     if event.reason:
         reason = event.reason
@@ -299,6 +322,7 @@ def event_words(t: Translator, kind: str) -> str:
         "note": _("internal note"),
         "assigned": _("assigned"),
         "breached": _("target breached"),
+        "escalated": _("escalated"),
     }.get(kind, kind)
 
 

@@ -362,6 +362,16 @@ def check_pack(pack: ContractPack) -> list[tuple[str, str]]:
             for value in remedy.applies_to.get(key, []):
                 if value not in known:
                     add((f"remedies[{remedy.id}].applies_to.{key}", f"unknown {key} {value!r}"))
+    office = pack.escalation.office_hours_calendar
+    if office is not None and office not in calendars:
+        add(("escalation.office_hours_calendar", f"unknown calendar {office!r}"))
+    rungs = {rung.level for rung in pack.escalation.levels}
+    outage = pack.escalation.general_outage_level
+    if outage is not None and outage not in rungs:
+        add(("escalation.general_outage_level", f"no escalation level {outage}"))
+    for value in pack.escalation.kinds:
+        if value not in kinds:
+            add(("escalation.kinds", f"unknown kind {value!r}"))
     for rung in pack.escalation.levels:
         for value in rung.applies_to_priorities:
             if value not in priorities:

@@ -379,6 +379,10 @@ class StopClockCause(_Strict):
 
     id: Slug
     labels: Labels
+    planned_maintenance: bool = Field(
+        default=False,
+        description="Announced maintenance windows stop the clock with this cause automatically.",
+    )
 
 
 def _both_targets() -> list[Literal["response", "resolution"]]:
@@ -525,6 +529,12 @@ class EscalationLevel(_Strict):
     hours: Labels | None = None
     direct: bool = True
     applies_to_priorities: list[Slug] = Field(default_factory=list)
+    office_hours_only: bool = Field(
+        default=False, description="Reachable only in the escalation's office hours."
+    )
+    on_call: Labels | None = Field(
+        default=None, description="The on-call role that holds this level outside office hours."
+    )
 
 
 class Escalation(_Strict):
@@ -535,6 +545,18 @@ class Escalation(_Strict):
     breach: Literal["agents", "manager"] = "manager"
     phone_only: bool = False
     notes: Labels | None = None
+    kinds: list[Slug] = Field(
+        default_factory=list, description="Request kinds that may be escalated (empty: every kind)."
+    )
+    office_hours_calendar: str | None = Field(
+        default=None, description="Calendar of the office hours that office_hours_only levels need."
+    )
+    general_outage_level: int | None = Field(
+        default=None, ge=0, description="Level a general outage is escalated to at once."
+    )
+    contact: Labels | None = Field(
+        default=None, description="How the customer reaches the escalation levels."
+    )
 
 
 class DetailField(_Strict):

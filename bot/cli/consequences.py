@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.db.engine import get_engine, transaction
 from bot.db.models import Claim, Tenant, utcnow
-from bot.services import certificates, claims, maintenance
+from bot.services import certificates, claims, maintenance, planned_works
 from bot.services.errors import ServiceError
 
 maintenance_app = typer.Typer(
@@ -59,7 +59,7 @@ def maintenance_add(
     starts_at = _instant(start)
     try:
         with transaction(get_engine()) as session:
-            window = maintenance.add(
+            window = planned_works.announce(
                 session=session,
                 provider_code=provider.strip().upper(),
                 starts_at=starts_at,
@@ -125,7 +125,7 @@ def maintenance_cancel(window_id: int = typer.Argument(..., help="Window id.")) 
     """Cancel a window that has not ended."""
     try:
         with transaction(get_engine()) as session:
-            maintenance.cancel(session=session, window_id=window_id, now=utcnow())
+            planned_works.cancel(session=session, window_id=window_id, now=utcnow())
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"maintenance #{window_id} cancelled")

@@ -10,6 +10,7 @@ import typer
 from bot.channels import builtin
 from bot.cli import (
     admin,
+    availability,
     catalog,
     consequences,
     money,
@@ -51,6 +52,7 @@ app.add_typer(slack.app, name="slack")
 app.add_typer(tickets.app, name="ticket")
 app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
+app.command("availability")(availability.availability_command)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
 app.command("report")(report.report)

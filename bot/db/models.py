@@ -193,6 +193,8 @@ class Ticket(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     #: Who logged it when not the requester (an agent opening it for a customer).
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    #: The escalation level requested (None: the desk, level 0; Proximus 002).
+    escalation_level: int | None = None
 
 
 class TicketPause(SQLModel, table=True):

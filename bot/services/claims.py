@@ -211,3 +211,16 @@ def mark_reminded(*, session: Session, claim: Claim, days: int) -> None:
     """Record that the reminder ``days`` before the deadline (and earlier ones) was sent."""
     claim.reminders = sorted({*claim.reminders, *(d for d in REMINDER_DAYS if d >= days)})
     session.add(claim)
+
+
+def raise_amount(
+    *, session: Session, claim: Claim, amount: Decimal, facts: dict[str, str] | None = None
+) -> Claim:
+    """Raise an open claim to a larger amount (more downtime in its period); else unchanged."""
+    if claim.status != ClaimStatus.OPEN.value or amount <= claim.amount:
+        return claim
+    claim.amount = amount
+    claim.facts = {**claim.facts, **(facts or {})}
+    session.add(claim)
+    session.flush()
+    return claim

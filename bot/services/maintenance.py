@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.db.models import MaintenanceWindow, Tenant
+from bot.services import maintenance_notices
 from bot.services.errors import InputError, InvalidStateError, NotFoundError
 from pricing.loader import load_packs
 from pricing.schema import ContractPack, MaintenanceNotice
@@ -112,6 +113,9 @@ def add(
     )
     session.add(window)
     session.flush()
+    maintenance_notices.announce(
+        session=session, window=window, stage=maintenance_notices.CREATED, now=now
+    )
     return window
 
 
@@ -126,6 +130,10 @@ def cancel(*, session: Session, window_id: int, now: datetime) -> MaintenanceWin
         raise InvalidStateError(f"maintenance window {window_id} has already ended")
     window.cancelled_at = now
     session.add(window)
+    if window.starts_at > now or maintenance_notices.CREATED in window.notices:
+        maintenance_notices.announce(
+            session=session, window=window, stage=maintenance_notices.CANCELLED, now=now
+        )
     return window
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.db.models import Ticket, TicketPause
+from bot.db.models import MaintenanceWindow, Ticket, TicketPause
 from bot.services.contracts import terms_for_ticket
 from bot.sla.clock import (
     DEFAULT_FRACTIONS,
@@ -50,6 +50,38 @@ def pauses_of(*, session: Session, ticket_id: int) -> list[TicketPause]:
         .order_by(TicketPause.started_at)  # type: ignore[arg-type]
     )
     return list(session.exec(query).all())
+
+
+def maintenance_stops(*, session: Session, pack: ContractPack, ticket: Ticket) -> list[TicketPause]:
+    """Announced maintenance of the ticket's provider as stop-clocks, where the pack says so.
+
+    A pack whose stop-clock causes include one marked `planned_maintenance` (Proximus:
+    "travaux planifiés") stops the clocks of the customers a window affects, for the
+    window's length, under that cause; nothing is stored, so a cancelled window stops nothing.
+    """
+    cause = next((c for c in pack.stop_clock.causes if c.planned_maintenance), None)
+    if cause is None:
+        return []
+    query = select(MaintenanceWindow).where(
+        MaintenanceWindow.provider_code == pack.provider_code,
+        col(MaintenanceWindow.cancelled_at).is_(None),
+        col(MaintenanceWindow.ends_at) > ticket.logged_at,
+    )
+    if ticket.resolved_at is not None:
+        query = query.where(col(MaintenanceWindow.starts_at) < ticket.resolved_at)
+    stops = ",".join(pack.stop_clock.targets)
+    return [
+        TicketPause(
+            ticket_id=ticket.id or 0,
+            started_at=window.starts_at,
+            ended_at=window.ends_at,
+            reason=window.services,
+            cause=cause.id,
+            stops=stops,
+        )
+        for window in session.exec(query).all()
+        if not window.tenant_ids or ticket.tenant_id in window.tenant_ids
+    ]
 
 
 def clocks_for(
@@ -127,7 +159,10 @@ def ticket_clocks(
     return clocks_for(
         pack=terms.pack,
         ticket=ticket,
-        pauses=pauses_of(session=session, ticket_id=ticket.id),
+        pauses=[
+            *pauses_of(session=session, ticket_id=ticket.id),
+            *maintenance_stops(session=session, pack=terms.pack, ticket=ticket),
+        ],
         now=now,
         fractions=fractions,
         terms=terms,

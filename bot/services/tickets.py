@@ -27,7 +27,16 @@ from bot.db.models import (
     TicketStatus,
     User,
 )
-from bot.services import billing, desk, milestones, notify, outcomes
+from bot.services import (
+    availability,
+    availability_words,
+    billing,
+    desk,
+    milestones,
+    notify,
+    outages,
+    outcomes,
+)
 from bot.services.actors import Actor, actor_for, ticket_visibility
 from bot.services.contracts import contract_and_pack
 from bot.services.errors import AccessDeniedError, InputError, InvalidStateError, NotFoundError
@@ -568,13 +577,21 @@ def resolve(
         minutes=recorded_minutes(session=session, ticket=ticket),
         now=now,
     )
+    # Outages: the GTR owed (Alteo 5.2) and the period's availability, both in the register.
+    gtr = outages.gtr_at_resolution(
+        session=session, ticket=ticket, contract=contract, pack=pack, now=now
+    )
+    availability.record_crossing(
+        session=session, ticket=ticket, now=now, text=availability_words.availability_text
+    )
     record_event(
         session=session,
         ticket=ticket,
         actor=actor,
         type="resolved",
         now=now,
-        changes={"charged": str(outcome.charged), "waived": str(outcome.waived)},
+        changes={"charged": str(outcome.charged), "waived": str(outcome.waived)}
+        | ({"gtr_overrun_minutes": gtr["gtr.overrun"]} if "gtr.overrun" in gtr else {}),
     )
     notify.emit(
         session=session,
@@ -588,6 +605,7 @@ def resolve(
             "on_request": "1" if outcome.on_request else "",
             "top_up_packs": str(outcome.top_up_packs),
             "owed": str(outcome.owed),
+            **gtr,
         },
     )
     _publish(session=session, ticket=ticket, actor=actor, now=now, verb="resolve")

@@ -261,8 +261,9 @@ class Dispatcher:
         assert due is not None
         due_iso = due.isoformat()
         params = {"target": target, "due": due_iso}
-        if ping.level is not None:
-            params["escalation_level"] = str(ping.level.level)
+        if ticket.escalation_level:
+            # The level requested with /escalate, named in staff pings (never climbed here).
+            params["escalation_level"] = str(ticket.escalation_level)
         if kind is MilestoneKind.WARNING:
             fraction = milestone.fraction or Decimal(0)
             percent = format((fraction * 100).normalize(), "f")

@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.worker.clock import Clock, clock_from_settings
 from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
+from bot.worker.maintenance import MaintenanceNotices
 from bot.worker.monthly import MonthlyReportScheduler
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.retention import Retention
@@ -122,6 +123,7 @@ class Worker:
             else None
         )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
+        self.maintenance = MaintenanceNotices(engine=engine, clock=self.clock)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -129,7 +131,8 @@ class Worker:
         """Release held messages, fire what is due, send what can go now, prune, then return."""
         released = await asyncio.to_thread(promote_held, engine=self.engine, now=self.clock.now())
         fired = await asyncio.to_thread(self.dispatcher.dispatch_due)
-        figures = {"released": released, "milestones": fired}
+        notices = await asyncio.to_thread(self.maintenance.send_due)
+        figures = {"released": released, "milestones": fired, "maintenance": notices}
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         if self.monthly is not None:
@@ -190,6 +193,7 @@ class Worker:
                 if self.monthly is not None:
                     group.create_task(self.monthly.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
+                group.create_task(self.maintenance.run(stop=stop))
                 await stop.wait()
                 on_stop()
         finally:

@@ -169,7 +169,7 @@ def test_consumption_draws_allowance_then_extras_by_earliest_expiry(engine: Engi
 
 
 def test_extras_expire_after_30_days(engine: Engine) -> None:
-    contract_id, _, ticket_id = account(engine, hours="0")
+    contract_id, user_id, ticket_id = account(engine, hours="0")
     bought = utc("2026-03-15T09:00:00")
     expiry = utc("2026-04-14T08:00:00")
     with transaction(engine) as session:
@@ -193,11 +193,14 @@ def test_extras_expire_after_30_days(engine: Engine) -> None:
         ]
         assert timebank.remaining(session=session, contract_id=contract_id, now=expiry) == 0
         assert ledger.balance(session=session, contract_id=contract_id) == 0
+        # Another ticket: a ticket's time is drawn once (main's rule since the atomic draws),
+        # so the first ticket would be refused as already charged, not for want of time.
+        other = make_ticket(session, contract_id, user_id)
         with pytest.raises(timebank.InsufficientTimeError):
             timebank.consume(
                 session=session,
                 contract_id=contract_id,
-                ticket_id=ticket_id,
+                ticket_id=other,
                 minutes=15,
                 now=expiry,
             )

@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (a throwaway server started by the f
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -158,7 +159,7 @@ def test_free_intervention_breach_mentions_no_waiver(
     assert all("5.1 (a)" not in n.text for n in customer)
 
 
-def test_proximus_p1_climbs_the_escalation_levels_and_offers_the_service_credit(
+def test_proximus_p1_pings_stay_internal_and_the_breach_offers_the_service_credit(
     seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
 ) -> None:
     ticket = open_ticket(
@@ -173,9 +174,12 @@ def test_proximus_p1_climbs_the_escalation_levels_and_offers_the_service_credit(
         n for n in notifications(seeded) if n.audience == "agent" and n.event != "opened"
     ]
     assert [n.event for n in staff_pings] == ["at_risk", "at_risk", "at_risk", "due", "breached"]
-    # Levels 0, 1, 2 at 50/75/90 %, level 3 at the due instant, level 4 at the breach.
-    for ping, level in zip(staff_pings, ["0", "1", "2", "3", "4"], strict=True):
-        assert f"Niveau {level}" in ping.text, ping.text
+    # Issue 15 item 8 changed this test: the seed defines no time trigger, so milestones no
+    # longer climb the escalation levels (it expected "Niveau 0".."Niveau 4"); nothing was
+    # requested with /escalate here, so no ping names a level.
+    assert not any(re.search(r"Niveau [0-5]", ping.text) for ping in staff_pings)
+    at_risk = notifications(seeded, event="at_risk")
+    assert {n.audience for n in at_risk} <= {"agent", "agents"}  # internal pings
     customer = next(n for n in notifications(seeded, event="breached") if n.audience == "customer")
     assert "0800 33 200" in customer.text  # escalation starts with a call (French desk)
     assert "€ 150" in customer.text  # one month's fee, from the contract option

@@ -12,7 +12,7 @@ import pytest
 from bot.services.notify.routing import MANAGERS, Recipient
 from bot.sla.clock import MilestoneKind
 from bot.worker.clock import ManualClock, ScaledClock, clock_from_settings
-from bot.worker.escalation import plan, step_of
+from bot.worker.escalation import plan
 from bot.worker.pacing import RateLimiter, backoff
 from bot.worker.senders import RateLimit
 from pricing.loader import get_pack
@@ -97,26 +97,22 @@ async def test_manual_clock_wakes_sleepers_when_moved() -> None:
         clock.set(T0)
 
 
-def test_milestone_steps() -> None:
-    assert step_of(MilestoneKind.WARNING, Decimal("0.5"), FRACTIONS) == 0
-    assert step_of(MilestoneKind.WARNING, Decimal("0.9"), FRACTIONS) == 2
-    assert step_of(MilestoneKind.DUE, None, FRACTIONS) == 3
-    assert step_of(MilestoneKind.BREACH, None, FRACTIONS) == 4
-
-
+# Issue 15 item 8 changed these: Proximus 002 defines no time trigger for escalation, so
+# milestones no longer climb levels 0-5 (the old test expected level 0 at 50 %, 4 at the
+# breach); at-risk pings stay internal to the desk and a level is requested with /escalate.
 @pytest.mark.parametrize(
-    ("priority", "kind", "fraction", "level"),
+    ("priority", "kind", "fraction", "event", "phone"),
     [
-        ("p1", MilestoneKind.WARNING, Decimal("0.5"), 0),
-        ("p2", MilestoneKind.WARNING, Decimal("0.75"), 1),
-        ("p1", MilestoneKind.DUE, None, 3),
-        ("p1", MilestoneKind.BREACH, None, 4),
-        ("p3", MilestoneKind.BREACH, None, None),
-        ("p4", MilestoneKind.WARNING, Decimal("0.5"), None),
+        ("p1", MilestoneKind.WARNING, Decimal("0.5"), "at_risk", False),
+        ("p2", MilestoneKind.WARNING, Decimal("0.75"), "at_risk", False),
+        ("p1", MilestoneKind.DUE, None, "due", False),
+        ("p1", MilestoneKind.BREACH, None, "breached", True),
+        ("p3", MilestoneKind.BREACH, None, "breached", False),
+        ("p4", MilestoneKind.WARNING, Decimal("0.5"), "at_risk", False),
     ],
 )
-def test_proximus_levels_apply_to_p1_and_p2(
-    priority: str, kind: MilestoneKind, fraction: Decimal | None, level: int | None
+def test_proximus_milestones_never_climb_escalation_levels(
+    priority: str, kind: MilestoneKind, fraction: Decimal | None, event: str, phone: bool
 ) -> None:
     ping = plan(
         pack=get_pack("proximus-internet"),
@@ -125,10 +121,13 @@ def test_proximus_levels_apply_to_p1_and_p2(
         fraction=fraction,
         fractions=FRACTIONS,
     )
-    assert (ping.level.level if ping.level else None) == level
+    assert not hasattr(ping, "level")
+    assert ping.event == event
+    if kind is MilestoneKind.WARNING:
+        assert ping.recipients == AGENTS  # internal: never the customer
     if kind is MilestoneKind.BREACH:
         assert ping.recipients == {Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}
-        assert ping.phone is (level is not None)
+        assert ping.phone is phone
 
 
 def test_other_packs_route_by_their_ladder_settings() -> None:
@@ -140,7 +139,7 @@ def test_other_packs_route_by_their_ladder_settings() -> None:
         fraction=Decimal("0.5"),
         fractions=FRACTIONS,
     )
-    assert (warning.event, warning.recipients, warning.level) == ("at_risk", AGENTS, None)
+    assert (warning.event, warning.recipients) == ("at_risk", AGENTS)
     due = plan(pack=pack, priority="express", kind=MilestoneKind.DUE, fraction=None, fractions=())
     assert (due.event, due.recipients) == ("due", AGENTS)
     louder = pack.model_copy(

@@ -60,9 +60,10 @@ RECIPIENTS: dict[str, frozenset[Recipient]] = {
     "breached": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
     "assigned": frozenset({Recipient.OWNER}),
     "ticket_state": frozenset({Recipient.PROVIDER_AGENTS}),
+    "escalated": frozenset({Recipient.CUSTOMER, Recipient.PROVIDER_AGENTS, *MANAGERS}),
 }
 #: Events whose room messages mention the owner, then the agents on duty.
-MENTIONED_EVENTS = frozenset({"at_risk", "due", "breached"})
+MENTIONED_EVENTS = frozenset({"at_risk", "due", "breached", "escalated"})
 #: Events that only update the agents' rooms (a ping edited in place), never a person.
 ROOM_ONLY_EVENTS = frozenset({"ticket_state"})
 

@@ -11,6 +11,7 @@ from bot.db.models import Ticket
 from bot.i18n import Translator, translator
 from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
+from bot.services.notify.gtr import gtr_sentence
 from bot.services.notify.remedies import remedy_text
 from bot.wording import cost_sentence
 from pricing.loader import find_intervention
@@ -73,6 +74,7 @@ def render(
             "cost": lambda: (
                 _cost_sentence(t=t, pack=pack, params=params) if event == "resolved" else ""
             ),
+            "gtr": lambda: gtr_sentence(t=t, params=params) if event == "resolved" else "",
         },
     )
     templates = {
@@ -93,7 +95,7 @@ def render(
         "resumed": _(
             "Ticket %(ref)s: the SLA clock runs again. Resolution due %(resolution_due)s."
         ),
-        "resolved": _("Ticket %(ref)s is resolved. %(cost)s"),
+        "resolved": _("Ticket %(ref)s is resolved. %(cost)s") + "%(gtr)s",
         "closed": _("Ticket %(ref)s is closed."),
         "change_accepted": _(
             "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
@@ -114,6 +116,8 @@ def render(
             "%(percent)s%% of the %(target)s time used, due %(due)s."
         ),
         "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
+        # The escalation sentence says it all (`escalation_text`).
+        "escalated": "",
     }
     if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
         head = _(
@@ -122,8 +126,10 @@ def render(
         )
         return "\n".join((head % values, *state_lines(t=t, ticket=ticket, params=params)))
     text = (templates[event] % values).strip()
-    extra = escalation_text(t=t, pack=pack, priority=ticket.priority, event=event, params=params)
-    return f"{text} {extra}" if extra else text
+    if event == "escalated":
+        text = ""
+    extra = escalation_text(t=t, pack=pack, ticket=ticket, event=event, params=params)
+    return f"{text} {extra}".strip() if extra else text
 
 
 def status_words(t: Translator, status: str) -> str:
