@@ -105,7 +105,9 @@ def process(*, engine: Engine, event: InboundEvent, settings: Settings) -> Outco
     """Handle one event in its own transaction; never raises for bad user input."""
     try:
         with transaction(engine) as session:
-            return handle_event(session=session, event=event, settings=settings)
+            outcome = handle_event(session=session, event=event, settings=settings)
+        outcome.render_files()  # charts are drawn once committed: no lock held meanwhile
+        return outcome
     except Exception:
         log.exception("event handling failed: channel=%s chat=%s", event.channel, event.chat_id)
         t = anonymous_translator(event, settings)

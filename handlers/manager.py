@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from bot.db.models import Role
 from bot.reports import bundle, export, render
 from bot.reports.periods import MAX_PERIOD_DAYS, MAX_YEAR, MIN_YEAR, Period, last_months
@@ -39,7 +42,7 @@ def _period(ctx: Context, argument: str) -> Period | None:
         elif reason == "future":
             text = ctx._("That period has not started yet.")
         else:
-            text = ctx._("Unknown period. Use: week, month, quarter, year, 2026-11, 2026 or 30d.")
+            text = ctx._("Unknown period. Use: month, week, quarter, year, 2026-11, 2026 or 30d.")
         ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return None
 
@@ -48,9 +51,9 @@ def _scope(ctx: Context) -> figures.Scope:
     return figures.Scope(actor=ctx.require_actor)
 
 
-def _attach(ctx: Context, name: str, mime: str, data: bytes | None, caption: str) -> None:
-    if data is not None:
-        ctx.outcome.files.append(OutgoingFile(name=name, mime=mime, data=data, caption=caption))
+def _attach(ctx: Context, name: str, caption: str, draw: Callable[[], bytes]) -> None:
+    """Attach a chart, drawn after the event's transaction (`Outcome.render_files`)."""
+    ctx.outcome.files.append(OutgoingFile(name=name, mime=PNG, caption=caption, render=draw))
 
 
 def status_command(ctx: Context, _argument: str) -> None:
@@ -59,7 +62,7 @@ def status_command(ctx: Context, _argument: str) -> None:
     ctx.say(Text(render.backlog_text(ctx.t, rows)))
     if rows:
         caption = ctx._("Open tickets by priority and age")
-        _attach(ctx, "backlog.png", PNG, render.backlog_png(ctx.t, rows), caption)
+        _attach(ctx, "backlog.png", caption, partial(render.backlog_png, ctx.t, rows))
 
 
 def sla_command(ctx: Context, argument: str) -> None:
@@ -81,7 +84,8 @@ def sla_command(ctx: Context, argument: str) -> None:
     )
     if monthly:
         caption = ctx._("SLA compliance per month")
-        _attach(ctx, "sla.png", PNG, render.compliance_png(ctx.t, monthly, months), caption)
+        draw = partial(render.compliance_png, ctx.t, monthly, months)
+        _attach(ctx, "sla.png", caption, draw)
 
 
 def credits_command(ctx: Context, argument: str) -> None:
@@ -94,8 +98,10 @@ def credits_command(ctx: Context, argument: str) -> None:
     ctx.say(Text(render.credits_text(ctx.t, rows, period=period)))
     months = last_months(now=ctx.now, zone=_zone(ctx))
     monthly = figures.monthly_credits(session=ctx.session, scope=scope, months=months)
-    caption = ctx._("Balance and spending per month")
-    _attach(ctx, "credits.png", PNG, render.credits_png(ctx.t, monthly, months), caption)
+    account = render.busiest_account(monthly)
+    if account is not None:
+        caption = ctx._("Balance and spending per month")
+        _attach(ctx, "credits.png", caption, partial(render.credits_png, ctx.t, account))
 
 
 def export_command(ctx: Context, argument: str) -> None:
@@ -115,7 +121,9 @@ def export_command(ctx: Context, argument: str) -> None:
     ) % {"n": len(rows), "period": words}
     ctx.say(Text(text))
     data = export.to_csv(rows, t=ctx.t, zone=_zone(ctx))
-    _attach(ctx, f"tickets-{period.key}.csv", CSV, data, text)
+    ctx.outcome.files.append(
+        OutgoingFile(name=f"tickets-{period.key}.csv", mime=CSV, data=data, caption=text)
+    )
 
 
 MAX_PEOPLE = 60  # a list longer than this is cut, with the count of the rest

@@ -9,7 +9,8 @@ callback payloads ≤ 64 bytes, ≤ 100 options per select, ≤ 4096 characters 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -207,13 +208,22 @@ class OutgoingFile:
 
     name: str
     mime: str
-    data: bytes
+    data: bytes = b""
     caption: str = ""
+    #: Draws the bytes later (a chart): the core calls it once the event's transaction has
+    #: committed, so no database lock is held while drawing.
+    render: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_image(self) -> bool:
         """Whether the file is a picture to show inline."""
         return self.mime.startswith("image/")
+
+    def rendered(self) -> OutgoingFile:
+        """The file with its bytes (drawn now when they were deferred)."""
+        if self.data or self.render is None:
+            return self
+        return replace(self, data=self.render(), render=None)
 
 
 MAX_CAPTION = 1024  # Telegram's caption limit; Slack's initial comment is longer
@@ -258,6 +268,10 @@ class Outcome:
     ticket: str | None = None
     cancelled: bool = False
     files: list[OutgoingFile] = field(default_factory=list)
+
+    def render_files(self) -> None:
+        """Draw the files whose bytes were deferred (after the event's transaction)."""
+        self.files = [file.rendered() for file in self.files]
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

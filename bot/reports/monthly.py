@@ -66,16 +66,27 @@ def _tenants_of(session: Session, providers: frozenset[str]) -> list[Tenant]:
     return list(session.exec(query).all())
 
 
+def manager_ids(*, session: Session) -> list[int]:
+    """The active managers, who get a report."""
+    query = select(User.id).where(User.role == Role.MANAGER, col(User.active).is_(True))
+    return [i for i in session.exec(query.order_by(col(User.id))).all() if i is not None]
+
+
 def send_monthly_reports(
-    *, session: Session, settings: Settings, now: datetime, period: Period
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    period: Period,
+    only: list[int] | None = None,
 ) -> int:
-    """Queue `period`'s report for every active manager; returns the messages written."""
+    """Queue `period`'s report for every active manager (or those of `only`); returns the
+    messages written."""
     written = 0
-    managers = session.exec(
-        select(User)
-        .where(User.role == Role.MANAGER, col(User.active).is_(True))
-        .order_by(col(User.id))
-    ).all()
+    query = select(User).where(User.role == Role.MANAGER, col(User.active).is_(True))
+    if only is not None:
+        query = query.where(col(User.id).in_(only))
+    managers = session.exec(query.order_by(col(User.id))).all()
     for manager in managers:
         actor = actor_for(session=session, user=manager)
         if manager.tenant_id is not None:

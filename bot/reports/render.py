@@ -299,17 +299,23 @@ def credits_text(t: Translator, rows: list[CreditFigures], *, period: Period) ->
     return "\n".join(lines)
 
 
-def credits_png(t: Translator, rows: list[MonthlyCredits], months: list[Period]) -> bytes | None:
-    """The credits chart of the busiest account (balance and spending), None without one."""
+def busiest_account(rows: list[MonthlyCredits]) -> MonthlyCredits | None:
+    """The prepaid account (credits or hours) that spent most, None without one."""
     accounts = [r for r in rows if r.unit != "eur" and (any(r.spent) or any(r.balance))]
     if not accounts:
         return None
-    row = max(accounts, key=lambda r: (sum(r.spent), r.contract.sort_key))
+    return max(accounts, key=lambda r: (sum(r.spent), r.contract.sort_key))
+
+
+def credits_png(t: Translator, row: MonthlyCredits) -> bytes:
+    """The credits chart of one account: spending and balance month by month."""
     unit_words = amount(t, Decimal(2), row.unit).split(" ", 1)[-1]
+    title = t.gettext("%(contract)s: balance and spending") % {
+        "contract": contract_name(t, row.contract)
+    }
     return credits_chart(
-        title=t.gettext("%(contract)s: balance and spending")
-        % {"contract": contract_name(t, row.contract)},
-        months=months,
+        title=title,
+        months=row.months,
         spent=row.spent,
         balance=row.balance,
         spent_label=t.gettext("spent (%(unit)s)") % {"unit": unit_words},

@@ -176,7 +176,7 @@ def period_refusal(t: Translator, reason: str) -> str:
         }
     if reason == "future":
         return _("That period has not started yet.")
-    return _("Unknown period. Use: week, month, quarter, year, 2026-11, 2026 or 30d.")
+    return _("Unknown period. Use: month, week, quarter, year, 2026-11, 2026 or 30d.")
 
 
 def _ledger_words(t: Translator, kind: LedgerEntryType) -> str:

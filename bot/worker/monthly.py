@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.db.engine import transaction
-from bot.reports.monthly import previous_month, scheduled_at, send_monthly_reports
+from bot.reports.monthly import (
+    manager_ids,
+    previous_month,
+    scheduled_at,
+    send_monthly_reports,
+)
 from bot.settings import Settings
 from bot.worker.clock import Clock
 
@@ -47,9 +52,14 @@ class MonthlyReportScheduler:
             return 0
         period = previous_month(now=now, zone=self.settings.zone)
         with transaction(self.engine) as session:
-            return send_monthly_reports(
-                session=session, settings=self.settings, now=now, period=period
-            )
+            managers = manager_ids(session=session)
+        written = 0
+        for manager in managers:  # one short transaction each: drawing charts takes time
+            with transaction(self.engine) as session:
+                written += send_monthly_reports(
+                    session=session, settings=self.settings, now=now, period=period, only=[manager]
+                )
+        return written
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Send each month's reports until `stop` is set."""

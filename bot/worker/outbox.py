@@ -345,7 +345,19 @@ class OutboxDrainer:
     # ------------------------------------------------------------------ sending
 
     async def deliver(self, messages: list[OutboxMessage]) -> None:
-        """Send claimed messages: chats in parallel, each chat in order, all paced."""
+        """Send claimed messages: chats in parallel, each chat in order, all paced.
+
+        If recording an outcome fails (a database error), the messages not yet recorded
+        leave this process's in-flight set: their lease ends and they are claimed again, in
+        doubt, instead of being skipped by this process until it restarts.
+        """
+        try:
+            await self._deliver(messages)
+        finally:
+            for message in messages:
+                self.inflight.discard(message.id)
+
+    async def _deliver(self, messages: list[OutboxMessage]) -> None:
         by_chat: dict[str, list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault(message.chat_id, []).append(message)
@@ -360,7 +372,13 @@ class OutboxDrainer:
                             await asyncio.to_thread(self.release, rest, later)
                         return
 
-        await asyncio.gather(*(one_chat(queue) for queue in by_chat.values()))
+        # Every chat runs to its end even when another fails, so no send is left orphaned.
+        outcomes = await asyncio.gather(
+            *(one_chat(queue) for queue in by_chat.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _deliver_one(self, message: OutboxMessage) -> datetime | None:
         """Send one message; returns when to retry it when pacing put it back."""

@@ -14,7 +14,11 @@ from sqlmodel import select
 
 from bot.db.engine import transaction
 from bot.db.models import Contract
+from bot.reports import render
 from bot.services import ledger, tickets, users
+from bot.settings import Settings
+from handlers.core import entry
+from handlers.model import InboundEvent
 from tests.handlers.conftest import Chat, Clock
 
 
@@ -88,3 +92,29 @@ def test_statement_count_does_not_grow_with_open_tickets(
     assert len(few) == len(many), (few, many)
     assert manager.outcome is not None
     assert manager.outcome.files  # the chart (or the CSV) was made from the same reads
+
+
+def test_charts_are_drawn_after_the_transaction(
+    seeded: Engine, settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_tickets(seeded, clock, 3)
+    connections: list[int] = []
+    draw = render.backlog_png
+
+    def watched(*args: Any) -> bytes:
+        connections.append(seeded.pool.checkedout())  # type: ignore[attr-defined]
+        return draw(*args)
+
+    monkeypatch.setattr(render, "backlog_png", watched)
+    core = entry(engine=seeded, settings=settings)
+    event = InboundEvent(
+        channel="console",
+        chat_id="demo-manager",
+        user_external_id="demo-manager",
+        received_at=clock.now,
+        text="/status",
+    )
+    outcome = core(event)
+    [chart] = outcome.files
+    assert chart.data.startswith(b"\x89PNG")
+    assert connections == [0]  # no connection (so no lock) held while drawing

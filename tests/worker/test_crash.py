@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.db.engine import transaction
+from bot.db.engine import make_engine, transaction
 from bot.db.models import (
     Contract,
     MilestoneRow,
@@ -205,6 +205,8 @@ def test_sigkilled_workers_deliver_every_notification_exactly_once(
         kills, kills_at_work = _kill_phase(
             rng=rng, env=env, logs=logs, clock_file=clock_file, step=step, last_due=last_due
         )
+        # The test's own reads wait for the workers' write lock as long as it takes (SQLite).
+        engine = make_engine(db_url, busy_timeout_ms=int(SETTLE_LIMIT_SECONDS * 1000))
         _settle(engine=engine, env=env, logs=logs, clock_file=clock_file, after=last_due + LEASE)
     finally:
         for hog in hogs:

@@ -238,6 +238,36 @@ async def test_an_in_doubt_message_that_cannot_be_confirmed_is_sent_again(
     assert row(seeded, ident).attempts == 2
 
 
+async def test_a_database_error_while_recording_does_not_strand_the_batch(
+    seeded: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    start: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed outcome write (SQLite busy) used to leave the chat's other messages claimed
+    by this process forever: it skipped them until it restarted."""
+    ids = queue(seeded, start, count=3)
+    sender = ScriptedSender()
+    outbox = drainer(seeded, settings, clock, sender)
+    record = outbox.record
+    failures = [RuntimeError("database is locked")]
+
+    def flaky(message: OutboxMessage, result: SendResult) -> None:
+        if failures:
+            raise failures.pop()
+        record(message, result)
+
+    monkeypatch.setattr(outbox, "record", flaky)
+    with pytest.raises(RuntimeError, match="locked"):
+        await outbox.deliver(outbox.claim())
+    assert outbox.inflight == set()
+    assert [m.id for m in sender.calls] == ids[:1]  # the chat stopped at its first failure
+    clock.advance(seconds=settings.notify_lease_seconds)  # the claims' lease ends
+    assert await outbox.drain() == 3  # the same process takes them again, in doubt
+    assert [row(seeded, i).status for i in ids] == [NotificationStatus.SENT] * 3
+
+
 async def test_a_message_that_kills_every_worker_ends_in_the_dead_letter(
     seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
 ) -> None:

@@ -480,10 +480,7 @@ class SlackAdapter:
                     blocks=blocks,
                     token=token,
                 )
-        if outcome.files:
-            if dm is None:
-                opened = await self.client.conversations_open(users=user_id)
-                dm = str(opened["channel"]["id"])
+        if dm is not None:  # files follow their text reply, in the same DM
             for file in outcome.files:
                 await upload(self.client, channel=dm, file=file)
 

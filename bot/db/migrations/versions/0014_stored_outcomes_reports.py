@@ -19,6 +19,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+OUTCOME_BACKFILL = [
+    f"UPDATE tickets SET {target}_outcome = CASE"  # noqa: S608 - fixed column names
+    f" WHEN {target}_due IS NULL THEN NULL"
+    f" WHEN {target}_breached THEN 'breached'"
+    f" WHEN {met} IS NOT NULL THEN 'met'"
+    " ELSE 'open' END"
+    for target, met in (
+        ("response", "COALESCE(responded_at, resolved_at)"),
+        ("resolution", "resolved_at"),
+    )
+]
+
+
 def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("response_outcome", sa.String(length=12), nullable=True))
@@ -32,17 +45,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_contract_logged", ["contract_id", "logged_at"])
     # Existing tickets: the outcome follows from the stored due, met and breach columns. Their
     # at-risk instants are filled by `supportbot db upgrade` (it rebuilds open tickets' clocks).
-    for target, met in (
-        ("response", "COALESCE(responded_at, resolved_at)"),
-        ("resolution", "resolved_at"),
-    ):
-        op.execute(
-            f"UPDATE tickets SET {target}_outcome = CASE"  # noqa: S608 - fixed column names
-            f" WHEN {target}_due IS NULL THEN NULL"
-            f" WHEN {target}_breached THEN 'breached'"
-            f" WHEN {met} IS NOT NULL THEN 'met'"
-            " ELSE 'open' END"
-        )
+    for statement in OUTCOME_BACKFILL:
+        op.execute(statement)
     op.create_table(
         "notification_files",
         sa.Column("id", sa.Integer(), nullable=False),
