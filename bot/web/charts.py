@@ -152,4 +152,5 @@ def chart_png(
     if name == "backlog":
         return render.backlog_png(t, figures.backlog(session=session, scope=scope(actor), now=now))
     credits = figures.monthly_credits(session=session, scope=scope(actor), months=months)
-    return render.credits_png(t, credits, months)
+    account = render.busiest_account(credits)
+    return None if account is None else render.credits_png(t, account)

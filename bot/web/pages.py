@@ -536,11 +536,13 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 ]
                 summary = report_render.credits_text(t, rows, period=period)
                 months = last_months(now=now, zone=viewer.zone)
-                has_chart = any(
-                    row.unit != "eur" and (any(row.spent) or any(row.balance))
-                    for row in figures.monthly_credits(
-                        session=session, scope=charts.scope(viewer.actor), months=months
+                has_chart = (
+                    report_render.busiest_account(
+                        figures.monthly_credits(
+                            session=session, scope=charts.scope(viewer.actor), months=months
+                        )
                     )
+                    is not None
                 )
             return show(
                 "credits.html",
