@@ -17,6 +17,7 @@ from handlers import (
     availability,
     changes,
     claims,
+    dashboard,
     escalation,
     intake,
     maintenance,
@@ -49,6 +50,7 @@ class Section(StrEnum):
     STAFF = "staff"  # agents, provider managers, admins
     MANAGER = "manager"  # managers and admins
     CUSTOMER_MANAGER = "customer_manager"  # managers of a customer company
+    WEB = "web"  # managers, agents and admins: the web dashboard
     SETTINGS = "settings"  # everyone linked, listed last
     HIDDEN = "hidden"  # works, never listed
 
@@ -289,14 +291,14 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.status_command,
         Section.MANAGER,
-        N_("open tickets by priority, at risk, breached"),
+        N_("open tickets by priority, at risk, breached, with a chart"),
     ),
     Command(
         "sla",
         MANAGERS,
         manager.sla_command,
         Section.MANAGER,
-        N_("SLA compliance per tenant and kind"),
+        N_("SLA compliance per contract, with a chart"),
         "[%(period)s]",
     ),
     Command(
@@ -304,7 +306,15 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.credits_command,
         Section.MANAGER,
-        N_("credits charged and waived"),
+        N_("credits bought, charged, waived and left, with a chart"),
+        "[%(period)s]",
+    ),
+    Command(
+        "export",
+        MANAGERS,
+        manager.export_command,
+        Section.MANAGER,
+        N_("the period's tickets as a CSV file"),
         "[%(period)s]",
     ),
     Command(
@@ -354,6 +364,13 @@ COMMANDS: tuple[Command, ...] = (
         "ID",
     ),
     Command(
+        "dashboard",
+        STAFF,
+        dashboard.dashboard_command,
+        Section.WEB,
+        N_("a personal link to the web dashboard (valid 15 minutes)"),
+    ),
+    Command(
         "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
     ),
     Command(
@@ -398,6 +415,7 @@ def visible_commands(*, role: Role | None, has_tenant: bool, is_staff: bool) -> 
         Section.STAFF: is_staff,
         Section.MANAGER: role in MANAGERS,
         Section.CUSTOMER_MANAGER: role in MANAGERS and has_tenant,
+        Section.WEB: is_staff or role in MANAGERS,
         Section.SETTINGS: True,
         Section.HIDDEN: False,
     }

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.db.types import DecimalText, UTCDateTime
@@ -53,6 +53,14 @@ class TicketStatus(StrEnum):
     def open_statuses(cls) -> tuple[TicketStatus, ...]:
         """The statuses of a ticket whose work is not finished (its clocks may still run)."""
         return (cls.OPEN, cls.RESPONDED, cls.PAUSED)
+
+
+class TargetOutcome(StrEnum):
+    """Where one SLA target of a ticket stands, stored on the ticket when it changes."""
+
+    OPEN = "open"  # still running or stopped, not yet met nor missed
+    MET = "met"
+    BREACHED = "breached"
 
 
 class LedgerEntryType(StrEnum):
@@ -145,7 +153,10 @@ class Ticket(SQLModel, table=True):
     """A request logged under a contract; its logging instant starts the SLA clocks."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_resolution_due", "status", "resolution_due"),)
+    __table_args__ = (
+        Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
+        Index("ix_tickets_contract_logged", "contract_id", "logged_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)
@@ -170,6 +181,13 @@ class Ticket(SQLModel, table=True):
     response_breached: bool = False
     resolution_breached: bool = False
     sla_generation: int = 0
+    #: Each target's stored outcome (None: the contract sets no time for it) and the instant
+    #: it is at risk (the report's risk fraction of its business time used; None once met,
+    #: missed or stopped): reports count these, they never rebuild clocks.
+    response_outcome: str | None = Field(default=None, max_length=12)  # a TargetOutcome value
+    resolution_outcome: str | None = Field(default=None, max_length=12)
+    response_risk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_risk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     #: The agent working the ticket (None: unassigned).
     owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
@@ -369,6 +387,18 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class NotificationFile(SQLModel, table=True):
+    """A file sent with an outbox message (a report's chart or export), in order."""
+
+    __tablename__ = "notification_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    name: str = Field(max_length=120)
+    mime: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class InboundUpdate(SQLModel, table=True):
     """A raw platform update stored before it is answered; the unique key dedupes retries."""
 
@@ -556,3 +586,43 @@ class Certificate(SQLModel, table=True):
     reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     renewal_ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
+
+
+# --------------------------------------------------------------------------- web dashboard
+
+
+class DashboardLink(SQLModel, table=True):
+    """A one-time login link to the dashboard, bound to one user; only its hash is stored."""
+
+    __tablename__ = "dashboard_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DashboardSession(SQLModel, table=True):
+    """A dashboard session opened by a login link; the cookie carries the token, not its hash."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DashboardKey(SQLModel, table=True):
+    """The dashboard's signing key when no setting gives one (generated once, shared)."""
+
+    __tablename__ = "dashboard_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, unique=True)
+    secret: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
