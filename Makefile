@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup translations lint typecheck pytest bench clean messages lock audit
+.PHONY: run test setup browser translations lint typecheck pytest bench clean messages lock audit
 
 run: setup
 	$(BIN)/supportbot db upgrade
@@ -16,7 +16,16 @@ run: setup
 
 test: setup lint typecheck pytest
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations browser
+
+# The dashboard's browser tests drive Debian's headless Chromium; as root, install it when
+# missing (elsewhere the tests skip, saying which packages they need).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver); \
+	else echo "chromium and chromium-driver are missing: the dashboard's browser tests will skip"; fi
 
 # Every install is pinned by constraints.txt (the lock, refreshed by `make lock`).
 $(STAMP): pyproject.toml constraints.txt

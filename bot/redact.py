@@ -27,6 +27,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{6,}"),  # Slack bot, user and legacy tokens
     re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"),  # Slack app-level token
     re.compile(r"(?<=://)([^/\s:@]+):[^/\s@]+(?=@)"),  # user:password@ in any URL
+    re.compile(r"(?<=/dashboard/login/)[A-Za-z0-9_.-]{8,}"),  # a dashboard login link
 )
 
 _lock = threading.Lock()

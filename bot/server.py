@@ -9,6 +9,7 @@ from bot.app import create_app
 from bot.channels import builtin, registry
 from bot.channels.registry import ChannelRuntime
 from bot.settings import Settings
+from bot.web.pages import dashboard_plugin
 from bot.worker.plugin import worker_plugin
 
 
@@ -25,4 +26,9 @@ def build_app(
     if refused:
         raise UnsafeConfigurationError(refused[0])
     running = chosen.build(ChannelRuntime(settings=settings, engine=engine))
-    return create_app(settings=settings, engine=engine, channels=running, plugins=[worker_plugin])
+    return create_app(
+        settings=settings,
+        engine=engine,
+        channels=running,
+        plugins=[worker_plugin, dashboard_plugin()],
+    )

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     manager_digest_time: time = Field(
         default=time(8, 0), description="Local time (in `zone`) of the managers' daily digest."
     )
+    monthly_report: bool = Field(
+        default=True,
+        description="Send each manager the previous month's report (figures, chart, CSV) on "
+        "the first business day of the month.",
+    )
+    monthly_report_time: time = Field(
+        default=time(9, 0), description="Local time (in `zone`) of the monthly report."
+    )
 
     worker_max_sleep_seconds: float = Field(
         default=5.0,
@@ -105,6 +113,10 @@ class Settings(BaseSettings):
         "log: the worker appends them to console_log_path as JSON lines.",
     )
     console_log_path: Path = Path("var/console-notifications.jsonl")
+    console_files_dir: Path = Field(
+        default=Path("var/files"),
+        description="Where the console channel writes the files the bot sends (charts, CSV).",
+    )
 
     note_prefix: str = Field(
         default="!note",
@@ -185,6 +197,20 @@ class Settings(BaseSettings):
         description="Longest raw inbound payload stored; a longer one is kept truncated, marked.",
     )
 
+    dashboard_base_url: str | None = Field(
+        default=None,
+        description="Public base URL of `serve` used in dashboard login links "
+        "(default: http://HOST:PORT); an https URL makes the session cookie Secure.",
+    )
+    dashboard_session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="How long a dashboard session stays open."
+    )
+    dashboard_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key signing dashboard links and sessions (32+ characters); when unset, "
+        "one is generated on first use and stored in the database.",
+    )
+
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -213,6 +239,11 @@ class Settings(BaseSettings):
         if not self.database_url.startswith(prefix):
             return None
         return Path(self.database_url[len(prefix) :])
+
+    def dashboard_url(self) -> str:
+        """The dashboard's public base URL, without a trailing slash."""
+        base = self.dashboard_base_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/")
 
     def masked(self) -> dict[str, object]:
         """The effective settings with secrets masked, for display."""

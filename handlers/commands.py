@@ -17,6 +17,7 @@ from handlers import (
     availability,
     changes,
     claims,
+    dashboard,
     escalation,
     intake,
     maintenance,
@@ -50,6 +51,7 @@ class Section(StrEnum):
     STAFF = "staff"  # agents, provider managers, admins
     MANAGER = "manager"  # managers and admins
     CUSTOMER_MANAGER = "customer_manager"  # managers of a customer company
+    WEB = "web"  # managers, agents and admins: the web dashboard
     SETTINGS = "settings"  # everyone linked, listed last
     HIDDEN = "hidden"  # works, never listed
 
@@ -299,14 +301,14 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.status_command,
         Section.MANAGER,
-        N_("open tickets by priority, at risk, breached"),
+        N_("open tickets by priority, at risk, breached, with a chart"),
     ),
     Command(
         "sla",
         MANAGERS,
         manager.sla_command,
         Section.MANAGER,
-        N_("SLA compliance per tenant and kind"),
+        N_("SLA compliance per contract, with a chart"),
         "[%(period)s]",
     ),
     Command(
@@ -314,7 +316,15 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         manager.credits_command,
         Section.MANAGER,
-        N_("credits charged and waived"),
+        N_("credits bought, charged, waived and left, with a chart"),
+        "[%(period)s]",
+    ),
+    Command(
+        "export",
+        MANAGERS,
+        manager.export_command,
+        Section.MANAGER,
+        N_("the period's tickets as a CSV file"),
         "[%(period)s]",
     ),
     Command(
@@ -362,6 +372,13 @@ COMMANDS: tuple[Command, ...] = (
         Section.CUSTOMER_MANAGER,
         N_("record a claim as sent to the provider"),
         "ID",
+    ),
+    Command(
+        "dashboard",
+        STAFF,
+        dashboard.dashboard_command,
+        Section.WEB,
+        N_("a personal link to the web dashboard (valid 15 minutes)"),
     ),
     Command(
         "lang", ANYONE, requester.lang_command, Section.SETTINGS, N_("change language"), "fr|nl|en"
@@ -412,6 +429,7 @@ def visible_commands(*, role: Role | None, has_tenant: bool, is_staff: bool) -> 
         Section.STAFF: is_staff,
         Section.MANAGER: role in MANAGERS,
         Section.CUSTOMER_MANAGER: role in MANAGERS and has_tenant,
+        Section.WEB: is_staff or role in MANAGERS,
         Section.SETTINGS: True,
         Section.HIDDEN: False,
     }

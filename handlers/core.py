@@ -132,7 +132,6 @@ def process(
             outcome = handle_event(session=session, event=event, settings=settings)
             if seal is not None:
                 seal(session)
-            return outcome
     except ClaimLostError:
         raise
     except Exception as exc:
@@ -141,10 +140,21 @@ def process(
             if not seal.final:
                 raise
             seal.give_up(f"{type(exc).__name__}: {exc}")
-        t = anonymous_translator(event, settings)
-        text = t.gettext("Something went wrong on our side. Please try again.")
-        refusal = Refusal(text=text, reason=RefusalReason.ERROR)
-        return Outcome(lang=t.lang, replies=[Text(text)], refusal=refusal)
+        return _went_wrong(event, settings)
+    try:
+        outcome.render_files()  # charts are drawn once committed: no lock held meanwhile
+    except Exception:
+        # The effects are committed and the event sealed: only the answer is lost.
+        log.exception("answer files failed: channel=%s chat=%s", event.channel, event.chat_id)
+        return _went_wrong(event, settings)
+    return outcome
+
+
+def _went_wrong(event: InboundEvent, settings: Settings) -> Outcome:
+    t = anonymous_translator(event, settings)
+    text = t.gettext("Something went wrong on our side. Please try again.")
+    refusal = Refusal(text=text, reason=RefusalReason.ERROR)
+    return Outcome(lang=t.lang, replies=[Text(text)], refusal=refusal)
 
 
 def reads_only(event: InboundEvent) -> bool:

@@ -2,139 +2,128 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date
+from collections.abc import Callable
+from functools import partial
 
 from bot.db.models import Role
-from bot.services import people, reports
+from bot.reports import bundle, export, render
+from bot.reports.periods import MAX_PERIOD_DAYS, MAX_YEAR, MIN_YEAR, Period, last_months
+from bot.reports.periods import parse_period as parse_report_period
+from bot.services import figures, people
 from bot.services.errors import InputError
-from bot.wording import amount_text
 from handlers.context import Context
-from handlers.model import RefusalReason, Text, echo
-from pricing.loader import get_pack
+from handlers.model import OutgoingFile, RefusalReason, Text, echo
+
+PNG, CSV = "image/png", "text/csv"
+MAX_CLAIMS = 5  # remedies listed under /sla; the monthly report lists them all
 
 
 def _zone(ctx: Context) -> str:
     return ctx.tenant.zone if ctx.tenant is not None else ctx.settings.zone
 
 
-def _period(ctx: Context, argument: str) -> reports.Period | None:
+def _period(ctx: Context, argument: str) -> Period | None:
+    """The period a manager asked for, or a one-line refusal saying how to write one."""
     try:
-        return reports.parse_period(text=argument, now=ctx.now, zone=_zone(ctx))
+        return parse_report_period(text=argument, now=ctx.now, zone=_zone(ctx))
     except InputError as exc:
         reason = exc.params.get("reason")
         if reason == "year":
             text = ctx._("Years go from %(low)d to %(high)d.") % {
-                "low": reports.MIN_YEAR,
-                "high": reports.MAX_YEAR,
+                "low": MIN_YEAR,
+                "high": MAX_YEAR,
             }
         elif reason == "month":
             text = ctx._("Months go from 01 to 12, for example 2026-11.")
         elif reason == "days":
             text = ctx._("A number of days goes from 1 to %(high)d, for example 30d.") % {
-                "high": reports.MAX_PERIOD_DAYS
+                "high": MAX_PERIOD_DAYS
             }
+        elif reason == "future":
+            text = ctx._("That period has not started yet.")
         else:
-            text = ctx._("Unknown period. Use: month, week, year, 2026-11, 2026 or 30d.")
+            text = ctx._("Unknown period. Use: month, week, quarter, year, 2026-11, 2026 or 30d.")
         ctx.refuse(text, RefusalReason.INVALID_INPUT)
         return None
 
 
-def _period_words(ctx: Context, period: reports.Period) -> str:
-    """A period in the user's language: `novembre 2026`, `week van 16 nov. 2026`, `2026`."""
-    local = period.start.astimezone(ZoneInfo(_zone(ctx)))
-    locale = ctx.t.babel_locale
-    if period.kind == "month":
-        return format_date(local.date(), "LLLL y", locale=locale)
-    if period.kind == "week":
-        return ctx._("the week of %(date)s") % {
-            "date": format_date(local.date(), "d MMM y", locale=locale)
-        }
-    if period.kind == "days":
-        return ctx.t.ngettext("the last %(n)d day", "the last %(n)d days", period.days) % {
-            "n": period.days
-        }
-    return str(local.year)
+def _scope(ctx: Context) -> figures.Scope:
+    return figures.Scope(actor=ctx.require_actor)
+
+
+def _attach(ctx: Context, name: str, caption: str, draw: Callable[[], bytes]) -> None:
+    """Attach a chart, drawn after the event's transaction (`Outcome.render_files`)."""
+    ctx.outcome.files.append(OutgoingFile(name=name, mime=PNG, caption=caption, render=draw))
 
 
 def status_command(ctx: Context, _argument: str) -> None:
-    """/status: open tickets per tenant by priority, at risk and breached."""
-    rows = reports.status(session=ctx.session, actor=ctx.require_actor, now=ctx.now)
-    if not rows:
-        ctx.say(Text(ctx._("No open tickets.")))
-        return
-    lines = [ctx._("Open tickets:")]
-    for row in rows:
-        counts = ", ".join(
-            ctx.t.field(priority, str(n)) for priority, n in sorted(row.by_priority.items())
-        )
-        lines.append(f"• {row.tenant} — {counts}")
-        if row.at_risk:
-            lines.append("  " + ctx._("at risk: %(refs)s") % {"refs": ", ".join(row.at_risk)})
-        if row.breached:
-            lines.append("  " + ctx._("breached: %(refs)s") % {"refs": ", ".join(row.breached)})
-    ctx.say(Text("\n".join(lines)))
+    """/status: open tickets per contract and priority, at risk and breached, with a chart."""
+    rows = figures.backlog(session=ctx.session, scope=_scope(ctx), now=ctx.now)
+    ctx.say(Text(render.backlog_text(ctx.t, rows)))
+    if rows:
+        caption = ctx._("Open tickets by priority and age")
+        _attach(ctx, "backlog.png", caption, partial(render.backlog_png, ctx.t, rows))
 
 
 def sla_command(ctx: Context, argument: str) -> None:
-    """/sla [period]: SLA compliance per tenant and kind."""
+    """/sla [period]: compliance per contract and target, with the 12-month chart."""
     period = _period(ctx, argument)
     if period is None:
         return
-    rows = reports.sla_compliance(
-        session=ctx.session, actor=ctx.require_actor, period=period, now=ctx.now
+    scope = _scope(ctx)
+    rows = figures.sla_figures(session=ctx.session, scope=scope, period=period, now=ctx.now)
+    rated = figures.satisfaction(session=ctx.session, scope=scope, period=period)
+    text = render.sla_text(ctx.t, rows, period=period, satisfaction=rated)
+    claims = bundle.open_claims(session=ctx.session, scope=scope, today_end=ctx.now)
+    if claims:
+        text += "\n" + render.claims_text(ctx.t, claims, limit=MAX_CLAIMS)
+    ctx.say(Text(text))
+    months = last_months(now=ctx.now, zone=_zone(ctx))
+    monthly = figures.monthly_compliance(
+        session=ctx.session, scope=scope, months=months, now=ctx.now
     )
-    words = _period_words(ctx, period)
-    if not rows:
-        ctx.say(Text(ctx._("No tickets logged in %(period)s.") % {"period": words}))
-        return
-    lines = [ctx._("SLA compliance, %(period)s:") % {"period": words}]
-    for row in rows:
-        percent = ctx._("no target") if row.percent is None else f"{ctx.t.number(row.percent)} %"
-        lines.append(
-            "• "
-            + ctx._("%(tenant)s, %(kind)s: %(met)s of %(total)s met (%(percent)s)")
-            % {
-                "tenant": row.tenant,
-                "kind": row.kind,
-                "met": row.met,
-                "total": row.with_target,
-                "percent": percent,
-            }
-        )
-    ctx.say(Text("\n".join(lines)))
+    if monthly:
+        caption = ctx._("SLA compliance per month")
+        draw = partial(render.compliance_png, ctx.t, monthly, months)
+        _attach(ctx, "sla.png", caption, draw)
 
 
 def credits_command(ctx: Context, argument: str) -> None:
-    """/credits [period]: credits charged, waived, bought and topped up per tenant."""
+    """/credits [period]: bought, charged, waived, paid, expired and balance per account."""
     period = _period(ctx, argument)
     if period is None:
         return
-    rows = reports.credits(session=ctx.session, actor=ctx.require_actor, period=period)
-    words = _period_words(ctx, period)
-    if not rows:
-        ctx.say(Text(ctx._("No credit movements in %(period)s.") % {"period": words}))
+    scope = _scope(ctx)
+    rows = figures.credit_figures(session=ctx.session, scope=scope, period=period)
+    ctx.say(Text(render.credits_text(ctx.t, rows, period=period)))
+    months = last_months(now=ctx.now, zone=_zone(ctx))
+    monthly = figures.monthly_credits(session=ctx.session, scope=scope, months=months)
+    account = render.busiest_account(monthly)
+    if account is not None:
+        caption = ctx._("Balance and spending per month")
+        _attach(ctx, "credits.png", caption, partial(render.credits_png, ctx.t, account))
+
+
+def export_command(ctx: Context, argument: str) -> None:
+    """/export [period]: the period's tickets as a CSV file, one row per ticket."""
+    period = _period(ctx, argument)
+    if period is None:
         return
-    lines = [ctx._("Credits, %(period)s:") % {"period": words}]
-    for row in rows:
-        pack = get_pack(row.pack_id)
-        lines.append(
-            "• "
-            + ctx._(
-                "%(tenant)s (%(pack)s): charged %(charged)s, waived %(waived)s, "
-                "bought %(bought)s, automatic top-ups %(topups)s"
-            )
-            % {
-                "tenant": row.tenant,
-                "pack": pack.title.get(ctx.t.lang),
-                "charged": amount_text(ctx.t, row.charged, pack),
-                "waived": amount_text(ctx.t, row.waived, pack),
-                "bought": amount_text(ctx.t, row.purchased, pack),
-                "topups": amount_text(ctx.t, row.topped_up, pack),
-            }
-        )
-    ctx.say(Text("\n".join(lines)))
+    rows = export.ticket_rows(session=ctx.session, scope=_scope(ctx), period=period, now=ctx.now)
+    words = render.period_words(ctx.t, period)
+    if not rows:
+        ctx.say(Text(ctx._("No tickets logged in %(period)s.") % {"period": words}))
+        return
+    text = ctx.t.ngettext(
+        "%(n)s ticket logged in %(period)s, one row each.",
+        "%(n)s tickets logged in %(period)s, one row each.",
+        len(rows),
+    ) % {"n": len(rows), "period": words}
+    ctx.say(Text(text))
+    data = export.to_csv(rows, t=ctx.t, zone=_zone(ctx))
+    ctx.outcome.files.append(
+        OutgoingFile(name=f"tickets-{period.key}.csv", mime=CSV, data=data, caption=text)
+    )
 
 
 MAX_PEOPLE = 60  # a list longer than this is cut, with the count of the rest

@@ -9,7 +9,8 @@ callback payloads ≤ 64 bytes, ≤ 100 options per select, ≤ 4096 characters 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -227,6 +228,37 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file the bot sends (a chart, an export): name, MIME type, bytes, a short caption.
+
+    Channels send an image as a picture (`image/png`) and anything else as a document; the
+    caption goes with it. The text replies carry the same facts for a channel without files.
+    """
+
+    name: str
+    mime: str
+    data: bytes = b""
+    caption: str = ""
+    #: Draws the bytes later (a chart): the core calls it once the event's transaction has
+    #: committed, so no database lock is held while drawing.
+    render: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the file is a picture to show inline."""
+        return self.mime.startswith("image/")
+
+    def rendered(self) -> OutgoingFile:
+        """The file with its bytes (drawn now when they were deferred)."""
+        if self.data or self.render is None:
+            return self
+        return replace(self, data=self.render(), render=None)
+
+
+MAX_CAPTION = 1024  # Telegram's caption limit; Slack's initial comment is longer
+
+
+@dataclass(frozen=True)
 class Acted:
     """A ticket action carried out: what, on which ticket, and where the ticket now stands.
 
@@ -253,7 +285,8 @@ class Outcome:
     `acted` say what those replies mean. `lang` is the language the core spoke. `ticket` is
     the reference of the one ticket the replies are about (a staff card, an action on it),
     for a channel that files its messages per ticket; `cancelled` says the user dropped an
-    agent's question on a ticket and nothing changed (a room need not hear of it).
+    agent's question on a ticket and nothing changed (a room need not hear of it). `files`
+    are sent after the replies (charts, exports), each with its caption.
     """
 
     lang: str
@@ -263,6 +296,11 @@ class Outcome:
     acted: Acted | None = None
     ticket: str | None = None
     cancelled: bool = False
+    files: list[OutgoingFile] = field(default_factory=list)
+
+    def render_files(self) -> None:
+        """Draw the files whose bytes were deferred (after the event's transaction)."""
+        self.files = [file.rendered() for file in self.files]
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.channels.console_files import write_file
 from bot.db.engine import transaction
-from bot.db.models import Notification, NotificationStatus
+from bot.db.models import Notification, NotificationFile, NotificationStatus
 from bot.numbers import parse_int
 from bot.settings import Settings
 from handlers.core import clean_event, entry
@@ -29,6 +30,7 @@ from handlers.model import (
     Confirm,
     InboundEvent,
     Option,
+    OutgoingFile,
     Prompt,
     Reply,
     Text,
@@ -82,6 +84,12 @@ def attach_line(text: str) -> tuple[str, tuple[Attachment, ...]]:
     return f"/attach {reference}", (attachment,)
 
 
+def file_line(file: OutgoingFile, path: Path) -> str:
+    """How the console shows a file it wrote: its caption and where it is."""
+    caption = f"{file.caption} — " if file.caption else ""
+    return f"📎 {caption}{path}"
+
+
 class ConsoleSession:
     """One user's terminal conversation with the core."""
 
@@ -131,6 +139,9 @@ class ConsoleSession:
             rendered.append(body)
             if reply_opts:
                 options = reply_opts
+        for file in outcome.files:
+            path = write_file(file, directory=self.settings.console_files_dir, handle=self.handle)
+            rendered.append(file_line(file, path))
         self.last_options = options
         return rendered
 
@@ -159,6 +170,15 @@ class ConsoleSession:
                         f"  {i}. {o.label}" for i, o in enumerate(self.last_options, 1)
                     )
                 delivered.append(note)
+                attached = select(NotificationFile).where(
+                    NotificationFile.notification_id == row.id
+                )
+                for stored in session.exec(attached.order_by(col(NotificationFile.id))):
+                    file = OutgoingFile(name=stored.name, mime=stored.mime, data=stored.data)
+                    path = write_file(
+                        file, directory=self.settings.console_files_dir, handle=self.handle
+                    )
+                    delivered.append(file_line(file, path))
                 row.status = NotificationStatus.SENT
                 row.sent_at = now
                 row.attempts += 1

@@ -19,6 +19,7 @@ import json
 import os
 from pathlib import Path
 
+from bot.channels.console_files import write_file
 from bot.channels.registry import BuiltChannel, ChannelEntry, ChannelRuntime, PlatformLimits
 from bot.channels.sending import OutboxMessage, RateLimit, SendResult
 from bot.settings import Settings
@@ -33,8 +34,9 @@ class ConsoleLogSender:
     channel = CHANNEL
     limits = RATE
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, files_dir: Path | None = None) -> None:
         self.path = path
+        self.files_dir = files_dir or path.parent / "files"
 
     async def send(self, notification: OutboxMessage) -> SendResult:
         """Append the message to the log."""
@@ -54,6 +56,11 @@ class ConsoleLogSender:
             "lang": notification.lang,
             "text": notification.text,
         }
+        if notification.files:  # a report's chart and CSV: written beside, named in the line
+            record["files"] = [
+                str(write_file(f, directory=self.files_dir, handle=notification.chat_id))
+                for f in notification.files
+            ]
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -83,7 +90,7 @@ def read_log(path: Path) -> list[dict[str, str]]:
 def log_sender(settings: Settings) -> ConsoleLogSender | None:
     """The log sender when console messages go to a log, else None (they wait in the inbox)."""
     if settings.console_delivery == "log":
-        return ConsoleLogSender(settings.console_log_path)
+        return ConsoleLogSender(settings.console_log_path, files_dir=settings.console_files_dir)
     return None
 
 

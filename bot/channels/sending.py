@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from handlers.model import OutgoingFile
+
 
 class Delivery(StrEnum):
     """The outcome of one send."""
@@ -105,6 +107,8 @@ class OutboxMessage:
     user_id: int | None = None
     attempt: int = 1
     in_doubt: bool = field(default=False, compare=False)
+    #: Files sent after the text (a report's chart and export), in order.
+    files: tuple[OutgoingFile, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

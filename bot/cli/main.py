@@ -13,9 +13,11 @@ from bot.cli import (
     availability,
     catalog,
     consequences,
+    dashboard,
     inbox,
     money,
     people,
+    report,
     sla,
     slack,
     telegram,
@@ -53,9 +55,11 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(tickets.app, name="ticket")
 app.add_typer(people.invite_app, name="invite")
 app.add_typer(people.user_app, name="user")
+app.add_typer(dashboard.app, name="dashboard")
 app.command("availability")(availability.availability_command)
 app.command("chat")(admin.chat)
 app.command("quote")(money.quote)
+app.command("report")(report.report)
 worker.register(app)
 builtin.install()  # the channels notifications and the worker use
 
@@ -121,7 +125,13 @@ def db_upgrade(
 ) -> None:
     """Create or migrate the database to the newest schema."""
     from bot.db.engine import get_engine
-    from bot.db.migrate import check_reachable, current_revision, sqlite_file, upgrade
+    from bot.db.migrate import (
+        check_reachable,
+        current_revision,
+        head_revision,
+        sqlite_file,
+        upgrade,
+    )
     from bot.redact import mask_url
 
     settings = get_settings()
@@ -136,6 +146,15 @@ def db_upgrade(
         typer.echo(f"database already at {after} ({where})")
     else:
         typer.echo(f"database migrated from {before or 'empty'} to {after} ({where})")
+    if after == head_revision(url=settings.database_url):
+        from bot.db.engine import transaction
+        from bot.db.models import utcnow
+        from bot.services import outcomes
+
+        with transaction(engine) as session:
+            filled = outcomes.backfill(session=session, now=utcnow())
+        if filled:
+            typer.echo(f"SLA outcomes stored on {filled} open tickets")
 
 
 @db_app.command("current")

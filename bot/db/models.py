@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
@@ -54,6 +54,14 @@ class TicketStatus(StrEnum):
     def open_statuses(cls) -> tuple[TicketStatus, ...]:
         """The statuses of a ticket whose work is not finished (its clocks may still run)."""
         return (cls.OPEN, cls.RESPONDED, cls.PAUSED)
+
+
+class TargetOutcome(StrEnum):
+    """Where one SLA target of a ticket stands, stored on the ticket when it changes."""
+
+    OPEN = "open"  # still running or stopped, not yet met nor missed
+    MET = "met"
+    BREACHED = "breached"
 
 
 class LedgerEntryType(StrEnum):
@@ -157,6 +165,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_owner_id_queue_due", "owner_id", "queue_due", "logged_at"),
         Index("ix_tickets_tenant_id_logged_at", "tenant_id", "logged_at"),
         Index("ix_tickets_requester_id_logged_at", "requester_id", "logged_at"),
+        Index("ix_tickets_contract_logged", "contract_id", "logged_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,6 +197,13 @@ class Ticket(SQLModel, table=True):
     response_breached: bool = False
     resolution_breached: bool = False
     sla_generation: int = 0
+    #: Each target's stored outcome (None: the contract sets no time for it) and the instant
+    #: it is at risk (the report's risk fraction of its business time used; None once met,
+    #: missed or stopped): reports count these, they never rebuild clocks.
+    response_outcome: str | None = Field(default=None, max_length=12)  # a TargetOutcome value
+    resolution_outcome: str | None = Field(default=None, max_length=12)
+    response_risk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_risk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     #: The agent working the ticket (None: unassigned).
     owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
@@ -391,6 +407,18 @@ class Notification(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationFile(SQLModel, table=True):
+    """A file sent with an outbox message (a report's chart or export), in order."""
+
+    __tablename__ = "notification_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    name: str = Field(max_length=120)
+    mime: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class InboundUpdate(SQLModel, table=True):
@@ -605,3 +633,43 @@ def keep_queue_due(session: OrmSession, _context: Any, _instances: Any) -> None:
             due = queue_due_of(instance)
             if instance.queue_due != due:
                 instance.queue_due = due
+
+
+# --------------------------------------------------------------------------- web dashboard
+
+
+class DashboardLink(SQLModel, table=True):
+    """A one-time login link to the dashboard, bound to one user; only its hash is stored."""
+
+    __tablename__ = "dashboard_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DashboardSession(SQLModel, table=True):
+    """A dashboard session opened by a login link; the cookie carries the token, not its hash."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DashboardKey(SQLModel, table=True):
+    """The dashboard's signing key when no setting gives one (generated once, shared)."""
+
+    __tablename__ = "dashboard_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, unique=True)
+    secret: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -35,6 +35,7 @@ from bot.services import (
     milestones,
     notify,
     outages,
+    outcomes,
     queries,
 )
 from bot.services.actors import Actor, actor_for, ticket_visibility
@@ -177,6 +178,7 @@ def refresh_sla(
     ):
         if missed and clock is not None and clock.due_at is not None:
             record_breach(session=session, ticket=ticket, target=target, due=clock.due_at)
+    outcomes.store(ticket=ticket, clocks=clocks)
     ticket.updated_at = now
     milestones.regenerate(session=session, ticket=ticket, clocks=clocks, now=now)
     return clocks

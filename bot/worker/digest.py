@@ -12,16 +12,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, case, func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
 from bot.db.models import Role, Ticket, TicketStatus, User
 from bot.i18n import Translator
-from bot.services import notify
+from bot.services import figures as report_figures
+from bot.services import notify, tickets
 from bot.services.actors import actor_for, ticket_visibility
 from bot.settings import Settings
 from bot.worker.clock import Clock
@@ -53,28 +56,37 @@ class DigestFigures:
     """What one manager reads."""
 
     open: int = 0
-    breached: list[str] = field(default_factory=list)
+    breached: list[str] = field(default_factory=list)  # the first references, at most 11
     due_soon: int = 0
+    breached_count: int = 0
 
 
-def _figures(*, tickets: list[Ticket], now: datetime) -> DigestFigures:
-    figures = DigestFigures()
+def _figures(*, session: Session, visible: Any, now: datetime) -> DigestFigures:
+    """One manager's figures: two statements (counts, then a few breached references)."""
     horizon = now + timedelta(hours=24)
-    for ticket in tickets:
-        figures.open += 1
-        if ticket.response_breached or ticket.resolution_breached:
-            figures.breached.append(ticket.reference)
-        dues = [
-            due
-            for due, met in (
-                (ticket.response_due, ticket.responded_at),
-                (ticket.resolution_due, ticket.resolved_at),
-            )
-            if due is not None and met is None
-        ]
-        if any(now <= due < horizon for due in dues):
-            figures.due_soon += 1
-    return figures
+    pending = tickets.pending_due()
+    breached = report_figures.breached_now(now)
+    base = (
+        col(Ticket.status).in_(TicketStatus.open_statuses()),
+        visible,
+    )
+    counts = session.execute(
+        sql_select(
+            func.count(col(Ticket.id)),
+            func.sum(case((breached, 1), else_=0)),
+            func.sum(case((and_(pending >= now, pending < horizon), 1), else_=0)),
+        ).where(*base)
+    ).one()
+    references = session.execute(
+        sql_select(col(Ticket.reference))
+        .where(*base, breached)
+        .order_by(col(Ticket.id))
+        .limit(MAX_REFERENCES + 1)
+    ).scalars()
+    result = DigestFigures(open=int(counts[0] or 0), due_soon=int(counts[2] or 0))
+    result.breached_count = int(counts[1] or 0)
+    result.breached = list(references)
+    return result
 
 
 def _text(t: Translator, figures: DigestFigures, day: date) -> str:
@@ -84,12 +96,12 @@ def _text(t: Translator, figures: DigestFigures, day: date) -> str:
     ) % {
         "date": format_date(day, "long", locale=t.babel_locale),
         "open": figures.open,
-        "breached": len(figures.breached),
+        "breached": figures.breached_count,
         "due": figures.due_soon,
     }
     if figures.breached:
         shown = ", ".join(figures.breached[:MAX_REFERENCES])
-        if len(figures.breached) > MAX_REFERENCES:
+        if figures.breached_count > MAX_REFERENCES:
             shown += ", …"
         text += " " + t.gettext("Missed targets: %(refs)s.") % {"refs": shown}
     return text
@@ -101,12 +113,8 @@ def send_digest(*, session: Session, settings: Settings, now: datetime, day: dat
     managers = session.exec(select(User).where(User.role == Role.MANAGER).order_by(col(User.id)))
     for manager in managers.all():
         # What a manager may see is the one visibility rule: their tenant, or their providers.
-        visible = select(Ticket).where(
-            col(Ticket.status).in_(TicketStatus.open_statuses()),
-            ticket_visibility(actor_for(session=session, user=manager)),
-        )
-        tickets = list(session.exec(visible.order_by(col(Ticket.id))).all())
-        figures = _figures(tickets=tickets, now=now)
+        visible = ticket_visibility(actor_for(session=session, user=manager))
+        figures = _figures(session=session, visible=visible, now=now)
 
         def text(t: Translator, figures: DigestFigures = figures) -> str:
             return _text(t, figures, day)

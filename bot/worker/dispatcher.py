@@ -48,7 +48,7 @@ from bot.db.models import (
     Ticket,
     TicketStatus,
 )
-from bot.services import notify, tickets
+from bot.services import notify, outcomes, tickets
 from bot.settings import Settings
 from bot.sla.clock import BREACH_DELAY, MilestoneKind
 from bot.worker import escalation
@@ -280,10 +280,7 @@ class Dispatcher:
                     session=session, ticket=ticket, pack=pack, target=target, at=milestone.due_at
                 )
             )
-            if target == "response":
-                ticket.response_breached = True
-            else:
-                ticket.resolution_breached = True
+            outcomes.store_breach(ticket=ticket, target=target)
             tickets.record_breach(session=session, ticket=ticket, target=target, due=due)
             ticket.updated_at = now
             session.add(ticket)

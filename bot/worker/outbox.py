@@ -23,6 +23,7 @@ their ``next_attempt_at`` (`promote_held`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections import Counter
@@ -41,12 +42,20 @@ from bot.channels.sending import (
     limits_of,
 )
 from bot.db.engine import transaction
-from bot.db.models import ChannelIdentity, Notification, NotificationStatus, Role, User
+from bot.db.models import (
+    ChannelIdentity,
+    Notification,
+    NotificationFile,
+    NotificationStatus,
+    Role,
+    User,
+)
 from bot.i18n import Translator
 from bot.services import notify
 from bot.settings import Settings
 from bot.worker.clock import Clock
 from bot.worker.pacing import RateLimiter, backoff
+from handlers.model import OutgoingFile
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +85,25 @@ def to_message(row: Notification, *, in_doubt: bool = False) -> OutboxMessage:
         attempt=row.attempts,
         in_doubt=in_doubt,
     )
+
+
+def attach_files(*, session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """The messages with the files stored for them (one query for the whole batch)."""
+    if not messages:
+        return messages
+    query = (
+        select(NotificationFile)
+        .where(col(NotificationFile.notification_id).in_([m.id for m in messages]))
+        .order_by(col(NotificationFile.id))
+    )
+    files: dict[int, list[OutgoingFile]] = {}
+    for stored in session.exec(query):
+        files.setdefault(stored.notification_id, []).append(
+            OutgoingFile(name=stored.name, mime=stored.mime, data=stored.data)
+        )
+    return [
+        dataclasses.replace(m, files=tuple(files[m.id])) if m.id in files else m for m in messages
+    ]
 
 
 def promote_held(*, engine: Engine, now: datetime) -> int:
@@ -204,6 +232,7 @@ class OutboxDrainer:
                 row.next_attempt_at = now + self.lease
                 session.add(row)
                 claimed.append(to_message(row, in_doubt=in_doubt))
+            claimed = attach_files(session=session, messages=claimed)
         self.inflight.update(m.id for m in claimed)
         return claimed
 

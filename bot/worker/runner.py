@@ -27,6 +27,7 @@ from bot.worker.digest import DigestScheduler
 from bot.worker.dispatcher import Dispatcher
 from bot.worker.inbox_report import ParkedReport
 from bot.worker.maintenance import MaintenanceNotices
+from bot.worker.monthly import MonthlyReportScheduler
 from bot.worker.outbox import OutboxDrainer, next_held, promote_held
 from bot.worker.reminders import Reminders
 from bot.worker.retention import Retention
@@ -119,6 +120,11 @@ class Worker:
             if settings.manager_daily_digest
             else None
         )
+        self.monthly = (
+            MonthlyReportScheduler(engine=engine, settings=settings, clock=self.clock)
+            if settings.monthly_report
+            else None
+        )
         self.retention = Retention(engine=engine, settings=settings, clock=self.clock)
         self.reminders = Reminders(engine=engine, settings=settings, clock=self.clock)
         self.parked = ParkedReport(engine=engine, settings=settings, clock=self.clock)
@@ -142,6 +148,10 @@ class Worker:
         if self.digest is not None:
             figures["digest"] = await asyncio.to_thread(self.digest.send_if_due)
         figures["reminders"] = await asyncio.to_thread(self.reminders.send_now)
+        if self.monthly is not None:
+            reports = await asyncio.to_thread(self.monthly.send_if_due)
+            if reports:  # on by default: only said on the day it writes
+                figures["monthly_report"] = reports
         for drainer in self.drainers:
             figures[f"sent:{drainer.channel}"] = await drainer.drain()
         figures["pruned"] = (await asyncio.to_thread(self.retention.prune_now)).total
@@ -194,6 +204,8 @@ class Worker:
                     group.create_task(drainer.run(stop=stop, wake=event))
                 if self.digest is not None:
                     group.create_task(self.digest.run(stop=stop))
+                if self.monthly is not None:
+                    group.create_task(self.monthly.run(stop=stop))
                 group.create_task(self.retention.run(stop=stop))
                 group.create_task(self.reminders.run(stop=stop))
                 group.create_task(self.parked.run(stop=stop))

@@ -42,6 +42,7 @@ def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.serve_processes
 @pytest.mark.postgres
 def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     postgres: PostgresServer, tmp_path: Path
@@ -96,6 +97,7 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
 
 
 @pytest.mark.slow
+@pytest.mark.serve_processes
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )

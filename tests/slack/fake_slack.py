@@ -65,7 +65,10 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}
-        self.files: dict[str, dict[str, Any]] = {}  # files.info answers, by file id
+        self.file_info: dict[str, dict[str, Any]] = {}  # files.info answers, by file id
+        self.uploads: dict[str, bytes] = {}  # file id → the bytes posted to its upload URL
+        self.files: list[dict[str, Any]] = []  # completed uploads: id, title, channel, bytes…
+        self._pending_files: dict[str, dict[str, Any]] = {}
         self._serial = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -78,6 +81,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{hook}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -137,6 +141,14 @@ class FakeSlack:
         payload = json.loads(await request.read() or b"{}")
         self.calls.append(Call("response_url", payload, None))
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of `files_upload_v2`: the file's bytes, posted to the URL step 1 gave."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self._pending_files:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text="OK - " + str(len(self.uploads[file_id])))
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -253,10 +265,46 @@ class FakeSlack:
         return {"ok": True, "view": {**args["view"], "id": "VHOME"}}
 
     def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        file = self.files.get(str(args.get("file")))
+        file = self.file_info.get(str(args.get("file")))
         if file is None:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": file}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not int(args.get("length") or 0):
+            return {"ok": False, "error": "invalid_arguments"}
+        self._serial += 1
+        file_id = f"F{self._serial:08d}"
+        self._pending_files[file_id] = {"filename": args["filename"], "length": int(args["length"])}
+        return {
+            "ok": True,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            file_id = str(item["id"])
+            pending = self._pending_files.pop(file_id, None)
+            data = self.uploads.get(file_id)
+            if pending is None or data is None or len(data) != pending["length"]:
+                return {"ok": False, "error": "file_not_found"}
+            record = {
+                "id": file_id,
+                "title": item.get("title") or pending["filename"],
+                "name": pending["filename"],
+                "channel": args.get("channel_id"),
+                "initial_comment": args.get("initial_comment"),
+                "thread_ts": args.get("thread_ts"),
+                "data": data,
+            }
+            self.files.append(record)
+            done.append({"id": file_id, "title": record["title"], "name": record["name"]})
+        return {"ok": True, "files": done}
 
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args["user"])

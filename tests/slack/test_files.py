@@ -36,7 +36,7 @@ async def file_share(
     """The requester shares a file in their DM with the app (a `file_share` message); a
     `partial` one carries only the file's id (the rest comes from `files.info`)."""
     n = next(world.serial)
-    world.fake.files[FILE["id"]] = FILE
+    world.fake.file_info[FILE["id"]] = FILE
     event: dict[str, Any] = {
         "type": "message",
         "subtype": "file_share",

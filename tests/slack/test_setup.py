@@ -66,6 +66,9 @@ def test_every_web_api_method_called_is_in_the_fake():
         "users.info",
         "reactions.add",
         "files.info",  # issue 14: a file_share without the file's details (files:read)
+        # files_upload_v2 is files.getUploadURLExternal, a POST of the bytes to the URL it
+        # gives, then files.completeUploadExternal: the fake serves all three.
+        "files.upload_v2",
     }, methods
 
 

@@ -7,10 +7,13 @@ does) so tests can click their buttons, records every call, and fails on request
 
 from __future__ import annotations
 
+import email.policy
 import json
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -129,6 +132,7 @@ class FakeState:
     counters: dict[int, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)  # uploads, with their bytes
     lock: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -156,7 +160,7 @@ class FakeBotApi:
             def do_POST(self) -> None:  # noqa: N802
                 """One Bot API call."""
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
+                body = self.rfile.read(length) if length else b""
                 method = self.path.rsplit("/", 1)[-1]
                 params = _decode(body, self.headers.get("Content-Type") or "")
                 status, answer = _answer(state, method, params)
@@ -213,6 +217,11 @@ class FakeBotApi:
         with self.state.lock:
             return json.loads(json.dumps(self.state.messages[(chat_id, message_id)]))
 
+    def files(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Files the bot uploaded (method, filename, content_type, data, caption), in order."""
+        with self.state.lock:
+            return [dict(f) for f in self.state.files if chat_id in (None, f["chat_id"])]
+
     def fail(self, failure: Failure) -> None:
         """Answer the next matching call with an error."""
         with self.state.lock:
@@ -235,13 +244,46 @@ class FakeBotApi:
             self.state.calls.clear()
 
 
-def _decode(body: str, content_type: str) -> dict[str, Any]:
-    if not body:
+def _multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    """Form fields as text; uploaded files as {"filename", "content_type", "data"}."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        assert isinstance(part, EmailMessage)
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        assert isinstance(name, str)
+        assert isinstance(data, bytes)
+        filename = part.get_filename()
+        if filename is not None:
+            params[name] = {
+                "filename": filename,
+                "content_type": part.get_content_type(),
+                "data": data,
+            }
+        else:
+            params[name] = data.decode()
+    return params
+
+
+def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    if not raw:
         return {}
+    if "multipart/form-data" in content_type:
+        params = _multipart(raw, content_type)
+        for key in list(params):
+            if key in JSON_FIELDS and isinstance(params[key], str):
+                params[key] = json.loads(params[key])
+            elif key in INT_FIELDS and isinstance(params[key], str):
+                params[key] = int(params[key])
+        return params
+    body = raw.decode()
     if "json" in content_type:
         loaded: dict[str, Any] = json.loads(body)
         return loaded
-    params: dict[str, Any] = dict(parse_qsl(body, keep_blank_values=True))
+    params = dict(parse_qsl(body, keep_blank_values=True))
     for key in list(params):
         if key in JSON_FIELDS:
             params[key] = json.loads(params[key])
@@ -288,6 +330,8 @@ def _result(state: FakeState, method: str, params: dict[str, Any]) -> Any:
         return True
     if method == "sendMessage":
         return _send(state, params)
+    if method in {"sendPhoto", "sendDocument"} and isinstance(params.get(MEDIA[method]), dict):
+        return _send_file(state, method, params)  # an upload (bytes), not a file id
     if method in MEDIA:
         return _send_media(state, method, params)
     if method == "copyMessage":
@@ -384,8 +428,39 @@ def _store(
     reply = params.get("reply_parameters")
     if reply and (chat_id, reply["message_id"]) in state.messages:
         message["reply_to_message"] = state.messages[(chat_id, reply["message_id"])]
+    if params.get("message_thread_id"):
+        message["message_thread_id"] = int(params["message_thread_id"])
     state.messages[(chat_id, message["message_id"])] = message
     return message
+
+
+def _send_file(state: FakeState, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A photo or document upload: the message shows it (sizes, name) and its caption."""
+    chat_id = int(params["chat_id"])
+    field_name = "photo" if method == "sendPhoto" else "document"
+    upload = params.get(field_name)
+    if not isinstance(upload, dict) or not upload["data"]:
+        raise ValueError(f"Bad Request: there is no {field_name} in the request")
+    caption = str(params.get("caption") or "")
+    if len(caption) > 1024:
+        raise ValueError("Bad Request: message caption is too long")
+    file_id = f"file-{chat_id}-{state.counters.get(chat_id, 0) + 1}"
+    body: dict[str, Any] = {}
+    if method == "sendPhoto":
+        body["photo"] = [
+            {"file_id": file_id, "file_unique_id": file_id, "width": 1000, "height": 600}
+        ]
+    else:
+        body["document"] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": upload["filename"],
+            "mime_type": upload["content_type"],
+        }
+    if caption:
+        body["caption"] = caption
+    state.files.append({"chat_id": chat_id, "method": method, **upload, "caption": caption})
+    return _store(state, chat_id, params, body)
 
 
 def _send_media(state: FakeState, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -69,7 +69,7 @@ from bot.channels.slack.blocks import (
     submitted_answer,
     unescape,
 )
-from bot.channels.slack.files import attachments_of
+from bot.channels.slack.files import attachments_of, upload
 from bot.channels.slack.home import home_blocks
 from bot.channels.slack.store import CHANNEL, SlackStore
 from bot.i18n import normalize_language, translator
@@ -699,8 +699,10 @@ class SlackAdapter:
                 blocks=answered(known.blocks, None),
             )
         about: list[str] = []
+        dm: str | None = None
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            dm = str(posted["channel"])
             if not has_actions(blocks):
                 about.append(str(posted["ts"]))
             if has_actions(blocks):
@@ -712,6 +714,9 @@ class SlackAdapter:
                     token=token,
                 )
                 await self._remember_question(user_id, question)
+        if dm is not None:  # files follow their text reply, in the same DM
+            for file in outcome.files:
+                await upload(self.client, channel=dm, file=file)
         return about
 
     async def _question(self, user_id: str) -> Posted | None:

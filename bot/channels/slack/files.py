@@ -1,12 +1,13 @@
 """Files on Slack: a `file_share` message's files as the core's `Attachment`s (id, name,
-size, type, permalink; `files:read`), and the links a message shares for Slack files."""
+size, type, permalink; `files:read`), the links a message shares for Slack files, and
+`files_upload_v2` (upload URL, bytes, completion) of the bot's own files into a conversation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from handlers.model import Attachment, AttachmentKind
+from handlers.model import Attachment, AttachmentKind, OutgoingFile
 
 _KINDS = {
     "image": AttachmentKind.PHOTO,
@@ -45,3 +46,17 @@ def file_links(files: Iterable[dict[str, Any]]) -> str:
         if file.get("channel") == "slack" and file.get("permalink")
     ]
     return "\n".join(links)
+
+
+async def upload(
+    client: Any, *, channel: str, file: OutgoingFile, thread_ts: str | None = None
+) -> None:
+    """Share one file in a conversation (a DM's `D…` id or a channel), with its caption."""
+    await client.files_upload_v2(
+        channel=channel,
+        content=file.data,
+        filename=file.name,
+        title=file.name,
+        initial_comment=file.caption or None,
+        thread_ts=thread_ts,
+    )

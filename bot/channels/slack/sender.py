@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.slack.blocks import notification_blocks
-from bot.channels.slack.files import file_links
+from bot.channels.slack.files import file_links, upload
 from bot.channels.slack.store import CHANNEL
 from bot.settings import Settings
 
@@ -167,6 +167,10 @@ class SlackSender:
             arguments["reply_broadcast"] = escalate
         try:
             posted = await self.client.chat_postMessage(**arguments)
+            for file in notification.files:
+                await upload(
+                    self.client, channel=str(posted["channel"]), file=file, thread_ts=thread_ts
+                )
         except SlackApiError as exc:
             result = classify(exc)
             log.warning("slack refused message %s: %s", notification.id, result.error)

@@ -53,7 +53,7 @@ from telegram.request import BaseRequest
 
 from bot.channels.inbox import InboxRow, hub
 from bot.channels.telegram import commands, render
-from bot.channels.telegram.files import attachments_of
+from bot.channels.telegram.files import attachments_of, upload_file
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.store import CHANNEL, TelegramStore, is_truncated
 from bot.settings import Settings
@@ -62,6 +62,7 @@ from handlers.model import (
     Attachment,
     InboundEvent,
     Outcome,
+    OutgoingFile,
     Reply,
     Seal,
     Text,
@@ -593,6 +594,8 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
             thread_id=topic_of(reply_to or within),
         )
+        for file in outcome.files:
+            await self._send_file(chat_id, file, thread_id=topic_of(reply_to or within))
         question = outcome.question
         if outcome.ticket is not None:
             # A reply to any of these reaches the ticket, like a reply to its ping (in a
@@ -720,6 +723,18 @@ class TelegramChannel:
                 if message is not None:
                     sent.append((reply, message))
         return sent
+
+    async def _send_file(self, chat_id: int, file: OutgoingFile, *, thread_id: int | None) -> None:
+        """Send a file of the answer (a chart, an export), retried like a message."""
+
+        async def attempt() -> Message:
+            await self.limiter.acquire_global()
+            return await upload_file(self.bot, chat_id, file, thread_id=thread_id)
+
+        try:
+            await self._with_retry_after(attempt, str(chat_id))
+        except TelegramError as exc:
+            log.warning("file for Telegram chat %s not sent: %s", chat_id, exc)
 
     async def send(
         self,

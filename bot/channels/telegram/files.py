@@ -1,15 +1,16 @@
-"""Files on Telegram: what a message carries (as the core's `Attachment`s), and sending
-a file again by its `file_id` (Telegram keeps it; nothing is downloaded)."""
+"""Files on Telegram: what a message carries (as the core's `Attachment`s), sending a file
+again by its `file_id` (Telegram keeps it; nothing is downloaded), and uploading the bot's
+own files (a picture goes as `sendPhoto`, anything else as `sendDocument`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message, ReplyParameters
+from telegram import InputFile, Message, ReplyParameters
 
-from handlers.model import Attachment, AttachmentKind
+from handlers.model import MAX_CAPTION, Attachment, AttachmentKind, OutgoingFile
 
-CAPTION_LIMIT = 1024
+CAPTION_LIMIT = MAX_CAPTION
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -88,3 +89,18 @@ async def send_file(
     if kind == "video":
         return await bot.send_video(video=file_id, **common)  # type: ignore[no-any-return]
     return await bot.send_document(document=file_id, **common)  # type: ignore[no-any-return]
+
+
+async def upload_file(
+    bot: Any, chat_id: int | str, file: OutgoingFile, *, thread_id: int | None = None
+) -> Message:
+    """Send one file of the bot's own with its caption (plain text, cut to Telegram's limit)."""
+    upload = InputFile(file.data, filename=file.name)
+    caption = file.caption[:MAX_CAPTION] or None
+    if file.is_image:
+        return await bot.send_photo(  # type: ignore[no-any-return]
+            chat_id=chat_id, photo=upload, caption=caption, message_thread_id=thread_id
+        )
+    return await bot.send_document(  # type: ignore[no-any-return]
+        chat_id=chat_id, document=upload, caption=caption, message_thread_id=thread_id
+    )

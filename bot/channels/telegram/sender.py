@@ -23,7 +23,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot.channels.sending import Audience, OutboxMessage, RateLimit, SendResult
 from bot.channels.telegram import render
 from bot.channels.telegram.channel import NO_PREVIEW, retry_after_seconds
-from bot.channels.telegram.files import send_file
+from bot.channels.telegram.files import send_file, upload_file
 from bot.channels.telegram.ratelimit import GLOBAL_RATE, PER_CHAT_RATE, FloodLimiter, is_group
 from bot.channels.telegram.store import CHANNEL
 from handlers.model import MAX_TEXT, Option
@@ -96,6 +96,11 @@ class TelegramSender:
                 if wait:
                     return SendResult.retry_after(wait, "flood limit")
                 last = await self._send_message(chat_id, outgoing, reply_to=thread)
+            for file in notification.files:
+                wait = await self._slot(chat_id)
+                if wait:
+                    return SendResult.retry_after(wait, "flood limit")
+                await upload_file(self.bot, int(chat_id), file)
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             self.limiter.block(chat_id, seconds)

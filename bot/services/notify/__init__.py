@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bot.services.notify.cache import cache_destinations
 from bot.services.notify.escalation import escalation_ladder
-from bot.services.notify.outbox import emit, emit_to_user
+from bot.services.notify.outbox import emit, emit_to_user, emit_with_files
 from bot.services.notify.remedies import applicable_remedies, remedy_params
 from bot.services.notify.routing import Destination, Recipient, destinations_for
 from bot.services.notify.templates import render
@@ -31,6 +31,7 @@ __all__ = [
     "destinations_for",
     "emit",
     "emit_to_user",
+    "emit_with_files",
     "escalation_ladder",
     "remedy_params",
     "render",

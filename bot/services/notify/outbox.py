@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.channels.sending import Audience
 from bot.db import signals
 from bot.db.dialect import insert_ignoring
-from bot.db.models import Notification, NotificationStatus, Ticket, User
+from bot.db.models import Notification, NotificationFile, NotificationStatus, Ticket, User
 from bot.i18n import Translator, translator
 from bot.services.notify.cache import contract_of
 from bot.services.notify.hold import next_opening
@@ -175,5 +175,44 @@ def emit_to_user(
         )
         written += int(insert_row(session, row))
     if written:
+        signals.outbox_written(session, now)
+    return written
+
+
+def emit_with_files(
+    *,
+    session: Session,
+    user: User,
+    audience: str,
+    event: str,
+    now: datetime,
+    key: str,
+    build: Callable[[Translator], tuple[str, list[tuple[str, str, bytes]]]],
+    settings: Settings | None = None,
+) -> int:
+    """Like `emit_to_user`, each row with files: `build` gives, per language, the text and
+    the (name, MIME type, bytes) files. A key already written writes nothing (no file)."""
+    settings = settings or current_settings()
+    built: dict[str, tuple[str, list[tuple[str, str, bytes]]]] = {}
+    written = 0
+    for destination in user_destinations(
+        session=session, user=user, audience=Audience(audience), settings=settings
+    ):
+        if destination.lang not in built:
+            built[destination.lang] = build(translator(destination.lang))
+        text, files = built[destination.lang]
+        row = outbox_row(key=key, destination=destination, event=event, text=text, now=now)
+        dialect = session.get_bind().dialect.name
+        statement = insert_ignoring(dialect, _NOTIFICATIONS, **row).returning(_NOTIFICATIONS.c.id)
+        inserted = session.execute(statement).first()
+        if inserted is None:
+            continue
+        for name, mime, data in files:
+            session.add(
+                NotificationFile(notification_id=inserted[0], name=name, mime=mime, data=data)
+            )
+        written += 1
+    if written:
+        session.flush()
         signals.outbox_written(session, now)
     return written

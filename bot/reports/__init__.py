@@ -1,0 +1,1 @@
+"""Manager reports: periods, exports, the monthly report (figures: `bot.services.figures`)."""

@@ -1,0 +1,1 @@
+"""The web dashboard: server-rendered pages under /dashboard, opened by a link sent in chat."""
