@@ -118,20 +118,12 @@ def process(
     runs again in a write transaction, nothing having been written.
     """
     try:
-        if reads_only(event):
-            try:
-                with read_transaction(engine) as session:
-                    read = handle_event(session=session, event=event, settings=settings)
+        outcome = _read(engine=engine, event=event, settings=settings, seal=seal)
+        if outcome is None:
+            with transaction(engine) as session:
+                outcome = handle_event(session=session, event=event, settings=settings)
                 if seal is not None:
-                    with transaction(engine) as session:
-                        seal(session)
-                return read
-            except WriteNeeded:
-                log.debug("read event needs a write: channel=%s", event.channel)
-        with transaction(engine) as session:
-            outcome = handle_event(session=session, event=event, settings=settings)
-            if seal is not None:
-                seal(session)
+                    seal(session)
     except ClaimLostError:
         raise
     except Exception as exc:
@@ -148,6 +140,24 @@ def process(
         log.exception("answer files failed: channel=%s chat=%s", event.channel, event.chat_id)
         return _went_wrong(event, settings)
     return outcome
+
+
+def _read(
+    *, engine: Engine, event: InboundEvent, settings: Settings, seal: Seal | None
+) -> Outcome | None:
+    """A read-only command's outcome from a read transaction, or None when it must write."""
+    if not reads_only(event):
+        return None
+    try:
+        with read_transaction(engine) as session:
+            read = handle_event(session=session, event=event, settings=settings)
+    except WriteNeeded:
+        log.debug("read event needs a write: channel=%s", event.channel)
+        return None
+    if seal is not None:
+        with transaction(engine) as session:
+            seal(session)
+    return read
 
 
 def _went_wrong(event: InboundEvent, settings: Settings) -> Outcome:
