@@ -287,6 +287,33 @@ def on_resolve(
             now=now,
         )
         return ChargeOutcome(price.rule, unit, Decimal(0), amount, 0)
+    return _charge_credits(
+        session=session,
+        ticket=ticket,
+        contract=contract,
+        pack=pack,
+        actor=actor,
+        amount=amount,
+        reason=f"{ticket.reference}: {minutes} min recorded",
+        rule=price.rule,
+        now=now,
+    )
+
+
+def _charge_credits(
+    *,
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    pack: ContractPack,
+    actor: Actor,
+    amount: Decimal,
+    reason: str,
+    rule: PriceRuleType,
+    now: datetime,
+) -> ChargeOutcome:
+    assert contract.id is not None
+    assert ticket.id is not None
     result = ledger.charge(
         session=session,
         contract_id=contract.id,
@@ -294,12 +321,13 @@ def on_resolve(
         amount=amount,
         actor_id=actor.id,
         pack=pack,
-        reason=f"{ticket.reference}: {minutes} min recorded",
+        reason=reason,
         at=now,
     )
     # Without automatic top-up (Telenet web hosting 7.4) a negative balance stays owed.
     owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
-    return ChargeOutcome(price.rule, unit, amount, Decimal(0), result.top_up_packs, owed=owed)
+    unit = pack.balance.unit.value
+    return ChargeOutcome(rule, unit, amount, Decimal(0), result.top_up_packs, owed=owed)
 
 
 def _charge_quote(
@@ -343,24 +371,16 @@ def _charge_quote(
             now=now,
             rule=PriceRuleType.FIXED,
         )
-    result = ledger.charge(
+    return _charge_credits(
         session=session,
-        contract_id=contract.id,
-        ticket_id=ticket.id,
-        amount=amount,
-        actor_id=actor.id,
+        ticket=ticket,
+        contract=contract,
         pack=pack,
+        actor=actor,
+        amount=amount,
         reason=f"{ticket.reference}: accepted quote",
-        at=now,
-    )
-    owed = -result.balance if result.balance < 0 and not pack.balance.auto_top_up else Decimal(0)
-    return ChargeOutcome(
-        PriceRuleType.FIXED,
-        pack.balance.unit.value,
-        amount,
-        Decimal(0),
-        result.top_up_packs,
-        owed=owed,
+        rule=PriceRuleType.FIXED,
+        now=now,
     )
 
 

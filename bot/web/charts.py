@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.i18n import Translator
@@ -115,28 +113,6 @@ def sla_lines(
             )
         )
     return lines
-
-
-def period_words(t: Translator, period: Period) -> str:
-    """A period in the reader's language: `novembre 2026`, `the week of …`, `2026`."""
-    local = period.start.astimezone(ZoneInfo(period.zone))
-    locale = t.babel_locale
-    if period.kind == "month":
-        return format_date(local.date(), "LLLL y", locale=locale)
-    if period.kind == "week":
-        return t.gettext("the week of %(date)s") % {
-            "date": format_date(local.date(), "d MMM y", locale=locale)
-        }
-    if period.kind == "quarter":
-        return t.gettext("quarter %(n)d of %(year)d") % {
-            "n": (local.month - 1) // 3 + 1,
-            "year": local.year,
-        }
-    if period.kind == "days":
-        return t.ngettext("the last %(n)d day", "the last %(n)d days", period.days) % {
-            "n": period.days
-        }
-    return str(local.year)
 
 
 def chart_png(

@@ -456,7 +456,7 @@ def router(*, settings: Settings, engine: Engine, clock: Clock) -> APIRouter:
                 viewer,
                 lines=lines,
                 refused=refused,
-                period_text=charts.period_words(viewer.t, period),
+                period_text=report_render.period_words(viewer.t, period),
                 period="" if refused else request.query_params.get("period", "")[:20],
                 charts=charts.CHARTS,
             )

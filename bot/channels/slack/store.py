@@ -114,16 +114,8 @@ class SlackStore:
 
 def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str) -> None:
     """Remember a bot message about a ticket in a DM, by its `ts`."""
-    session.execute(
-        insert_ignoring(
-            session.get_bind().dialect.name,
-            MessageRef,
-            ticket_id=ticket_id,
-            channel=CHANNEL,
-            chat_id=chat_id,
-            purpose=f"{MESSAGE}{ts}"[:20],
-            message_id=ts,
-        )
+    _save_ref(
+        session=session, ticket_id=ticket_id, chat_id=chat_id, purpose=f"{MESSAGE}{ts}", ts=ts
     )
 
 
@@ -177,6 +169,11 @@ def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None
 
 def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str) -> None:
     """Remember a ticket's root message in a channel (the first one wins)."""
+    _save_ref(session=session, ticket_id=ticket_id, chat_id=chat_id, purpose=THREAD, ts=ts)
+
+
+def _save_ref(*, session: Session, ticket_id: int, chat_id: str, purpose: str, ts: str) -> None:
+    """A message reference of a ticket; an existing one for the same purpose is kept."""
     session.execute(
         insert_ignoring(
             session.get_bind().dialect.name,
@@ -184,7 +181,7 @@ def save_thread_root(*, session: Session, ticket_id: int, chat_id: str, ts: str)
             ticket_id=ticket_id,
             channel=CHANNEL,
             chat_id=chat_id,
-            purpose=THREAD,
+            purpose=purpose[:20],
             message_id=ts,
         )
     )
