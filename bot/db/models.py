@@ -166,6 +166,12 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_tenant_id_logged_at", "tenant_id", "logged_at"),
         Index("ix_tickets_requester_id_logged_at", "requester_id", "logged_at"),
         Index("ix_tickets_contract_logged", "contract_id", "logged_at"),
+        # Tallies' exact edges and the few targets still open past their risk or due instant.
+        Index("ix_tickets_logged_at", "logged_at"),
+        Index("ix_tickets_response_outcome_risk_at", "response_outcome", "response_risk_at"),
+        Index("ix_tickets_response_outcome_due", "response_outcome", "response_due"),
+        Index("ix_tickets_resolution_outcome_risk_at", "resolution_outcome", "resolution_risk_at"),
+        Index("ix_tickets_resolution_outcome_due", "resolution_outcome", "resolution_due"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -214,6 +220,28 @@ class Ticket(SQLModel, table=True):
     #: The queue's sort key, kept by `keep_queue_due` at every flush: the nearest pending due
     #: instant of an open ticket (`NO_PENDING_DUE` without one), NULL once resolved or closed.
     queue_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TicketTally(SQLModel, table=True):
+    """How many tickets share a contract, priority, status, both stored outcomes and a logging
+    day (UTC): kept by database triggers on `tickets` (migration 0019), never by the code, so
+    every write path keeps it exact. Reports sum these rows instead of scanning tickets.
+    """
+
+    __tablename__ = "ticket_tallies"
+    __table_args__ = (
+        Index("ix_ticket_tallies_status_day", "status", "day"),
+        Index("ix_ticket_tallies_day", "day"),
+    )
+
+    contract_id: int = Field(primary_key=True, foreign_key="contracts.id")
+    tenant_id: int = Field(primary_key=True, foreign_key="tenants.id")
+    priority: str = Field(primary_key=True, max_length=30)
+    status: str = Field(primary_key=True, max_length=20)  # a TicketStatus name, as stored
+    response_outcome: str = Field(primary_key=True, max_length=12)  # '' without a target
+    resolution_outcome: str = Field(primary_key=True, max_length=12)
+    day: date = Field(primary_key=True)
+    n: int = 0
 
 
 class TicketPause(SQLModel, table=True):

@@ -2,8 +2,9 @@
 
 Every function takes a `Scope` (what the reader may see: an actor's visibility, optionally
 narrowed to a tenant or a provider) and answers with a fixed number of statements, however
-many tickets there are: `sla_figures` 2, `monthly_compliance` 1, `backlog` 1,
-`credit_figures` 3, `satisfaction` at most 2. Figures are never merged across contracts.
+many tickets there are: `sla_figures`, `monthly_compliance` and `backlog` at most 3 each
+(ticket counts come from the per-day tallies, `bot.services.tallies`), `credit_figures` 3,
+`satisfaction` at most 2. Figures are never merged across contracts.
 
 Compliance counts only targets that have an outcome: met / (met + breached); a target still
 running whose due instant has passed counts as breached even before the worker records it;
@@ -35,6 +36,9 @@ from bot.db.models import (
 )
 from bot.reports.periods import Period
 from bot.services.actors import Actor, ticket_visibility
+from bot.services.tallies import REF_COLUMNS, counts, ref_of, ref_select
+from bot.services.tallies import ContractRef as ContractRef
+from bot.services.tallies import effective_outcome as effective_outcome
 from pricing.loader import load_packs
 
 TARGETS = ("response", "resolution")
@@ -81,83 +85,7 @@ class Scope:
         return self.where(contract_id=LedgerEntry.contract_id, tenant_id=LedgerEntry.tenant_id)
 
 
-@dataclass(frozen=True)
-class ContractRef:
-    """A contract as reports name it: its tenant, its pack, its label."""
-
-    contract_id: int
-    tenant_id: int
-    tenant: str
-    pack_id: str
-    label: str | None
-
-    @property
-    def sort_key(self) -> tuple[str, str, int]:
-        """Reports list contracts by tenant name, pack, id."""
-        return (self.tenant, self.pack_id, self.contract_id)
-
-
-_REF_COLUMNS = (
-    col(Contract.id),
-    col(Contract.tenant_id),
-    col(Tenant.name),
-    col(Contract.pack_id),
-    col(Contract.label),
-)
-
-
-def _ref(row: Any) -> ContractRef:
-    return ContractRef(
-        contract_id=row.contract_id,
-        tenant_id=row.tenant_id,
-        tenant=row.tenant_name,
-        pack_id=row.pack_id,
-        label=row.label,
-    )
-
-
-def _ref_select(*extra: Any) -> Any:
-    return sql_select(
-        col(Contract.id).label("contract_id"),
-        col(Contract.tenant_id).label("tenant_id"),
-        col(Tenant.name).label("tenant_name"),
-        col(Contract.pack_id).label("pack_id"),
-        col(Contract.label).label("label"),
-        *extra,
-    )
-
-
 # --------------------------------------------------------------------------- SLA compliance
-
-
-def effective_outcome(target: str, now: datetime) -> Any:
-    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
-    '' without a target (never NULL: a negated condition over it must stay true or false)."""
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
-    return case(
-        (
-            and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
-            TargetOutcome.BREACHED.value,
-        ),
-        else_=func.coalesce(col(outcome), ""),
-    )
-
-
-def _at_risk(target: str, now: datetime) -> Any:
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
-    risk = getattr(Ticket, f"{target}_risk_at")
-    return and_(
-        col(outcome) == TargetOutcome.OPEN.value,
-        col(risk).is_not(None),
-        col(risk) <= now,
-        or_(col(due).is_(None), col(due) >= now),
-    )
-
-
-def _count(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
 
 
 @dataclass
@@ -193,46 +121,30 @@ class SlaFigures:
     previous: SlaFigures | None = None
 
 
-def _sla_rows(
-    *, session: Session, scope: Scope, period: Period, now: datetime
-) -> dict[int, SlaFigures]:
-    columns: list[Any] = [func.count(col(Ticket.id)).label("tickets")]
-    for target in TARGETS:
-        outcome = effective_outcome(target, now)
-        columns += [
-            _count(outcome == TargetOutcome.MET.value).label(f"{target}_met"),
-            _count(outcome == TargetOutcome.BREACHED.value).label(f"{target}_breached"),
-            _count(outcome == TargetOutcome.OPEN.value).label(f"{target}_open"),
-            _count(_at_risk(target, now)).label(f"{target}_risk"),
-        ]
-    query = (
-        _ref_select(*columns)
-        .select_from(Ticket)
-        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-        .where(
-            col(Ticket.logged_at) >= period.start,
-            col(Ticket.logged_at) < period.end,
-            scope.tickets(),
-        )
-        .group_by(*_REF_COLUMNS)
-    )
-    found: dict[int, SlaFigures] = {}
-    for row in session.execute(query):
-        figures = SlaFigures(contract=_ref(row), tickets=int(row.tickets))
-        for target in TARGETS:
-            setattr(
-                figures,
-                target,
-                TargetFigures(
-                    met=int(getattr(row, f"{target}_met") or 0),
-                    breached=int(getattr(row, f"{target}_breached") or 0),
-                    in_progress=int(getattr(row, f"{target}_open") or 0),
-                    at_risk=int(getattr(row, f"{target}_risk") or 0),
-                ),
-            )
-        found[figures.contract.contract_id] = figures
-    return found
+def _add_target(figures: TargetFigures, outcome: str, risky: bool, n: int) -> None:
+    if outcome == TargetOutcome.MET.value:
+        figures.met += n
+    elif outcome == TargetOutcome.BREACHED.value:
+        figures.breached += n
+    elif outcome == TargetOutcome.OPEN.value:
+        figures.in_progress += n
+    if risky:
+        figures.at_risk += n
+
+
+def _sla_slices(
+    *, session: Session, scope: Scope, cuts: list[datetime], now: datetime
+) -> list[dict[int, SlaFigures]]:
+    """Per slice between consecutive `cuts` (logging instants), per contract, the figures."""
+    found = counts(session=session, scope=scope, cuts=cuts, now=now, inside=True)
+    slices: list[dict[int, SlaFigures]] = [{} for _ in cuts[1:]]
+    for group, n in found.groups.items():
+        ref = found.contracts[group.contract_id]
+        figures = slices[group.bucket - 1].setdefault(ref.contract_id, SlaFigures(contract=ref))
+        figures.tickets += n
+        _add_target(figures.response, group.response, group.response_risk, n)
+        _add_target(figures.resolution, group.resolution, group.resolution_risk, n)
+    return slices
 
 
 def sla_figures(
@@ -240,8 +152,17 @@ def sla_figures(
 ) -> list[SlaFigures]:
     """Per contract: response and resolution compliance of the tickets logged in `period`,
     each with the previous period's figures (`previous`, None when it had no ticket)."""
-    current = _sla_rows(session=session, scope=scope, period=period, now=now)
-    before = _sla_rows(session=session, scope=scope, period=period.previous(), now=now)
+    before_period = period.previous()
+    if before_period.end == period.start:
+        cuts = [before_period.start, period.start, period.end]
+        before, current = _sla_slices(session=session, scope=scope, cuts=cuts, now=now)
+    else:
+        [before] = _sla_slices(
+            session=session, scope=scope, cuts=[before_period.start, before_period.end], now=now
+        )
+        [current] = _sla_slices(
+            session=session, scope=scope, cuts=[period.start, period.end], now=now
+        )
     for contract_id, figures in current.items():
         figures.previous = before.get(contract_id)
     return sorted(current.values(), key=lambda f: f.contract.sort_key)
@@ -260,55 +181,25 @@ class MonthlyCompliance:
 def monthly_compliance(
     *, session: Session, scope: Scope, months: list[Period], now: datetime
 ) -> list[MonthlyCompliance]:
-    """Per contract, compliance of the tickets logged in each of `months` (one statement)."""
+    """Per contract, compliance of the tickets logged in each of `months` (consecutive)."""
     if not months:
         return []
-    bucket = case(
-        *(
-            (and_(col(Ticket.logged_at) >= m.start, col(Ticket.logged_at) < m.end), index)
-            for index, m in enumerate(months)
-        ),
-        else_=-1,
-    ).label("bucket")
-    columns: list[Any] = [bucket]
-    for target in TARGETS:
-        outcome = effective_outcome(target, now)
-        columns += [
-            _count(outcome == TargetOutcome.MET.value).label(f"{target}_met"),
-            _count(outcome == TargetOutcome.BREACHED.value).label(f"{target}_breached"),
-        ]
-    query = (
-        _ref_select(*columns)
-        .select_from(Ticket)
-        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-        .where(
-            col(Ticket.logged_at) >= months[0].start,
-            col(Ticket.logged_at) < months[-1].end,
-            scope.tickets(),
-        )
-        .group_by(*_REF_COLUMNS, bucket)
-    )
+    cuts = [m.start for m in months] + [months[-1].end]
+    slices = _sla_slices(session=session, scope=scope, cuts=cuts, now=now)
     found: dict[int, MonthlyCompliance] = {}
-    for row in session.execute(query):
-        if row.bucket < 0:
-            continue
-        ref = _ref(row)
-        entry = found.setdefault(
-            ref.contract_id,
-            MonthlyCompliance(
-                contract=ref,
-                months=months,
-                response=[None] * len(months),
-                resolution=[None] * len(months),
-            ),
-        )
-        for target in TARGETS:
-            figures = TargetFigures(
-                met=int(getattr(row, f"{target}_met") or 0),
-                breached=int(getattr(row, f"{target}_breached") or 0),
+    for index, per_contract in enumerate(slices):
+        for contract_id, figures in per_contract.items():
+            entry = found.setdefault(
+                contract_id,
+                MonthlyCompliance(
+                    contract=figures.contract,
+                    months=months,
+                    response=[None] * len(months),
+                    resolution=[None] * len(months),
+                ),
             )
-            getattr(entry, target)[row.bucket] = figures.percent
+            entry.response[index] = figures.response.percent
+            entry.resolution[index] = figures.resolution.percent
     return sorted(found.values(), key=lambda f: f.contract.sort_key)
 
 
@@ -356,51 +247,38 @@ def breached_now(now: datetime) -> Any:
 
 
 def backlog(*, session: Session, scope: Scope, now: datetime) -> list[Backlog]:
-    """Per contract and priority: open tickets, at risk, breached, paused, by age (one query)."""
-    age = case(
-        *((col(Ticket.logged_at) >= now - limit, index) for index, limit in enumerate(AGE_BUCKETS)),
-        else_=len(AGE_BUCKETS),
-    ).label("age")
-    breached = breached_now(now)
-    risk = and_(~breached, or_(*(_at_risk(t, now) for t in TARGETS)))
-    query = (
-        _ref_select(
-            col(Ticket.priority).label("priority"),
-            age,
-            func.count(col(Ticket.id)).label("open"),
-            _count(risk).label("at_risk"),
-            _count(breached).label("breached"),
-            _count(col(Ticket.status) == TicketStatus.PAUSED).label("paused"),
-        )
-        .select_from(Ticket)
-        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-        .where(col(Ticket.status).in_(TicketStatus.open_statuses()), scope.tickets())
-        .group_by(*_REF_COLUMNS, col(Ticket.priority), age)
+    """Per contract and priority: open tickets, at risk, breached, paused, by age (from the
+    tallies, in a fixed number of statements)."""
+    cuts = [now - limit for limit in reversed(AGE_BUCKETS)]  # oldest cut first
+    found = counts(
+        session=session, scope=scope, cuts=cuts, now=now, statuses=TicketStatus.open_statuses()
     )
-    found: dict[int, Backlog] = {}
+    entries: dict[int, Backlog] = {}
     rows: dict[tuple[int, str], PriorityBacklog] = {}
-    for row in session.execute(query):
-        ref = _ref(row)
-        entry = found.setdefault(ref.contract_id, Backlog(contract=ref))
-        key = (ref.contract_id, row.priority)
+    for group, n in found.groups.items():
+        ref = found.contracts[group.contract_id]
+        entry = entries.setdefault(ref.contract_id, Backlog(contract=ref))
+        key = (ref.contract_id, group.priority)
         if key not in rows:
-            rows[key] = PriorityBacklog(priority=row.priority)
+            rows[key] = PriorityBacklog(priority=group.priority)
             entry.priorities.append(rows[key])
         line = rows[key]
-        line.open += int(row.open)
-        line.at_risk += int(row.at_risk or 0)
-        line.breached += int(row.breached or 0)
-        line.paused += int(row.paused or 0)
-        line.by_age[int(row.age)] += int(row.open)
+        line.open += n
+        line.by_age[len(AGE_BUCKETS) - group.bucket] += n
+        line.breached += n if group.breached else 0
+        line.at_risk += n if group.risky and not group.breached else 0
+        line.paused += n if group.status is TicketStatus.PAUSED else 0
     packs = load_packs()
-    for entry in found.values():
+    for entry in entries.values():
         pack = packs.get(entry.contract.pack_id)
         order = [] if pack is None else [p.id for p in pack.priorities]
         entry.priorities.sort(
-            key=lambda p: order.index(p.priority) if p.priority in order else len(order)
+            key=lambda p: (
+                order.index(p.priority) if p.priority in order else len(order),
+                p.priority,
+            )
         )
-    return sorted(found.values(), key=lambda b: b.contract.sort_key)
+    return sorted(entries.values(), key=lambda b: b.contract.sort_key)
 
 
 # --------------------------------------------------------------------------- credits
@@ -444,7 +322,7 @@ def _ledger_sums(
     if start is not None:
         where.append(col(LedgerEntry.at) >= start)
     query = (
-        _ref_select(
+        ref_select(
             col(LedgerEntry.unit).label("unit"),
             col(LedgerEntry.type).label("type"),
             func.sum(cast(col(LedgerEntry.amount), SqlNumeric(18, 4))).label("total"),
@@ -453,7 +331,7 @@ def _ledger_sums(
         .join(Contract, col(Contract.id) == col(LedgerEntry.contract_id))
         .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
         .where(*where)
-        .group_by(*_REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type))
+        .group_by(*REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type))
     )
     return list(session.execute(query))
 
@@ -475,7 +353,7 @@ def _credit_rows(
     found: dict[tuple[int, str], CreditFigures] = {}
     for row in _ledger_sums(session=session, scope=scope, start=period.start, end=period.end):
         key = (row.contract_id, row.unit)
-        entry = found.setdefault(key, CreditFigures(contract=_ref(row), unit=row.unit))
+        entry = found.setdefault(key, CreditFigures(contract=ref_of(row), unit=row.unit))
         kind = LedgerEntryType(row.type)
         if kind in _FIELDS:
             name, sign = _FIELDS[kind]
@@ -551,7 +429,7 @@ def monthly_credits(
         else_=-1,
     ).label("bucket")
     query = (
-        _ref_select(
+        ref_select(
             col(LedgerEntry.unit).label("unit"),
             col(LedgerEntry.type).label("type"),
             bucket,
@@ -565,20 +443,20 @@ def monthly_credits(
             col(LedgerEntry.at) < months[-1].end,
             scope.ledger(),
         )
-        .group_by(*_REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type), bucket)
+        .group_by(*REF_COLUMNS, col(LedgerEntry.unit), col(LedgerEntry.type), bucket)
     )
     opening: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     refs: dict[tuple[int, str], ContractRef] = {}
     for row in _ledger_sums(session=session, scope=scope, start=None, end=months[0].start):
         opening[(row.contract_id, row.unit)] += _amount(row.total)
-        refs[(row.contract_id, row.unit)] = _ref(row)
+        refs[(row.contract_id, row.unit)] = ref_of(row)
     moves: dict[tuple[int, str], list[Decimal]] = {}
     spent: dict[tuple[int, str], list[Decimal]] = {}
     for row in session.execute(query):
         if row.bucket < 0:
             continue
         key = (row.contract_id, row.unit)
-        refs[key] = _ref(row)
+        refs[key] = ref_of(row)
         moves.setdefault(key, [Decimal(0)] * len(months))[row.bucket] += _amount(row.total)
         kind = LedgerEntryType(row.type)
         if kind in (LedgerEntryType.CHARGE, LedgerEntryType.WAIVER):

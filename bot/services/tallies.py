@@ -1,0 +1,382 @@
+"""Ticket counts at volume, exact at any instant, without scanning every ticket.
+
+`ticket_tallies` (kept by database triggers) counts tickets per contract, priority, status,
+stored outcomes and UTC logging day. `counts` cuts logging time at given instants:
+
+* whole days come from the tallies (a few rows per day, however many tickets);
+* a day that an instant cuts in two is counted on its larger side from the tallies, and the
+  tickets of its smaller side (at most twelve hours of them) are moved by one indexed query;
+* stored outcomes become the outcomes at `now` by one more query over the only tickets whose
+  answer differs: targets still open past their risk instant or their due instant (the
+  dispatcher records breaches as they happen, so these are few).
+
+Four statements whatever the number of tickets; the Python work is per returned group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col
+
+from bot.db.models import Contract, TargetOutcome, Tenant, Ticket, TicketStatus, TicketTally
+
+TARGETS = ("response", "resolution")
+HALF_DAY = timedelta(hours=12)
+
+
+class Scoped(Protocol):
+    """What a report may count (`figures.Scope`)."""
+
+    def where(self, *, contract_id: Any, tenant_id: Any) -> ColumnElement[bool]:
+        """The scope as a SQL condition on rows with a contract and a tenant column."""
+        ...
+
+
+@dataclass(frozen=True)
+class ContractRef:
+    """A contract as reports name it: its tenant, its pack, its label."""
+
+    contract_id: int
+    tenant_id: int
+    tenant: str
+    pack_id: str
+    label: str | None
+
+    @property
+    def sort_key(self) -> tuple[str, str, int]:
+        """Reports list contracts by tenant name, pack, id."""
+        return (self.tenant, self.pack_id, self.contract_id)
+
+
+REF_COLUMNS = (
+    col(Contract.id),
+    col(Contract.tenant_id),
+    col(Tenant.name),
+    col(Contract.pack_id),
+    col(Contract.label),
+)
+
+
+def ref_of(row: Any) -> ContractRef:
+    """The contract named by a row of `ref_select`."""
+    return ContractRef(
+        contract_id=row.contract_id,
+        tenant_id=row.tenant_id,
+        tenant=row.tenant_name,
+        pack_id=row.pack_id,
+        label=row.label,
+    )
+
+
+def ref_select(*extra: Any) -> Any:
+    """SELECT the contract's reference columns (join `Contract` and `Tenant`), then `extra`."""
+    return sql_select(
+        col(Contract.id).label("contract_id"),
+        col(Contract.tenant_id).label("tenant_id"),
+        col(Tenant.name).label("tenant_name"),
+        col(Contract.pack_id).label("pack_id"),
+        col(Contract.label).label("label"),
+        *extra,
+    )
+
+
+def effective_outcome(target: str, now: datetime) -> Any:
+    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
+    '' without a target (never NULL: a negated condition over it must stay true or false)."""
+    outcome = getattr(Ticket, f"{target}_outcome")
+    due = getattr(Ticket, f"{target}_due")
+    return case(
+        (
+            and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
+            TargetOutcome.BREACHED.value,
+        ),
+        else_=func.coalesce(col(outcome), ""),
+    )
+
+
+def at_risk(target: str, now: datetime) -> Any:
+    """Whether a target is at risk at `now`, as SQL: open, past its risk instant, not late."""
+    outcome = getattr(Ticket, f"{target}_outcome")
+    due = getattr(Ticket, f"{target}_due")
+    risk = getattr(Ticket, f"{target}_risk_at")
+    return and_(
+        col(outcome) == TargetOutcome.OPEN.value,
+        col(risk).is_not(None),
+        col(risk) <= now,
+        or_(col(due).is_(None), col(due) >= now),
+    )
+
+
+def _differs_at(now: datetime) -> Any:
+    """Tickets whose outcome or risk at `now` is not their stored outcome: each branch runs
+    on an index (outcome, instant)."""
+    branches = []
+    for target in TARGETS:
+        outcome = col(getattr(Ticket, f"{target}_outcome"))
+        for instant in (f"{target}_risk_at", f"{target}_due"):
+            branches.append(
+                and_(outcome == TargetOutcome.OPEN.value, col(getattr(Ticket, instant)) <= now)
+            )
+    return or_(*branches)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Tickets alike at `now`: logged in one slice, one contract, priority and status, with
+    the same outcome of each target ('' without one) and the same risk flags."""
+
+    bucket: int  # how many of the cutting instants are at or before their logging instant
+    contract_id: int
+    priority: str
+    status: TicketStatus
+    response: str
+    resolution: str
+    response_risk: bool = False
+    resolution_risk: bool = False
+
+    @property
+    def breached(self) -> bool:
+        """Whether a target is missed."""
+        return TargetOutcome.BREACHED.value in (self.response, self.resolution)
+
+    @property
+    def risky(self) -> bool:
+        """Whether a target is at risk."""
+        return self.response_risk or self.resolution_risk
+
+
+@dataclass(frozen=True)
+class Counts:
+    """`counts`' answer: tickets per group, and the contracts they belong to."""
+
+    groups: dict[Group, int]
+    contracts: dict[int, ContractRef]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _first_day(instant: datetime) -> date:
+    """The first UTC day whose midday is at or after `instant`."""
+    shifted = (instant - HALF_DAY).astimezone(UTC)
+    if shifted.time() == time():
+        return shifted.date()
+    return shifted.date() + timedelta(days=1)
+
+
+def _edges(cuts: Sequence[datetime]) -> list[tuple[datetime, datetime, date]]:
+    """The logging ranges whose tickets a day's tally counts in the wrong slice, with that
+    day: the smaller side of a day one instant cuts; the whole day when several do."""
+    by_day: dict[date, list[datetime]] = defaultdict(list)
+    for cut in cuts:
+        utc = cut.astimezone(UTC)
+        if utc.time() != time():
+            by_day[utc.date()].append(utc)
+    edges: list[tuple[datetime, datetime, date]] = []
+    for day, inside in sorted(by_day.items()):
+        start, end = _day_start(day), _day_start(day + timedelta(days=1))
+        if len(inside) > 1:
+            edges.append((start, end, day))
+        elif inside[0] <= start + HALF_DAY:
+            edges.append((start, inside[0], day))
+        else:
+            edges.append((inside[0], end, day))
+    return edges
+
+
+def _status(value: Any) -> TicketStatus:
+    return value if isinstance(value, TicketStatus) else TicketStatus[str(value)]
+
+
+def counts(
+    *,
+    session: Session,
+    scope: Scoped,
+    cuts: Sequence[datetime],
+    now: datetime,
+    statuses: Collection[TicketStatus] | None = None,
+    inside: bool = False,
+) -> Counts:
+    """Tickets in `scope` per `Group` at `now`, their logging time cut at `cuts` (ascending):
+    a group's `bucket` is how many cuts are at or before its tickets' logging instant.
+
+    `statuses` keeps those statuses only; `inside` keeps buckets 1 to len(cuts) - 1 only
+    (the slices between the first and the last cut) and reads only their rows.
+    """
+    groups: dict[Group, int] = defaultdict(int)
+    refs: dict[int, ContractRef] = {}
+    firsts = [_first_day(cut) for cut in cuts]
+
+    def day_bucket(day: date) -> int:
+        return sum(1 for first in firsts if day >= first)
+
+    # 1. Whole days from the tallies, each in the slice holding its midday.
+    day = col(TicketTally.day)
+    bucket = case(
+        *((day >= first, len(firsts) - i) for i, first in enumerate(reversed(firsts))), else_=0
+    )
+    where: list[Any] = [
+        scope.where(contract_id=TicketTally.contract_id, tenant_id=TicketTally.tenant_id)
+    ]
+    if statuses is not None:
+        where.append(col(TicketTally.status).in_([s.name for s in statuses]))
+    if inside and cuts:
+        where += [day >= firsts[0], day < firsts[-1]]
+    tallied = (
+        ref_select(
+            bucket.label("bucket"),
+            col(TicketTally.priority).label("priority"),
+            col(TicketTally.status).label("status"),
+            col(TicketTally.response_outcome).label("response"),
+            col(TicketTally.resolution_outcome).label("resolution"),
+            func.sum(col(TicketTally.n)).label("n"),
+        )
+        .select_from(TicketTally)
+        .join(Contract, col(Contract.id) == col(TicketTally.contract_id))
+        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        .where(*where)
+        .group_by(
+            *REF_COLUMNS,
+            bucket,
+            col(TicketTally.priority),
+            col(TicketTally.status),
+            col(TicketTally.response_outcome),
+            col(TicketTally.resolution_outcome),
+        )
+    )
+    for row in session.execute(tallied):
+        refs.setdefault(row.contract_id, ref_of(row))
+        key = Group(
+            int(row.bucket),
+            row.contract_id,
+            row.priority,
+            _status(row.status),
+            row.response,
+            row.resolution,
+        )
+        groups[key] += int(row.n or 0)
+
+    ticket_where: list[Any] = [
+        scope.where(contract_id=Ticket.contract_id, tenant_id=Ticket.tenant_id)
+    ]
+    if statuses is not None:
+        ticket_where.append(col(Ticket.status).in_(list(statuses)))
+    logged = col(Ticket.logged_at)
+    slice_of = case(
+        *((logged >= cut, len(cuts) - i) for i, cut in enumerate(reversed(cuts))), else_=0
+    )
+    stored = (
+        func.coalesce(col(Ticket.response_outcome), "").label("response"),
+        func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
+    )
+
+    # 2. The edges of cut days: from the slice of their day's tally to their own.
+    edges = _edges(cuts)
+    if edges:
+        edge = case(
+            *((and_(logged >= start, logged < end), i) for i, (start, end, _) in enumerate(edges)),
+            else_=-1,
+        ).label("edge")
+        moved = (
+            ref_select(
+                edge,
+                slice_of.label("bucket"),
+                col(Ticket.priority).label("priority"),
+                col(Ticket.status).label("status"),
+                *stored,
+                func.count().label("n"),
+            )
+            .select_from(Ticket)
+            .join(Contract, col(Contract.id) == col(Ticket.contract_id))
+            .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+            .where(
+                or_(*(and_(logged >= start, logged < end) for start, end, _ in edges)),
+                *ticket_where,
+            )
+            .group_by(
+                *REF_COLUMNS,
+                edge,
+                slice_of,
+                col(Ticket.priority),
+                col(Ticket.status),
+                *stored,
+            )
+        )
+        for row in session.execute(moved):
+            if row.edge < 0:
+                continue
+            refs.setdefault(row.contract_id, ref_of(row))
+            status = _status(row.status)
+            source = Group(
+                day_bucket(edges[row.edge][2]),
+                row.contract_id,
+                row.priority,
+                status,
+                row.response,
+                row.resolution,
+            )
+            target = Group(
+                int(row.bucket), row.contract_id, row.priority, status, row.response, row.resolution
+            )
+            groups[source] -= int(row.n)
+            groups[target] += int(row.n)
+
+    # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
+    changing = [_differs_at(now), *ticket_where]
+    if inside and cuts:
+        changing += [logged >= cuts[0], logged < cuts[-1]]
+    effective = [effective_outcome(target, now) for target in TARGETS]
+    risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
+    late = (
+        ref_select(
+            slice_of.label("bucket"),
+            col(Ticket.priority).label("priority"),
+            col(Ticket.status).label("status"),
+            *stored,
+            effective[0].label("response_now"),
+            effective[1].label("resolution_now"),
+            risks[0].label("response_risk"),
+            risks[1].label("resolution_risk"),
+            func.count().label("n"),
+        )
+        .select_from(Ticket)
+        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
+        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        .where(*changing)
+        .group_by(
+            *REF_COLUMNS,
+            slice_of,
+            col(Ticket.priority),
+            col(Ticket.status),
+            *stored,
+            *effective,
+            *risks,
+        )
+    )
+    for row in session.execute(late):
+        refs.setdefault(row.contract_id, ref_of(row))
+        status = _status(row.status)
+        common = (int(row.bucket), row.contract_id, row.priority, status)
+        groups[Group(*common, row.response, row.resolution)] -= int(row.n)
+        now_group = Group(
+            *common,
+            row.response_now,
+            row.resolution_now,
+            bool(row.response_risk),
+            bool(row.resolution_risk),
+        )
+        groups[now_group] += int(row.n)
+
+    last = len(cuts)
+    kept = {
+        group: n for group, n in groups.items() if n and (not inside or 0 < group.bucket < last)
+    }
+    return Counts(groups=kept, contracts=refs)
