@@ -29,7 +29,7 @@ from bot.db.models import (
     TicketPause,
     TicketStatus,
 )
-from bot.services import contracts, demo, tenants, users
+from bot.services import contracts, demo, outcomes, tenants, users
 from bot.services.ticket_sla import TicketClocks, clocks_for
 from bot.settings import current_settings
 from bot.wording import zone_of
@@ -127,6 +127,15 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
                 "responded_at": responded_at,
                 "response_breached": _missed(response_due, responded_at, now),
                 "resolution_breached": _missed(resolution_due, None, now),
+                # As `outcomes.store` would: reports count stored outcomes.
+                "response_outcome": outcomes.outcome_of(
+                    found.response, breached=_missed(response_due, responded_at, now)
+                ),
+                "resolution_outcome": outcomes.outcome_of(
+                    found.resolution, breached=_missed(resolution_due, None, now)
+                ),
+                "response_risk_at": outcomes.risk_at(found.response),
+                "resolution_risk_at": outcomes.risk_at(found.resolution),
                 "sla_generation": 1,
                 "updated_at": now,
                 "owner_id": agent.id if assigned else None,

@@ -67,13 +67,13 @@ class Scope:
                 ticket_visibility(self.actor, contract_id=contract_id, tenant_id=tenant_id)
             )
         if self.tenant_id is not None:
-            conditions.append(col(tenant_id) == self.tenant_id)
+            conditions.append(tenant_id == self.tenant_id)
         if self.provider_code is not None:
             packs = sorted(
                 p.id for p in load_packs().values() if p.provider_code == self.provider_code
             )
             contracts = select(Contract.id).where(col(Contract.pack_id).in_(packs))
-            conditions.append(col(contract_id).in_(contracts))
+            conditions.append(contract_id.in_(contracts))
         return and_(true(), *conditions)
 
     def tickets(self) -> ColumnElement[bool]:

@@ -15,15 +15,39 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
+def _cover(target: str, other: str) -> tuple[str, ...]:
+    instants = ("outcome", "risk_at", "due")
+    return (
+        *(f"{target}_{i}" for i in instants),
+        *(f"{other}_{i}" for i in instants),
+        "logged_at",
+        "contract_id",
+        "tenant_id",
+        "priority",
+        "status",
+    )
+
+
 KEY = ("contract_id", "tenant_id", "priority", "status", "response_outcome", "resolution_outcome")
 #: The columns of a ticket whose change moves it to another tally row.
 WATCHED = (*KEY, "logged_at")
 INDEXES = (
-    ("ix_tickets_logged_at", ["logged_at"]),
-    ("ix_tickets_response_outcome_risk_at", ["response_outcome", "response_risk_at"]),
-    ("ix_tickets_response_outcome_due", ["response_outcome", "response_due"]),
-    ("ix_tickets_resolution_outcome_risk_at", ["resolution_outcome", "resolution_risk_at"]),
-    ("ix_tickets_resolution_outcome_due", ["resolution_outcome", "resolution_due"]),
+    (
+        "ix_tickets_logged_at_tally",  # covering: the edges of cut days read no table row
+        [
+            "logged_at",
+            "contract_id",
+            "tenant_id",
+            "priority",
+            "status",
+            "response_outcome",
+            "resolution_outcome",
+        ],
+    ),
+    # covering: the targets still open past their risk or due instant read no table row
+    ("ix_tickets_response_outcome_cover", [*_cover("response", "resolution")]),
+    ("ix_tickets_resolution_outcome_cover", [*_cover("resolution", "response")]),
 )
 
 
