@@ -35,10 +35,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# bench/ holds telegram.py and slack.py: keep the folder off the path (the real packages).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from bot.channels import builtin  # noqa: E402
 from bot.db.engine import make_engine, transaction  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Contract, MilestoneRow, Ticket, TicketStatus, User  # noqa: E402
@@ -226,6 +230,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="milestones per transaction")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    builtin.install()  # the shipped channels: notifications are routed to their rooms
     if args.run is not None:  # the child: dispatch only
         print(json.dumps(run(args.run, seconds=args.seconds, batch=args.batch)))
         return 0

@@ -42,7 +42,7 @@ from bot.db.migrate import upgrade  # noqa: E402
 from bot.services import demo_volume  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.core import entry  # noqa: E402
-from handlers.model import InboundEvent, OutgoingFile, Outcome  # noqa: E402
+from handlers.model import InboundEvent, Outcome, OutgoingFile  # noqa: E402
 
 READS = [
     ("demo-agent", "/queue"),
@@ -200,7 +200,7 @@ def main() -> int:
             failed_writes += writer.failed
             print(f"{name}: concurrent writes {writer.done}, failed {writer.failed}", flush=True)
     print()
-    for name, timings in results.items():  # reads without a chart: no second line
+    for timings in results.values():  # reads without a chart: no second line
         for label in [k for k, v in timings.items() if k.endswith(CHARTS)]:
             if timings[label] == timings[label.removesuffix(CHARTS)]:
                 del timings[label]

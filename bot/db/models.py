@@ -277,6 +277,24 @@ class TicketTally(SQLModel, table=True):
     n: int = 0
 
 
+class TicketTallyDelta(SQLModel, table=True):
+    """A change of one tally row not yet folded into `ticket_tallies` (PostgreSQL): its
+    triggers append these rather than lock a shared counter row, so concurrent writers never
+    wait on each other; `tallies.fold` adds them up. Reads count both tables."""
+
+    __tablename__ = "ticket_tally_deltas"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int
+    tenant_id: int
+    priority: str = Field(max_length=30)
+    status: str = Field(max_length=20)
+    response_outcome: str = Field(max_length=12)
+    resolution_outcome: str = Field(max_length=12)
+    day: date
+    n: int
+
+
 class TicketPause(SQLModel, table=True):
     """A stop-clock interval; open while `ended_at` is None."""
 

@@ -29,7 +29,7 @@ from bot.db.models import (
     TicketPause,
     TicketStatus,
 )
-from bot.services import contracts, demo, outcomes, tenants, users
+from bot.services import contracts, demo, outcomes, tallies, tenants, users
 from bot.services.ticket_sla import TicketClocks, clocks_for
 from bot.settings import current_settings
 from bot.wording import zone_of
@@ -161,6 +161,7 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
             written = _flush(session, written, tickets, events, pauses, stones)
     written = _flush(session, written, tickets, events, pauses, stones)
     _store_counters(session, next_numbers)
+    tallies.fold(session=session)  # the rows' tally deltas (PostgreSQL), added up at once
     if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequence on
         session.execute(
             text(

@@ -1,7 +1,9 @@
 """Ticket counts at volume, exact at any instant, without scanning every ticket.
 
 `ticket_tallies` (kept by database triggers) counts tickets per contract, priority, status,
-stored outcomes and UTC logging day. `counts` cuts logging time at given instants:
+stored outcomes and UTC logging day; on PostgreSQL the triggers append deltas instead (no
+writer waits on a shared counter row), which `fold` adds up and reads count meanwhile.
+`counts` cuts logging time at given instants:
 
 * whole days come from the tallies (a few rows per day, however many tickets);
 * a day that an instant cuts in two is counted on its larger side from the tallies, and the
@@ -21,11 +23,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, text, union_all
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
-from bot.db.models import Contract, TargetOutcome, Tenant, Ticket, TicketStatus, TicketTally
+from bot.db.models import (
+    Contract,
+    TargetOutcome,
+    Tenant,
+    Ticket,
+    TicketStatus,
+    TicketTally,
+    TicketTallyDelta,
+)
 
 TARGETS = ("response", "resolution")
 HALF_DAY = timedelta(hours=12)
@@ -160,6 +170,47 @@ class Counts:
     contracts: dict[int, ContractRef]
 
 
+KEPT_NAMES = ("priority", "status", "response", "resolution")
+TALLY_COLUMNS = (
+    "contract_id",
+    "tenant_id",
+    "priority",
+    "status",
+    "response_outcome",
+    "resolution_outcome",
+    "day",
+)
+
+
+def _tally_rows() -> Any:
+    """The tallies with their deltas not yet folded (one snapshot: a fold is atomic)."""
+    folded = sql_select(*(getattr(TicketTally, c) for c in (*TALLY_COLUMNS, "n")))
+    pending = sql_select(*(getattr(TicketTallyDelta, c) for c in (*TALLY_COLUMNS, "n")))
+    return union_all(folded, pending).subquery("tally")
+
+
+def fold(*, session: Session, limit: int = 50_000) -> int:
+    """Add up to `limit` deltas into the tallies (PostgreSQL's triggers append them; SQLite's
+    update the tallies directly); returns how many tally rows changed.
+
+    Deltas are taken with SKIP LOCKED and tally rows written in key order: two folds at once
+    never wait on each other in a cycle, and no user transaction writes the tallies.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    names = ", ".join(TALLY_COLUMNS)
+    statement = text(
+        f"WITH moved AS (DELETE FROM ticket_tally_deltas WHERE id IN ("  # noqa: S608 - fixed names
+        f"SELECT id FROM ticket_tally_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+        f"RETURNING {names}, n) "
+        f"INSERT INTO ticket_tallies ({names}, n) "
+        f"SELECT {names}, sum(n) FROM moved GROUP BY {names} ORDER BY {names} "
+        f"ON CONFLICT ({names}) DO UPDATE SET n = ticket_tallies.n + EXCLUDED.n"
+    )
+    result: Any = session.execute(statement, {"limit": limit})
+    return int(result.rowcount or 0)
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -219,38 +270,33 @@ def counts(
         return sum(1 for first in firsts if day >= first)
 
     # 1. Whole days from the tallies, each in the slice holding its midday.
-    day = col(TicketTally.day)
+    tally = _tally_rows()
+    day = tally.c.day
     bucket = case(
         *((day >= first, len(firsts) - i) for i, first in enumerate(reversed(firsts))), else_=0
     )
-    where: list[Any] = [
-        scope.where(contract_id=TicketTally.contract_id, tenant_id=TicketTally.tenant_id)
-    ]
+    where: list[Any] = [scope.where(contract_id=tally.c.contract_id, tenant_id=tally.c.tenant_id)]
     if statuses is not None:
-        where.append(col(TicketTally.status).in_([s.name for s in statuses]))
+        where.append(tally.c.status.in_([s.name for s in statuses]))
     if inside and cuts:
         where += [day >= firsts[0], day < firsts[-1]]
+    grouped = (
+        tally.c.priority,
+        tally.c.status,
+        tally.c.response_outcome,
+        tally.c.resolution_outcome,
+    )
     tallied = (
         ref_select(
             bucket.label("bucket"),
-            col(TicketTally.priority).label("priority"),
-            col(TicketTally.status).label("status"),
-            col(TicketTally.response_outcome).label("response"),
-            col(TicketTally.resolution_outcome).label("resolution"),
-            func.sum(col(TicketTally.n)).label("n"),
+            *(column.label(name) for column, name in zip(grouped, KEPT_NAMES, strict=True)),
+            func.sum(tally.c.n).label("n"),
         )
-        .select_from(TicketTally)
-        .join(Contract, col(Contract.id) == col(TicketTally.contract_id))
+        .select_from(tally)
+        .join(Contract, col(Contract.id) == tally.c.contract_id)
         .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
         .where(*where)
-        .group_by(
-            *REF_COLUMNS,
-            bucket,
-            col(TicketTally.priority),
-            col(TicketTally.status),
-            col(TicketTally.response_outcome),
-            col(TicketTally.resolution_outcome),
-        )
+        .group_by(*REF_COLUMNS, bucket, *grouped)
     )
     for row in session.execute(tallied):
         refs.setdefault(row.contract_id, ref_of(row))

@@ -22,6 +22,9 @@ Idempotency keys (per destination, suffixed ``|audience|channel|chat``):
 ``t{ticket}:{target}:breached``: a breach is told once per ticket and target, even when a
 later regeneration fires it again; a warning or due ping repeats only for a new due instant.
 
+Tallies. On PostgreSQL each pass also folds the ticket tallies' deltas (`tallies.fold`),
+the changes that ticket writes append for the reports.
+
 Wake-up. `run` sleeps until the earliest pending ``due_at``; a COMMIT in this process that
 writes milestone rows wakes it at once (`bot.db.signals`), and it never sleeps longer
 than ``worker_max_sleep_seconds`` (real seconds), the bound within which rows written by
@@ -48,7 +51,7 @@ from bot.db.models import (
     Ticket,
     TicketStatus,
 )
-from bot.services import notify, outcomes, tickets
+from bot.services import notify, outcomes, tallies, tickets
 from bot.settings import Settings
 from bot.sla.clock import BREACH_DELAY, MilestoneKind
 from bot.worker import escalation
@@ -144,6 +147,11 @@ class Dispatcher:
             if batch.claimed < self.batch_size:
                 break
         return total
+
+    def fold_tallies(self) -> int:
+        """Fold the ticket tallies' pending deltas (PostgreSQL) so that reports stay short."""
+        with transaction(self.engine) as session:
+            return tallies.fold(session=session)
 
     def next_due(self) -> datetime | None:
         """The earliest pending milestone instant."""
@@ -305,6 +313,8 @@ class Dispatcher:
             self.deadline = None  # awake: any wake-up counts until the next sleep is planned
             try:
                 claimed = await asyncio.to_thread(self.dispatch_due, max_batches=20)
+                if self.postgres:
+                    await asyncio.to_thread(self.fold_tallies)
                 next_due = await asyncio.to_thread(self.next_due)
             except Exception:
                 log.exception("milestone dispatch failed; retrying")

@@ -1,4 +1,5 @@
-"""reads at volume: per-day ticket tallies kept by triggers, and the indexes of their edges
+"""reads at volume: per-day ticket tallies kept by triggers (with their unfolded deltas on
+PostgreSQL), and the covering indexes of their edges
 
 Revision ID: 0019
 Revises: 0015
@@ -97,23 +98,28 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
+def _delta(row: str, day: str, status: str, n: int) -> str:
+    return (
+        f"INSERT INTO ticket_tally_deltas ({COLUMNS}, n) VALUES ({_values(row, day, status)}, {n})"
+    )
+
+
 def _postgresql_triggers() -> list[str]:
     new, old = (
         "(NEW.logged_at AT TIME ZONE 'UTC')::date",
         "(OLD.logged_at AT TIME ZONE 'UTC')::date",
     )
-    add, remove = _add("NEW", new, "NEW.status::text"), _remove("OLD", old, "OLD.status::text")
-    key_new = f"ROW({_values('NEW', new, 'NEW.status::text')})"
-    key_old = f"ROW({_values('OLD', old, 'OLD.status::text')})"
+    add = _delta("NEW", new, "NEW.status::text", 1)
+    remove = _delta("OLD", old, "OLD.status::text", -1)
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in WATCHED)
-    # A moved ticket locks its two tally rows in key order: two moves never wait on each other
-    # in a cycle (no deadlock between transactions moving tickets in opposite directions).
+    # Appended deltas, not updates of shared counter rows: concurrent transactions moving
+    # tickets never wait on each other (moves in any order cannot deadlock); `tallies.fold`
+    # adds them into `ticket_tallies`.
     return [
         "CREATE FUNCTION tickets_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"IF TG_OP = 'INSERT' THEN {add}; "
-        f"ELSIF TG_OP = 'DELETE' THEN {remove}; "
-        f"ELSIF {key_new} < {key_old} THEN {add}; {remove}; "
-        f"ELSE {remove}; {add}; END IF; RETURN NULL; END $$",
+        f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {remove}; END IF; "
+        f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {add}; END IF; "
+        "RETURN NULL; END $$",
         "CREATE TRIGGER tickets_tally_insert_delete AFTER INSERT OR DELETE ON tickets "
         "FOR EACH ROW EXECUTE FUNCTION tickets_tally()",
         f"CREATE TRIGGER tickets_tally_update AFTER UPDATE OF {', '.join(WATCHED)} ON tickets "
@@ -141,6 +147,19 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_ticket_tallies_tenant_id_tenants")
         ),
         sa.PrimaryKeyConstraint(*KEY, "day", name=op.f("pk_ticket_tallies")),
+    )
+    op.create_table(
+        "ticket_tally_deltas",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("priority", sa.String(length=30), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("response_outcome", sa.String(length=12), nullable=False),
+        sa.Column("resolution_outcome", sa.String(length=12), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_tally_deltas")),
     )
     op.create_index("ix_ticket_tallies_status_day", "ticket_tallies", ["status", "day"])
     op.create_index("ix_ticket_tallies_day", "ticket_tallies", ["day"])
@@ -178,4 +197,5 @@ def downgrade() -> None:
             batch_op.drop_index(name)
     op.drop_index("ix_ticket_tallies_day", table_name="ticket_tallies")
     op.drop_index("ix_ticket_tallies_status_day", table_name="ticket_tallies")
+    op.drop_table("ticket_tally_deltas")
     op.drop_table("ticket_tallies")
