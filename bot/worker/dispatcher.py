@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
@@ -133,6 +133,7 @@ class Dispatcher:
             with session.no_autoflush:  # the rows are written once, at the COMMIT
                 for milestone, ticket in claimed:
                     result.fired.append(self._process(session, milestone, ticket, now))
+            self._close(session, result.fired, now)
         result.committed_at = self.clock.now()
         if self.on_commit is not None and result.fired:
             self.on_commit(result)
@@ -189,13 +190,7 @@ class Dispatcher:
         messages = 0
         if reason is None:
             messages = self._fire(session, milestone, ticket, kind, now)
-            milestone.status = MilestoneStatus.DONE
             reason = "fired"
-        else:
-            milestone.status = MilestoneStatus.CANCELLED
-        milestone.done_at = now
-        milestone.lease_until = None
-        session.add(milestone)
         return Fired(
             milestone_id=milestone.id,
             ticket_id=ticket.id,
@@ -204,6 +199,28 @@ class Dispatcher:
             due_at=milestone.due_at,
             outcome=reason,
             messages=messages,
+        )
+
+    @staticmethod
+    def _close(session: Session, fired: list[Fired], now: datetime) -> None:
+        """Mark the batch's rows done or cancelled: one statement, run for every row."""
+        if not fired:
+            return
+        table = MilestoneRow.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(status=bindparam("new_status"), done_at=now, lease_until=None)
+        )
+        session.execute(
+            statement,
+            [
+                {
+                    "row_id": f.milestone_id,
+                    "new_status": MilestoneStatus.DONE if f.fired else MilestoneStatus.CANCELLED,
+                }
+                for f in fired
+            ],
         )
 
     @staticmethod

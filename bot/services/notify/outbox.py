@@ -69,8 +69,9 @@ def outbox_row(
 def insert_row(session: Session, values: dict[str, Any]) -> bool:
     """Insert unless the idempotency key exists; returns whether a row was written."""
     dialect = session.get_bind().dialect.name
-    statement = insert_ignoring(dialect, _NOTIFICATIONS, **values).returning(_NOTIFICATIONS.c.id)
-    return session.execute(statement).first() is not None
+    # Values as parameters, not in the statement: it is compiled once per process, not per row.
+    statement = insert_ignoring(dialect, _NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
+    return session.execute(statement, values).first() is not None
 
 
 def emit(
