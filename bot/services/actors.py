@@ -66,4 +66,5 @@ def ticket_visibility(
         return column.in_(contracts)
     if actor.user.tenant_id is None:
         return false()
-    return col(tenant_id) == actor.user.tenant_id
+    column = tenant_id if isinstance(tenant_id, ColumnElement) else col(tenant_id)
+    return column == actor.user.tenant_id
