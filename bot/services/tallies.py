@@ -189,9 +189,9 @@ def _tally_rows() -> Any:
     return union_all(folded, pending).subquery("tally")
 
 
-def fold(*, session: Session, limit: int = 50_000) -> int:
-    """Add up to `limit` deltas into the tallies (PostgreSQL's triggers append them; SQLite's
-    update the tallies directly); returns how many tally rows changed.
+def fold(*, session: Session) -> int:
+    """Add the deltas into the tallies (PostgreSQL's triggers append them; SQLite's update the
+    tallies directly); returns how many tally rows changed.
 
     Deltas are taken with SKIP LOCKED and tally rows written in key order: two folds at once
     never wait on each other in a cycle, and no user transaction writes the tallies.
@@ -201,13 +201,13 @@ def fold(*, session: Session, limit: int = 50_000) -> int:
     names = ", ".join(TALLY_COLUMNS)
     statement = text(
         f"WITH moved AS (DELETE FROM ticket_tally_deltas WHERE id IN ("  # noqa: S608 - fixed names
-        f"SELECT id FROM ticket_tally_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+        f"SELECT id FROM ticket_tally_deltas FOR UPDATE SKIP LOCKED) "
         f"RETURNING {names}, n) "
         f"INSERT INTO ticket_tallies ({names}, n) "
         f"SELECT {names}, sum(n) FROM moved GROUP BY {names} ORDER BY {names} "
         f"ON CONFLICT ({names}) DO UPDATE SET n = ticket_tallies.n + EXCLUDED.n"
     )
-    result: Any = session.execute(statement, {"limit": limit})
+    result: Any = session.execute(statement)
     return int(result.rowcount or 0)
 
 
