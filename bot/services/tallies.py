@@ -12,7 +12,7 @@ writer waits on a shared counter row), which `fold` adds up and reads count mean
   answer differs: targets still open past their risk instant or their due instant (the
   dispatcher records breaches as they happen, so these are few).
 
-Four statements whatever the number of tickets; the Python work is per returned group.
+Three statements at most whatever the number of tickets; the Python work is per returned group.
 """
 
 from __future__ import annotations
