@@ -84,6 +84,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
+EARLY_ANSWERS_KEPT = 10_000  # ids of clicks answered at intake, remembered for their handling
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
@@ -196,6 +197,9 @@ class TelegramChannel:
         # Webhook updates are stored by the route; polled ones reach `handle`, which stores
         # them. Either way the inbox drainer hands them to `handle_row`.
         self.claim_updates = claim_updates
+        # Clicks answered as soon as they were stored (their handling does not answer again).
+        self._answered: set[str] = set()
+        self._early: set[asyncio.Task[None]] = set()
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -261,6 +265,7 @@ class TelegramChannel:
                 return
 
     async def _stop(self) -> None:
+        await self._answered_early()
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
@@ -271,6 +276,12 @@ class TelegramChannel:
     async def drain(self) -> None:
         """Wait until every update stored so far is handled (or parked)."""
         await hub.settled(CHANNEL)
+        await self._answered_early()
+
+    async def _answered_early(self) -> None:
+        """Wait for the answers of clicks sent at intake."""
+        while self._early:
+            await asyncio.gather(*list(self._early), return_exceptions=True)
 
     async def register_commands(self) -> None:
         """Set the command menus the core computes from its command table: customers' by
@@ -326,7 +337,28 @@ class TelegramChannel:
         fresh = await anyio.to_thread.run_sync(run)
         if fresh:
             hub.ring()
+            self._answer_early(update)
         return fresh
+
+    def _answer_early(self, update: Update) -> None:
+        """Stop the spinner of a stored click at once, when its answer carries no text (a step
+        button, not an agent's ticket button, whose toast is the core's answer)."""
+        query = update.callback_query
+        if query is None or (query.data and parse_ticket_action(query.data) is not None):
+            return
+        if len(self._answered) >= EARLY_ANSWERS_KEPT:
+            self._answered.clear()  # a forgotten id is answered twice at worst (refused quietly)
+        self._answered.add(query.id)
+        task = asyncio.get_running_loop().create_task(self._quietly(query.answer()))
+        self._early.add(task)
+        task.add_done_callback(self._early.discard)
+
+    def _unanswered(self, query: CallbackQuery) -> bool:
+        """Whether the click still needs its answer (not answered when it was stored)."""
+        if query.id in self._answered:
+            self._answered.discard(query.id)
+            return False
+        return True
 
     # ------------------------------------------------------------------ update handling
 
@@ -506,7 +538,8 @@ class TelegramChannel:
         data = query.data
         message = query.message if isinstance(query.message, Message) else None
         if not data:
-            await self._quietly(query.answer())
+            if self._unanswered(query):
+                await self._quietly(query.answer())
             return
         chat = query.message.chat if query.message is not None else None
         chat_id = chat.id if chat is not None else query.from_user.id
@@ -524,8 +557,9 @@ class TelegramChannel:
         # Answering the click and closing questions do not depend on the core's answer: they
         # run while the core works and while its answer is sent.
         work = asyncio.ensure_future(self._process(event, update_id))
+        answer = query.answer() if self._unanswered(query) else asyncio.sleep(0)
         closing = asyncio.gather(
-            self._quietly(query.answer()),
+            self._quietly(answer),
             self._quietly(self._close_question(message if mine else None, label)),
             self._strip(stale),
         )
