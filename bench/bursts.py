@@ -162,7 +162,9 @@ async def slack_round(
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
 
 
-async def run(chats: int, rounds: int, telegram_rate: float) -> tuple[Figures, Figures]:
+async def run(
+    chats: int, rounds: int, telegram_rate: float, profile: Path | None = None
+) -> tuple[Figures, Figures]:
     """Play the bursts against one serve process; the Telegram and Slack figures."""
     telegram, slack = Figures(), Figures()
     with tempfile.TemporaryDirectory(prefix="bench-bursts-") as tmp:
@@ -173,7 +175,12 @@ async def run(chats: int, rounds: int, telegram_rate: float) -> tuple[Figures, F
             url=world.url,
             platforms=platforms,
             workdir=work,
-            extra={"SUPPORTBOT_TELEGRAM_MESSAGES_PER_SECOND": str(telegram_rate)},
+            extra={
+                "SUPPORTBOT_TELEGRAM_MESSAGES_PER_SECOND": str(telegram_rate),
+                # Profiled, everything is slower: writers wait for each other longer.
+                **({"SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "60000"} if profile else {}),
+            },
+            profile=profile,
         )
         limits = httpx.Limits(max_connections=4 * chats, max_keepalive_connections=4 * chats)
         try:
@@ -192,6 +199,9 @@ async def run(chats: int, rounds: int, telegram_rate: float) -> tuple[Figures, F
                     await slack_round(
                         client, serve, platforms, world.slack, slack if measured else None
                     )
+        except Exception:
+            print(serve.log_tail(), file=sys.stderr)
+            raise
         finally:
             serve.stop()
             platforms.stop()
@@ -225,11 +235,14 @@ def main() -> int:
         default=1000.0,
         help="the bot's Telegram messages per second (Telegram's own limit: 30)",
     )
+    parser.add_argument(
+        "--profile", type=Path, help="save a CPU profile of the serve process (needs yappi)"
+    )
     args = parser.parse_args()
     print(
         f"bursts: {args.chats} chats at once per platform, {args.rounds} rounds, {harness.load()}"
     )
-    telegram, slack = asyncio.run(run(args.chats, args.rounds, args.telegram_rate))
+    telegram, slack = asyncio.run(run(args.chats, args.rounds, args.telegram_rate, args.profile))
     expected = args.chats * args.rounds
     report("Telegram", telegram, expected, "first reply", FIRST_REPLY_GOAL_MS, telegram.first)
     report("Telegram", telegram, expected, "callback answered", CALLBACK_GOAL_MS, telegram.answered)

@@ -292,6 +292,8 @@ class Serve:
     args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: Save a CPU profile of every thread here on exit (yappi; `bench/profile_serve.py`).
+    profile: Path | None = None
 
     def start(self) -> Serve:
         """Start it and wait for its probe."""
@@ -308,7 +310,7 @@ class Serve:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / f"serve-{self.port}.log").open("ab") as out:
             self.process = subprocess.Popen(
-                [str(SUPPORTBOT), "serve", *self.args],
+                self._command(),
                 env=env,
                 cwd=self.workdir,
                 stdout=out,
@@ -325,6 +327,12 @@ class Serve:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"serve did not answer its probe: {self.log_tail()}")
+
+    def _command(self) -> list[str]:
+        if self.profile is None:
+            return [str(SUPPORTBOT), "serve", *self.args]
+        runner = str(HERE / "profile_serve.py")
+        return [sys.executable, runner, str(self.profile), "serve", *self.args]
 
     @property
     def base(self) -> str:
