@@ -200,15 +200,26 @@ class World:
     tickets: list[str] = field(default_factory=list)
 
 
-def prepare(url: str, *, telegram: int, slack: int, tickets: int = 0) -> World:
-    """Migrate and seed: `telegram` + `slack` requesters of the demo customer (one user each),
-    the demo agent on Telegram, and `tickets` open tickets to comment on and acknowledge."""
+def prepare(
+    url: str,
+    *,
+    telegram: int,
+    slack: int,
+    tickets: int = 0,
+    agents: int = 1,
+    one_requester: bool = False,
+) -> World:
+    """Migrate and seed: `telegram` + `slack` requesters of the demo customer (one user each,
+    or all the demo requester's own accounts with `one_requester`), `agents` Telegram chats of
+    the demo agent, and `tickets` open tickets of the demo requester."""
+    from bot.channels import builtin
     from bot.db.engine import make_engine, transaction
     from bot.db.migrate import upgrade
     from bot.db.models import Contract, Role
     from bot.services import demo, tenants, users, workspaces
     from bot.services import tickets as ticket_service
 
+    builtin.install()  # as the command line does: opening tickets routes notifications
     upgrade(url=url)
     engine = make_engine(url)
     world = World(
@@ -230,14 +241,18 @@ def prepare(url: str, *, telegram: int, slack: int, tickets: int = 0) -> World:
             )
             people = [("telegram", str(i)) for i in world.telegram]
             people += [("slack", u) for u in world.slack]
+            requester = users.get_user_by_handle(session=session, handle="demo-requester")
+            assert requester is not None
             for index, (channel, external) in enumerate(people):
-                user = users.add_user(
-                    session=session,
-                    handle=f"bench-{index}",
-                    display_name=f"Bench {index}",
-                    role=Role.REQUESTER,
-                    tenant_id=tenant.id,
-                )
+                user = requester
+                if not one_requester:
+                    user = users.add_user(
+                        session=session,
+                        handle=f"bench-{index}",
+                        display_name=f"Bench {index}",
+                        role=Role.REQUESTER,
+                        tenant_id=tenant.id,
+                    )
                 users.link_identity(
                     session=session,
                     user=user,
@@ -247,11 +262,13 @@ def prepare(url: str, *, telegram: int, slack: int, tickets: int = 0) -> World:
                 )
             agent = users.get_user_by_handle(session=session, handle="demo-agent")
             assert agent is not None
-            users.link_identity(
-                session=session, user=agent, channel="telegram", external_id=str(AGENT_TELEGRAM)
-            )
-            requester = users.get_user_by_handle(session=session, handle="demo-requester")
-            assert requester is not None
+            for index in range(agents):
+                users.link_identity(
+                    session=session,
+                    user=agent,
+                    channel="telegram",
+                    external_id=str(AGENT_TELEGRAM + index),
+                )
             contract = session.exec(
                 select(Contract).where(
                     Contract.pack_id == "telenet-hosting-cloud",
@@ -273,8 +290,6 @@ def prepare(url: str, *, telegram: int, slack: int, tickets: int = 0) -> World:
                 world.tickets.append(ticket.reference)
     finally:
         engine.dispose()
-    # Requesters of the demo customer may comment on its tickets: link them to the demo
-    # requester's tickets through their own accounts (same customer).
     return world
 
 
