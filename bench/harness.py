@@ -281,7 +281,7 @@ def prepare(
                     session=session,
                     actor=actor,
                     contract=contract,
-                    intervention_id="dedicated-server-manual-restart",
+                    intervention_id="dedicated-server-down-hardware",  # free: no credits held
                     kind="incident",
                     priority="express",
                     description=f"bench {n}",

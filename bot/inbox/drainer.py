@@ -53,6 +53,9 @@ class Drainer:
         self.settle = timedelta(milliseconds=settings.inbox_order_window_ms)
         self._in_hand: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._bell = asyncio.Event()
+        # A row was stored since the last order window: wait that window before claiming
+        # (a slot freed by a finished row rings the bell too, and claims at once).
+        self._fresh = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._idle = asyncio.Event()
@@ -71,9 +74,13 @@ class Drainer:
         except RuntimeError:
             running = None
         if running is loop:
-            self._bell.set()
+            self._ring()
         else:
-            loop.call_soon_threadsafe(self._bell.set)
+            loop.call_soon_threadsafe(self._ring)
+
+    def _ring(self) -> None:
+        self._fresh = True
+        self._bell.set()
 
     async def settled(self) -> None:
         """Return once no row of these channels waits or is in hand (failed rows included,
@@ -135,7 +142,8 @@ class Drainer:
         except TimeoutError:
             return
         self._bell.clear()
-        if self.settle and not self._stopping:
+        if self._fresh and self.settle and not self._stopping:
+            self._fresh = False
             # Let an earlier event of the same chat, delivered concurrently, be stored first.
             await asyncio.sleep(self.settle.total_seconds())
 
