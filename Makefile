@@ -63,6 +63,8 @@ bench: setup
 	-$(BIN)/python bench/floor.py --chats $(BENCH_CHATS) --rounds $(BENCH_ROUNDS) > $(BENCH_OUT)/floor.txt 2>&1; cat $(BENCH_OUT)/floor.txt
 	-$(BIN)/python bench/milestones.py > $(BENCH_OUT)/milestones.txt 2>&1; cat $(BENCH_OUT)/milestones.txt
 	-$(BIN)/python bench/scaleout.py $(BENCH_SCALEOUT) > $(BENCH_OUT)/scaleout.txt 2>&1; cat $(BENCH_OUT)/scaleout.txt
+	-$(BIN)/python bench/sla.py > $(BENCH_OUT)/sla.txt 2>&1; cat $(BENCH_OUT)/sla.txt
+	-$(BIN)/python bench/webhook_limits.py > $(BENCH_OUT)/webhook_limits.txt 2>&1; cat $(BENCH_OUT)/webhook_limits.txt
 	$(BIN)/python bench/goals.py --results $(BENCH_OUT)
 
 # Re-resolve the newest versions pyproject.toml allows, for Python 3.11, into constraints.txt.

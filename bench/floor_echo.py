@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-# Files here are named like packages (`telegram.py`, `slack.py`): keep this folder off the path.
+# Keep this folder off the import path (its modules' names are short and generic).
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-# Files here are named like packages (`telegram.py`, `slack.py`): keep this folder off the path.
+# Keep this folder off the import path (its modules' names are short and generic).
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
