@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,16 +48,6 @@ class Figures:
     missing: int = 0
 
 
-async def _post(
-    client: httpx.AsyncClient, url: str, body: bytes | str, headers: dict[str, str]
-) -> tuple[float, float]:
-    started = time.perf_counter()
-    response = await client.post(url, content=body, headers=headers)
-    if response.status_code != 200:
-        raise RuntimeError(f"{url}: HTTP {response.status_code} {response.text[:200]}")
-    return started, time.perf_counter()
-
-
 async def telegram_round(
     client: httpx.AsyncClient,
     serve: harness.Serve,
@@ -73,7 +62,7 @@ async def telegram_round(
     stamps.clear()
     before = {chat: len(platforms.telegram.sent(chat)) for chat in chats}
     posts = [
-        _post(client, url, harness.telegram_message(c, "/new"), harness.TELEGRAM_HEADERS)
+        harness.post(client, url, harness.telegram_message(c, "/new"), harness.TELEGRAM_HEADERS)
         for c in chats
     ]
     starts = [s for s, _ in await asyncio.gather(*posts)]
@@ -99,7 +88,7 @@ async def telegram_round(
         last = platforms.telegram_last(chat)
         assert last is not None
         clicks.append(harness.telegram_click(chat, query, last))
-    posts = [_post(client, url, body, harness.TELEGRAM_HEADERS) for body in clicks]
+    posts = [harness.post(client, url, body, harness.TELEGRAM_HEADERS) for body in clicks]
     starts = [s for s, _ in await asyncio.gather(*posts)]
     keys = [f"tg-answer:{q}" for q in queries]
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
@@ -112,7 +101,7 @@ async def telegram_round(
     await asyncio.sleep(0.5)  # the next questions go out
     sent = {c: len(platforms.telegram.sent(c)) for c in chats}
     posts = [
-        _post(client, url, harness.telegram_message(c, "/cancel"), harness.TELEGRAM_HEADERS)
+        harness.post(client, url, harness.telegram_message(c, "/cancel"), harness.TELEGRAM_HEADERS)
         for c in chats
     ]
     await asyncio.gather(*posts)
@@ -133,7 +122,7 @@ async def slack_round(
     url = f"{serve.base}/slack/events"
     stamps.clear()
     requests = [harness.slack_command(u, "new") for u in users]
-    posts = [_post(client, url, body, headers) for body, headers in requests]
+    posts = [harness.post(client, url, body, headers) for body, headers in requests]
     starts = [s for s, _ in await asyncio.gather(*posts)]
     keys = [f"sl-send:D{u[1:]}" for u in users]
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
@@ -152,13 +141,15 @@ async def slack_round(
         assert last is not None
         clicks.append(harness.slack_click(user, last))
     stamps.clear()
-    done = await asyncio.gather(*(_post(client, url, body, headers) for body, headers in clicks))
+    done = await asyncio.gather(
+        *(harness.post(client, url, body, headers) for body, headers in clicks)
+    )
     if figures is not None:
         figures.answered.extend((end - start) * 1000 for start, end in done)
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
     stamps.clear()
     requests = [harness.slack_command(u, "cancel") for u in users]
-    await asyncio.gather(*(_post(client, url, body, headers) for body, headers in requests))
+    await asyncio.gather(*(harness.post(client, url, body, headers) for body, headers in requests))
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
 
 
@@ -182,7 +173,7 @@ async def run(
             },
             profile=profile,
         )
-        limits = httpx.Limits(max_connections=4 * chats, max_keepalive_connections=4 * chats)
+        limits = harness.client_limits(4 * chats)
         try:
             serve.start()
             async with httpx.AsyncClient(timeout=WAIT_LIMIT, limits=limits) as client:

@@ -93,35 +93,32 @@ async def burst(
     stamps.clear()
     bodies = [harness.telegram_message(chat, text) for chat in chats]
     starts = await asyncio.gather(
-        *(_post(client, f"{base}/telegram/webhook", b, harness.TELEGRAM_HEADERS) for b in bodies)
+        *(
+            harness.post(client, f"{base}/telegram/webhook", b, harness.TELEGRAM_HEADERS)
+            for b in bodies
+        )
     )
     keys = [f"tg-send:{chat}" for chat in chats]
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
     out[0].extend(
-        (stamps.first[k] - s) * 1000 for k, s in zip(keys, starts, strict=True) if k in stamps.first
+        (stamps.first[k] - s) * 1000
+        for k, (s, _e) in zip(keys, starts, strict=True)
+        if k in stamps.first
     )
     stamps.clear()
     slack_text = text.lstrip("/")
     requests = [harness.slack_dm(user, slack_text) for user in users]
     starts = await asyncio.gather(
-        *(_post(client, f"{base}/slack/events", b, h) for b, h in requests)
+        *(harness.post(client, f"{base}/slack/events", b, h) for b, h in requests)
     )
     keys = [f"sl-send:D{user[1:]}" for user in users]
     await harness.wait_until(lambda: all(k in stamps.first for k in keys), limit=WAIT_LIMIT)
     out[1].extend(
-        (stamps.first[k] - s) * 1000 for k, s in zip(keys, starts, strict=True) if k in stamps.first
+        (stamps.first[k] - s) * 1000
+        for k, (s, _e) in zip(keys, starts, strict=True)
+        if k in stamps.first
     )
     return out
-
-
-async def _post(
-    client: httpx.AsyncClient, url: str, body: bytes | str, headers: dict[str, str]
-) -> float:
-    started = time.perf_counter()
-    response = await client.post(url, content=body, headers=headers)
-    if response.status_code != 200:
-        raise RuntimeError(f"{url}: HTTP {response.status_code} {response.text[:200]}")
-    return started
 
 
 async def run(chats: int, rounds: int) -> dict[str, dict[str, list[float]]]:
@@ -141,7 +138,7 @@ async def run(chats: int, rounds: int) -> dict[str, dict[str, list[float]]]:
             extra={"SUPPORTBOT_TELEGRAM_MESSAGES_PER_SECOND": "1000"},
         )
         echo: Echo | None = None
-        limits = httpx.Limits(max_connections=4 * chats, max_keepalive_connections=4 * chats)
+        limits = harness.client_limits(4 * chats)
         try:
             serve.start()
             echo = Echo(platforms, work)

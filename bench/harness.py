@@ -510,6 +510,33 @@ def slack_click(user: str, message: dict[str, Any]) -> tuple[str, dict[str, str]
     return body, slack_signed(body, "application/x-www-form-urlencoded")
 
 
+def client_limits(connections: int) -> httpx.Limits:
+    """Connection limits of a load generator; idle connections are dropped before the servers
+    drop them (uvicorn after 5 s), so a burst never writes to a closed one."""
+    return httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0
+    )
+
+
+async def post(
+    client: httpx.AsyncClient, url: str, body: bytes | str, headers: dict[str, str]
+) -> tuple[float, float]:
+    """POST until answered 200 (again on a broken connection: the platforms re-deliver the
+    same update or event); when the first try was sent, and when the answer came."""
+    started = time.perf_counter()
+    for attempt in range(3):
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            continue
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+        break
+    return started, time.perf_counter()
+
+
 async def wait_until(condition: Any, *, limit: float) -> bool:
     """Poll `condition` until it holds (True) or `limit` seconds pass (False)."""
     deadline = time.perf_counter() + limit

@@ -148,7 +148,7 @@ async def _traffic(
     tickets = world.tickets
     markers: list[str] = []
     turn = [0]
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = harness.client_limits(256)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
         async def telegram_customer(index: int, user: int) -> None:
