@@ -119,6 +119,16 @@ def _stamped_answer(state: Any, method: str, params: dict[str, Any]) -> tuple[in
 fake_api._answer = _stamped_answer  # the fake's handler looks the function up per call
 
 
+class _Backlogged(fake_api.ThreadingHTTPServer):
+    """The fake Bot API's server with a listen backlog for bursts (the standard library's 5
+    drops the 6th simultaneous connection's SYN: a 1 s retransmit, not the bot's time)."""
+
+    request_queue_size = 1024
+
+
+fake_api.ThreadingHTTPServer = _Backlogged  # type: ignore[misc]
+
+
 class StampingSlack(FakeSlack):
     """The fake Slack Web API, noting each chat.postMessage per channel, after a latency."""
 
