@@ -54,6 +54,7 @@ BENCH_SIZES ?= 100,10000,100000
 BENCH_CHATS ?= 50
 BENCH_ROUNDS ?= 3
 BENCH_SCALEOUT ?= --customers 12 --agents 4 --events 10
+BENCH_MILESTONES ?= --tickets 100000
 BENCH_OUT := var/bench
 
 bench: setup
@@ -61,7 +62,7 @@ bench: setup
 	-$(BIN)/python bench/reads.py --sizes $(BENCH_SIZES) --postgres > $(BENCH_OUT)/reads.txt 2>&1; cat $(BENCH_OUT)/reads.txt
 	-$(BIN)/python bench/bursts.py --chats $(BENCH_CHATS) --rounds $(BENCH_ROUNDS) > $(BENCH_OUT)/bursts.txt 2>&1; cat $(BENCH_OUT)/bursts.txt
 	-$(BIN)/python bench/floor.py --chats $(BENCH_CHATS) --rounds $(BENCH_ROUNDS) > $(BENCH_OUT)/floor.txt 2>&1; cat $(BENCH_OUT)/floor.txt
-	-$(BIN)/python bench/milestones.py > $(BENCH_OUT)/milestones.txt 2>&1; cat $(BENCH_OUT)/milestones.txt
+	-$(BIN)/python bench/milestones.py $(BENCH_MILESTONES) > $(BENCH_OUT)/milestones.txt 2>&1; cat $(BENCH_OUT)/milestones.txt
 	-$(BIN)/python bench/scaleout.py $(BENCH_SCALEOUT) > $(BENCH_OUT)/scaleout.txt 2>&1; cat $(BENCH_OUT)/scaleout.txt
 	-$(BIN)/python bench/sla.py > $(BENCH_OUT)/sla.txt 2>&1; cat $(BENCH_OUT)/sla.txt
 	-$(BIN)/python bench/webhook_limits.py > $(BENCH_OUT)/webhook_limits.txt 2>&1; cat $(BENCH_OUT)/webhook_limits.txt

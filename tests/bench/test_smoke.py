@@ -73,8 +73,12 @@ def test_scaleout_counts_every_event_once(tmp_path: Path) -> None:
 def test_goals_read_each_verdict(tmp_path: Path) -> None:
     goals = load("goals")
     (tmp_path / "bursts.txt").write_text(
+        "bursts: 50 chats at once per platform\n"
         "bursts: Telegram first reply p50 1 ms, p99 2 ms (goal p99 <= 500 ms): met\n"
         "bursts: Slack first reply p50 1 ms, p99 900 ms (goal p99 <= 500 ms): NOT met\n"
+    )
+    (tmp_path / "floor.txt").write_text(
+        "floor: 3 chats at once\nfloor: Slack first reply p99: 2.0x (goal <= 2.5x): met\n"
     )
     found = {goal.text: verdict for goal, verdict, _lines in goals.verdicts(tmp_path)}
     assert len(found) == len(goals.GOALS)
