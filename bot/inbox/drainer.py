@@ -176,9 +176,14 @@ class Drainer:
         seal = store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
         handler = self.handlers[row.channel]
         try:
-            await handler(row, seal)
-            if not seal.sealed:
-                await anyio.to_thread.run_sync(seal.done)
+            if row.handled and row.reply is None:
+                pass  # nothing (readable) left to send: only the replied mark
+            else:
+                if row.handled:
+                    log.info("inbox: %s row %s: sending its stored reply", row.channel, row.id)
+                await handler(row, seal)
+                if not row.handled and not seal.sealed:
+                    await anyio.to_thread.run_sync(seal.done)
             self.handled += 1
             await anyio.to_thread.run_sync(seal.release)
         except ClaimLostError:
@@ -187,6 +192,8 @@ class Drainer:
             self.failures += 1
             log.exception("inbox: %s row %s failed (attempt %d)", row.channel, row.id, row.attempts)
             error = f"{type(exc).__name__}: {exc}"
+            # Handled in this claim, its effects are kept: the reply has tries of its own.
+            park = self.settings.inbox_max_attempts <= 1 if seal.sealed else row.final
             try:
                 await anyio.to_thread.run_sync(
                     lambda: store.failed(
@@ -195,7 +202,7 @@ class Drainer:
                         token=token,
                         error=error,
                         now=self.clock(),
-                        park=row.final,
+                        park=park,
                         attempts=row.attempts,
                     )
                 )

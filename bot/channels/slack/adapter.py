@@ -98,6 +98,14 @@ FILE_SHARE = "file_share"  # a message with files (`files:read`): its files join
 
 #: The seal of the inbox row being handled (set per row task by `handle_row`).
 _seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("slack_seal", default=None)
+#: The stored reply of a row handled already, sent without running the core again.
+_stored: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar(
+    "slack_stored", default=None
+)
+#: Slack's answers that sending again may change (besides 429 and 5xx statuses).
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,19 @@ def _micros(ts: object) -> int:
         return int(round(float(str(ts)) * 1_000_000))
     except ValueError:
         return int(time.time() * 1_000_000)
+
+
+def transient(error: SlackApiError) -> bool:
+    """Whether calling again may work: a 429, a 5xx, or an error Slack says is passing."""
+    status = getattr(error.response, "status_code", 200)
+    code = error.response.get("error") if error.response is not None else None
+    return status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+
+
+def _api_error(error: SlackApiError) -> str:
+    """The error code of a refused call (never the request)."""
+    code = error.response.get("error") if error.response is not None else None
+    return str(code or type(error).__name__)
 
 
 def core_text(text: str) -> str:
@@ -334,7 +355,11 @@ class SlackAdapter:
 
     async def handle_row(self, row: InboxRow, seal: Seal) -> None:
         """Handle one stored event, claimed by the inbox drainer; `seal` marks it handled in
-        the transaction of its effects (the drainer marks an event without effects)."""
+        the transaction of its effects, with its reply (the drainer marks an event without
+        effects). A row handled already (`row.handled`) is answered with its stored reply,
+        the core not run again. A call Slack refuses for good (an error answer such as
+        `channel_not_found`, `expired_trigger_id`) is given up; a transient failure (429,
+        5xx, network) is raised for the inbox to retry."""
         try:
             data: dict[str, Any] = json.loads(row.payload)
         except ValueError:
@@ -342,6 +367,15 @@ class SlackAdapter:
             await asyncio.to_thread(seal.give_up, "stored truncated (too large)")
             return
         _seal.set(seal)
+        _stored.set(row.reply if row.handled else None)
+        try:
+            await self._handle(data)
+        except SlackApiError as exc:
+            if transient(exc):
+                raise
+            log.warning("Slack event %s: its reply is given up: %s", row.key, _api_error(exc))
+
+    async def _handle(self, data: dict[str, Any]) -> None:
         kind = data.get("kind")
         if kind == "command":
             await self._command(data["command"])
@@ -816,7 +850,10 @@ class SlackAdapter:
 
     async def _run(self, event: InboundEvent) -> Outcome | None:
         """The core's outcome, in a worker thread; the event's inbox row is marked handled in
-        the core's transaction."""
+        the core's transaction (the stored outcome when it was handled already)."""
+        stored = _stored.get()
+        if stored is not None:
+            return stored
         seal = _seal.get()
         return await asyncio.to_thread(self.core, event, seal)
 
