@@ -41,6 +41,15 @@ class InboxRow:
 InboxHandler = Callable[[InboxRow, Seal], Awaitable[None]]
 
 
+class SendLater(RuntimeError):
+    """A platform asked to wait `after` seconds before the next call (a flood-control answer
+    longer than a reply may wait): the inbox offers the row again no sooner."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message)
+        self.after = after
+
+
 class Listener(Protocol):
     """A drainer attached to the hub."""
 

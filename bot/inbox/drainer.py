@@ -21,7 +21,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.channels.inbox import InboxHandler, InboxRow, hub
+from bot.channels.inbox import InboxHandler, InboxRow, SendLater, hub
 from bot.inbox import store
 from bot.settings import Settings
 from handlers.model import ClaimLostError, Seal
@@ -194,6 +194,7 @@ class Drainer:
             error = f"{type(exc).__name__}: {exc}"
             # Handled in this claim, its effects are kept: the reply has tries of its own.
             park = self.settings.inbox_max_attempts <= 1 if seal.sealed else row.final
+            later = exc.after if isinstance(exc, SendLater) else 0.0
             try:
                 await anyio.to_thread.run_sync(
                     lambda: store.failed(
@@ -204,6 +205,7 @@ class Drainer:
                         now=self.clock(),
                         park=park,
                         attempts=row.attempts,
+                        at_least=later,
                     )
                 )
             except Exception:

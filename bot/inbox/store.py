@@ -244,10 +244,18 @@ def release(*, engine: Engine, row_id: int, token: str, now: datetime) -> None:
 
 
 def failed(
-    *, engine: Engine, row_id: int, token: str, error: str, now: datetime, park: bool, attempts: int
+    *,
+    engine: Engine,
+    row_id: int,
+    token: str,
+    error: str,
+    now: datetime,
+    park: bool,
+    attempts: int,
+    at_least: float = 0.0,
 ) -> None:
     """A claimed row failed (handling it, or sending its reply): parked (last attempt), else
-    offered again after a backoff (a handled row, to send its reply)."""
+    offered again after a backoff, `at_least` seconds (a handled row, to send its reply)."""
     values: dict[str, Any] = {
         "last_error": error[:ERROR_CHARS],
         "claim_token": None,
@@ -256,7 +264,7 @@ def failed(
     if park:
         values.update(parked_at=now, lease_until=None)
     else:
-        wait = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+        wait = max(min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX), at_least)
         values["lease_until"] = now + timedelta(seconds=wait)
     with transaction(engine) as session:
         session.execute(update(InboundUpdate).where(*_held(row_id, token)).values(**values))

@@ -51,7 +51,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.channels.inbox import InboxRow, hub
+from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
     HOME_NEW_MODAL,
@@ -158,6 +158,16 @@ def transient(error: SlackApiError) -> bool:
     status = getattr(error.response, "status_code", 200)
     code = error.response.get("error") if error.response is not None else None
     return status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+
+
+def _retry_after(error: SlackApiError) -> float:
+    """The seconds a 429 answer asks to wait (0 when it says nothing)."""
+    headers = getattr(error.response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _api_error(error: SlackApiError) -> str:
@@ -371,9 +381,13 @@ class SlackAdapter:
         try:
             await self._handle(data)
         except SlackApiError as exc:
-            if transient(exc):
-                raise
-            log.warning("Slack event %s: its reply is given up: %s", row.key, _api_error(exc))
+            if not transient(exc):
+                log.warning("Slack event %s: its reply is given up: %s", row.key, _api_error(exc))
+                return
+            after = _retry_after(exc)
+            if after:
+                raise SendLater(_api_error(exc), after=after) from exc
+            raise
 
     async def _handle(self, data: dict[str, Any]) -> None:
         kind = data.get("kind")

@@ -51,7 +51,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.inbox import InboxRow, hub
+from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.files import attachments_of, upload_file
 from bot.channels.telegram.ratelimit import FloodLimiter
@@ -354,6 +354,8 @@ class TelegramChannel:
         _stored.set(row.reply if row.handled else None)
         try:
             await self.dispatch(update)
+        except RetryAfter as exc:
+            raise SendLater(str(exc), after=retry_after_seconds(exc)) from exc
         except TelegramError as exc:
             if transient(exc):
                 raise
