@@ -58,6 +58,7 @@ class Drainer:
         self._idle = asyncio.Event()
         self.handled = 0
         self.failures = 0
+        self.passes = 0  # claim queries run
 
     # ------------------------------------------------------------------ the hub's side
 
@@ -160,6 +161,7 @@ class Drainer:
         except Exception:
             log.exception("inbox: claiming failed; trying again")
             return 0
+        self.passes += 1
         if parked:
             log.error("inbox: %d event(s) parked: claimed too often without finishing", parked)
         for row, token in claimed:

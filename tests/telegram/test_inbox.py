@@ -3,6 +3,8 @@ outlive the process, replies that outlive it too."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,12 +17,16 @@ from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from bot.app import create_app
+from bot.channels.inbox import InboxRow
+from bot.channels.registry import ChannelRuntime
 from bot.channels.telegram.channel import INTERACTIVE_ATTEMPTS, TelegramChannel
-from bot.channels.telegram.plugin import telegram_plugin
+from bot.channels.telegram.plugin import make_channel, telegram_plugin
 from bot.db.engine import transaction
 from bot.db.models import InboundUpdate, TicketEvent
 from bot.i18n import translator
 from bot.inbox import store as inbox_store
+from bot.inbox.drainer import Drainer
+from bot.worker.clock import ManualClock
 from handlers.core import Core
 from handlers.model import InboundEvent, Outcome, Seal
 from tests.telegram.conftest import (
@@ -328,3 +334,76 @@ def test_a_transient_send_failure_is_retried_as_reply_only_a_refusal_is_given_up
     assert (blocked.attempts, blocked.failures, blocked.parked_at) == (1, 0, None)
     assert blocked.replied_at is not None
     assert any("refuses messages" in r.getMessage() for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- order window
+
+
+async def test_one_chat_s_updates_posted_concurrently_in_reverse_are_handled_in_order(
+    seeded: Engine, fake_api: FakeBotApi, updates: Updates
+) -> None:
+    """The order window runs from each row's storage, on the drainer's clock (a virtual one
+    here, advanced by the test): a later update stored first waits for the earlier ones."""
+    link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
+    settings = make_settings(fake_api, default_locale="en", inbox_order_window_ms=100)
+    clock = ManualClock(datetime.now(UTC))
+    channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=seeded))
+    channel.clock = clock.now
+    handled: list[str] = []
+
+    async def recording(row: InboxRow, seal: Seal) -> None:
+        handled.append(row.key)
+        await channel.handle_row(row, seal)
+
+    langs = ["nl", "fr", "en", "nl", "fr", "en"]
+    posted = [updates.message(f"/lang {lang}", user_id=REQUESTER_ID, lang="en") for lang in langs]
+    bodies = [json.dumps(update).encode() for update in posted]
+    drainer = Drainer(
+        engine=seeded, settings=settings, handlers={"telegram": recording}, clock=clock.now
+    )
+    async with channel.running(), drainer.running():
+        assert await channel.ingest(bodies[-1])  # the latest is stored first, and rings
+        passes = drainer.passes
+        while drainer.passes < passes + 2:  # the drainer looked after the ring, and again
+            drainer.wake()
+            await asyncio.sleep(0.01)
+        assert handled == []  # the clock has not moved: the row is not past its window yet
+        stored = await asyncio.gather(*(channel.ingest(body) for body in reversed(bodies[:-1])))
+        assert all(stored)
+        clock.advance(timedelta(milliseconds=100))
+        await drainer.settled()
+    assert handled == [str(update["update_id"]) for update in posted]
+    said = [m["text"] for m in fake_api.sent(REQUESTER_ID)]
+    assert said == [
+        translator(lang).gettext("I will speak English with you from now on.") for lang in langs
+    ]
+
+
+async def test_an_earlier_update_stored_after_the_window_of_a_later_one_comes_after_it(
+    seeded: Engine, fake_api: FakeBotApi, updates: Updates
+) -> None:
+    """The limit of the guarantee: the window is all an earlier update has to be stored."""
+    link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
+    settings = make_settings(fake_api, default_locale="en", inbox_order_window_ms=100)
+    clock = ManualClock(datetime.now(UTC))
+    channel = make_channel(runtime=ChannelRuntime(settings=settings, engine=seeded))
+    channel.clock = clock.now
+    handled: list[str] = []
+
+    async def recording(row: InboxRow, seal: Seal) -> None:
+        handled.append(row.key)
+        await channel.handle_row(row, seal)
+
+    earlier = updates.message("/lang nl", user_id=REQUESTER_ID, lang="en")
+    later = updates.message("/lang fr", user_id=REQUESTER_ID, lang="en")
+    drainer = Drainer(
+        engine=seeded, settings=settings, handlers={"telegram": recording}, clock=clock.now
+    )
+    async with channel.running(), drainer.running():
+        assert await channel.ingest(json.dumps(later).encode())
+        clock.advance(timedelta(milliseconds=100))
+        await drainer.settled()
+        assert await channel.ingest(json.dumps(earlier).encode())
+        clock.advance(timedelta(milliseconds=100))
+        await drainer.settled()
+    assert handled == [str(later["update_id"]), str(earlier["update_id"])]

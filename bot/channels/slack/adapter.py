@@ -313,7 +313,10 @@ class SlackAdapter:
         trigger = body.get("trigger_id") or uuid.uuid4().hex
         key = f"action:{trigger}:{action.get('action_id', '')}"
         data = {"body": body, "action": action}
-        await self._keep("action", key, chat=user_id if direct else channel_id, seq=None, data=data)
+        chat = user_id if direct else channel_id
+        # Ordered by Slack's own time of the click, like messages by their `ts`.
+        order = _micros(action["action_ts"]) if action.get("action_ts") else None
+        await self._keep("action", key, chat=chat, seq=order, data=data)
         await ack()
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
