@@ -110,7 +110,8 @@ def process(
     """Handle one event in its own transaction; never raises for bad user input.
 
     With a `seal` (an event from the inbox), the event's row is marked handled in that same
-    transaction, and a failure before the last attempt is raised for the inbox to retry.
+    transaction, the outcome kept there as the reply to send (again, once its files are
+    drawn), and a failure before the last attempt is raised for the inbox to retry.
 
     A command that only reads runs in a read transaction (no write lock on SQLite); its row
     is then marked in a short write transaction of its own (a read has no effect to share

@@ -19,11 +19,11 @@ from bot.db.engine import make_engine, transaction
 from bot.db.models import InboundUpdate, Notification, Role, User
 from bot.inbox import store
 from bot.inbox.drainer import Drainer, draining
-from bot.inbox.replies import dump_outcome
+from bot.inbox.replies import dump_outcome, load_outcome
 from bot.services import demo
 from bot.settings import Settings
 from bot.worker.inbox_report import report_parked
-from handlers.model import ClaimLostError, Outcome, Seal, Text, reply_text
+from handlers.model import ClaimLostError, Outcome, OutgoingFile, Seal, Text, reply_text
 from tests.inbox.conftest import put, rows
 from tests.worker.pg import PostgresServer
 
@@ -459,3 +459,66 @@ async def test_an_unreadable_stored_reply_is_given_up_with_a_log_line(
     [row] = rows(engine)
     assert row.replied_at is not None
     assert "stored reply is given up" in caplog.text
+
+
+def test_a_chart_drawn_after_the_commit_is_kept_with_the_stored_reply(engine: Engine) -> None:
+    put(engine, key="k", chat="a", seq=1)
+    lease = timedelta(seconds=30)
+    [(row, token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC),
+        limit=5,
+        lease=lease,
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    seal = store.RowSeal(engine=engine, row=row, token=token, clock=lambda: datetime.now(UTC))
+    chart = OutgoingFile("chart.png", "image/png", caption="SLA", render=lambda: b"\x89PNG")
+    outcome = Outcome(lang="en", replies=[Text("Your chart")], files=[chart])
+    with transaction(engine) as session:
+        seal(session, outcome)  # the event's transaction: the chart is not drawn yet
+    [stored] = rows(engine)
+    assert stored.reply is not None
+    assert [f.data for f in load_outcome(stored.reply).files] == [b""]
+    outcome.render_files()  # after the commit
+    seal.record(outcome)
+    [stored] = rows(engine)
+    assert stored.reply is not None
+    assert [f.data for f in load_outcome(stored.reply).files] == [b"\x89PNG"]
+    # Claimed again (its process stopped): the drawn chart goes with the stored reply.
+    [(again, _token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC) + 2 * lease,
+        limit=5,
+        lease=lease,
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    assert again.handled
+    assert again.reply is not None
+    assert again.reply.files == [OutgoingFile("chart.png", "image/png", b"\x89PNG", "SLA")]
+
+
+def test_a_chart_never_drawn_is_left_out_of_the_reply_sent_again(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    row_id = put(engine, key="k", chat="a", seq=1)
+    chart = OutgoingFile("chart.png", "image/png", render=lambda: b"png")
+    handled_unreplied(engine, row_id, Outcome(lang="en", replies=[Text("t")], files=[chart]))
+    [(row, _token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC),
+        limit=5,
+        lease=timedelta(seconds=30),
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    assert row.reply is not None
+    assert (row.reply.replies, row.reply.files) == ([Text("t")], [])
+    assert "never drawn" in caplog.text
