@@ -1,7 +1,9 @@
 """The inbox drainer of one process: claims stored events and hands them to their channel.
 
 Up to `inbox_concurrency` chats are worked at once; one chat's events go one at a time, in
-platform order (`bot.inbox.store`). A row stored by this process rings the hub and is
+platform order (`bot.inbox.store`), each once its predecessor's reply is sent. A row handled
+by a process that stopped before sending its reply is handed to its channel "reply only",
+with the stored outcome (`InboxRow.reply`). A row stored by this process rings the hub and is
 claimed at once (after the short order window); rows stored by another process, or offered
 again after a failure or a crash, are found by polling every `inbox_poll_seconds`. Leases of
 rows in hand are renewed while they are worked, so only a stopped process lets one go.
@@ -178,14 +180,14 @@ class Drainer:
         seal = store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
         handler = self.handlers[row.channel]
         try:
-            if row.handled and row.reply is None:
-                pass  # nothing (readable) left to send: only the replied mark
-            else:
-                if row.handled:
-                    log.info("inbox: %s row %s: sending its stored reply", row.channel, row.id)
+            if not row.handled:
                 await handler(row, seal)
-                if not row.handled and not seal.sealed:
+                if not seal.sealed:
                     await anyio.to_thread.run_sync(seal.done)
+            elif row.reply is not None:  # its process stopped before the reply went: "reply only"
+                log.info("inbox: %s row %s: sending its stored reply", row.channel, row.id)
+                await handler(row, seal)
+            # else nothing (readable) is left to send: only the replied mark
             self.handled += 1
             await anyio.to_thread.run_sync(seal.release)
         except ClaimLostError:
