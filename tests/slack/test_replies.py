@@ -1,11 +1,12 @@
 """Slack replies outlive the process: stored with the event's effects, sent once by the next
 process without running the core again, in chat order; refusals given up, passing failures
-retried by the inbox."""
+retried by the inbox. One DM's messages delivered concurrently are handled in `ts` order."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,16 +19,27 @@ from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from bot.app import create_app
+from bot.channels.inbox import InboxRow
 from bot.channels.slack import SlackAdapter, slack_plugin
 from bot.db.engine import make_engine, transaction
 from bot.db.models import InboundUpdate, TicketEvent
 from bot.i18n import translator
 from bot.inbox import store as inbox_store
-from bot.inbox.drainer import draining
+from bot.inbox.drainer import Drainer
 from bot.settings import Settings, get_settings
+from bot.worker.clock import ManualClock
 from handlers.core import Core
 from handlers.model import InboundEvent, Outcome, Seal
-from tests.slack.conftest import AGENT, JumpingClock, World, env_for, seed, team_of
+from tests.slack.conftest import (
+    AGENT,
+    REQUESTER,
+    TEAM,
+    JumpingClock,
+    World,
+    env_for,
+    seed,
+    team_of,
+)
 from tests.slack.fake_slack import Failure, FakeSlack
 from tests.worker.conftest import open_ticket
 
@@ -50,17 +62,37 @@ def engine_and_settings(
 
 
 @contextlib.asynccontextmanager
-async def serving(engine: Engine, settings: Settings, fake: FakeSlack) -> AsyncIterator[World]:
-    """One serve process: the app, its adapter and its inbox drainer (stopped on exit)."""
+async def serving(
+    engine: Engine,
+    settings: Settings,
+    fake: FakeSlack,
+    *,
+    clock: ManualClock | None = None,
+    handled: list[str] | None = None,
+) -> AsyncIterator[World]:
+    """One serve process: the app, its adapter and its inbox drainer (stopped on exit); with
+    `clock`, both run on it; `handled` records the inbox rows in the order they are handed."""
     app = create_app(settings=settings, engine=engine, plugins=[slack_plugin])
     adapter: SlackAdapter = app.state.slack
     await adapter.start()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     world = World(engine, settings, fake, adapter, http, JumpingClock(datetime.now(UTC)), "en")
+
+    async def handle(row: InboxRow, seal: Seal) -> None:
+        if handled is not None:
+            handled.append(row.key)
+        await adapter.handle_row(row, seal)
+
+    drainer = Drainer(
+        engine=engine,
+        settings=settings,
+        handlers={"slack": handle},
+        clock=clock.now if clock is not None else lambda: datetime.now(UTC),
+    )
+    if clock is not None:
+        adapter.clock = clock.now
     try:
-        async with draining(
-            engine=engine, settings=settings, handlers={"slack": adapter.handle_row}
-        ):
+        async with drainer.running():
             yield world
     finally:
         await http.aclose()
@@ -255,3 +287,50 @@ async def test_a_passing_failure_is_retried_reply_only_a_refusal_is_given_up(
     assert (refused.attempts, refused.failures, refused.replied_at is not None) == (1, 0, True)
     posts = [c for c in fake.of("chat.postMessage") if c.args["channel"] == AGENT]
     assert len(posts) == 3  # flaky: failed, then sent; refused: tried once, never again
+
+
+async def test_one_dm_s_messages_delivered_concurrently_in_reverse_are_handled_in_ts_order(
+    engine_and_settings: tuple[Engine, Settings], fake: FakeSlack
+) -> None:
+    """The order window runs from each row's storage, on the drainer's clock (a virtual one,
+    advanced by the test): a later message stored first waits for the earlier ones."""
+    engine, settings = engine_and_settings
+    clock = ManualClock(datetime.now(UTC))
+    handled: list[str] = []
+    langs = ["nl", "fr", "en", "nl", "fr"]
+    bodies = [
+        json.dumps(
+            {
+                "team_id": TEAM,
+                "api_app_id": "A0000001",
+                "type": "event_callback",
+                "event_id": f"EvOrder{n}",
+                "event_time": 1790000200,
+                "event": {
+                    "type": "message",
+                    "user": REQUESTER,
+                    "channel": "D" + REQUESTER[1:],
+                    "channel_type": "im",
+                    "text": f"/lang {lang}",
+                    "ts": f"1790000200.{n:06d}",
+                    "team": TEAM,
+                },
+            }
+        )
+        for n, lang in enumerate(langs)
+    ]
+    async with serving(engine, settings, fake, clock=clock, handled=handled) as world:
+
+        async def deliver(body: str) -> None:
+            response = await world.post(body, content_type="application/json", drain=False)
+            assert response.status_code == 200
+
+        await deliver(bodies[-1])  # the latest first
+        await asyncio.gather(*(deliver(body) for body in reversed(bodies[:-1])))
+        assert handled == []  # the clock has not moved: no row is past its window yet
+        clock.advance(timedelta(milliseconds=settings.inbox_order_window_ms))
+        await world.adapter.drain()
+    assert handled == [f"EvOrder{n}" for n in range(len(langs))]
+    told = "I will speak English with you from now on."
+    said = dm_texts(fake, REQUESTER)
+    assert said == [translator(lang).gettext(told) for lang in langs]
