@@ -3,10 +3,13 @@
 Every listener stores its event in the inbox (deduplicated: `event_id`, or the
 interaction's `trigger_id`) before it acknowledges; the process's inbox drainer then hands
 it to `handle_row` in chat order, and the core marks it handled in the transaction of its
-effects (no transaction is open during a Slack call). The one exception is a modal
-submission: Slack wants validation errors in the acknowledgement, so its row is stored
-already claimed and handled inline, before `ack(response_action=…)`, well within the 3
-seconds (if that fails, the drainer handles it later and updates the modal).
+effects, keeping its outcome there as the reply (no transaction is open during a Slack call);
+should this process stop before the reply is posted, a later drainer hands the row back
+"reply only" and the stored outcome is posted without running the core again. The one
+exception is a modal submission: Slack wants validation errors in the acknowledgement, so
+its row is stored already claimed and handled inline, before `ack(response_action=…)`,
+well within the 3 seconds (if that fails, the drainer handles it later and updates the
+modal).
 
 Where replies go:
 - slash commands, DM messages, Home buttons: the user's direct messages with the app (the

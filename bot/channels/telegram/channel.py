@@ -3,7 +3,9 @@
 A python-telegram-bot `Application` without an updater receives updates from the webhook
 route (or from long polling in development) and hands each one to `TelegramChannel.handle`,
 which translates it into an `InboundEvent`, runs the synchronous core in a worker thread and
-renders the outcome. No database transaction is open while Telegram is called.
+renders the outcome. No database transaction is open while Telegram is called. Updates come
+from the inbox (`handle_row`); the outcome is stored with the update's effects, so an update
+whose reply was not sent (the process stopped) is answered later from the stored outcome.
 
 The channel only translates: it holds a `TelegramStore` for its own rows and the core's
 entry points; what to say, whether an action was carried out and which buttons of a ping
