@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from bot.app import create_app
 from bot.channels.inbox import InboxRow
 from bot.channels.slack import SlackAdapter, slack_plugin
+from bot.channels.slack.blocks import ANSWER_ACTION
 from bot.db.engine import make_engine, transaction
 from bot.db.models import InboundUpdate, TicketEvent
 from bot.i18n import translator
@@ -37,8 +38,10 @@ from tests.slack.conftest import (
     JumpingClock,
     World,
     env_for,
+    input_block,
     seed,
     team_of,
+    view_options,
 )
 from tests.slack.fake_slack import Failure, FakeSlack
 from tests.worker.conftest import open_ticket
@@ -334,3 +337,61 @@ async def test_one_dm_s_messages_delivered_concurrently_in_reverse_are_handled_i
     told = "I will speak English with you from now on."
     said = dm_texts(fake, REQUESTER)
     assert said == [translator(lang).gettext(told) for lang in langs]
+
+
+async def test_a_modal_step_answered_inline_but_not_marked_replied_is_updated_by_the_next_process(
+    engine_and_settings: tuple[Engine, Settings],
+    fake: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A modal submission is handled inline (its answer in the acknowledgement): should the
+    process stop before the replied mark, the next one updates the modal from the stored
+    reply, without running the core again."""
+    engine, settings = engine_and_settings
+    seen: list[str] = []
+    async with serving(engine, settings, fake) as world:
+        await world.command(REQUESTER, "new modal")
+        view = fake.views[next(iter(fake.views))]
+        contract = next(
+            o["value"] for o in view_options(view) if "Hosting & Cloud" in o["text"]["text"]
+        )
+        count_core(monkeypatch, seen)
+        # The process stops once the acknowledgement is built, before the row is marked.
+        monkeypatch.setattr(inbox_store.RowSeal, "release", lambda _seal: None)
+        block = input_block(view)
+        assert block is not None
+        option = next(o for o in block["element"]["options"] if o["value"] == contract)
+        answer = {"type": block["element"]["type"], "selected_option": option}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": REQUESTER, "username": "req", "team_id": TEAM},
+            "api_app_id": "A0000001",
+            "trigger_id": "trigger-modal-1",
+            "view": {**view, "state": {"values": {block["block_id"]: {ANSWER_ACTION: answer}}}},
+            "response_urls": [],
+        }
+        response = await world.interaction(payload, drain=False)
+        assert response.json()["response_action"] == "update"
+    submitted = [row for row in inbox(engine) if row.external_key.startswith("submit:")]
+    assert [(r.processed_at is not None, r.replied_at, bool(r.reply)) for r in submitted] == [
+        (True, None, True)
+    ]
+    assert len(seen) == 1
+    assert fake.of("views.update")[1:] == []  # only the loading view's update so far
+
+    monkeypatch.undo()
+    seen.clear()
+    count_core(monkeypatch, seen)
+    lease_ended(engine)
+    async with serving(engine, settings, fake) as world:  # a new process
+        await world.adapter.drain()
+    assert seen == []  # the stored reply: the core did not run again
+    [_loading, update_] = fake.of("views.update")
+    assert update_.args["view_id"] == view["id"]
+    shown = update_.args["view"]
+    assert isinstance(shown, dict)
+    assert shown["title"]["text"] == translator("en").gettext("Support")
+    assert "dedicated" in json.dumps(shown).lower()  # the contract's next step
+    [row] = [row for row in inbox(engine) if row.external_key.startswith("submit:")]
+    assert row.replied_at is not None
