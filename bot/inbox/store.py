@@ -53,8 +53,8 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
         )
         .exists()
     )
-    # A row in hand (even a later one, its earlier one stored after it was claimed): its
-    # chat waits.
+    # Another row of the chat in hand (a later one, claimed before this earlier one was
+    # stored): the chat waits for it.
     busy = (
         select(other.c.id)
         .where(
