@@ -218,6 +218,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Provider code → agents group chat id, e.g. {"TLN": -100…}.',
     )
+    telegram_messages_per_second: float = Field(
+        default=30.0,
+        ge=6,
+        description="Messages the bot sends per second in all (Telegram's flood limit is about "
+        "30; a local Bot API server without that limit allows more).",
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

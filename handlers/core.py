@@ -110,7 +110,8 @@ def process(
     """Handle one event in its own transaction; never raises for bad user input.
 
     With a `seal` (an event from the inbox), the event's row is marked handled in that same
-    transaction, and a failure before the last attempt is raised for the inbox to retry.
+    transaction, the outcome kept there as the reply to send (again, once its files are
+    drawn), and a failure before the last attempt is raised for the inbox to retry.
 
     A command that only reads runs in a read transaction (no write lock on SQLite); its row
     is then marked in a short write transaction of its own (a read has no effect to share
@@ -123,7 +124,7 @@ def process(
             with transaction(engine) as session:
                 outcome = handle_event(session=session, event=event, settings=settings)
                 if seal is not None:
-                    seal(session)
+                    seal(session, outcome)
     except ClaimLostError:
         raise
     except Exception as exc:
@@ -133,12 +134,15 @@ def process(
                 raise
             seal.give_up(f"{type(exc).__name__}: {exc}")
         return _went_wrong(event, settings)
+    deferred = any(file.render is not None and not file.data for file in outcome.files)
     try:
         outcome.render_files()  # charts are drawn once committed: no lock held meanwhile
     except Exception:
         # The effects are committed and the event sealed: only the answer is lost.
         log.exception("answer files failed: channel=%s chat=%s", event.channel, event.chat_id)
         return _went_wrong(event, settings)
+    if seal is not None and deferred:
+        seal.record(outcome)  # the stored reply gets the drawn files (best effort)
     return outcome
 
 
@@ -156,7 +160,7 @@ def _read(
         return None
     if seal is not None:
         with transaction(engine) as session:
-            seal(session)
+            seal(session, read)
     return read
 
 

@@ -427,19 +427,25 @@ class ClaimLostError(RuntimeError):
 
 
 class Seal(Protocol):
-    """Marks an inbound event handled, inside the transaction of its effects.
+    """Marks an inbound event handled, inside the transaction of its effects, with its reply.
 
     The inbox hands one to the channel with each stored event; the channel passes it to the
-    core, which calls it with its session just before committing (raising `ClaimLostError`
-    rolls the effects back when another process took the event over).
+    core, which calls it with its session and its outcome just before committing (raising
+    `ClaimLostError` rolls the effects back when another process took the event over). The
+    outcome stored there is the reply: should the process stop before the channel sent it,
+    the next drainer hands it to the channel to send, without running the core again.
     """
 
     @property
     def final(self) -> bool:
         """The last attempt: a failure is answered to the user and the event is parked."""
 
-    def __call__(self, session: Any) -> None:
-        """Mark the event handled inside `session`'s transaction."""
+    def __call__(self, session: Any, outcome: Outcome | None = None) -> None:
+        """Mark the event handled inside `session`'s transaction, its reply `outcome` kept
+        until it is sent."""
+
+    def record(self, outcome: Outcome) -> None:
+        """Keep the reply again once its files are drawn (after the commit)."""
 
     def give_up(self, error: str) -> None:
         """Park the event (its own transaction): it failed on its last attempt."""

@@ -3,7 +3,8 @@
 A channel stores each platform event (through its own store) before the platform gets its
 answer, then rings the `hub`; the inbox drainer of the process (`bot.inbox.drainer`) claims
 the row and hands it to the channel's `InboxHandler` with a `Seal` that marks it handled in
-the transaction of its effects. Nothing here touches the database.
+the transaction of its effects and keeps the reply there until the channel has sent it.
+Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.model import Seal
+from handlers.model import Outcome, Seal
 
 
 @dataclass(frozen=True)
 class InboxRow:
-    """One stored inbound event, claimed for handling."""
+    """One stored inbound event, claimed for handling.
+
+    A `handled` row had its effects committed but its reply not sent (its process stopped,
+    or the send failed): the channel sends `reply`, the stored outcome, without running the
+    core again ("reply only").
+    """
 
     id: int
     channel: str
@@ -28,9 +34,20 @@ class InboxRow:
     payload: str
     attempts: int
     final: bool
+    handled: bool = False
+    reply: Outcome | None = None
 
 
 InboxHandler = Callable[[InboxRow, Seal], Awaitable[None]]
+
+
+class SendLater(RuntimeError):
+    """A platform asked to wait `after` seconds before the next call (a flood-control answer
+    longer than a reply may wait): the inbox offers the row again no sooner."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 class Listener(Protocol):

@@ -507,6 +507,7 @@ class InboundUpdate(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "external_key"),
         Index("ix_inbound_updates_pending", "processed_at", "parked_at", "chat_key"),
+        Index("ix_inbound_updates_unreplied", "replied_at", "parked_at", "chat_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -528,6 +529,11 @@ class InboundUpdate(SQLModel, table=True):
     parked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The reply: the core's outcome, stored (`bot.inbox.replies`) in the transaction that
+    # marks the row handled; `replied_at` once the channel sent it (or gave it up), when the
+    # stored reply is cleared. A handled row not replied is claimed again to send it.
+    reply: str | None = Field(default=None)
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OpenQuestion(SQLModel, table=True):

@@ -1,7 +1,9 @@
 """The inbox drainer of one process: claims stored events and hands them to their channel.
 
 Up to `inbox_concurrency` chats are worked at once; one chat's events go one at a time, in
-platform order (`bot.inbox.store`). A row stored by this process rings the hub and is
+platform order (`bot.inbox.store`), each once its predecessor's reply is sent. A row handled
+by a process that stopped before sending its reply is handed to its channel "reply only",
+with the stored outcome (`InboxRow.reply`). A row stored by this process rings the hub and is
 claimed at once (after the short order window); rows stored by another process, or offered
 again after a failure or a crash, are found by polling every `inbox_poll_seconds`. Leases of
 rows in hand are renewed while they are worked, so only a stopped process lets one go.
@@ -21,7 +23,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.channels.inbox import InboxHandler, InboxRow, hub
+from bot.channels.inbox import InboxHandler, InboxRow, SendLater, hub
 from bot.inbox import store
 from bot.settings import Settings
 from handlers.model import ClaimLostError, Seal
@@ -53,11 +55,15 @@ class Drainer:
         self.settle = timedelta(milliseconds=settings.inbox_order_window_ms)
         self._in_hand: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._bell = asyncio.Event()
+        # A row was stored since the last order window: wait that window before claiming
+        # (a slot freed by a finished row rings the bell too, and claims at once).
+        self._fresh = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._idle = asyncio.Event()
         self.handled = 0
         self.failures = 0
+        self.passes = 0  # claim queries run
 
     # ------------------------------------------------------------------ the hub's side
 
@@ -71,9 +77,13 @@ class Drainer:
         except RuntimeError:
             running = None
         if running is loop:
-            self._bell.set()
+            self._ring()
         else:
-            loop.call_soon_threadsafe(self._bell.set)
+            loop.call_soon_threadsafe(self._ring)
+
+    def _ring(self) -> None:
+        self._fresh = True
+        self._bell.set()
 
     async def settled(self) -> None:
         """Return once no row of these channels waits or is in hand (failed rows included,
@@ -135,7 +145,8 @@ class Drainer:
         except TimeoutError:
             return
         self._bell.clear()
-        if self.settle and not self._stopping:
+        if self._fresh and self.settle and not self._stopping:
+            self._fresh = False
             # Let an earlier event of the same chat, delivered concurrently, be stored first.
             await asyncio.sleep(self.settle.total_seconds())
 
@@ -160,6 +171,7 @@ class Drainer:
         except Exception:
             log.exception("inbox: claiming failed; trying again")
             return 0
+        self.passes += 1
         if parked:
             log.error("inbox: %d event(s) parked: claimed too often without finishing", parked)
         for row, token in claimed:
@@ -176,9 +188,14 @@ class Drainer:
         seal = store.RowSeal(engine=self.engine, row=row, token=token, clock=self.clock)
         handler = self.handlers[row.channel]
         try:
-            await handler(row, seal)
-            if not seal.sealed:
-                await anyio.to_thread.run_sync(seal.done)
+            if not row.handled:
+                await handler(row, seal)
+                if not seal.sealed:
+                    await anyio.to_thread.run_sync(seal.done)
+            elif row.reply is not None:  # its process stopped before the reply went: "reply only"
+                log.info("inbox: %s row %s: sending its stored reply", row.channel, row.id)
+                await handler(row, seal)
+            # else nothing (readable) is left to send: only the replied mark
             self.handled += 1
             await anyio.to_thread.run_sync(seal.release)
         except ClaimLostError:
@@ -187,6 +204,9 @@ class Drainer:
             self.failures += 1
             log.exception("inbox: %s row %s failed (attempt %d)", row.channel, row.id, row.attempts)
             error = f"{type(exc).__name__}: {exc}"
+            # Handled in this claim, its effects are kept: the reply has tries of its own.
+            park = self.settings.inbox_max_attempts <= 1 if seal.sealed else row.final
+            later = exc.after if isinstance(exc, SendLater) else 0.0
             try:
                 await anyio.to_thread.run_sync(
                     lambda: store.failed(
@@ -195,8 +215,9 @@ class Drainer:
                         token=token,
                         error=error,
                         now=self.clock(),
-                        park=row.final,
+                        park=park,
                         attempts=row.attempts,
+                        at_least=later,
                     )
                 )
             except Exception:

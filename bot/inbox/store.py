@@ -1,11 +1,16 @@
-"""The inbox's rows: claims in chat order under a lease, the handled mark, retries, parking.
+"""The inbox's rows: claims in chat order under a lease, the handled mark, replies, retries,
+parking.
 
-A row is claimable when it is unhandled, not parked, its lease (if any) has run out, it has
-waited the order window, and no earlier unhandled row of its chat exists: so one chat's rows
-are handled one at a time, in platform order (`seq`, then arrival), across processes too.
-PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite's write transactions are
-``BEGIN IMMEDIATE`` (one writer at a time). Each claim is also a conditional ``UPDATE`` on
-the lease, and the handled mark a conditional ``UPDATE`` on the claim token.
+A row goes through two steps: handled (its effects committed, with its reply stored in the
+same transaction) and replied (the channel sent the reply, or gave it up). A row is claimable
+when it is not replied, not parked, its lease (if any) has run out, it has waited the order
+window since it was stored, and no earlier unreplied row of its chat exists: so one chat's
+rows are handled one at a time, in platform order (`seq`, then arrival), and its next row
+waits until the previous reply is sent, across processes too. A handled row claimed again
+(its process stopped before sending) is handed over "reply only". PostgreSQL claims with
+``FOR UPDATE SKIP LOCKED``; SQLite's write transactions are ``BEGIN IMMEDIATE`` (one writer
+at a time). Each claim is also a conditional ``UPDATE`` on the lease, and the handled and
+replied marks conditional ``UPDATE``s on the claim token.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from sqlmodel import Session, col
 from bot.channels.inbox import InboxRow
 from bot.db.engine import transaction
 from bot.db.models import InboundUpdate
-from handlers.model import ClaimLostError
+from bot.inbox.replies import ReplyFormatError, dump_outcome, load_outcome
+from handlers.model import ClaimLostError, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +47,14 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
         .where(
             other.c.channel == row.c.channel,
             other.c.chat_key == row.c.chat_key,
-            other.c.processed_at.is_(None),
+            other.c.replied_at.is_(None),
             other.c.parked_at.is_(None),
             or_(other.c.seq < row.c.seq, and_(other.c.seq == row.c.seq, other.c.id < row.c.id)),
         )
         .exists()
     )
-    # A handled row stays in hand (claimed) until its replies are sent: its chat waits.
+    # Another row of the chat in hand (a later one, claimed before this earlier one was
+    # stored): the chat waits for it.
     busy = (
         select(other.c.id)
         .where(
@@ -63,7 +70,7 @@ def claimable(now: datetime, channels: Collection[str], settle_before: datetime)
         select(row.c.id, row.c.attempts, row.c.failures)
         .where(
             row.c.channel.in_(list(channels)),
-            row.c.processed_at.is_(None),
+            row.c.replied_at.is_(None),
             row.c.parked_at.is_(None),
             row.c.chat_key.is_not(None),
             or_(row.c.lease_until.is_(None), row.c.lease_until < now),
@@ -89,7 +96,8 @@ def claim(
     """Claim up to `limit` rows (with their claim tokens); also how many were parked instead,
     claimed `max_claims` times without ever finishing (their process stopped each time).
 
-    The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`)."""
+    The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`). A
+    handled row comes with its stored reply (`InboxRow.handled`, `InboxRow.reply`)."""
     query, row = claimable(now, channels, now - settle)
     query = query.limit(limit)
     if engine.dialect.name == "postgresql":
@@ -100,7 +108,7 @@ def claim(
         for found in session.execute(query).all():
             still_free = (
                 col(InboundUpdate.id) == found.id,
-                col(InboundUpdate.processed_at).is_(None),
+                col(InboundUpdate.replied_at).is_(None),
                 col(InboundUpdate.parked_at).is_(None),
                 or_(
                     col(InboundUpdate.lease_until).is_(None),
@@ -142,11 +150,35 @@ def claim(
                         payload=stored.payload,
                         attempts=stored.attempts,
                         final=stored.failures + 1 >= max_attempts,
+                        handled=stored.processed_at is not None,
+                        reply=_stored_reply(stored),
                     ),
                     token,
                 )
             )
     return claimed, parked
+
+
+def _stored_reply(row: InboundUpdate) -> Outcome | None:
+    """The reply a handled row keeps, with the files it can still send (None: nothing to
+    send, or unreadable, which the log says)."""
+    if row.processed_at is None or row.reply is None:
+        return None
+    try:
+        outcome = load_outcome(row.reply)
+    except ReplyFormatError as exc:
+        log.error("inbox: %s row %s: its stored reply is given up (%s)", row.channel, row.id, exc)
+        return None
+    drawn = [file for file in outcome.files if file.data]
+    if len(drawn) < len(outcome.files):
+        log.warning(
+            "inbox: %s row %s: %d file(s) of its reply were never drawn and are left out",
+            row.channel,
+            row.id,
+            len(outcome.files) - len(drawn),
+        )
+        outcome.files = drawn
+    return outcome
 
 
 def _count(result: Any) -> int:
@@ -155,37 +187,75 @@ def _count(result: Any) -> int:
 
 
 def _held(row_id: int, token: str) -> tuple[Any, ...]:
+    """A row of ours (claimed with `token`) not replied yet."""
     return (
         col(InboundUpdate.id) == row_id,
         col(InboundUpdate.claim_token) == token,
-        col(InboundUpdate.processed_at).is_(None),
+        col(InboundUpdate.replied_at).is_(None),
     )
 
 
-def mark_handled(*, session: Session, row_id: int, token: str, now: datetime) -> None:
-    """Mark a claimed row handled inside the caller's transaction; `ClaimLostError` if the
-    claim is no longer ours (its lease ran out and another process took the row)."""
+def mark_handled(
+    *, session: Session, row_id: int, token: str, now: datetime, reply: str | None = None
+) -> None:
+    """Mark a claimed row handled inside the caller's transaction, keeping `reply` (the
+    stored outcome) until it is sent; without one, nothing is left to send. `ClaimLostError`
+    if the claim is no longer ours (its lease ran out and another process took the row)."""
     done = session.execute(
-        update(InboundUpdate).where(*_held(row_id, token)).values(processed_at=now, last_error=None)
+        update(InboundUpdate)
+        .where(*_held(row_id, token), col(InboundUpdate.processed_at).is_(None))
+        .values(
+            processed_at=now,
+            last_error=None,
+            failures=0,  # sending the reply has its own tries
+            reply=reply,
+            replied_at=None if reply is not None else now,
+        )
     )
     if not _count(done):
         raise ClaimLostError(f"inbox row {row_id} is no longer ours")
 
 
-def release(*, engine: Engine, row_id: int, token: str) -> None:
-    """The handler of a row is done (its replies sent): the next row of its chat may go."""
+def keep_reply(*, engine: Engine, row_id: int, token: str, reply: str) -> bool:
+    """Replace the stored reply of a handled row of ours (its files drawn); False if the row
+    is no longer ours or already replied."""
+    with transaction(engine) as session:
+        done = session.execute(
+            update(InboundUpdate)
+            .where(*_held(row_id, token), col(InboundUpdate.processed_at).is_not(None))
+            .values(reply=reply)
+        )
+        return bool(_count(done))
+
+
+def release(*, engine: Engine, row_id: int, token: str, now: datetime) -> None:
+    """The handler of a row is done: a handled row is replied (its stored reply dropped), and
+    the next row of its chat may go; an unhandled one is only let go."""
+    ours = (col(InboundUpdate.id) == row_id, col(InboundUpdate.claim_token) == token)
     with transaction(engine) as session:
         session.execute(
             update(InboundUpdate)
-            .where(col(InboundUpdate.id) == row_id, col(InboundUpdate.claim_token) == token)
-            .values(claim_token=None, lease_until=None)
+            .where(*ours, col(InboundUpdate.processed_at).is_not(None))
+            .values(replied_at=now, reply=None, claim_token=None, lease_until=None)
+        )
+        session.execute(
+            update(InboundUpdate).where(*ours).values(claim_token=None, lease_until=None)
         )
 
 
 def failed(
-    *, engine: Engine, row_id: int, token: str, error: str, now: datetime, park: bool, attempts: int
+    *,
+    engine: Engine,
+    row_id: int,
+    token: str,
+    error: str,
+    now: datetime,
+    park: bool,
+    attempts: int,
+    at_least: float = 0.0,
 ) -> None:
-    """A claimed row failed: parked (last attempt), else offered again after a backoff."""
+    """A claimed row failed (handling it, or sending its reply): parked (last attempt), else
+    offered again after a backoff, `at_least` seconds (a handled row, to send its reply)."""
     values: dict[str, Any] = {
         "last_error": error[:ERROR_CHARS],
         "claim_token": None,
@@ -194,7 +264,7 @@ def failed(
     if park:
         values.update(parked_at=now, lease_until=None)
     else:
-        wait = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+        wait = max(min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX), at_least)
         values["lease_until"] = now + timedelta(seconds=wait)
     with transaction(engine) as session:
         session.execute(update(InboundUpdate).where(*_held(row_id, token)).values(**values))
@@ -215,10 +285,10 @@ def renew(*, engine: Engine, held: dict[int, str], until: datetime) -> int:
 
 
 def waiting(*, engine: Engine, channels: Collection[str]) -> tuple[int, datetime | None]:
-    """How many rows of `channels` are unhandled and not parked, and the soonest lease end."""
+    """How many rows of `channels` are not replied and not parked, and the soonest lease end."""
     query = select(func.count(), func.min(col(InboundUpdate.lease_until))).where(
         col(InboundUpdate.channel).in_(list(channels)),
-        col(InboundUpdate.processed_at).is_(None),
+        col(InboundUpdate.replied_at).is_(None),
         col(InboundUpdate.parked_at).is_(None),
         col(InboundUpdate.chat_key).is_not(None),
     )
@@ -229,7 +299,8 @@ def waiting(*, engine: Engine, channels: Collection[str]) -> tuple[int, datetime
 
 @dataclass
 class RowSeal:
-    """The `Seal` of one claimed row: marks it handled in the core's transaction."""
+    """The `Seal` of one claimed row: marks it handled in the core's transaction, with the
+    reply to send."""
 
     engine: Engine
     row: InboxRow
@@ -242,10 +313,26 @@ class RowSeal:
         """The last attempt: a failure is answered to the user and the row parked."""
         return self.row.final
 
-    def __call__(self, session: Any) -> None:
-        """Mark the row handled inside `session`'s transaction."""
-        mark_handled(session=session, row_id=self.row.id, token=self.token, now=self.clock())
+    def __call__(self, session: Any, outcome: Outcome | None = None) -> None:
+        """Mark the row handled inside `session`'s transaction, keeping `outcome` to send."""
+        reply = None if outcome is None else dump_outcome(outcome)
+        mark_handled(
+            session=session, row_id=self.row.id, token=self.token, now=self.clock(), reply=reply
+        )
         self.sealed = True
+
+    def record(self, outcome: Outcome) -> None:
+        """Keep the reply again, its files drawn (best effort: a failure only loses the
+        files should the reply have to be sent again)."""
+        try:
+            keep_reply(
+                engine=self.engine,
+                row_id=self.row.id,
+                token=self.token,
+                reply=dump_outcome(outcome),
+            )
+        except Exception:
+            log.exception("inbox: %s row %s: drawn files not kept", self.row.channel, self.row.id)
 
     def done(self) -> None:
         """Mark the row handled in its own transaction (an event without effects)."""
@@ -253,8 +340,9 @@ class RowSeal:
             self(session)
 
     def release(self) -> None:
-        """The channel is done with the row: the next row of its chat may go."""
-        release(engine=self.engine, row_id=self.row.id, token=self.token)
+        """The channel is done with the row (its reply sent or given up): the next row of
+        its chat may go."""
+        release(engine=self.engine, row_id=self.row.id, token=self.token, now=self.clock())
 
     def give_up(self, error: str) -> None:
         """Park the row now: it failed on its last attempt (the user is told)."""

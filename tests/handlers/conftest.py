@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from bot.channels.console import render
 from bot.db.engine import transaction
+from bot.inbox.replies import dump_outcome, load_outcome
 from bot.services import demo, users
 from bot.settings import Settings
 from handlers.core import handle_event
@@ -81,6 +82,8 @@ class Chat:
         with transaction(self.engine) as session:
             outcome = handle_event(session=session, event=event, settings=self.settings)
         self.outcome = outcome
+        # Stored on its inbox row until sent (`bot.inbox.replies`): every shape comes back.
+        assert load_outcome(dump_outcome(outcome)) == outcome
         assert outcome.replies, f"no answer to {text or action!r}"
         blocks: list[str] = []
         options: tuple[Option, ...] = ()

@@ -19,10 +19,11 @@ from bot.db.engine import make_engine, transaction
 from bot.db.models import InboundUpdate, Notification, Role, User
 from bot.inbox import store
 from bot.inbox.drainer import Drainer, draining
+from bot.inbox.replies import dump_outcome, load_outcome
 from bot.services import demo
 from bot.settings import Settings
 from bot.worker.inbox_report import report_parked
-from handlers.model import ClaimLostError, Seal
+from handlers.model import ClaimLostError, Outcome, OutgoingFile, Seal, Text, reply_text
 from tests.inbox.conftest import put, rows
 from tests.worker.pg import PostgresServer
 
@@ -289,3 +290,235 @@ def test_several_server_processes_need_postgresql(
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "several server processes need PostgreSQL" in result.output
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def handled_unreplied(engine: Engine, row_id: int, outcome: Outcome | None) -> None:
+    """A row whose process committed its effects (and reply) and stopped before sending."""
+    with transaction(engine) as session:
+        session.execute(
+            update(InboundUpdate)
+            .where(col(InboundUpdate.id) == row_id)
+            .values(
+                processed_at=datetime.now(UTC),
+                attempts=1,
+                reply=None if outcome is None else dump_outcome(outcome),
+                claim_token="dead-process",
+                lease_until=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+
+
+class Replier(Recorder):
+    """A channel's handler that records the replies it sends: the stored one for a handled
+    row (never sealing it again), a fresh one otherwise."""
+
+    def __init__(self, engine: Engine, *, failing_sends: int = 0) -> None:
+        super().__init__(engine)
+        self.sent: dict[str, list[str]] = defaultdict(list)
+        self.failing_sends = failing_sends
+        self.reply_only: list[str] = []
+
+    async def __call__(self, row: InboxRow, seal: Seal) -> None:
+        self.busy[row.chat_key] += 1
+        if self.busy[row.chat_key] > 1:
+            self.overlap += 1
+        try:
+            await self._reply(row, seal)
+        finally:
+            self.busy[row.chat_key] -= 1
+
+    async def _reply(self, row: InboxRow, seal: Seal) -> None:
+        if row.handled:
+            assert row.reply is not None
+            self.reply_only.append(row.key)
+            text = reply_text(row.reply.replies[0])
+        else:
+            outcome = Outcome(lang="en", replies=[Text(f"answer to {row.key}")])
+
+            def effect() -> None:
+                with transaction(self.engine) as session:
+                    seal(session, outcome)
+                self.order[row.chat_key].append(row.key)
+
+            await asyncio.to_thread(effect)
+            text = f"answer to {row.key}"
+        if self.failing_sends:
+            self.failing_sends -= 1
+            raise ConnectionError("platform unreachable")
+        await asyncio.sleep(0.005)
+        self.sent[row.chat_key].append(text)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_stored_replies_go_first_and_once_then_each_chat_in_order_two_drainers(
+    backend: str, engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    """Each chat's first row was handled by a process that stopped before its reply went:
+    two drainers send those replies (never handling them again), then the chats' next rows."""
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        engine = make_engine(server.new_database())
+    chats, per_chat = 8, 6
+    for n in range(per_chat):
+        for chat in range(chats):
+            row_id = put(engine, key=f"{chat}-{n}", chat=f"c{chat}", seq=n)
+            if n == 0:
+                stored = Outcome(lang="en", replies=[Text(f"answer to {chat}-0")])
+                handled_unreplied(engine, row_id, stored)
+    repliers = [Replier(engine), Replier(engine)]
+
+    def run(replier: Replier) -> None:
+        async def main() -> None:
+            drainer = Drainer(
+                engine=engine, settings=settings(inbox_concurrency=3), handlers={"memory": replier}
+            )
+            async with drainer.running():
+                await drainer.settled()
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in repliers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent: dict[str, list[str]] = defaultdict(list)
+    for replier in repliers:
+        for chat, texts in replier.sent.items():
+            sent[chat] += texts
+    for chat in range(chats):
+        texts = sorted(sent[f"c{chat}"], key=lambda t: int(t.rsplit("-", 1)[1]))
+        assert texts == [f"answer to {chat}-{n}" for n in range(per_chat)]  # each once
+    assert sorted(key for r in repliers for key in r.reply_only) == sorted(
+        f"{chat}-0" for chat in range(chats)
+    )
+    assert all(r.overlap == 0 for r in repliers)
+    for row in rows(engine):
+        assert row.replied_at is not None
+        assert (row.reply, row.claim_token, row.parked_at) == (None, None, None)
+    if backend == "postgresql":
+        engine.dispose()
+
+
+async def test_a_reply_that_cannot_be_sent_is_retried_alone_then_parked_and_retried_by_hand(
+    engine: Engine,
+) -> None:
+    put(engine, key="k", chat="a", seq=1)
+    put(engine, key="next", chat="a", seq=2)
+    replier = Replier(engine, failing_sends=3)
+    store.BACKOFF_BASE, saved = 0.01, store.BACKOFF_BASE
+    try:
+        async with draining(
+            engine=engine, settings=settings(inbox_max_attempts=3), handlers={"memory": replier}
+        ) as drainer:
+            assert drainer is not None
+            await drainer.settled()
+    finally:
+        store.BACKOFF_BASE = saved
+    first, after = rows(engine)
+    # Handled once; its reply tried three times (the last two "reply only"), then parked.
+    assert replier.order["a"] == ["k", "next"]
+    assert replier.reply_only == ["k", "k"]
+    assert (first.processed_at is not None, first.replied_at, first.failures) == (True, None, 3)
+    assert first.parked_at is not None
+    assert first.reply is not None
+    assert first.last_error == "ConnectionError: platform unreachable"
+    assert after.replied_at is not None  # its chat moved on once the reply was given up
+    assert replier.sent["a"] == ["answer to next"]
+    # An operator offers it again: the stored reply is sent, the core's work not redone.
+    with transaction(engine) as session:
+        assert store.retry(session=session, row_id=first.id or 0)
+    async with draining(
+        engine=engine, settings=settings(), handlers={"memory": replier}
+    ) as drainer:
+        assert drainer is not None
+        await drainer.settled()
+    assert replier.sent["a"] == ["answer to next", "answer to k"]
+    assert replier.order["a"] == ["k", "next"]
+    [first, _after] = rows(engine)
+    assert (first.replied_at is not None, first.reply, first.parked_at) == (True, None, None)
+
+
+async def test_an_unreadable_stored_reply_is_given_up_with_a_log_line(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    row_id = put(engine, key="k", chat="a", seq=1)
+    handled_unreplied(engine, row_id, None)
+    with transaction(engine) as session:
+        session.execute(
+            update(InboundUpdate).where(col(InboundUpdate.id) == row_id).values(reply="{oops")
+        )
+    replier = Replier(engine)
+    async with draining(engine=engine, settings=settings(), handlers={"memory": replier}) as d:
+        assert d is not None
+        await d.settled()
+    assert replier.reply_only == []  # never handed to the channel
+    [row] = rows(engine)
+    assert row.replied_at is not None
+    assert "stored reply is given up" in caplog.text
+
+
+def test_a_chart_drawn_after_the_commit_is_kept_with_the_stored_reply(engine: Engine) -> None:
+    put(engine, key="k", chat="a", seq=1)
+    lease = timedelta(seconds=30)
+    [(row, token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC),
+        limit=5,
+        lease=lease,
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    seal = store.RowSeal(engine=engine, row=row, token=token, clock=lambda: datetime.now(UTC))
+    chart = OutgoingFile("chart.png", "image/png", caption="SLA", render=lambda: b"\x89PNG")
+    outcome = Outcome(lang="en", replies=[Text("Your chart")], files=[chart])
+    with transaction(engine) as session:
+        seal(session, outcome)  # the event's transaction: the chart is not drawn yet
+    [stored] = rows(engine)
+    assert stored.reply is not None
+    assert [f.data for f in load_outcome(stored.reply).files] == [b""]
+    outcome.render_files()  # after the commit
+    seal.record(outcome)
+    [stored] = rows(engine)
+    assert stored.reply is not None
+    assert [f.data for f in load_outcome(stored.reply).files] == [b"\x89PNG"]
+    # Claimed again (its process stopped): the drawn chart goes with the stored reply.
+    [(again, _token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC) + 2 * lease,
+        limit=5,
+        lease=lease,
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    assert again.handled
+    assert again.reply is not None
+    assert again.reply.files == [OutgoingFile("chart.png", "image/png", b"\x89PNG", "SLA")]
+
+
+def test_a_chart_never_drawn_is_left_out_of_the_reply_sent_again(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    row_id = put(engine, key="k", chat="a", seq=1)
+    chart = OutgoingFile("chart.png", "image/png", render=lambda: b"png")
+    handled_unreplied(engine, row_id, Outcome(lang="en", replies=[Text("t")], files=[chart]))
+    [(row, _token)], _ = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=datetime.now(UTC),
+        limit=5,
+        lease=timedelta(seconds=30),
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    assert row.reply is not None
+    assert (row.reply.replies, row.reply.files) == ([Text("t")], [])
+    assert "never drawn" in caplog.text

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.channels.sending import Delivery, OutboxMessage
 from bot.channels.telegram import render
+from bot.db.engine import transaction
+from bot.db.models import InboundUpdate
 from bot.i18n import translator
+from bot.inbox import store as inbox_store
 from handlers.model import MAX_TEXT, Choices, Option, Prompt
 from tests.telegram.conftest import (
     AGENT_ID,
@@ -60,8 +66,8 @@ def test_a_short_retry_after_is_waited_out(bot: Bot, updates: Updates, waits: li
     assert waits == [3.0]
 
 
-def test_a_bad_request_or_a_long_pause_is_not_retried(
-    bot: Bot, updates: Updates, waits: list[float]
+def test_a_bad_request_is_given_up_a_long_pause_left_to_the_inbox(
+    bot: Bot, updates: Updates, waits: list[float], seeded: Engine
 ) -> None:
     bot.fake.fail(Failure("sendMessage", 400, "Bad Request: chat not found"))
     assert bot.deliver(updates.message("hello", user_id=8303, lang="en")) == []
@@ -71,16 +77,36 @@ def test_a_bad_request_or_a_long_pause_is_not_retried(
             "sendMessage", 429, "Too Many Requests: retry after 90", parameters={"retry_after": 90}
         )
     )
-    assert bot.deliver(updates.message("hello", user_id=8303, lang="en")) == []
-    assert waits == []
+    paused = updates.message("hello", user_id=8303, lang="en")
+    assert bot.post(paused).status_code == 200
+    key = str(paused["update_id"])
+    deadline = time.monotonic() + 60
+    while (row := stored_row(seeded, key)).failures == 0:
+        assert time.monotonic() < deadline, "the pause was never recorded"
+        time.sleep(0.02)
+    assert waits == []  # not waited out in the process: the reply is sent again after it
+    assert row.processed_at is not None
+    assert row.replied_at is None
+    assert row.lease_until is not None
+    assert row.lease_until >= datetime.now(UTC) + timedelta(seconds=80)
 
 
-def test_three_failures_in_a_row_give_up(bot: Bot, updates: Updates, waits: list[float]) -> None:
+def test_three_failures_in_a_row_leave_the_reply_to_the_inbox(
+    bot: Bot, updates: Updates, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Was: given up. The reply is stored with the event: the inbox sends it again later.
+    monkeypatch.setattr(inbox_store, "BACKOFF_BASE", 0.01)
     for _ in range(3):
         bot.fake.fail(Failure("sendMessage", 503, "Service Unavailable"))
-    assert bot.deliver(updates.message("hello", user_id=8304, lang="en")) == []
-    assert len(bot.fake.calls("sendMessage")) == 3
+    answer = bot.deliver(updates.message("hello", user_id=8304, lang="en"))
+    assert [m["text"] for m in answer] == [translator("en").gettext(UNKNOWN_USER)]
+    assert len(bot.fake.calls("sendMessage")) == 4
     assert waits == [0.5, 2.0]
+
+
+def stored_row(engine: Engine, key: str) -> InboundUpdate:
+    with transaction(engine) as session:
+        return session.exec(select(InboundUpdate).where(InboundUpdate.external_key == key)).one()
 
 
 def topic_message(

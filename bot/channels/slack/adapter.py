@@ -3,10 +3,13 @@
 Every listener stores its event in the inbox (deduplicated: `event_id`, or the
 interaction's `trigger_id`) before it acknowledges; the process's inbox drainer then hands
 it to `handle_row` in chat order, and the core marks it handled in the transaction of its
-effects (no transaction is open during a Slack call). The one exception is a modal
-submission: Slack wants validation errors in the acknowledgement, so its row is stored
-already claimed and handled inline, before `ack(response_action=…)`, well within the 3
-seconds (if that fails, the drainer handles it later and updates the modal).
+effects, keeping its outcome there as the reply (no transaction is open during a Slack call);
+should this process stop before the reply is posted, a later drainer hands the row back
+"reply only" and the stored outcome is posted without running the core again. The one
+exception is a modal submission: Slack wants validation errors in the acknowledgement, so
+its row is stored already claimed and handled inline, before `ack(response_action=…)`,
+well within the 3 seconds (if that fails, the drainer handles it later and updates the
+modal).
 
 Where replies go:
 - slash commands, DM messages, Home buttons: the user's direct messages with the app (the
@@ -51,7 +54,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.channels.inbox import InboxRow, hub
+from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
     HOME_NEW_MODAL,
@@ -98,6 +101,14 @@ FILE_SHARE = "file_share"  # a message with files (`files:read`): its files join
 
 #: The seal of the inbox row being handled (set per row task by `handle_row`).
 _seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("slack_seal", default=None)
+#: The stored reply of a row handled already, sent without running the core again.
+_stored: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar(
+    "slack_stored", default=None
+)
+#: Slack's answers that sending again may change (besides 429 and 5xx statuses).
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,29 @@ def _micros(ts: object) -> int:
         return int(round(float(str(ts)) * 1_000_000))
     except ValueError:
         return int(time.time() * 1_000_000)
+
+
+def transient(error: SlackApiError) -> bool:
+    """Whether calling again may work: a 429, a 5xx, or an error Slack says is passing."""
+    status = getattr(error.response, "status_code", 200)
+    code = error.response.get("error") if error.response is not None else None
+    return status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+
+
+def _retry_after(error: SlackApiError) -> float:
+    """The seconds a 429 answer asks to wait (0 when it says nothing)."""
+    headers = getattr(error.response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _api_error(error: SlackApiError) -> str:
+    """The error code of a refused call (never the request)."""
+    code = error.response.get("error") if error.response is not None else None
+    return str(code or type(error).__name__)
 
 
 def core_text(text: str) -> str:
@@ -282,7 +316,10 @@ class SlackAdapter:
         trigger = body.get("trigger_id") or uuid.uuid4().hex
         key = f"action:{trigger}:{action.get('action_id', '')}"
         data = {"body": body, "action": action}
-        await self._keep("action", key, chat=user_id if direct else channel_id, seq=None, data=data)
+        chat = user_id if direct else channel_id
+        # Ordered by Slack's own time of the click, like messages by their `ts`.
+        order = _micros(action["action_ts"]) if action.get("action_ts") else None
+        await self._keep("action", key, chat=chat, seq=order, data=data)
         await ack()
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -334,7 +371,11 @@ class SlackAdapter:
 
     async def handle_row(self, row: InboxRow, seal: Seal) -> None:
         """Handle one stored event, claimed by the inbox drainer; `seal` marks it handled in
-        the transaction of its effects (the drainer marks an event without effects)."""
+        the transaction of its effects, with its reply (the drainer marks an event without
+        effects). A row handled already (`row.handled`) is answered with its stored reply,
+        the core not run again. A call Slack refuses for good (an error answer such as
+        `channel_not_found`, `expired_trigger_id`) is given up; a transient failure (429,
+        5xx, network) is raised for the inbox to retry."""
         try:
             data: dict[str, Any] = json.loads(row.payload)
         except ValueError:
@@ -342,6 +383,19 @@ class SlackAdapter:
             await asyncio.to_thread(seal.give_up, "stored truncated (too large)")
             return
         _seal.set(seal)
+        _stored.set(row.reply if row.handled else None)
+        try:
+            await self._handle(data)
+        except SlackApiError as exc:
+            if not transient(exc):
+                log.warning("Slack event %s: its reply is given up: %s", row.key, _api_error(exc))
+                return
+            after = _retry_after(exc)
+            if after:
+                raise SendLater(_api_error(exc), after=after) from exc
+            raise
+
+    async def _handle(self, data: dict[str, Any]) -> None:
         kind = data.get("kind")
         if kind == "command":
             await self._command(data["command"])
@@ -816,7 +870,10 @@ class SlackAdapter:
 
     async def _run(self, event: InboundEvent) -> Outcome | None:
         """The core's outcome, in a worker thread; the event's inbox row is marked handled in
-        the core's transaction."""
+        the core's transaction (the stored outcome when it was handled already)."""
+        stored = _stored.get()
+        if stored is not None:
+            return stored
         seal = _seal.get()
         return await asyncio.to_thread(self.core, event, seal)
 

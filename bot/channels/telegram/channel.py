@@ -3,7 +3,9 @@
 A python-telegram-bot `Application` without an updater receives updates from the webhook
 route (or from long polling in development) and hands each one to `TelegramChannel.handle`,
 which translates it into an `InboundEvent`, runs the synchronous core in a worker thread and
-renders the outcome. No database transaction is open while Telegram is called.
+renders the outcome. No database transaction is open while Telegram is called. Updates come
+from the inbox (`handle_row`); the outcome is stored with the update's effects, so an update
+whose reply was not sent (the process stopped) is answered later from the stored outcome.
 
 The channel only translates: it holds a `TelegramStore` for its own rows and the core's
 entry points; what to say, whether an action was carried out and which buttons of a ping
@@ -51,7 +53,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.inbox import InboxRow, hub
+from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.files import attachments_of, upload_file
 from bot.channels.telegram.ratelimit import FloodLimiter
@@ -84,12 +86,17 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
+EARLY_ANSWERS_KEPT = 10_000  # ids of clicks answered at intake, remembered for their handling
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
 
 #: The seal of the inbox row being handled (set per row task by `handle_row`).
 _seal: contextvars.ContextVar[Seal | None] = contextvars.ContextVar("telegram_seal", default=None)
+#: The stored reply of a row handled already, sent without running the core again.
+_stored: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar(
+    "telegram_stored", default=None
+)
 
 
 class MalformedUpdateError(ValueError):
@@ -196,6 +203,9 @@ class TelegramChannel:
         # Webhook updates are stored by the route; polled ones reach `handle`, which stores
         # them. Either way the inbox drainer hands them to `handle_row`.
         self.claim_updates = claim_updates
+        # Clicks answered as soon as they were stored (their handling does not answer again).
+        self._answered: set[str] = set()
+        self._early: set[asyncio.Task[None]] = set()
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -261,6 +271,7 @@ class TelegramChannel:
                 return
 
     async def _stop(self) -> None:
+        await self._answered_early()
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
@@ -271,6 +282,12 @@ class TelegramChannel:
     async def drain(self) -> None:
         """Wait until every update stored so far is handled (or parked)."""
         await hub.settled(CHANNEL)
+        await self._answered_early()
+
+    async def _answered_early(self) -> None:
+        """Wait for the answers of clicks sent at intake."""
+        while self._early:
+            await asyncio.gather(*list(self._early), return_exceptions=True)
 
     async def register_commands(self) -> None:
         """Set the command menus the core computes from its command table: customers' by
@@ -326,7 +343,28 @@ class TelegramChannel:
         fresh = await anyio.to_thread.run_sync(run)
         if fresh:
             hub.ring()
+            self._answer_early(update)
         return fresh
+
+    def _answer_early(self, update: Update) -> None:
+        """Stop the spinner of a stored click at once, when its answer carries no text (a step
+        button, not an agent's ticket button, whose toast is the core's answer)."""
+        query = update.callback_query
+        if query is None or (query.data and parse_ticket_action(query.data) is not None):
+            return
+        if len(self._answered) >= EARLY_ANSWERS_KEPT:
+            self._answered.clear()  # a forgotten id is answered twice at worst (refused quietly)
+        self._answered.add(query.id)
+        task = asyncio.get_running_loop().create_task(self._quietly(query.answer()))
+        self._early.add(task)
+        task.add_done_callback(self._early.discard)
+
+    def _unanswered(self, query: CallbackQuery) -> bool:
+        """Whether the click still needs its answer (not answered when it was stored)."""
+        if query.id in self._answered:
+            self._answered.discard(query.id)
+            return False
+        return True
 
     # ------------------------------------------------------------------ update handling
 
@@ -337,14 +375,25 @@ class TelegramChannel:
 
     async def handle_row(self, row: InboxRow, seal: Seal) -> None:
         """Handle one stored update, claimed by the inbox drainer; `seal` marks it handled in
-        the transaction of its effects (the drainer marks an update without effects)."""
+        the transaction of its effects, with its reply (the drainer marks an update without
+        effects). A row handled already (`row.handled`) is answered with its stored reply,
+        the core not run again. A send Telegram refuses for good (a 4xx: a blocked bot, a
+        deleted chat) is given up; a transient failure is raised for the inbox to retry."""
         if is_truncated(row.payload):
             log.warning("Telegram update %s was stored truncated: parked", row.key)
             await anyio.to_thread.run_sync(seal.give_up, "stored truncated (too large)")
             return
         update = Update.de_json(json.loads(row.payload), self.bot)
         _seal.set(seal)
-        await self.dispatch(update)
+        _stored.set(row.reply if row.handled else None)
+        try:
+            await self.dispatch(update)
+        except RetryAfter as exc:
+            raise SendLater(str(exc), after=retry_after_seconds(exc)) from exc
+        except TelegramError as exc:
+            if transient(exc):
+                raise
+            log.warning("Telegram update %s: its reply is given up: %s", row.key, exc)
 
     async def dispatch(self, update: Update) -> None:
         """Translate one update and answer it."""
@@ -384,8 +433,11 @@ class TelegramChannel:
         return clean_event(event, default_locale=self.settings.default_locale)
 
     async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
-        """The core's answer, computed in a worker thread (its transaction ends there)."""
-
+        """The core's answer, computed in a worker thread (its transaction ends there); the
+        stored one when the update was handled already."""
+        stored = _stored.get()
+        if stored is not None:
+            return stored
         seal = _seal.get()
         return await anyio.to_thread.run_sync(lambda: self.core(event, seal))
 
@@ -506,7 +558,8 @@ class TelegramChannel:
         data = query.data
         message = query.message if isinstance(query.message, Message) else None
         if not data:
-            await self._quietly(query.answer())
+            if self._unanswered(query):
+                await self._quietly(query.answer())
             return
         chat = query.message.chat if query.message is not None else None
         chat_id = chat.id if chat is not None else query.from_user.id
@@ -524,8 +577,9 @@ class TelegramChannel:
         # Answering the click and closing questions do not depend on the core's answer: they
         # run while the core works and while its answer is sent.
         work = asyncio.ensure_future(self._process(event, update_id))
+        answer = query.answer() if self._unanswered(query) else asyncio.sleep(0)
         closing = asyncio.gather(
-            self._quietly(query.answer()),
+            self._quietly(answer),
             self._quietly(self._close_question(message if mine else None, label)),
             self._strip(stale),
         )
@@ -734,6 +788,8 @@ class TelegramChannel:
         try:
             await self._with_retry_after(attempt, str(chat_id))
         except TelegramError as exc:
+            if transient(exc):
+                raise
             log.warning("file for Telegram chat %s not sent: %s", chat_id, exc)
 
     async def send(
@@ -744,7 +800,9 @@ class TelegramChannel:
         reply_to: int | None = None,
         thread_id: int | None = None,
     ) -> Message | None:
-        """Send one message (in a forum topic when `thread_id`), retried on transient errors."""
+        """Send one message (in a forum topic when `thread_id`), retried on transient errors;
+        None when Telegram refuses it for good (logged), a transient failure raised after the
+        last try."""
         parameters = (
             ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         )
@@ -767,6 +825,8 @@ class TelegramChannel:
             log.info("Telegram chat %s refuses messages: %s", chat_id, exc)
             await self._set_reachable(str(chat_id), reachable=False)
         except TelegramError as exc:
+            if transient(exc):
+                raise
             log.warning("reply to Telegram chat %s not sent: %s", chat_id, exc)
         return None
 
@@ -822,6 +882,14 @@ class TelegramChannel:
             log.debug("Telegram call refused: %s", exc)
         except TelegramError as exc:
             log.warning("Telegram call failed: %s", exc)
+
+
+def transient(error: TelegramError) -> bool:
+    """Whether sending again may work: a flood-control answer, a 5xx, a time-out or a broken
+    connection (a 4xx refusal, `BadRequest` or `Forbidden`, will not change)."""
+    if isinstance(error, RetryAfter):
+        return True
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def chat_key(update: Update) -> str:

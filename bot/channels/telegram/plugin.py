@@ -21,6 +21,7 @@ from bot.channels.telegram.channel import (
     build_application,
     configured_token,
 )
+from bot.channels.telegram.ratelimit import GLOBAL_BURST, FloodLimiter
 from bot.channels.telegram.render import ROW_BUTTONS
 from bot.channels.telegram.sender import RATE, TelegramSender
 from bot.channels.telegram.store import CHANNEL
@@ -45,8 +46,14 @@ def make_channel(*, runtime: ChannelRuntime, polling: bool = False) -> TelegramC
         ),
         core=entry(engine=runtime.engine, settings=runtime.settings),
         application=application,
+        limiter=flood_limiter(runtime.settings),
         claim_updates=polling,
     )
+
+
+def flood_limiter(settings: Settings) -> FloodLimiter:
+    """Telegram's flood limits, with the bot-wide rate of the settings."""
+    return FloodLimiter(global_rate=settings.telegram_messages_per_second - GLOBAL_BURST)
 
 
 def make_sender(channel: TelegramChannel) -> TelegramSender:
