@@ -44,8 +44,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# On every core; tests of one xdist_group (the CPU burners) run on one worker, in turn.
 pytest: $(STAMP) translations
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 # Each benchmark prints its figures and each goal with "met" / "NOT met".
 # BENCH_SIZES scales the reads benchmark (the README's figures: the default).

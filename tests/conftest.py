@@ -18,6 +18,12 @@ REPO = Path(__file__).resolve().parent.parent
 builtin.install()  # the shipped channels, as the command line and the server install them
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of an xdist group (the long CPU-burner tests) first: under pytest-xdist one
+    worker runs them in turn from the start while the others run the rest of the suite."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database file at the newest migration, built once."""
