@@ -216,7 +216,7 @@ class Server:
 
     def wait_ready(self) -> None:
         """Until the probe answers (generous limit: the machine may be loaded)."""
-        wait_for(self.ready, limit=180, what=f"{self.name} to answer its probe")
+        wait_for(self.ready, limit=600, what=f"{self.name} to answer its probe")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown of any kind."""
