@@ -44,9 +44,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# On every core; tests of one xdist_group (the CPU burners) run on one worker, in turn.
+# On every core; the tests that start CPU burners run on one worker, in turn (tests/conftest.py).
 pytest: $(STAMP) translations
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	$(BIN)/pytest -q -n auto
 
 # Each benchmark prints its figures and each goal with "met" / "NOT met".
 # BENCH_SIZES scales the reads benchmark (the README's figures: the default).

@@ -3,8 +3,8 @@ Telegram and Slack traffic flows (on SQLite and on PostgreSQL), beside CPU-bound
 
 Every event answered 200 must have its effect in the database exactly once. No duration is
 compared: the tests wait on conditions, with generous limits against a hang only. They are
-part of the default run; under pytest-xdist the tests that start CPU burners share one worker
-(`xdist_group("burners")`), so no two sets of burners run at once.
+part of the default run; under pytest-xdist the tests that start CPU burners run on one
+worker, in turn (`BURNER_TESTS` in tests/conftest.py), so no two sets of burners run at once.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
 
 @pytest.mark.slow
 @pytest.mark.serve_processes
-@pytest.mark.xdist_group("burners")
 @pytest.mark.postgres
 def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     postgres: PostgresServer, tmp_path: Path, pycache: Path
@@ -110,7 +109,6 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
 
 @pytest.mark.slow
 @pytest.mark.serve_processes
-@pytest.mark.xdist_group("burners")
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )

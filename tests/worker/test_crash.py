@@ -149,7 +149,6 @@ class Slot:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("burners")  # one set of CPU burners at a time under pytest-xdist
 def test_sigkilled_workers_deliver_every_notification_exactly_once(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
