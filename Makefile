@@ -44,8 +44,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# On every core; the tests that start CPU burners run on one worker, in turn (tests/conftest.py).
 pytest: $(STAMP) translations
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Each benchmark prints its figures and each goal with "met" / "NOT met"; its output is kept
 # in var/bench/NAME.txt and bench/goals.py then lists every goal with its verdict.

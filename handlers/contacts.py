@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, select
 
@@ -27,6 +26,8 @@ def check(t: Translator, field: str, value: str, *, region: str) -> tuple[str | 
             ) % {"value": text[:80]}
         return checked.normalized, None
     if field == PHONE:
+        import phonenumbers  # only when a phone number is typed: its tables load slowly
+
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
@@ -42,6 +43,8 @@ def check(t: Translator, field: str, value: str, *, region: str) -> tuple[str | 
 
 
 def _example(region: str) -> str:
+    import phonenumbers
+
     number = phonenumbers.example_number(region)
     if number is None:
         return "+32 2 555 12 34"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -16,6 +17,24 @@ from bot.db.migrate import upgrade
 REPO = Path(__file__).resolve().parent.parent
 
 builtin.install()  # the shipped channels, as the command line and the server install them
+
+
+#: The tests that start CPU-bound burner processes beside real processes they SIGKILL. Under
+#: pytest-xdist they are one unit of work, first in the queue: one worker runs them in turn
+#: (never two sets of burners at once) while the others run the rest of the suite.
+BURNER_TESTS = ("tests/inbox/test_served.py::", "tests/worker/test_crash.py::")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Distribute tests one by one, except the burner tests, which stay together."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BurnersTogether(LoadScopeScheduling):
+        # LoadScopeScheduling queues the largest units first: the burners' unit starts at once.
+        def _split_scope(self, nodeid: str) -> str:
+            return "burners" if nodeid.startswith(BURNER_TESTS) else nodeid
+
+    return BurnersTogether(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,16 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from babel import Locale
+from babel.numbers import format_decimal
+from cycler import cycler
 
-matplotlib.use("Agg")  # no display: render to memory only
-
-from babel import Locale  # noqa: E402 - after the backend is chosen
-from babel.numbers import format_decimal  # noqa: E402
-from cycler import cycler  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = (
@@ -50,10 +47,22 @@ _RC: Any = {
 }
 
 
+def _pyplot() -> ModuleType:
+    """matplotlib, imported on the first chart only (it costs a server's start-up dearly)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to memory only
+    from matplotlib import pyplot
+
+    return pyplot
+
+
 @contextmanager
 def figure(title: str) -> Iterator[tuple[Figure, Axes]]:
     """A new figure with one axes and the charts' style."""
-    with plt.rc_context(_RC):
+    from matplotlib.figure import Figure
+
+    with _pyplot().rc_context(_RC):
         fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
         axes = fig.add_subplot()
         axes.set_title(title)
@@ -63,7 +72,7 @@ def figure(title: str) -> Iterator[tuple[Figure, Axes]]:
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes (no timestamp in the metadata: equal data, equal bytes)."""
     buffer = io.BytesIO()
-    with plt.rc_context(_RC):
+    with _pyplot().rc_context(_RC):
         fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
@@ -74,6 +83,8 @@ def number_axis(axes: Axes, locale: Locale, *, suffix: str = "", which: str = "y
     def label(value: float, _position: object) -> str:
         text = format_decimal(Decimal(str(round(value, 2))), locale=locale)
         return f"{text}{suffix}"
+
+    from matplotlib.ticker import FuncFormatter
 
     axis = axes.yaxis if which == "y" else axes.xaxis
     axis.set_major_formatter(FuncFormatter(label))

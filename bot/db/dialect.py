@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 
 def insert_ignoring(dialect: str, target: type[SQLModel] | Table, **values: Any) -> Insert:
@@ -17,8 +20,7 @@ def insert_ignoring(dialect: str, target: type[SQLModel] | Table, **values: Any)
     Read the outcome with ``RETURNING`` rather than the row count: psycopg reports -1 rows for
     an ``INSERT … ON CONFLICT DO NOTHING``.
     """
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(target)
+    statement = _insert(dialect, target)
     if values:
         statement = statement.values(**values)
     return statement.on_conflict_do_nothing()
@@ -32,9 +34,17 @@ def insert_or_increment(
     ``INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + 1 RETURNING column``: the
     database serialises concurrent callers on the row, so no two of them read the same value.
     """
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = target if isinstance(target, Table) else target.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(**keys, **{column: 1})
+    statement = _insert(dialect, table).values(**keys, **{column: 1})
     return statement.on_conflict_do_update(
         index_elements=list(keys), set_={column: table.c[column] + 1}
     ).returning(table.c[column])
+
+
+def _insert(dialect: str, target: type[SQLModel] | Table) -> PostgresInsert | SqliteInsert:
+    """The dialect's ``INSERT`` (PostgreSQL's module is loaded only when it is used)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(target)
+    return sqlite_insert(target)

@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -110,11 +111,23 @@ def prepare(url: str) -> str:
         engine.dispose()
 
 
+def _quiet_resets(server: socketserver.BaseServer) -> None:
+    """A client killed mid-request resets its connection: that is no error worth a traceback."""
+    default = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            default(request, client_address)
+
+    server.handle_error = handle_error  # type: ignore[method-assign]
+
+
 class Platforms:
     """The fake Telegram Bot API and the fake Slack Web API, each in its own thread."""
 
     def __init__(self) -> None:
         self.telegram = FakeBotApi().start()
+        _quiet_resets(self.telegram.server)
         self.slack = FakeSlack()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -152,6 +165,9 @@ class Server:
     name: str = "serve"
     extra: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
+    #: Where the processes keep compiled modules when the environment forbids writing them
+    #: beside the sources (PYTHONDONTWRITEBYTECODE): compiled once, not at every start.
+    pycache: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -175,6 +191,8 @@ class Server:
             "SUPPORTBOT_SQLITE_BUSY_TIMEOUT_MS": "60000",
             **self.extra,
         }
+        if self.pycache is not None and env.pop("PYTHONDONTWRITEBYTECODE", None):
+            env["PYTHONPYCACHEPREFIX"] = str(self.pycache)
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -198,7 +216,7 @@ class Server:
 
     def wait_ready(self) -> None:
         """Until the probe answers (generous limit: the machine may be loaded)."""
-        wait_for(self.ready, limit=180, what=f"{self.name} to answer its probe")
+        wait_for(self.ready, limit=600, what=f"{self.name} to answer its probe")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown of any kind."""

@@ -2,7 +2,9 @@
 Telegram and Slack traffic flows (on SQLite and on PostgreSQL), beside CPU-bound processes.
 
 Every event answered 200 must have its effect in the database exactly once. No duration is
-compared: the tests wait on conditions, with generous limits against a hang only.
+compared: the tests wait on conditions, with generous limits against a hang only. They are
+part of the default run; under pytest-xdist the tests that start CPU burners run on one
+worker, in turn (`BURNER_TESTS` in tests/conftest.py), so no two sets of burners run at once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ KILLS = 30
 SETTLE_LIMIT = 600.0  # seconds: only against a hang
 
 
+@pytest.fixture(scope="session")
+def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Compiled modules of the served processes, shared by every start of the session."""
+    return tmp_path_factory.mktemp("pycache")
+
+
 def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return db_url
@@ -45,12 +53,15 @@ def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
 @pytest.mark.serve_processes
 @pytest.mark.postgres
 def test_two_serve_processes_on_postgres_share_a_mixed_workload(
-    postgres: PostgresServer, tmp_path: Path
+    postgres: PostgresServer, tmp_path: Path, pycache: Path
 ) -> None:
     url = postgres.new_database()
     reference = prepare(url)
     platforms = Platforms()
-    servers = [Server(url, free_port(), platforms, tmp_path, name=f"serve-{n}") for n in (1, 2)]
+    servers = [
+        Server(url, free_port(), platforms, tmp_path, name=f"serve-{n}", pycache=pycache)
+        for n in (1, 2)
+    ]
     burners = Burners()
     engine = reader(url)
     try:
@@ -102,12 +113,12 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def test_serve_killed_again_and_again_loses_and_doubles_nothing(
-    backend: str, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, db_url: str, tmp_path: Path, pycache: Path, request: pytest.FixtureRequest
 ) -> None:
     url = _url(backend, db_url, request)
     reference = prepare(url)
     platforms = Platforms()
-    server = Server(url, free_port(), platforms, tmp_path)
+    server = Server(url, free_port(), platforms, tmp_path, pycache=pycache)
     burners = Burners()
     engine = reader(url)
     ports = [server.port]
