@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser translations lint typecheck pytest bench clean messages lock audit
+.PHONY: run test test-crash setup browser translations lint typecheck pytest bench clean messages lock audit
 
 run: setup
 	$(BIN)/supportbot db upgrade
@@ -47,6 +47,11 @@ typecheck: $(STAMP)
 # On every core; the tests that start CPU burners run on one worker, in turn (tests/conftest.py).
 pytest: $(STAMP) translations
 	$(BIN)/pytest -q -n auto
+
+# The serve crash test: `supportbot serve` SIGKILLed 30 times on SQLite and on PostgreSQL while
+# Telegram and Slack traffic flows, beside two CPU burners (about half an hour on two cores).
+test-crash: $(STAMP) translations
+	$(BIN)/pytest -q -s -m serve_processes tests/inbox/test_served.py
 
 # Each benchmark prints its figures and each goal with "met" / "NOT met"; its output is kept
 # in var/bench/NAME.txt and bench/goals.py then lists every goal with its verdict.

@@ -25,6 +25,7 @@ builtin.install()  # the shipped channels, as the command line and the server in
 BURNER_TESTS = ("tests/inbox/test_served.py::", "tests/worker/test_crash.py::")
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist still works
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Distribute tests one by one, except the burner tests, which stay together."""
     from xdist.scheduler import LoadScopeScheduling

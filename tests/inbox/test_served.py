@@ -1,10 +1,11 @@
 """`supportbot serve` as real processes: two at once on PostgreSQL, and SIGKILLed while
-Telegram and Slack traffic flows (on SQLite and on PostgreSQL), beside CPU-bound processes.
+Telegram and Slack traffic flows (on SQLite and on PostgreSQL) beside CPU-bound processes.
 
 Every event answered 200 must have its effect in the database exactly once. No duration is
-compared: the tests wait on conditions, with generous limits against a hang only. They are
-part of the default run; under pytest-xdist the tests that start CPU burners run on one
-worker, in turn (`BURNER_TESTS` in tests/conftest.py), so no two sets of burners run at once.
+compared: the tests wait on conditions, with generous limits against a hang only. The
+two-process test is part of the default run; the crash test (marker `serve_processes`, about
+half an hour on two cores) runs with `make test-crash`. Under pytest-xdist the tests that start
+CPU burners run on one worker, in turn (`BURNER_TESTS` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ def _url(backend: str, db_url: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.serve_processes
 @pytest.mark.postgres
 def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     postgres: PostgresServer, tmp_path: Path, pycache: Path
@@ -62,7 +62,6 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
         Server(url, free_port(), platforms, tmp_path, name=f"serve-{n}", pycache=pycache)
         for n in (1, 2)
     ]
-    burners = Burners()
     engine = reader(url)
     try:
         for server in servers:
@@ -85,7 +84,6 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
     finally:
         for server in servers:
             server.stop()
-        burners.stop()
         platforms.stop()
     logs = "".join(server.tail() for server in servers)
     lost = [marker for marker in acked if done[marker] == 0]
