@@ -69,6 +69,39 @@ def wait_for(condition: Callable[[], bool], *, limit: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def wait_draining(
+    condition: Callable[[], bool], *, progress: Callable[[], int], stall: float, what: str
+) -> None:
+    """Until `condition` holds, as long as `progress` keeps growing: a backlog drains at the
+    machine's pace, so only `stall` seconds without any progress count as a hang."""
+    seen = -1
+    deadline = time.monotonic() + stall
+    while True:
+        try:
+            if condition():
+                return
+            now_seen = progress()
+        except OperationalError:  # SQLite busy beyond its timeout under load: ask again
+            now_seen = seen
+        if now_seen != seen:
+            seen, deadline = now_seen, time.monotonic() + stall
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting (no progress for {stall:.0f} s): {what}")
+        time.sleep(0.05)
+
+
+def handled(engine: Engine) -> int:
+    """Inbox rows handled so far (the drain's progress)."""
+    with transaction(engine) as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(InboundUpdate)
+                .where(col(InboundUpdate.processed_at).is_not(None))
+            ).one()
+        )
+
+
 def reader(url: str) -> Engine:
     """The test's own engine (a long busy timeout: the servers write meanwhile)."""
     return make_engine(url, busy_timeout_ms=120_000)

@@ -24,17 +24,20 @@ from tests.inbox.served import (
     comment_order,
     effects,
     free_port,
+    handled,
     in_order,
     parked,
     prepare,
     reader,
     unhandled,
+    wait_draining,
     wait_for,
 )
 from tests.worker.pg import PostgresServer
 
 KILLS = 30
 SETTLE_LIMIT = 600.0  # seconds: only against a hang
+STALL_LIMIT = 300.0  # seconds without one more event handled: a hang (a backlog drains at its pace)
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +76,12 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
         traffic.start()
         traffic.join(limit=SETTLE_LIMIT)
         acked = traffic.acked
-        wait_for(
+        wait_draining(
             lambda: (
                 unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
             ),
-            limit=SETTLE_LIMIT,
+            progress=lambda: handled(engine),
+            stall=STALL_LIMIT,
             what="every acknowledged event handled",
         )
         done = effects(engine, reference)
@@ -143,11 +147,12 @@ def test_serve_killed_again_and_again_loses_and_doubles_nothing(
         server.wait_ready()
         traffic.finish(limit=SETTLE_LIMIT)
         acked = traffic.acked
-        wait_for(
+        wait_draining(
             lambda: (
                 unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
             ),
-            limit=SETTLE_LIMIT,
+            progress=lambda: handled(engine),
+            stall=STALL_LIMIT,
             what="every acknowledged event handled after the last restart",
         )
         done = effects(engine, reference)
