@@ -58,6 +58,7 @@ def test_the_turn_is_given_back_on_commit_rollback_and_error(tmp_path: Path) -> 
     engine = _engine(tmp_path)
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO log (who) VALUES ('commit')"))
+
     def fails() -> None:
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO log (who) VALUES ('rolled back')"))
