@@ -36,9 +36,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 
 from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import Session, col, select
@@ -49,6 +50,7 @@ from bot.db.models import (
     MilestoneRow,
     MilestoneStatus,
     Ticket,
+    TicketEvent,
     TicketStatus,
 )
 from bot.services import notify, outcomes, tallies, tickets
@@ -97,6 +99,15 @@ class BatchResult:
         return len(self.fired)
 
 
+@dataclass
+class _Batch:
+    """What one claim transaction gathers before writing: outbox rows, breaches told."""
+
+    outbox: notify.OutboxBatch
+    breaches: set[tuple[int, str]]
+    keys: dict[int, list[str]] = field(default_factory=dict)  # milestone -> outbox keys
+
+
 class Dispatcher:
     """Claims due milestone rows and turns them into outbox rows."""
 
@@ -130,9 +141,20 @@ class Dispatcher:
         with transaction(self.engine) as session:
             notify.cache_destinations(session)  # one batch, one lookup per destination
             claimed = self._claim(session, now)
+            work = _Batch(
+                outbox=notify.OutboxBatch(),
+                breaches=self._breaches_told(session, claimed),
+            )
             with session.no_autoflush:  # the rows are written once, at the COMMIT
                 for milestone, ticket in claimed:
-                    result.fired.append(self._process(session, milestone, ticket, now))
+                    result.fired.append(self._process(session, work, milestone, ticket, now))
+                written = work.outbox.write(session)
+            result.fired = [
+                replace(f, messages=sum(key in written for key in work.keys[f.milestone_id]))
+                if f.fired
+                else f
+                for f in result.fired
+            ]
             self._close(session, result.fired, now)
         result.committed_at = self.clock.now()
         if self.on_commit is not None and result.fired:
@@ -178,10 +200,31 @@ class Dispatcher:
             query = query.with_for_update(skip_locked=True)
         return [(m, t) for m, t in session.exec(query).all()]
 
+    @staticmethod
+    def _breaches_told(
+        session: Session, claimed: list[tuple[MilestoneRow, Ticket]]
+    ) -> set[tuple[int, str]]:
+        """(ticket, target) of the breaches already on the claimed tickets' timelines."""
+        ids = {t.id for m, t in claimed if m.kind == MilestoneKind.BREACH}
+        if not ids:
+            return set()
+        query = select(TicketEvent.ticket_id, TicketEvent.changes).where(
+            col(TicketEvent.ticket_id).in_(ids), TicketEvent.type == tickets.BREACHED
+        )
+        return {
+            (ticket_id, str(changes.get("target")))
+            for ticket_id, changes in session.exec(query).all()
+        }
+
     # ------------------------------------------------------------------ one milestone
 
     def _process(
-        self, session: Session, milestone: MilestoneRow, ticket: Ticket, now: datetime
+        self,
+        session: Session,
+        work: _Batch,
+        milestone: MilestoneRow,
+        ticket: Ticket,
+        now: datetime,
     ) -> Fired:
         assert milestone.id is not None
         assert ticket.id is not None
@@ -189,7 +232,7 @@ class Dispatcher:
         reason = self._recheck(milestone, ticket, kind, now)
         messages = 0
         if reason is None:
-            messages = self._fire(session, milestone, ticket, kind, now)
+            messages = self._fire(session, work, milestone, ticket, kind, now)
             reason = "fired"
         return Fired(
             milestone_id=milestone.id,
@@ -268,6 +311,7 @@ class Dispatcher:
     def _fire(
         self,
         session: Session,
+        work: _Batch,
         milestone: MilestoneRow,
         ticket: Ticket,
         kind: MilestoneKind,
@@ -306,10 +350,20 @@ class Dispatcher:
                 )
             )
             outcomes.store_breach(ticket=ticket, target=target)
-            tickets.record_breach(session=session, ticket=ticket, target=target, due=due)
+            if (ticket.id, target) not in work.breaches:  # once per target on the timeline
+                work.breaches.add((ticket.id, target))
+                tickets.record_event(
+                    session=session,
+                    ticket=ticket,
+                    actor=None,
+                    type=tickets.BREACHED,
+                    now=due,
+                    changes={"target": target},
+                )
             ticket.updated_at = now
             session.add(ticket)
-        return notify.emit(
+        before = len(work.outbox.rows)
+        queued = notify.emit(
             session=session,
             ticket=ticket,
             event=ping.event,
@@ -318,7 +372,12 @@ class Dispatcher:
             params=params,
             settings=self.settings,
             recipients=ping.recipients,
+            batch=work.outbox,
         )
+        assert milestone.id is not None
+        # Keys queued by an earlier milestone of the batch are not this one's (not written twice).
+        work.keys[milestone.id] = list(islice(work.outbox.rows, before, None))
+        return queued
 
     # ------------------------------------------------------------------ the loop
 

@@ -38,6 +38,23 @@ class _Values(dict[str, str]):
         return value
 
 
+#: Instants already written out, by (language, ISO instant, zone): a ticket's warnings, its
+#: due ping and the messages of a burst repeat the same few instants (Babel is slow).
+_INSTANTS: dict[tuple[str, str, str], str] = {}
+_INSTANTS_KEPT = 20_000
+
+
+def instant_text(t: Translator, value: str, zone: str) -> str:
+    """`t.datetime` of an ISO instant in `zone`, remembered per language."""
+    key = (t.lang, value, zone)
+    text = _INSTANTS.get(key)
+    if text is None:
+        if len(_INSTANTS) >= _INSTANTS_KEPT:
+            _INSTANTS.clear()
+        text = _INSTANTS[key] = t.datetime(datetime.fromisoformat(value), zone)
+    return text
+
+
 def render(
     *, event: str, t: Translator, ticket: Ticket, pack: ContractPack, params: dict[str, str]
 ) -> str:
@@ -51,7 +68,7 @@ def render(
         value = params.get(key)
         if not value:
             return _("no target")
-        return t.datetime(datetime.fromisoformat(value), zone)
+        return instant_text(t, value, zone)
 
     priority = next((p.labels.get(t.lang) for p in pack.priorities if p.id == ticket.priority), "")
     values = _Values(
