@@ -52,6 +52,7 @@ from bot.db.models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    User,
 )
 from bot.services import notify, outcomes, tallies, tickets
 from bot.settings import Settings
@@ -141,6 +142,7 @@ class Dispatcher:
         with transaction(self.engine) as session:
             notify.cache_destinations(session)  # one batch, one lookup per destination
             claimed = self._claim(session, now)
+            self._load_related(session, claimed)
             work = _Batch(
                 outbox=notify.OutboxBatch(),
                 breaches=self._breaches_told(session, claimed),
@@ -201,11 +203,22 @@ class Dispatcher:
         return [(m, t) for m, t in session.exec(query).all()]
 
     @staticmethod
+    def _load_related(session: Session, claimed: list[tuple[MilestoneRow, Ticket]]) -> None:
+        """Load the batch's contracts and people in two statements (then found by id)."""
+        contract_ids = {t.contract_id for _m, t in claimed}
+        user_ids = {t.requester_id for _m, t in claimed}
+        user_ids |= {t.owner_id for _m, t in claimed if t.owner_id is not None}
+        if contract_ids:
+            session.exec(select(Contract).where(col(Contract.id).in_(contract_ids))).all()
+        if user_ids:
+            session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+
+    @staticmethod
     def _breaches_told(
         session: Session, claimed: list[tuple[MilestoneRow, Ticket]]
     ) -> set[tuple[int, str]]:
         """(ticket, target) of the breaches already on the claimed tickets' timelines."""
-        ids = {t.id for m, t in claimed if m.kind == MilestoneKind.BREACH}
+        ids = {m.ticket_id for m, _t in claimed if m.kind == MilestoneKind.BREACH}
         if not ids:
             return set()
         query = select(TicketEvent.ticket_id, TicketEvent.changes).where(
@@ -350,8 +363,9 @@ class Dispatcher:
                 )
             )
             outcomes.store_breach(ticket=ticket, target=target)
-            if (ticket.id, target) not in work.breaches:  # once per target on the timeline
-                work.breaches.add((ticket.id, target))
+            told = (milestone.ticket_id, target)
+            if told not in work.breaches:  # once per target on the timeline
+                work.breaches.add(told)
                 tickets.record_event(
                     session=session,
                     ticket=ticket,
