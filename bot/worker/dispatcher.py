@@ -143,6 +143,12 @@ class Dispatcher:
             notify.cache_destinations(session)  # one batch, one lookup per destination
             claimed = self._claim(session, now)
             self._load_related(session, claimed)
+            notify.resolve_staff(  # who hears the batch: three statements, not per ticket
+                session=session,
+                settings=self.settings,
+                providers={self._pack(session, t).provider_code for _m, t in claimed},
+                tenant_ids={t.tenant_id for _m, t in claimed},
+            )
             work = _Batch(
                 outbox=notify.OutboxBatch(),
                 breaches=self._breaches_told(session, claimed),

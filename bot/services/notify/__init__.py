@@ -21,7 +21,12 @@ from bot.services.notify.cache import cache_destinations
 from bot.services.notify.escalation import escalation_ladder
 from bot.services.notify.outbox import OutboxBatch, emit, emit_to_user, emit_with_files
 from bot.services.notify.remedies import applicable_remedies, remedy_params
-from bot.services.notify.routing import Destination, Recipient, destinations_for
+from bot.services.notify.routing import (
+    Destination,
+    Recipient,
+    destinations_for,
+    resolve_staff,
+)
 from bot.services.notify.templates import render
 
 __all__ = [
@@ -37,4 +42,5 @@ __all__ = [
     "escalation_ladder",
     "remedy_params",
     "render",
+    "resolve_staff",
 ]
