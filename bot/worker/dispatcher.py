@@ -10,6 +10,14 @@ workers take disjoint batches and never wait for a ticket that a user transactio
 (its milestones are simply taken by a later batch). A crash before the COMMIT leaves the
 rows pending: they fire once, later. Nothing is reloaded at start.
 
+One batch, few statements. Whatever the batch size, the claim, the batch's contracts and
+people, its agents and managers (`notify.resolve_staff`), the breaches already on its
+tickets' timelines, the outbox rows (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``
+statement, `notify.OutboxBatch`) and the closing of its rows are a fixed number of
+statements; a message is rendered once per ticket, language and audience. Milestones due at
+the same instant are taken ``worker_batch_size`` at a time, each batch committed as soon as it
+is written, so the first of a burst are out before the last are rendered.
+
 Re-check. A milestone fires only when its generation is the ticket's current SLA
 generation (every change of a clock input regenerates the rows), the ticket is open, its
 target is not met, the due instant it announces is still the ticket's, and, for warnings
