@@ -49,7 +49,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 
-from sqlalchemy import Engine, bindparam, func, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
@@ -112,6 +112,7 @@ class BatchResult:
 class _Batch:
     """What one claim transaction gathers before writing: outbox rows, breaches told."""
 
+    related: list[object]
     outbox: notify.OutboxBatch
     breaches: set[tuple[int, str]]
     keys: dict[int, list[str]] = field(default_factory=dict)  # milestone -> outbox keys
@@ -150,7 +151,7 @@ class Dispatcher:
         with transaction(self.engine) as session:
             notify.cache_destinations(session)  # one batch, one lookup per destination
             claimed = self._claim(session, now)
-            self._load_related(session, claimed)
+            related = self._load_related(session, claimed)  # held: the session's map is weak
             notify.resolve_staff(  # who hears the batch: three statements, not per ticket
                 session=session,
                 settings=self.settings,
@@ -158,6 +159,7 @@ class Dispatcher:
                 tenant_ids={t.tenant_id for _m, t in claimed},
             )
             work = _Batch(
+                related=related,
                 outbox=notify.OutboxBatch(),
                 breaches=self._breaches_told(session, claimed),
             )
@@ -217,15 +219,21 @@ class Dispatcher:
         return [(m, t) for m, t in session.exec(query).all()]
 
     @staticmethod
-    def _load_related(session: Session, claimed: list[tuple[MilestoneRow, Ticket]]) -> None:
+    def _load_related(session: Session, claimed: list[tuple[MilestoneRow, Ticket]]) -> list[object]:
         """Load the batch's contracts and people in two statements (then found by id)."""
         contract_ids = {t.contract_id for _m, t in claimed}
         user_ids = {t.requester_id for _m, t in claimed}
         user_ids |= {t.owner_id for _m, t in claimed if t.owner_id is not None}
+        loaded: list[object] = []
         if contract_ids:
-            session.exec(select(Contract).where(col(Contract.id).in_(contract_ids))).all()
+            for contract in session.exec(
+                select(Contract).where(col(Contract.id).in_(contract_ids))
+            ).all():
+                notify.remember_contract(session, contract)
+                loaded.append(contract)
         if user_ids:
-            session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+            loaded += session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+        return loaded
 
     @staticmethod
     def _breaches_told(
@@ -273,25 +281,18 @@ class Dispatcher:
 
     @staticmethod
     def _close(session: Session, fired: list[Fired], now: datetime) -> None:
-        """Mark the batch's rows done or cancelled: one statement, run for every row."""
-        if not fired:
-            return
+        """Mark the batch's rows done or cancelled: one statement per outcome."""
         table = MilestoneRow.__table__  # type: ignore[attr-defined]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(status=bindparam("new_status"), done_at=now, lease_until=None)
-        )
-        session.execute(
-            statement,
-            [
-                {
-                    "row_id": f.milestone_id,
-                    "new_status": MilestoneStatus.DONE if f.fired else MilestoneStatus.CANCELLED,
-                }
-                for f in fired
-            ],
-        )
+        for status, ids in (
+            (MilestoneStatus.DONE, [f.milestone_id for f in fired if f.fired]),
+            (MilestoneStatus.CANCELLED, [f.milestone_id for f in fired if not f.fired]),
+        ):
+            if ids:
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids))
+                    .values(status=status, done_at=now, lease_until=None)
+                )
 
     @staticmethod
     def _target_due(ticket: Ticket, target: str) -> datetime | None:

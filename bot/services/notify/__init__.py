@@ -17,7 +17,7 @@ Rows are written in the caller's transaction; senders (per channel) drain the ou
 
 from __future__ import annotations
 
-from bot.services.notify.cache import cache_destinations
+from bot.services.notify.cache import cache_destinations, remember_contract
 from bot.services.notify.escalation import escalation_ladder
 from bot.services.notify.outbox import OutboxBatch, emit, emit_to_user, emit_with_files
 from bot.services.notify.remedies import applicable_remedies, remedy_params
@@ -41,6 +41,7 @@ __all__ = [
     "emit_with_files",
     "escalation_ladder",
     "remedy_params",
+    "remember_contract",
     "render",
     "resolve_staff",
 ]

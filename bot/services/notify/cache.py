@@ -47,3 +47,9 @@ def contract_of(session: Session, contract_id: int) -> Contract:
         return contract
 
     return cached(session, ("contract", contract_id), load)
+
+
+def remember_contract(session: Session, contract: Contract) -> None:
+    """Keep a contract loaded ahead (a dispatcher batch's) for `contract_of`."""
+    assert contract.id is not None
+    remember(session, ("contract", contract.id), contract)
