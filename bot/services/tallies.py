@@ -18,7 +18,8 @@ Three statements at most whatever the number of tickets; the Python work is per 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -431,3 +432,75 @@ def counts(
         group: n for group, n in groups.items() if n and (not inside or 0 < group.bucket < last)
     }
     return Counts(groups=kept, contracts=refs)
+
+
+# --------------------------------------------------------------------------- bulk loads
+
+#: The tally triggers of `tickets` (migration 0019): suspended during a bulk load.
+TRIGGER_PREFIX = "tickets_tally"
+
+
+@contextmanager
+def bulk_load(*, session: Session) -> Iterator[None]:
+    """Insert many tickets without the per-row tally triggers: the tallies of the tickets
+    inserted inside are added once at the end, in the caller's transaction.
+
+    The triggers are suspended by DDL inside that transaction (SQLite drops and re-creates
+    them; PostgreSQL disables them, locking `tickets` until commit): no other writer runs
+    without them and no reader sees the tallies before they are right. Only inserts belong
+    inside (an update or delete of an older ticket would not be counted).
+    """
+    dialect = session.get_bind().dialect.name
+    first = int(session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM tickets")).scalar_one())
+    if dialect == "postgresql":
+        names = list(
+            session.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'tickets'::regclass "
+                    "AND NOT tgisinternal AND tgname LIKE :prefix"
+                ),
+                {"prefix": f"{TRIGGER_PREFIX}%"},
+            ).scalars()
+        )
+        for name in names:
+            session.execute(text(f'ALTER TABLE tickets DISABLE TRIGGER "{name}"'))
+    else:
+        found = session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'tickets' AND name LIKE :prefix"
+            ),
+            {"prefix": f"{TRIGGER_PREFIX}%"},
+        ).all()
+        for name, _sql in found:
+            session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    _count_inserted(session=session, first_id=first, postgresql=dialect == "postgresql")
+    if dialect == "postgresql":
+        for name in names:
+            session.execute(text(f'ALTER TABLE tickets ENABLE TRIGGER "{name}"'))
+    else:
+        for _name, ddl in found:
+            session.execute(text(ddl))
+
+
+def _count_inserted(*, session: Session, first_id: int, postgresql: bool) -> None:
+    """Add the tickets from `first_id` on to the tallies, as the insert trigger would have."""
+    names = ", ".join(TALLY_COLUMNS)
+    if postgresql:
+        status, day = "status::text", "(logged_at AT TIME ZONE 'UTC')::date"
+    else:
+        status, day = "status", "date(logged_at)"
+    keys = (
+        f"contract_id, tenant_id, priority, {status}, coalesce(response_outcome, ''), "
+        f"coalesce(resolution_outcome, ''), {day}"
+    )
+    # `WHERE true`: SQLite's upsert after a SELECT needs it to parse ON CONFLICT.
+    session.execute(
+        text(
+            f"INSERT INTO ticket_tallies ({names}, n) "  # noqa: S608 - fixed names
+            f"SELECT {keys}, count(*) FROM tickets WHERE id >= :first AND true GROUP BY {keys} "
+            f"ON CONFLICT ({names}) DO UPDATE SET n = ticket_tallies.n + excluded.n"
+        ),
+        {"first": first_id},
+    )
