@@ -305,8 +305,12 @@ class Outcome:
     on_drawn: Callable[[Outcome], None] | None = field(default=None, compare=False, repr=False)
 
     def render_files(self) -> None:
-        """Draw the files whose bytes were deferred (after the event's transaction)."""
-        self.files = [file.rendered() for file in self.files]
+        """Draw the files whose bytes were deferred (after the event's transaction); a
+        drawing with nothing to draw (empty bytes) leaves its file out."""
+        drawn = [file.rendered() for file in self.files]
+        self.files = [
+            f for f, was in zip(drawn, self.files, strict=True) if f.data or not was.render
+        ]
 
     def drawn_files(self) -> list[OutgoingFile]:
         """The files to send after the replies, drawn now when deferred (a channel calls it
@@ -316,18 +320,20 @@ class Outcome:
         deferred = any(file.render is not None and not file.data for file in self.files)
         drawn: list[OutgoingFile] = []
         for file in self.files:
-            try:
-                drawn.append(file.rendered())
-            except Exception:
-                log.exception("file %s not drawn: left out of the reply", file.name)
+            if file.data or file.render is not None:
+                try:
+                    file = file.rendered()
+                except Exception:
+                    log.exception("file %s not drawn: left out of the reply", file.name)
+                    continue
+                if file.data:  # empty: nothing to draw (a chart without figures)
+                    drawn.append(file)
+            else:
+                log.warning("file %s has no bytes (never drawn): left out of the reply", file.name)
         self.files = drawn
         if deferred and self.on_drawn is not None:
             self.on_drawn(self)
-        kept = [file for file in drawn if file.data]
-        for file in drawn:
-            if not file.data:
-                log.warning("file %s has no bytes (never drawn): left out of the reply", file.name)
-        return kept
+        return list(drawn)
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from sqlalchemy import Engine
 
 from tests.telegram.conftest import FRIDAY_1730, Bot, Updates, link

@@ -335,10 +335,14 @@ def _bulk_seeds_keep_the_tallies_exact(engine: Engine) -> None:
             demo_volume.seed_open_tickets(session=session, count=count, now=NOW)
         assert _trigger_names(engine) == triggers  # suspended inside the load only
         assert tallied(engine) == recount(engine)
-    with pytest.raises(RuntimeError), transaction(engine) as session:  # a failed load
-        with tallies.bulk_load(session=session):
+
+    def failed_load() -> None:
+        with transaction(engine) as session, tallies.bulk_load(session=session):
             demo_volume.seed_open_tickets(session=session, count=10, now=NOW)
             raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        failed_load()
     assert _trigger_names(engine) == triggers
     _every_kind_of_write(engine)  # the triggers count every later write again
     assert sum(recount(engine).values()) > 300
