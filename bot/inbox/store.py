@@ -15,6 +15,7 @@ replied marks conditional ``UPDATE``s on the claim token.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Collection
@@ -22,12 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, Integer, String, TextClause, bindparam, func, select, text, update
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlmodel import Session, col
 
 from bot.channels.inbox import InboxRow
 from bot.db.engine import transaction
 from bot.db.models import InboundUpdate
+from bot.db.types import UTCDateTime
 from bot.inbox.replies import ReplyFormatError, dump_outcome, load_outcome
 from handlers.model import ClaimLostError, Outcome
 
@@ -38,48 +41,71 @@ BACKOFF_BASE = 1.0  # seconds before the second attempt; doubles with each one
 BACKOFF_MAX = 60.0
 
 
-def claimable(now: datetime, channels: Collection[str], settle_before: datetime) -> Any:
-    """The rows of `channels` a drainer may claim now (a select of their ids, oldest first)."""
-    row = InboundUpdate.__table__.alias("r")  # type: ignore[attr-defined]
-    other = InboundUpdate.__table__.alias("e")  # type: ignore[attr-defined]
-    earlier = (
-        select(other.c.id)
-        .where(
-            other.c.channel == row.c.channel,
-            other.c.chat_key == row.c.chat_key,
-            other.c.replied_at.is_(None),
-            other.c.parked_at.is_(None),
-            or_(other.c.seq < row.c.seq, and_(other.c.seq == row.c.seq, other.c.id < row.c.id)),
+# The hot statements of the inbox are written once as SQL text: every event runs them, and
+# building and cache-keying the equivalent expressions cost more than running them.
+_UNREPLIED_HEAD = """
+    r.channel IN :channels
+    AND r.replied_at IS NULL AND r.parked_at IS NULL AND r.chat_key IS NOT NULL
+    AND (r.lease_until IS NULL OR r.lease_until < :now)
+    AND r.received_at <= :settle_before
+    AND NOT EXISTS (
+        SELECT 1 FROM inbound_updates e
+        WHERE e.channel = r.channel AND e.chat_key = r.chat_key
+          AND e.replied_at IS NULL AND e.parked_at IS NULL
+          AND (e.seq < r.seq OR (e.seq = r.seq AND e.id < r.id)))
+    AND NOT EXISTS (
+        SELECT 1 FROM inbound_updates e
+        WHERE e.channel = r.channel AND e.chat_key = r.chat_key AND e.id <> r.id
+          AND e.replied_at IS NULL AND e.claim_token IS NOT NULL AND e.lease_until >= :now)
+"""
+# A row claimed `max_claims` times without finishing: its process stopped every time.
+_PARK_SQL = """
+UPDATE inbound_updates
+SET parked_at = :now, last_error = :error, claim_token = NULL, lease_until = NULL
+WHERE replied_at IS NULL AND parked_at IS NULL AND attempts >= :max_claims
+  AND channel IN :channels AND (lease_until IS NULL OR lease_until < :now)
+"""
+_CLAIM_SQL = """
+UPDATE inbound_updates
+SET attempts = attempts + 1, claim_token = :token, lease_until = :until
+WHERE id IN (
+    SELECT r.id FROM inbound_updates r
+    WHERE {head}
+    ORDER BY r.id
+    LIMIT :limit{lock})
+  AND replied_at IS NULL AND parked_at IS NULL
+  AND (lease_until IS NULL OR lease_until < :now)
+RETURNING id, channel, external_key, chat_key, payload, attempts, failures, processed_at, reply
+"""
+_INSTANT = UTCDateTime()
+
+
+def _instants(statement: TextClause, *names: str) -> TextClause:
+    return statement.bindparams(*(bindparam(name, type_=_INSTANT) for name in names))
+
+
+@functools.cache
+def _claim_statements(dialect: str) -> tuple[TextClause, TextualSelect]:
+    """The park and claim statements for `dialect` (PostgreSQL skips rows others lock)."""
+    lock = "\n    FOR UPDATE OF r SKIP LOCKED" if dialect == "postgresql" else ""
+    park = _instants(text(_PARK_SQL), "now").bindparams(bindparam("channels", expanding=True))
+    claim = (
+        _instants(text(_CLAIM_SQL.format(head=_UNREPLIED_HEAD, lock=lock)), "now", "until")
+        .bindparams(bindparam("settle_before", type_=_INSTANT))
+        .bindparams(bindparam("channels", expanding=True))
+        .columns(
+            id=Integer(),
+            channel=String(),
+            external_key=String(),
+            chat_key=String(),
+            payload=String(),
+            attempts=Integer(),
+            failures=Integer(),
+            processed_at=_INSTANT,
+            reply=String(),
         )
-        .exists()
     )
-    # Another row of the chat in hand (a later one, claimed before this earlier one was
-    # stored): the chat waits for it.
-    busy = (
-        select(other.c.id)
-        .where(
-            other.c.channel == row.c.channel,
-            other.c.chat_key == row.c.chat_key,
-            other.c.id != row.c.id,
-            other.c.claim_token.is_not(None),
-            other.c.lease_until >= now,
-        )
-        .exists()
-    )
-    return (
-        select(row.c.id, row.c.attempts, row.c.failures)
-        .where(
-            row.c.channel.in_(list(channels)),
-            row.c.replied_at.is_(None),
-            row.c.parked_at.is_(None),
-            row.c.chat_key.is_not(None),
-            or_(row.c.lease_until.is_(None), row.c.lease_until < now),
-            row.c.received_at <= settle_before,
-            ~earlier,
-            ~busy,
-        )
-        .order_by(row.c.id)
-    ), row
+    return park, claim
 
 
 def claim(
@@ -93,88 +119,78 @@ def claim(
     max_attempts: int,
     max_claims: int,
 ) -> tuple[list[tuple[InboxRow, str]], int]:
-    """Claim up to `limit` rows (with their claim tokens); also how many were parked instead,
+    """Claim up to `limit` rows (with their claim token); also how many were parked instead,
     claimed `max_claims` times without ever finishing (their process stopped each time).
 
     The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`). A
     handled row comes with its stored reply (`InboxRow.handled`, `InboxRow.reply`)."""
-    query, row = claimable(now, channels, now - settle)
-    query = query.limit(limit)
-    if engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=row)
-    claimed: list[tuple[InboxRow, str]] = []
-    parked = 0
-    with transaction(engine) as session:
-        for found in session.execute(query).all():
-            still_free = (
-                col(InboundUpdate.id) == found.id,
-                col(InboundUpdate.replied_at).is_(None),
-                col(InboundUpdate.parked_at).is_(None),
-                or_(
-                    col(InboundUpdate.lease_until).is_(None),
-                    col(InboundUpdate.lease_until) < now,
+    park, take = _claim_statements(engine.dialect.name)
+    token = uuid.uuid4().hex
+    names = sorted(channels)
+    with engine.begin() as connection:
+        parked = _count(
+            connection.execute(
+                park,
+                {
+                    "now": now,
+                    "error": f"not finished after {max_claims} claims (the process stopped)",
+                    "max_claims": max_claims,
+                    "channels": names,
+                },
+            )
+        )
+        found = connection.execute(
+            take,
+            {
+                "token": token,
+                "until": now + lease,
+                "now": now,
+                "settle_before": now - settle,
+                "limit": limit,
+                "channels": names,
+            },
+        ).all()
+    claimed = [
+        (
+            InboxRow(
+                id=row.id,
+                channel=row.channel,
+                key=row.external_key,
+                chat_key=row.chat_key or "",
+                payload=row.payload,
+                attempts=row.attempts,
+                final=row.failures + 1 >= max_attempts,
+                handled=row.processed_at is not None,
+                reply=_stored_reply(
+                    channel=row.channel,
+                    row_id=row.id,
+                    handled=row.processed_at is not None,
+                    reply=row.reply,
                 ),
-            )
-            if found.attempts >= max_claims:  # it never finished: a crash every time
-                error = f"not finished after {found.attempts} claims (the process stopped)"
-                done = session.execute(
-                    update(InboundUpdate)
-                    .where(*still_free)
-                    .values(parked_at=now, last_error=error, claim_token=None, lease_until=None)
-                )
-                parked += _count(done)
-                continue
-            token = uuid.uuid4().hex
-            done = session.execute(
-                update(InboundUpdate)
-                .where(*still_free)
-                .values(
-                    attempts=InboundUpdate.attempts + 1,
-                    claim_token=token,
-                    lease_until=now + lease,
-                )
-            )
-            if not _count(done):
-                continue
-            stored = session.get(InboundUpdate, found.id)
-            assert stored is not None
-            assert stored.id is not None
-            session.refresh(stored)
-            claimed.append(
-                (
-                    InboxRow(
-                        id=stored.id,
-                        channel=stored.channel,
-                        key=stored.external_key,
-                        chat_key=stored.chat_key or "",
-                        payload=stored.payload,
-                        attempts=stored.attempts,
-                        final=stored.failures + 1 >= max_attempts,
-                        handled=stored.processed_at is not None,
-                        reply=_stored_reply(stored),
-                    ),
-                    token,
-                )
-            )
+            ),
+            token,
+        )
+        for row in sorted(found, key=lambda found_row: int(found_row.id))
+    ]
     return claimed, parked
 
 
-def _stored_reply(row: InboundUpdate) -> Outcome | None:
+def _stored_reply(*, channel: str, row_id: int, handled: bool, reply: str | None) -> Outcome | None:
     """The reply a handled row keeps, with the files it can still send (None: nothing to
     send, or unreadable, which the log says)."""
-    if row.processed_at is None or row.reply is None:
+    if not handled or reply is None:
         return None
     try:
-        outcome = load_outcome(row.reply)
+        outcome = load_outcome(reply)
     except ReplyFormatError as exc:
-        log.error("inbox: %s row %s: its stored reply is given up (%s)", row.channel, row.id, exc)
+        log.error("inbox: %s row %s: its stored reply is given up (%s)", channel, row_id, exc)
         return None
     drawn = [file for file in outcome.files if file.data]
     if len(drawn) < len(outcome.files):
         log.warning(
             "inbox: %s row %s: %d file(s) of its reply were never drawn and are left out",
-            row.channel,
-            row.id,
+            channel,
+            row_id,
             len(outcome.files) - len(drawn),
         )
         outcome.files = drawn
@@ -195,22 +211,35 @@ def _held(row_id: int, token: str) -> tuple[Any, ...]:
     )
 
 
+_HANDLED_SQL = _instants(
+    text(
+        """
+UPDATE inbound_updates
+SET processed_at = :now, last_error = NULL, failures = 0, reply = :reply, replied_at = :replied
+WHERE id = :row_id AND claim_token = :token AND replied_at IS NULL AND processed_at IS NULL
+"""
+    ),
+    "now",
+    "replied",
+)
+
+
 def mark_handled(
     *, session: Session, row_id: int, token: str, now: datetime, reply: str | None = None
 ) -> None:
     """Mark a claimed row handled inside the caller's transaction, keeping `reply` (the
     stored outcome) until it is sent; without one, nothing is left to send. `ClaimLostError`
     if the claim is no longer ours (its lease ran out and another process took the row)."""
-    done = session.execute(
-        update(InboundUpdate)
-        .where(*_held(row_id, token), col(InboundUpdate.processed_at).is_(None))
-        .values(
-            processed_at=now,
-            last_error=None,
-            failures=0,  # sending the reply has its own tries
-            reply=reply,
-            replied_at=None if reply is not None else now,
-        )
+    # failures start again: sending the reply has its own tries
+    done = session.connection().execute(
+        _HANDLED_SQL,
+        {
+            "now": now,
+            "reply": reply,
+            "replied": None if reply is not None else now,
+            "row_id": row_id,
+            "token": token,
+        },
     )
     if not _count(done):
         raise ClaimLostError(f"inbox row {row_id} is no longer ours")
@@ -228,19 +257,26 @@ def keep_reply(*, engine: Engine, row_id: int, token: str, reply: str) -> bool:
         return bool(_count(done))
 
 
+# A handled row is replied (its stored reply dropped); an unhandled one is only let go.
+_RELEASE_SQL = _instants(
+    text(
+        """
+UPDATE inbound_updates
+SET replied_at = CASE WHEN processed_at IS NOT NULL THEN :now ELSE replied_at END,
+    reply = CASE WHEN processed_at IS NOT NULL THEN NULL ELSE reply END,
+    claim_token = NULL, lease_until = NULL
+WHERE id = :row_id AND claim_token = :token
+"""
+    ),
+    "now",
+)
+
+
 def release(*, engine: Engine, row_id: int, token: str, now: datetime) -> None:
     """The handler of a row is done: a handled row is replied (its stored reply dropped), and
     the next row of its chat may go; an unhandled one is only let go."""
-    ours = (col(InboundUpdate.id) == row_id, col(InboundUpdate.claim_token) == token)
-    with transaction(engine) as session:
-        session.execute(
-            update(InboundUpdate)
-            .where(*ours, col(InboundUpdate.processed_at).is_not(None))
-            .values(replied_at=now, reply=None, claim_token=None, lease_until=None)
-        )
-        session.execute(
-            update(InboundUpdate).where(*ours).values(claim_token=None, lease_until=None)
-        )
+    with engine.begin() as connection:
+        connection.execute(_RELEASE_SQL, {"now": now, "row_id": row_id, "token": token})
 
 
 def failed(
