@@ -318,6 +318,9 @@ def counts(
     if statuses is not None:
         ticket_where.append(col(Ticket.status).in_(list(statuses)))
     logged = col(Ticket.logged_at)
+    # Grouped by the contract's id alone: the statements read no contract row per ticket
+    # (its reference comes with the tallies' statement).
+    contract = col(Ticket.contract_id)
     slice_of = case(
         *((logged >= cut, len(cuts) - i) for i, cut in enumerate(reversed(cuts))), else_=0
     )
@@ -338,7 +341,8 @@ def counts(
             else_=-1,
         ).label("edge")
         moved = (
-            ref_select(
+            sql_select(
+                contract.label("contract_id"),
                 edge,
                 slice_of.label("bucket"),
                 col(Ticket.priority).label("priority"),
@@ -346,26 +350,15 @@ def counts(
                 *stored,
                 func.count().label("n"),
             )
-            .select_from(Ticket)
-            .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-            .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
             .where(
                 or_(*(and_(logged >= start, logged < end) for start, end, _ in edges)),
                 *edge_where,
             )
-            .group_by(
-                *REF_COLUMNS,
-                edge,
-                slice_of,
-                col(Ticket.priority),
-                col(Ticket.status),
-                *stored,
-            )
+            .group_by(contract, edge, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
         )
         for row in session.execute(moved):
             if row.edge < 0:
                 continue
-            refs.setdefault(row.contract_id, ref_of(row))
             status = _status(row.status)
             source = Group(
                 day_bucket(edges[row.edge][2]),
@@ -388,7 +381,8 @@ def counts(
     effective = [effective_outcome(target, now) for target in TARGETS]
     risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
     late = (
-        ref_select(
+        sql_select(
+            contract.label("contract_id"),
             slice_of.label("bucket"),
             col(Ticket.priority).label("priority"),
             col(Ticket.status).label("status"),
@@ -399,12 +393,9 @@ def counts(
             risks[1].label("resolution_risk"),
             func.count().label("n"),
         )
-        .select_from(Ticket)
-        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
         .where(*changing)
         .group_by(
-            *REF_COLUMNS,
+            contract,
             slice_of,
             col(Ticket.priority),
             col(Ticket.status),
@@ -414,7 +405,6 @@ def counts(
         )
     )
     for row in session.execute(late):
-        refs.setdefault(row.contract_id, ref_of(row))
         status = _status(row.status)
         common = (int(row.bucket), row.contract_id, row.priority, status)
         groups[Group(*common, row.response, row.resolution)] -= int(row.n)
@@ -431,6 +421,15 @@ def counts(
     kept = {
         group: n for group, n in groups.items() if n and (not inside or 0 < group.bucket < last)
     }
+    missing = {group.contract_id for group in kept} - set(refs)
+    if missing:  # only tickets moved in from days the tallies' statement left out (`inside`)
+        named = (
+            ref_select()
+            .select_from(Contract)
+            .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        )
+        for row in session.execute(named.where(col(Contract.id).in_(missing))):
+            refs[row.contract_id] = ref_of(row)
     return Counts(groups=kept, contracts=refs)
 
 
