@@ -179,6 +179,8 @@ async def run(
             async with httpx.AsyncClient(timeout=WAIT_LIMIT, limits=limits) as client:
                 for round_ in range(rounds + 1):  # the first round warms up
                     measured = round_ > 0
+                    if round_ == 1:
+                        cpu_before = serve.cpu_seconds()
                     await telegram_round(
                         client,
                         serve,
@@ -190,6 +192,12 @@ async def run(
                     await slack_round(
                         client, serve, platforms, world.slack, slack if measured else None
                     )
+            events = rounds * chats * 3 * 2
+            cpu = serve.cpu_seconds() - cpu_before
+            print(
+                f"bursts: serve process CPU {cpu:.1f} s for {events} events measured: "
+                f"{cpu * 1000 / events:.1f} ms per event (webhook, inbox, core, replies)"
+            )
         except Exception:
             print(serve.log_tail(), file=sys.stderr)
             raise

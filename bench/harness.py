@@ -377,6 +377,13 @@ class Serve:
         text = path.read_text(errors="replace")
         return sum(1 for line in text.splitlines() if " ERROR " in line or "CRITICAL" in line)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system, every thread) the process has used so far."""
+        if self.process is None or self.process.poll() is not None:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
         if self.process is None or self.process.poll() is not None:
@@ -387,6 +394,13 @@ class Serve:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy (not idle, not waiting on I/O)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------- what users send

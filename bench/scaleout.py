@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -61,6 +62,8 @@ class Result:
     missing_sends: int = 0
     missing_effects: int = 0
     replies: tuple[int, int] = (0, 0)  # per comment: Telegram, Slack (calibrated)
+    busy_cores: float = 0.0  # the whole machine, on average, during the timed part
+    serve_cores: float = 0.0  # the serve processes, on average, during the timed part
 
     @property
     def rate(self) -> float:
@@ -241,6 +244,8 @@ async def one_run(pg: Any, processes: int, args: argparse.Namespace, work: Path)
         before = _sends(platforms, world)
         _c, responded_before, _p = _effects(url)
         started = time.perf_counter()
+        machine_before = harness.machine_busy_seconds()
+        serve_before = sum(server.cpu_seconds() for server in servers)
         markers, acked = await _traffic(
             world, agents, ports, events, f"r{processes}", result.refused
         )
@@ -251,6 +256,9 @@ async def one_run(pg: Any, processes: int, args: argparse.Namespace, work: Path)
 
         await asyncio.to_thread(_poll, done)
         result.seconds = time.perf_counter() - started
+        result.busy_cores = (harness.machine_busy_seconds() - machine_before) / result.seconds
+        serve_cpu = sum(server.cpu_seconds() for server in servers) - serve_before
+        result.serve_cores = serve_cpu / result.seconds
         await asyncio.sleep(3)  # late duplicates, if any, would arrive now
         comments, _responded, result.parked = _effects(url)
         result.missing_effects = sum(1 for m in markers if not comments[m])
@@ -307,9 +315,22 @@ def main() -> int:
             f"sends {r.duplicates}, missing sends {r.missing_sends} (replies per comment: "
             f"Telegram {r.replies[0]}, Slack {r.replies[1]})"
         )
+        print(
+            f"scale-out: {r.processes} process(es): CPU busy {r.busy_cores:.2f} of "
+            f"{os.cpu_count()} cores on average (serve processes {r.serve_cores:.2f}, the rest "
+            f"PostgreSQL, the load generator and the fake platforms)"
+        )
     one, two = results
     ratio = two.rate / one.rate if one.rate else 0.0
     clean = all(r.errors == 0 and r.duplicates == 0 for r in results)
+    cores = os.cpu_count() or 1
+    if one.busy_cores:
+        # With every core busy, events/s cannot grow beyond this, however many processes.
+        ceiling = cores / one.busy_cores
+        print(
+            f"scale-out: this machine's ceiling: {cores} cores / {one.busy_cores:.2f} busy with "
+            f"1 process = {ceiling:.2f}x at most"
+        )
     print(
         f"scale-out: 2 processes / 1 = {ratio:.2f}x (goal >= {GOAL}x, 0 errors, 0 duplicate "
         f"sends; fake platforms answer after {args.latency_ms:.0f} ms): "

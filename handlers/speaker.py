@@ -42,14 +42,12 @@ def identify(
 
     `remember_locale` stores a changed platform language on the identity.
     """
-    identity = users.find_identity(
+    found = users.find_speaker(
         session=session, channel=event.channel, external_id=event.user_external_id
     )
-    if identity is None:
+    if found is None:
         return None
-    user = session.get(User, identity.user_id)
-    if user is None:
-        return None
+    identity, user, tenant = found
     if (
         remember_locale
         and normalize_language(event.platform_locale)
@@ -57,7 +55,6 @@ def identify(
     ):
         identity.platform_locale = event.platform_locale
         session.add(identity)
-    tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
     lang = users.language_of(
         user=user,
         identity=identity,

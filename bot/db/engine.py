@@ -8,7 +8,8 @@ caller runs the work again in `transaction`.
 On SQLite, the writers of one process also queue on a lock of their own before
 `BEGIN IMMEDIATE` (`_WriteQueueConnection`): SQLite's busy handler makes a waiting writer
 sleep and poll (1, 2, 5 … 100 ms), so under a burst of events most of a writer's wait was
-sleeping after the lock was already free; a thread lock hands the turn over at once. Other
+sleeping after the lock was already free; the queue hands the turn over at once, and a
+write an acknowledgement waits for (`URGENT`: storing a platform event) goes first. Other
 processes still meet SQLite's busy timeout.
 """
 
@@ -22,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -29,6 +31,9 @@ from bot.settings import get_settings
 
 #: Execution option marking a read transaction (see `read_transaction`).
 READ_ONLY = "supportbot_read_only"
+#: Execution option marking a short write that an acknowledgement waits for (storing a
+#: platform event): on SQLite it goes before the process's other writers.
+URGENT = "supportbot_urgent"
 _READ_VERBS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK", "WITH")
 
 
@@ -36,29 +41,61 @@ class WriteNeeded(Exception):
     """A read transaction was about to write: run the work again in a write transaction."""
 
 
-_write_queues: dict[str, threading.Lock] = {}
+class WriteQueue:
+    """The turn to write to one SQLite file in this process: one writer at a time, and an
+    urgent writer (storing an event before its acknowledgement) goes before the others."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition(threading.Lock())
+        self._held = False
+        self._urgent = 0  # urgent writers waiting
+
+    def acquire(self, *, urgent: bool, timeout: float) -> bool:
+        """Wait for the turn (at most `timeout` s); whether it was taken."""
+        with self._turn:
+            if urgent:
+                self._urgent += 1
+            try:
+                taken = self._turn.wait_for(
+                    lambda: not self._held and (urgent or not self._urgent), timeout
+                )
+                if taken:
+                    self._held = True
+                return taken
+            finally:
+                if urgent:
+                    self._urgent -= 1
+
+    def release(self) -> None:
+        """Give the turn to the next writer."""
+        with self._turn:
+            self._held = False
+            self._turn.notify_all()
+
+
+_write_queues: dict[str, WriteQueue] = {}
 _write_queues_guard = threading.Lock()
 
 
-def _write_queue(path: str) -> threading.Lock:
-    """The lock the writers of this process take before writing to the SQLite file `path`."""
+def _write_queue(path: str) -> WriteQueue:
+    """The write queue of this process for the SQLite file `path`."""
     with _write_queues_guard:
-        return _write_queues.setdefault(path, threading.Lock())
+        return _write_queues.setdefault(path, WriteQueue())
 
 
 class _WriteQueueConnection(sqlite3.Connection):
     """A SQLite connection whose write transactions first take the process's write lock of
     its file, given back when the transaction ends (commit, rollback or close)."""
 
-    write_queue: threading.Lock | None = None
+    write_queue: WriteQueue | None = None
     queued = False
 
-    def join_write_queue(self, timeout: float) -> None:
+    def join_write_queue(self, timeout: float, *, urgent: bool = False) -> None:
         """Wait for this process's turn to write (`OperationalError` after `timeout` s)."""
         queue = self.write_queue
         if queue is None or self.queued:
             return
-        if not queue.acquire(timeout=max(timeout, 0.001)):
+        if not queue.acquire(urgent=urgent, timeout=max(timeout, 0.001)):
             raise sqlite3.OperationalError("database is locked")
         self.queued = True
 
@@ -127,7 +164,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
         # Take the write lock up front: two writers never both read-then-upgrade and deadlock.
         raw = connection.connection.dbapi_connection
         if isinstance(raw, _WriteQueueConnection):
-            raw.join_write_queue(busy_timeout_ms / 1000)
+            options = connection.get_execution_options()
+            try:
+                raw.join_write_queue(busy_timeout_ms / 1000, urgent=bool(options.get(URGENT)))
+            except sqlite3.OperationalError as exc:  # as SQLite's own busy timeout reports it
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -145,6 +186,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
             raise WriteNeeded(statement.split(None, 1)[0])
 
     return engine
+
+
+@lru_cache(maxsize=16)
+def urgent(engine: Engine) -> Engine:
+    """`engine` for a short write an acknowledgement waits for (see `URGENT`)."""
+    return engine.execution_options(**{URGENT: True})
 
 
 @lru_cache(maxsize=4)

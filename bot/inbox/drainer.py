@@ -64,6 +64,7 @@ class Drainer:
         self.handled = 0
         self.failures = 0
         self.passes = 0  # claim queries run
+        self._parked_at: datetime | None = None  # last look for stalled rows to park
 
     # ------------------------------------------------------------------ the hub's side
 
@@ -155,6 +156,12 @@ class Drainer:
         if free <= 0 or self._stopping:
             return 0
         now = self.clock()
+        # Stalled rows (a crash every time) are rare: looked for once per poll period.
+        park = self._parked_at is None or now - self._parked_at >= timedelta(
+            seconds=self.settings.inbox_poll_seconds
+        )
+        if park:
+            self._parked_at = now
         try:
             claimed, parked = await anyio.to_thread.run_sync(
                 lambda: store.claim(
@@ -166,6 +173,7 @@ class Drainer:
                     settle=self.settle,
                     max_attempts=self.settings.inbox_max_attempts,
                     max_claims=self.settings.inbox_max_claims,
+                    park_stalled=park,
                 )
             )
         except Exception:

@@ -118,27 +118,31 @@ def claim(
     settle: timedelta,
     max_attempts: int,
     max_claims: int,
+    park_stalled: bool = True,
 ) -> tuple[list[tuple[InboxRow, str]], int]:
-    """Claim up to `limit` rows (with their claim token); also how many were parked instead,
-    claimed `max_claims` times without ever finishing (their process stopped each time).
+    """Claim up to `limit` rows (with their claim token); also how many were parked first
+    (with `park_stalled`): claimed `max_claims` times without ever finishing (their process
+    stopped each time).
 
     The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`). A
     handled row comes with its stored reply (`InboxRow.handled`, `InboxRow.reply`)."""
     park, take = _claim_statements(engine.dialect.name)
     token = uuid.uuid4().hex
     names = sorted(channels)
+    parked = 0
     with engine.begin() as connection:
-        parked = _count(
-            connection.execute(
-                park,
-                {
-                    "now": now,
-                    "error": f"not finished after {max_claims} claims (the process stopped)",
-                    "max_claims": max_claims,
-                    "channels": names,
-                },
+        if park_stalled:
+            parked = _count(
+                connection.execute(
+                    park,
+                    {
+                        "now": now,
+                        "error": f"not finished after {max_claims} claims (the process stopped)",
+                        "max_claims": max_claims,
+                        "channels": names,
+                    },
+                )
             )
-        )
         found = connection.execute(
             take,
             {

@@ -23,6 +23,20 @@ def find_identity(*, session: Session, channel: str, external_id: str) -> Channe
     return session.exec(query).first()
 
 
+def find_speaker(
+    *, session: Session, channel: str, external_id: str
+) -> tuple[ChannelIdentity, User, Tenant | None] | None:
+    """The identity for a channel account with its user and the user's tenant, in one query."""
+    query = (
+        select(ChannelIdentity, User, Tenant)
+        .join(User, col(User.id) == col(ChannelIdentity.user_id))
+        .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+    )
+    found = session.exec(query).first()
+    return None if found is None else (found[0], found[1], found[2])
+
+
 def get_user_by_handle(*, session: Session, handle: str) -> User | None:
     """The user with this handle."""
     return session.exec(select(User).where(User.handle == handle)).first()

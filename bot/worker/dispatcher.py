@@ -10,6 +10,14 @@ workers take disjoint batches and never wait for a ticket that a user transactio
 (its milestones are simply taken by a later batch). A crash before the COMMIT leaves the
 rows pending: they fire once, later. Nothing is reloaded at start.
 
+One batch, few statements. Whatever the batch size, the claim, the batch's contracts and
+people, its agents and managers (`notify.resolve_staff`), the breaches already on its
+tickets' timelines, the outbox rows (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``
+statement, `notify.OutboxBatch`) and the closing of its rows are a fixed number of
+statements; a message is rendered once per ticket, language and audience. Milestones due at
+the same instant are taken ``worker_batch_size`` at a time, each batch committed as soon as it
+is written, so the first of a burst are out before the last are rendered.
+
 Re-check. A milestone fires only when its generation is the ticket's current SLA
 generation (every change of a clock input regenerates the rows), the ticket is open, its
 target is not met, the due instant it announces is still the ticket's, and, for warnings
@@ -36,11 +44,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 
-from sqlalchemy import Engine, bindparam, func, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
@@ -49,7 +58,9 @@ from bot.db.models import (
     MilestoneRow,
     MilestoneStatus,
     Ticket,
+    TicketEvent,
     TicketStatus,
+    User,
 )
 from bot.services import notify, outcomes, tallies, tickets
 from bot.settings import Settings
@@ -97,6 +108,16 @@ class BatchResult:
         return len(self.fired)
 
 
+@dataclass
+class _Batch:
+    """What one claim transaction gathers before writing: outbox rows, breaches told."""
+
+    related: list[object]
+    outbox: notify.OutboxBatch
+    breaches: set[tuple[int, str]]
+    keys: dict[int, list[str]] = field(default_factory=dict)  # milestone -> outbox keys
+
+
 class Dispatcher:
     """Claims due milestone rows and turns them into outbox rows."""
 
@@ -130,9 +151,28 @@ class Dispatcher:
         with transaction(self.engine) as session:
             notify.cache_destinations(session)  # one batch, one lookup per destination
             claimed = self._claim(session, now)
+            related = self._load_related(session, claimed)  # held: the session's map is weak
+            notify.resolve_staff(  # who hears the batch: three statements, not per ticket
+                session=session,
+                settings=self.settings,
+                providers={self._pack(session, t).provider_code for _m, t in claimed},
+                tenant_ids={t.tenant_id for _m, t in claimed},
+            )
+            work = _Batch(
+                related=related,
+                outbox=notify.OutboxBatch(),
+                breaches=self._breaches_told(session, claimed),
+            )
             with session.no_autoflush:  # the rows are written once, at the COMMIT
                 for milestone, ticket in claimed:
-                    result.fired.append(self._process(session, milestone, ticket, now))
+                    result.fired.append(self._process(session, work, milestone, ticket, now))
+                written = work.outbox.write(session)
+            result.fired = [
+                replace(f, messages=sum(key in written for key in work.keys[f.milestone_id]))
+                if f.fired
+                else f
+                for f in result.fired
+            ]
             self._close(session, result.fired, now)
         result.committed_at = self.clock.now()
         if self.on_commit is not None and result.fired:
@@ -178,10 +218,48 @@ class Dispatcher:
             query = query.with_for_update(skip_locked=True)
         return [(m, t) for m, t in session.exec(query).all()]
 
+    @staticmethod
+    def _load_related(session: Session, claimed: list[tuple[MilestoneRow, Ticket]]) -> list[object]:
+        """Load the batch's contracts and people in two statements (then found by id)."""
+        contract_ids = {t.contract_id for _m, t in claimed}
+        user_ids = {t.requester_id for _m, t in claimed}
+        user_ids |= {t.owner_id for _m, t in claimed if t.owner_id is not None}
+        loaded: list[object] = []
+        if contract_ids:
+            for contract in session.exec(
+                select(Contract).where(col(Contract.id).in_(contract_ids))
+            ).all():
+                notify.remember_contract(session, contract)
+                loaded.append(contract)
+        if user_ids:
+            loaded += session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+        return loaded
+
+    @staticmethod
+    def _breaches_told(
+        session: Session, claimed: list[tuple[MilestoneRow, Ticket]]
+    ) -> set[tuple[int, str]]:
+        """(ticket, target) of the breaches already on the claimed tickets' timelines."""
+        ids = {m.ticket_id for m, _t in claimed if m.kind == MilestoneKind.BREACH}
+        if not ids:
+            return set()
+        query = select(TicketEvent.ticket_id, TicketEvent.changes).where(
+            col(TicketEvent.ticket_id).in_(ids), TicketEvent.type == tickets.BREACHED
+        )
+        return {
+            (ticket_id, str(changes.get("target")))
+            for ticket_id, changes in session.exec(query).all()
+        }
+
     # ------------------------------------------------------------------ one milestone
 
     def _process(
-        self, session: Session, milestone: MilestoneRow, ticket: Ticket, now: datetime
+        self,
+        session: Session,
+        work: _Batch,
+        milestone: MilestoneRow,
+        ticket: Ticket,
+        now: datetime,
     ) -> Fired:
         assert milestone.id is not None
         assert ticket.id is not None
@@ -189,7 +267,7 @@ class Dispatcher:
         reason = self._recheck(milestone, ticket, kind, now)
         messages = 0
         if reason is None:
-            messages = self._fire(session, milestone, ticket, kind, now)
+            messages = self._fire(session, work, milestone, ticket, kind, now)
             reason = "fired"
         return Fired(
             milestone_id=milestone.id,
@@ -203,25 +281,18 @@ class Dispatcher:
 
     @staticmethod
     def _close(session: Session, fired: list[Fired], now: datetime) -> None:
-        """Mark the batch's rows done or cancelled: one statement, run for every row."""
-        if not fired:
-            return
+        """Mark the batch's rows done or cancelled: one statement per outcome."""
         table = MilestoneRow.__table__  # type: ignore[attr-defined]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(status=bindparam("new_status"), done_at=now, lease_until=None)
-        )
-        session.execute(
-            statement,
-            [
-                {
-                    "row_id": f.milestone_id,
-                    "new_status": MilestoneStatus.DONE if f.fired else MilestoneStatus.CANCELLED,
-                }
-                for f in fired
-            ],
-        )
+        for status, ids in (
+            (MilestoneStatus.DONE, [f.milestone_id for f in fired if f.fired]),
+            (MilestoneStatus.CANCELLED, [f.milestone_id for f in fired if not f.fired]),
+        ):
+            if ids:
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids))
+                    .values(status=status, done_at=now, lease_until=None)
+                )
 
     @staticmethod
     def _target_due(ticket: Ticket, target: str) -> datetime | None:
@@ -268,6 +339,7 @@ class Dispatcher:
     def _fire(
         self,
         session: Session,
+        work: _Batch,
         milestone: MilestoneRow,
         ticket: Ticket,
         kind: MilestoneKind,
@@ -306,10 +378,21 @@ class Dispatcher:
                 )
             )
             outcomes.store_breach(ticket=ticket, target=target)
-            tickets.record_breach(session=session, ticket=ticket, target=target, due=due)
+            told = (milestone.ticket_id, target)
+            if told not in work.breaches:  # once per target on the timeline
+                work.breaches.add(told)
+                tickets.record_event(
+                    session=session,
+                    ticket=ticket,
+                    actor=None,
+                    type=tickets.BREACHED,
+                    now=due,
+                    changes={"target": target},
+                )
             ticket.updated_at = now
             session.add(ticket)
-        return notify.emit(
+        before = len(work.outbox.rows)
+        queued = notify.emit(
             session=session,
             ticket=ticket,
             event=ping.event,
@@ -318,7 +401,12 @@ class Dispatcher:
             params=params,
             settings=self.settings,
             recipients=ping.recipients,
+            batch=work.outbox,
         )
+        assert milestone.id is not None
+        # Keys queued by an earlier milestone of the batch are not this one's (not written twice).
+        work.keys[milestone.id] = list(islice(work.outbox.rows, before, None))
+        return queued
 
     # ------------------------------------------------------------------ the loop
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from bot.db import open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.engine import transaction
+from bot.db.engine import transaction, urgent
 from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, OpenQuestion, Ticket
 from bot.db.payloads import bounded_payload
 
@@ -48,7 +49,7 @@ class SlackStore:
         its row id, or None when already recorded (a retry). With `claim` (token, lease end)
         the row is stored already claimed, for handling inline."""
         stored = bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event")
-        with transaction(self.engine) as session:
+        with transaction(urgent(self.engine)) as session:
             return store_event(
                 session=session,
                 key=key,
@@ -61,41 +62,29 @@ class SlackStore:
 
     def take_question(self, *, user_id: str) -> str | None:
         """The stored question message with live buttons in a user's DM, forgotten now."""
-        with transaction(self.engine) as session:
-            found = session.execute(
-                delete(OpenQuestion).where(*_question(user_id)).returning(col(OpenQuestion.body))
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+        found = open_questions.take(
+            engine=self.engine, channel=CHANNEL, chat_id=user_id, user_key=user_id
+        )
+        return None if found is None else found[1]
 
     def peek_question(self, *, user_id: str) -> str | None:
         """The stored question message with live buttons in a user's DM."""
-        with transaction(self.engine) as session:
-            found = session.execute(
-                select(col(OpenQuestion.body)).where(*_question(user_id))
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+        found = open_questions.peek(
+            engine=self.engine, channel=CHANNEL, chat_id=user_id, user_key=user_id
+        )
+        return None if found is None else found[1]
 
     def remember_question(self, *, user_id: str, message_id: str, body: str, now: datetime) -> None:
         """The question message with live buttons in a user's DM, from now on."""
-        with transaction(self.engine) as session:
-            changed = session.execute(
-                update(OpenQuestion)
-                .where(*_question(user_id))
-                .values(message_id=message_id, body=body, updated_at=now)
-            )
-            if not changed.rowcount:  # type: ignore[attr-defined]
-                session.execute(
-                    insert_ignoring(
-                        session.get_bind().dialect.name,
-                        OpenQuestion,
-                        channel=CHANNEL,
-                        chat_id=user_id,
-                        user_key=user_id,
-                        message_id=message_id,
-                        body=body,
-                        updated_at=now,
-                    )
-                )
+        open_questions.remember(
+            engine=self.engine,
+            channel=CHANNEL,
+            chat_id=user_id,
+            user_key=user_id,
+            message_id=message_id,
+            body=body,
+            now=now,
+        )
 
     def ticket_of_thread(self, *, chat_id: str, ts: str) -> str | None:
         """The reference of the ticket whose thread in `chat_id` starts at `ts`."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
+from bot.db import open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, OpenQuestion, Ticket
+from bot.db.engine import urgent
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
 from bot.db.payloads import is_truncated as is_truncated  # the channel's check
 
@@ -100,7 +101,7 @@ def store_update(
         chat_key=chat_key[:160],
         seq=update_id,  # Telegram numbers a bot's updates in order
     ).returning(col(InboundUpdate.id))
-    with engine.begin() as connection:
+    with urgent(engine).begin() as connection:
         return connection.execute(statement).first() is not None
 
 
@@ -108,68 +109,25 @@ def take_open_question(
     *, engine: Engine, chat_id: str, user_key: str, keep: int | None
 ) -> int | None:
     """Forget the open question of a user in a chat; its message id unless it is `keep`."""
-    where = (
-        col(OpenQuestion.channel) == CHANNEL,
-        col(OpenQuestion.chat_id) == chat_id,
-        col(OpenQuestion.user_key) == user_key,
-    )
-    with engine.begin() as connection:
-        found = connection.execute(
-            delete(OpenQuestion).where(*where).returning(col(OpenQuestion.message_id))
-        ).scalar_one_or_none()
-    if found is None or (keep is not None and str(found) == str(keep)):
+    found = open_questions.take(engine=engine, channel=CHANNEL, chat_id=chat_id, user_key=user_key)
+    if found is None or (keep is not None and found[0] == str(keep)):
         return None
-    return int(found)
+    return int(found[0])
 
 
 def remember_open_question(
     *, engine: Engine, chat_id: str, user_key: str, message_id: str, body: str, now: datetime
 ) -> None:
     """Store (or replace) the message carrying a user's live buttons in a chat."""
-    with engine.begin() as connection:
-        remember_question(
-            connection,
-            CHANNEL,
-            chat_id=chat_id,
-            user_key=user_key,
-            message_id=message_id,
-            body=body,
-            now=now,
-        )
-
-
-def remember_question(
-    connection: Any,
-    channel: str,
-    *,
-    chat_id: str,
-    user_key: str,
-    message_id: str,
-    body: str,
-    now: datetime,
-) -> None:
-    """Upsert the open question of (channel, chat, user) on an open connection."""
-    where = (
-        col(OpenQuestion.channel) == channel,
-        col(OpenQuestion.chat_id) == chat_id,
-        col(OpenQuestion.user_key) == user_key,
+    open_questions.remember(
+        engine=engine,
+        channel=CHANNEL,
+        chat_id=chat_id,
+        user_key=user_key,
+        message_id=message_id,
+        body=body,
+        now=now,
     )
-    changed = connection.execute(
-        update(OpenQuestion).where(*where).values(message_id=message_id, body=body, updated_at=now)
-    )
-    if not changed.rowcount:
-        connection.execute(
-            insert_ignoring(
-                connection.dialect.name,
-                OpenQuestion,
-                channel=channel,
-                chat_id=chat_id,
-                user_key=user_key,
-                message_id=message_id,
-                body=body,
-                updated_at=now,
-            )
-        )
 
 
 def remember_ping(

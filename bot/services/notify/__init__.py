@@ -9,22 +9,29 @@ Split by job:
 - `templates`: the message texts and the agents' buttons;
 - `remedies`: what a missed target owes, in words (from `ContractTerms.remedies_for`);
 - `escalation`: the contract's escalation ladder and its sentences;
-- `outbox`: writing the rows (`emit`, `emit_to_user`), idempotent by key.
+- `outbox`: writing the rows (`emit`, `emit_to_user`; many at once with `OutboxBatch`),
+  idempotent by key.
 
 Rows are written in the caller's transaction; senders (per channel) drain the outbox.
 """
 
 from __future__ import annotations
 
-from bot.services.notify.cache import cache_destinations
+from bot.services.notify.cache import cache_destinations, remember_contract
 from bot.services.notify.escalation import escalation_ladder
-from bot.services.notify.outbox import emit, emit_to_user, emit_with_files
+from bot.services.notify.outbox import OutboxBatch, emit, emit_to_user, emit_with_files
 from bot.services.notify.remedies import applicable_remedies, remedy_params
-from bot.services.notify.routing import Destination, Recipient, destinations_for
+from bot.services.notify.routing import (
+    Destination,
+    Recipient,
+    destinations_for,
+    resolve_staff,
+)
 from bot.services.notify.templates import render
 
 __all__ = [
     "Destination",
+    "OutboxBatch",
     "Recipient",
     "applicable_remedies",
     "cache_destinations",
@@ -34,5 +41,7 @@ __all__ = [
     "emit_with_files",
     "escalation_ladder",
     "remedy_params",
+    "remember_contract",
     "render",
+    "resolve_staff",
 ]

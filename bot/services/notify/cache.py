@@ -29,6 +29,15 @@ def cached(session: Session, key: tuple[object, ...], compute: Callable[[], _T])
     return value
 
 
+def remember(session: Session, key: tuple[object, ...], value: object) -> bool:
+    """Store what `cached` would compute for `key`; False when the session does not cache."""
+    cache: dict[tuple[object, ...], Any] | None = session.info.get(_CACHE_KEY)
+    if cache is None:
+        return False
+    cache[key] = value
+    return True
+
+
 def contract_of(session: Session, contract_id: int) -> Contract:
     """The ticket's contract (cached with the batch)."""
 
@@ -38,3 +47,9 @@ def contract_of(session: Session, contract_id: int) -> Contract:
         return contract
 
     return cached(session, ("contract", contract_id), load)
+
+
+def remember_contract(session: Session, contract: Contract) -> None:
+    """Keep a contract loaded ahead (a dispatcher batch's) for `contract_of`."""
+    assert contract.id is not None
+    remember(session, ("contract", contract.id), contract)

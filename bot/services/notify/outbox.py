@@ -2,6 +2,10 @@
 
 A COMMIT that wrote rows publishes the "outbox written" database signal (`bot.db.signals`),
 which wakes in-process senders; nothing here talks to a platform or to the worker.
+
+A caller that emits many events in one transaction (the milestone dispatcher) passes an
+`OutboxBatch`: the rows are collected and written by one statement (`OutboxBatch.write`),
+still ``ON CONFLICT DO NOTHING`` on the idempotency key, so what is sent does not change.
 """
 
 from __future__ import annotations
@@ -74,6 +78,38 @@ def insert_row(session: Session, values: dict[str, Any]) -> bool:
     return session.execute(statement, values).first() is not None
 
 
+class OutboxBatch:
+    """Outbox rows collected over one transaction, written by one statement."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}  # by idempotency key: the first one wins
+
+    def add(self, row: dict[str, Any]) -> str:
+        """Queue `row` (unless its key is queued already); returns its idempotency key."""
+        key: str = row["idempotency_key"]
+        self.rows.setdefault(key, row)
+        return key
+
+    def write(self, session: Session) -> set[str]:
+        """Insert the queued rows whose key is new; returns the keys actually written."""
+        if not self.rows:
+            return set()
+        dialect = session.get_bind().dialect.name
+        statement = insert_ignoring(dialect, _NOTIFICATIONS).returning(
+            _NOTIFICATIONS.c.idempotency_key
+        )
+        result = session.execute(statement, list(self.rows.values()))
+        written = {key for (key,) in result}
+        earliest = min(
+            (self.rows[key]["next_attempt_at"] for key in written),
+            default=None,
+        )
+        if earliest is not None:
+            signals.outbox_written(session, earliest)
+        self.rows.clear()
+        return written
+
+
 def emit(
     *,
     session: Session,
@@ -86,10 +122,13 @@ def emit(
     exclude_user_ids: Iterable[int] = (),
     recipients: Collection[Recipient] | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    batch: OutboxBatch | None = None,
 ) -> int:
     """Write one outbox row per destination of `event`; `key` makes the event idempotent.
 
     `attachments` are files the senders forward with the message (by their platform id).
+    With `batch`, the rows are queued there (written by `batch.write`) and the count returned
+    is of rows queued, not written.
     """
     settings = settings or current_settings()
     pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
@@ -97,6 +136,8 @@ def emit(
     written = 0
     opening: datetime | None | bool = False  # computed lazily, once
     earliest: datetime | None = None
+    # Readers of one language and audience read the same message: rendered once.
+    texts: dict[tuple[str, str], tuple[str, list[dict[str, str]]]] = {}
     for destination in destinations_for(
         session=session,
         ticket=ticket,
@@ -107,13 +148,24 @@ def emit(
     ):
         if destination.user_id is not None and destination.user_id in excluded:
             continue
-        text = render(
-            event=event,
-            t=translator(destination.lang),
-            ticket=ticket,
-            pack=pack,
-            params={**(params or {}), "audience": destination.audience},
-        )
+        reader = (destination.lang, str(destination.audience))
+        if reader not in texts:
+            texts[reader] = (
+                render(
+                    event=event,
+                    t=translator(destination.lang),
+                    ticket=ticket,
+                    pack=pack,
+                    params={**(params or {}), "audience": destination.audience},
+                ),
+                actions_for(
+                    event=event,
+                    audience=destination.audience,
+                    lang=destination.lang,
+                    ticket=ticket,
+                ),
+            )
+        text, actions = texts[reader]
         status = NotificationStatus.PENDING
         next_attempt = now
         if destination.hold_outside_hours:
@@ -128,14 +180,15 @@ def emit(
             text=text,
             now=now,
             ticket_id=ticket.id,
-            actions=actions_for(
-                event=event, audience=destination.audience, lang=destination.lang, ticket=ticket
-            ),
+            actions=[dict(action) for action in actions],
             status=status,
             next_attempt_at=next_attempt,
             attachments=attachments,
         )
-        if insert_row(session, row):
+        if batch is not None:
+            batch.add(row)
+            written += 1
+        elif insert_row(session, row):
             written += 1
             earliest = next_attempt if earliest is None else min(earliest, next_attempt)
     if earliest is not None:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.channels import registry
 from bot.channels.sending import Audience
 from bot.db.models import AgentProvider, ChannelIdentity, Role, Tenant, Ticket, User
-from bot.services.notify.cache import cached
+from bot.services.notify.cache import cached, remember
 from bot.services.users import language_of
 from bot.settings import Settings
 from pricing.schema import ContractPack
@@ -299,3 +299,107 @@ def destinations_for(
         key = ("managers", pack.provider_code, ticket.tenant_id, tuple(sorted(wanted & MANAGERS)))
         found.extend(cached(session, key, managers))
     return found
+
+
+def resolve_staff(
+    *,
+    session: Session,
+    settings: Settings,
+    providers: Collection[str],
+    tenant_ids: Collection[int],
+) -> None:
+    """Resolve the agents and managers of many tickets in three statements, for a session
+    that caches (a dispatcher batch): `destinations_for` then finds them remembered.
+
+    Gives the same destinations, in the same order, as the one-provider lookups above.
+    """
+    if not providers:
+        return
+    staff_query = (
+        select(User, AgentProvider.provider_code)
+        .join(AgentProvider, col(AgentProvider.user_id) == col(User.id))
+        .where(
+            col(AgentProvider.provider_code).in_(providers),
+            col(User.role).in_((Role.AGENT, Role.MANAGER)),
+            col(User.tenant_id).is_(None),
+            col(User.active).is_(True),
+        )
+        .order_by(col(User.id))
+    )
+    staff: dict[tuple[str, Role], list[User]] = {}
+    people: dict[int, User] = {}
+    for user, code in session.exec(staff_query).all():
+        staff.setdefault((code, user.role), []).append(user)
+        assert user.id is not None
+        people[user.id] = user
+    managers_query = (
+        select(User)
+        .where(User.role == Role.MANAGER, col(User.tenant_id).in_(tenant_ids))
+        .order_by(col(User.id))
+    )
+    tenant_managers: dict[int, list[User]] = {}
+    for user in session.exec(managers_query).all() if tenant_ids else ():
+        assert user.tenant_id is not None
+        assert user.id is not None
+        tenant_managers.setdefault(user.tenant_id, []).append(user)
+        people[user.id] = user
+    identities: dict[int, list[ChannelIdentity]] = {}
+    if people:
+        identity_query = (
+            select(ChannelIdentity)
+            .where(
+                col(ChannelIdentity.user_id).in_(people),
+                ChannelIdentity.reachable == True,  # noqa: E712
+            )
+            .order_by(col(ChannelIdentity.user_id), col(ChannelIdentity.id))
+        )
+        for identity in session.exec(identity_query).all():
+            identities.setdefault(identity.user_id, []).append(identity)
+
+    def reach(user: User, audience: Audience) -> list[Destination]:
+        if not user.active:
+            return []
+        tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
+        return [
+            Destination(
+                audience=audience,
+                channel=identity.channel,
+                chat_id=identity.external_id,
+                lang=language_of(
+                    user=user, identity=identity, tenant=tenant, default=settings.default_locale
+                ),
+                user_id=user.id,
+                hold_outside_hours=audience is Audience.CUSTOMER and not user.notify_outside_hours,
+            )
+            for identity in identities.get(user.id or 0, [])
+        ]
+
+    for code in providers:
+        agents = staff.get((code, Role.AGENT), [])
+        on_duty = [agent for agent in agents if agent.on_duty] or agents
+        if not remember(
+            session,
+            ("agents", code),
+            [d for agent in on_duty for d in reach(agent, Audience.AGENT)],
+        ):
+            return  # the session does not cache: nothing to resolve ahead
+        for tenant_id in tenant_ids:
+            for wanted in (
+                (Recipient.PROVIDER_MANAGERS,),
+                (Recipient.TENANT_MANAGERS,),
+                (Recipient.PROVIDER_MANAGERS, Recipient.TENANT_MANAGERS),
+            ):
+                chosen: list[User] = []
+                if Recipient.PROVIDER_MANAGERS in wanted:
+                    chosen += staff.get((code, Role.MANAGER), [])
+                if Recipient.TENANT_MANAGERS in wanted:
+                    chosen += tenant_managers.get(tenant_id, [])
+                unique: dict[int | None, User] = {}
+                for manager in chosen:
+                    unique.setdefault(manager.id, manager)
+                key = ("managers", code, tenant_id, tuple(sorted(wanted)))
+                remember(
+                    session,
+                    key,
+                    [d for m in unique.values() for d in reach(m, Audience.MANAGER)],
+                )

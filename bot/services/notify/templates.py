@@ -38,6 +38,23 @@ class _Values(dict[str, str]):
         return value
 
 
+#: Instants already written out, by (language, ISO instant, zone): a ticket's warnings, its
+#: due ping and the messages of a burst repeat the same few instants (Babel is slow).
+_INSTANTS: dict[tuple[str, str, str], str] = {}
+_INSTANTS_KEPT = 20_000
+
+
+def instant_text(t: Translator, value: str, zone: str) -> str:
+    """`t.datetime` of an ISO instant in `zone`, remembered per language."""
+    key = (t.lang, value, zone)
+    text = _INSTANTS.get(key)
+    if text is None:
+        if len(_INSTANTS) >= _INSTANTS_KEPT:
+            _INSTANTS.clear()
+        text = _INSTANTS[key] = t.datetime(datetime.fromisoformat(value), zone)
+    return text
+
+
 def render(
     *, event: str, t: Translator, ticket: Ticket, pack: ContractPack, params: dict[str, str]
 ) -> str:
@@ -51,7 +68,7 @@ def render(
         value = params.get(key)
         if not value:
             return _("no target")
-        return t.datetime(datetime.fromisoformat(value), zone)
+        return instant_text(t, value, zone)
 
     priority = next((p.labels.get(t.lang) for p in pack.priorities if p.id == ticket.priority), "")
     values = _Values(
@@ -83,62 +100,67 @@ def render(
             "gtr": lambda: gtr_sentence(t=t, params=params) if event == "resolved" else "",
         },
     )
-    templates = {
-        "opened": _(
+    # Only the chosen template is translated (lambdas: one gettext per message, not twenty).
+    templates: dict[str, Callable[[], str]] = {
+        "opened": lambda: _(
             "Ticket %(ref)s opened: %(intervention)s, priority %(priority)s. "
             "Response due %(response_due)s; resolution due %(resolution_due)s."
         ),
-        "responded": _("Ticket %(ref)s: an agent has started working on your request."),
-        "priority_changed": _(
+        "responded": lambda: _("Ticket %(ref)s: an agent has started working on your request."),
+        "priority_changed": lambda: _(
             "Ticket %(ref)s: priority changed to %(priority)s (%(reason)s). "
             "Response due %(response_due)s; resolution due %(resolution_due)s."
         ),
-        "intervention_changed": _(
+        "intervention_changed": lambda: _(
             "Ticket %(ref)s reclassified as %(intervention)s (%(reason)s). "
             "Response due %(response_due)s; resolution due %(resolution_due)s."
         ),
-        "paused": _("Ticket %(ref)s: the SLA clock is stopped (%(reason)s)."),
-        "resumed": _(
+        "paused": lambda: _("Ticket %(ref)s: the SLA clock is stopped (%(reason)s)."),
+        "resumed": lambda: _(
             "Ticket %(ref)s: the SLA clock runs again. Resolution due %(resolution_due)s."
         ),
-        "resolved": _("Ticket %(ref)s is resolved. %(cost)s") + "%(gtr)s",
-        "closed": _("Ticket %(ref)s is closed."),
-        "reopened": _("Ticket %(ref)s was reopened by the customer (%(reason)s)."),
-        "change_accepted": _(
+        "resolved": lambda: _("Ticket %(ref)s is resolved. %(cost)s") + "%(gtr)s",
+        "closed": lambda: _("Ticket %(ref)s is closed."),
+        "reopened": lambda: _("Ticket %(ref)s was reopened by the customer (%(reason)s)."),
+        "change_accepted": lambda: _(
             "Ticket %(ref)s: your change request is accepted; the support team will carry it out."
         ),
-        "change_refused": _("Ticket %(ref)s: your change request is refused (%(reason)s)."),
-        "breached": _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
-        "agent_comment": _("Ticket %(ref)s, message from %(name)s (support team): %(text)s"),
-        "assigned": _(
+        "change_refused": lambda: _("Ticket %(ref)s: your change request is refused (%(reason)s)."),
+        "breached": lambda: _("Ticket %(ref)s: the %(target)s time was missed. %(remedy)s"),
+        "agent_comment": lambda: _(
+            "Ticket %(ref)s, message from %(name)s (support team): %(text)s"
+        ),
+        "assigned": lambda: _(
             "Ticket %(ref)s (%(intervention)s, %(priority)s) is now yours, assigned by %(by)s."
         ),
-        "reclassified": _(
+        "reclassified": lambda: _(
             "Ticket %(ref)s reclassified as %(intervention)s, priority %(priority)s "
             "(%(reason)s). Response due %(response_due)s; resolution due %(resolution_due)s."
         ),
-        "customer_comment": _("Ticket %(ref)s, message from the customer: %(text)s"),
-        "at_risk": _(
+        "customer_comment": lambda: _("Ticket %(ref)s, message from the customer: %(text)s"),
+        "at_risk": lambda: _(
             "Ticket %(ref)s (%(intervention)s, %(priority)s) is at risk: "
             "%(percent)s%% of the %(target)s time used, due %(due)s."
         ),
-        "due": _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
-        "quote_proposed": _(
+        "due": lambda: _("Ticket %(ref)s: the %(target)s time ends now (%(due)s)."),
+        "quote_proposed": lambda: _(
             "Ticket %(ref)s: quote of %(amount)s — %(text)s. The work starts once you accept "
             "it; nothing is charged before. Accept or decline it below."
         ),
-        "quote_accepted": _(
+        "quote_accepted": lambda: _(
             "Ticket %(ref)s: the customer accepted the quote of %(amount)s; the work may start."
         ),
-        "quote_declined": _("Ticket %(ref)s: the customer declined the quote of %(amount)s."),
+        "quote_declined": lambda: _(
+            "Ticket %(ref)s: the customer declined the quote of %(amount)s."
+        ),
         # The escalation sentence says it all (`escalation_text`).
-        "escalated": "",
+        "escalated": lambda: "",
     }
     if event in ("agent_comment", "customer_comment") and params.get("files"):
         return _comment_with_files(t=t, event=event, values=values, files=params["files"])
     if event == "resolved" and params.get("audience") == Audience.CUSTOMER:
         question = _("Is it solved? If not, say so and the ticket goes back to the team.")
-        return f"{(templates[event] % values).strip()}\n{question}"
+        return f"{(templates[event]() % values).strip()}\n{question}"
     if event == "closed" and params.get("audience") == Audience.CUSTOMER:
         return _closed_text(t=t, values=values, params=params)
     if event in ("opened", "ticket_state") and params.get("audience") in AGENT_AUDIENCES:
@@ -147,7 +169,7 @@ def render(
             "Response due %(response_due)s."
         )
         return "\n".join((head % values, *state_lines(t=t, ticket=ticket, params=params)))
-    text = (templates[event] % values).strip()
+    text = (templates[event]() % values).strip()
     if event == "escalated":
         text = ""
     extra = escalation_text(t=t, pack=pack, ticket=ticket, event=event, params=params)
