@@ -65,6 +65,10 @@ class Drainer:
         self.failures = 0
         self.passes = 0  # claim queries run
         self._parked_at: datetime | None = None  # last look for stalled rows to park
+        # Rows whose handlers are done, released together (one transaction for all that
+        # finished while the previous release ran).
+        self._to_release: list[tuple[int, str, asyncio.Future[None]]] = []
+        self._releasing: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ the hub's side
 
@@ -205,7 +209,7 @@ class Drainer:
                 await handler(row, seal)
             # else nothing (readable) is left to send: only the replied mark
             self.handled += 1
-            await anyio.to_thread.run_sync(seal.release)
+            await self._release(row.id, token)
         except ClaimLostError:
             log.info("inbox: %s row %s was taken over by another process", row.channel, row.id)
         except Exception as exc:
@@ -230,6 +234,33 @@ class Drainer:
                 )
             except Exception:
                 log.exception("inbox: failure of row %s not recorded (its lease will end)", row.id)
+
+    async def _release(self, row_id: int, token: str) -> None:
+        """Release a row with the others finishing now; return once it is released."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_release.append((row_id, token, done))
+        if self._releasing is None or self._releasing.done():
+            self._releasing = asyncio.create_task(self._release_waiting())
+        await done
+
+    async def _release_waiting(self) -> None:
+        while self._to_release:
+            batch, self._to_release = self._to_release, []
+            rows = [(row_id, token) for row_id, token, _done in batch]
+            try:
+                await anyio.to_thread.run_sync(
+                    functools.partial(
+                        store.release_many, engine=self.engine, rows=rows, now=self.clock()
+                    )
+                )
+            except Exception as exc:
+                for _row_id, _token, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _row_id, _token, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def _renew_forever(self) -> None:
         period = max(self.lease.total_seconds() / 3, 0.05)

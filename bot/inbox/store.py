@@ -279,8 +279,17 @@ WHERE id = :row_id AND claim_token = :token
 def release(*, engine: Engine, row_id: int, token: str, now: datetime) -> None:
     """The handler of a row is done: a handled row is replied (its stored reply dropped), and
     the next row of its chat may go; an unhandled one is only let go."""
+    release_many(engine=engine, rows=[(row_id, token)], now=now)
+
+
+def release_many(*, engine: Engine, rows: Collection[tuple[int, str]], now: datetime) -> None:
+    """`release` several rows (id, claim token) in one transaction."""
+    if not rows:
+        return
     with engine.begin() as connection:
-        connection.execute(_RELEASE_SQL, {"now": now, "row_id": row_id, "token": token})
+        connection.execute(
+            _RELEASE_SQL, [{"now": now, "row_id": row_id, "token": token} for row_id, token in rows]
+        )
 
 
 def failed(
