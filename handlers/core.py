@@ -84,9 +84,14 @@ class Core:
     engine: Engine
     settings: Settings
 
-    def __call__(self, event: InboundEvent, seal: Seal | None = None) -> Outcome:
-        """Handle one event in its own transaction (which marks its inbox row, with `seal`)."""
-        return process(engine=self.engine, event=event, settings=self.settings, seal=seal)
+    def __call__(
+        self, event: InboundEvent, seal: Seal | None = None, *, draw: bool = True
+    ) -> Outcome:
+        """Handle one event in its own transaction (which marks its inbox row, with `seal`);
+        `draw=False` leaves its charts to `Outcome.drawn_files`, once the text is sent."""
+        return process(
+            engine=self.engine, event=event, settings=self.settings, seal=seal, draw=draw
+        )
 
     def home(self, event: InboundEvent) -> HomeView:
         """The home panel of the user behind `event` (a read-only transaction)."""
@@ -105,7 +110,12 @@ def entry(*, engine: Engine, settings: Settings) -> Core:
 
 
 def process(
-    *, engine: Engine, event: InboundEvent, settings: Settings, seal: Seal | None = None
+    *,
+    engine: Engine,
+    event: InboundEvent,
+    settings: Settings,
+    seal: Seal | None = None,
+    draw: bool = True,
 ) -> Outcome:
     """Handle one event in its own transaction; never raises for bad user input.
 
@@ -117,6 +127,9 @@ def process(
     is then marked in a short write transaction of its own (a read has no effect to share
     it with). Should it need to write after all (a first contact, a changed language), it
     runs again in a write transaction, nothing having been written.
+
+    Charts are drawn after the commit: here with `draw`, else by the channel once the text
+    is sent (`Outcome.drawn_files`, which keeps them with the stored reply through `seal`).
     """
     try:
         outcome = _read(engine=engine, event=event, settings=settings, seal=seal)
@@ -135,6 +148,10 @@ def process(
             seal.give_up(f"{type(exc).__name__}: {exc}")
         return _went_wrong(event, settings)
     deferred = any(file.render is not None and not file.data for file in outcome.files)
+    if not draw:
+        if seal is not None and deferred:
+            outcome.on_drawn = seal.record
+        return outcome
     try:
         outcome.render_files()  # charts are drawn once committed: no lock held meanwhile
     except Exception:

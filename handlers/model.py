@@ -9,6 +9,7 @@ callback payloads ≤ 64 bytes, ≤ 100 options per select, ≤ 4096 characters 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,6 +21,8 @@ MAX_OPTIONS = 100
 MAX_TEXT = 4096
 MAX_BUTTONS = 8
 MAX_LABEL = 75  # Slack option text limit; Telegram buttons have no hard limit but must stay short
+
+log = logging.getLogger(__name__)
 
 
 MAX_ECHO = 200  # user input quoted back in a reply
@@ -297,10 +300,40 @@ class Outcome:
     ticket: str | None = None
     cancelled: bool = False
     files: list[OutgoingFile] = field(default_factory=list)
+    #: Called once the deferred files are drawn by `drawn_files` (the inbox keeps them with
+    #: the stored reply, should it have to be sent again).
+    on_drawn: Callable[[Outcome], None] | None = field(default=None, compare=False, repr=False)
 
     def render_files(self) -> None:
-        """Draw the files whose bytes were deferred (after the event's transaction)."""
-        self.files = [file.rendered() for file in self.files]
+        """Draw the files whose bytes were deferred (after the event's transaction); a
+        drawing with nothing to draw (empty bytes) leaves its file out."""
+        drawn = [file.rendered() for file in self.files]
+        self.files = [
+            f for f, was in zip(drawn, self.files, strict=True) if f.data or not was.render
+        ]
+
+    def drawn_files(self) -> list[OutgoingFile]:
+        """The files to send after the replies, drawn now when deferred (a channel calls it
+        once the text is sent, off its event loop). A drawing that fails, or a file whose
+        bytes were never drawn (a stored reply sent again after a stop), is left out with a
+        log line: the text went already."""
+        deferred = any(file.render is not None and not file.data for file in self.files)
+        drawn: list[OutgoingFile] = []
+        for file in self.files:
+            if file.data or file.render is not None:
+                try:
+                    file = file.rendered()
+                except Exception:
+                    log.exception("file %s not drawn: left out of the reply", file.name)
+                    continue
+                if file.data:  # empty: nothing to draw (a chart without figures)
+                    drawn.append(file)
+            else:
+                log.warning("file %s has no bytes (never drawn): left out of the reply", file.name)
+        self.files = drawn
+        if deferred and self.on_drawn is not None:
+            self.on_drawn(self)
+        return list(drawn)
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies and return self."""

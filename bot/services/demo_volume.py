@@ -8,6 +8,8 @@ multi-row statements, not one ORM object at a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,6 +38,8 @@ from bot.wording import zone_of
 from pricing.schema import ContractPack, PriceRuleType
 
 BATCH = 5_000
+#: SQLite's page cache during the load, in KiB.
+LOAD_CACHE_KIB = 256 * 1024
 COMBOS_PER_CONTRACT = 12
 LOGGING_SLOTS = 24
 #: Logging instants spread over the last 21 days, so some targets are missed.
@@ -80,6 +84,35 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
     templates = _templates(session, tenants.active_contracts(session=session, tenant_id=tenant.id))
     if not templates or count <= 0:
         return VolumeSummary(0, 0, 0, 0)
+    with tallies.bulk_load(session=session), _load_pragmas(session):
+        written = _insert(
+            session=session,
+            count=count,
+            now=now,
+            templates=templates,
+            people=(tenant.id, requester.id, agent.id),
+        )
+    tallies.fold(session=session)  # deltas of earlier writes (PostgreSQL), added up at once
+    if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequence on
+        session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('tickets', 'id'), "
+                "(SELECT max(id) FROM tickets))"
+            )
+        )
+    return written
+
+
+def _insert(
+    *,
+    session: Session,
+    count: int,
+    now: datetime,
+    templates: list[_Template],
+    people: tuple[int, int, int],
+) -> VolumeSummary:
+    """Write the tickets, their events, pauses and milestones in multi-row batches."""
+    tenant_id, requester_id, agent_id = people
     fractions = [Decimal(str(f)) for f in current_settings().sla_warning_fractions]
     step = SPREAD / LOGGING_SLOTS
     slots = [now - step * (i + 1) for i in range(LOGGING_SLOTS)]
@@ -111,9 +144,9 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
             {
                 "id": ticket_id,
                 "reference": reference,
-                "tenant_id": tenant.id,
+                "tenant_id": tenant_id,
                 "contract_id": template.contract.id,
-                "requester_id": requester.id,
+                "requester_id": requester_id,
                 "intervention_id": template.intervention_id,
                 "kind": template.kind,
                 "priority": template.priority,
@@ -138,16 +171,16 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
                 "resolution_risk_at": outcomes.risk_at(found.resolution),
                 "sla_generation": 1,
                 "updated_at": now,
-                "owner_id": agent.id if assigned else None,
+                "owner_id": agent_id if assigned else None,
                 "queue_due": _queue_due(response_due, resolution_due, responded_at),
             }
         )
-        events.append(_event(ticket_id, logged, requester.id, "opened", template))
+        events.append(_event(ticket_id, logged, requester_id, "opened", template))
         if responded_at is not None:
-            events.append(_event(ticket_id, responded_at, agent.id, "responded", None))
+            events.append(_event(ticket_id, responded_at, agent_id, "responded", None))
         if paused:
             started = max(logged, now - timedelta(hours=2))
-            events.append(_event(ticket_id, started, agent.id, "paused", None))
+            events.append(_event(ticket_id, started, agent_id, "paused", None))
             pauses.append(
                 {
                     "ticket_id": ticket_id,
@@ -161,15 +194,22 @@ def seed_open_tickets(*, session: Session, count: int, now: datetime) -> VolumeS
             written = _flush(session, written, tickets, events, pauses, stones)
     written = _flush(session, written, tickets, events, pauses, stones)
     _store_counters(session, next_numbers)
-    tallies.fold(session=session)  # the rows' tally deltas (PostgreSQL), added up at once
-    if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequence on
-        session.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('tickets', 'id'), "
-                "(SELECT max(id) FROM tickets))"
-            )
-        )
     return written
+
+
+@contextmanager
+def _load_pragmas(session: Session) -> Iterator[None]:
+    """SQLite: a page cache big enough for the tables' and indexes' hot pages during the load
+    (the connection's own setting, given back afterwards)."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    before = session.execute(text("PRAGMA cache_size")).scalar_one()
+    session.execute(text(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
 def _templates(session: Session, active: list[Contract]) -> list[_Template]:

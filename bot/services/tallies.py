@@ -12,18 +12,34 @@ writer waits on a shared counter row), which `fold` adds up and reads count mean
   answer differs: targets still open past their risk instant or their due instant (the
   dispatcher records breaches as they happen, so these are few).
 
-Three statements at most whatever the number of tickets; the Python work is per returned group.
+Three statements whatever the number of tickets (a fourth names contracts met only in the edges
+of an `inside` count); each reads a range of a covering index, and the Python work is per
+returned group.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
@@ -124,17 +140,17 @@ def at_risk(target: str, now: datetime) -> Any:
     )
 
 
-def _differs_at(now: datetime) -> Any:
-    """Tickets whose outcome or risk at `now` is not their stored outcome: each branch runs
-    on an index (outcome, instant)."""
-    branches = []
+def _differs_at(now: datetime) -> list[Any]:
+    """Tickets whose outcome or risk at `now` is not their stored outcome, as two disjoint
+    conditions: a target still open past its risk or due instant, the response's first.
+    Each leads with one target's open outcome, a range of its covering index (outcome, risk
+    instant, due instant, ...), read without the table's rows."""
+    past = []
     for target in TARGETS:
         outcome = col(getattr(Ticket, f"{target}_outcome"))
-        for instant in (f"{target}_risk_at", f"{target}_due"):
-            branches.append(
-                and_(outcome == TargetOutcome.OPEN.value, col(getattr(Ticket, instant)) <= now)
-            )
-    return or_(*branches)
+        risk, due = col(getattr(Ticket, f"{target}_risk_at")), col(getattr(Ticket, f"{target}_due"))
+        past.append(and_(outcome == TargetOutcome.OPEN.value, or_(risk <= now, due <= now)))
+    return [past[0], and_(past[1], past[0].is_not(true()))]
 
 
 @dataclass(frozen=True)
@@ -317,6 +333,9 @@ def counts(
     if statuses is not None:
         ticket_where.append(col(Ticket.status).in_(list(statuses)))
     logged = col(Ticket.logged_at)
+    # Grouped by the contract's id alone: the statements read no contract row per ticket
+    # (its reference comes with the tallies' statement).
+    contract = col(Ticket.contract_id)
     slice_of = case(
         *((logged >= cut, len(cuts) - i) for i, cut in enumerate(reversed(cuts))), else_=0
     )
@@ -332,39 +351,25 @@ def counts(
     if statuses is not None:
         edge_where.append(cast(col(Ticket.status), String).in_([s.name for s in statuses]))
     if edges:
-        edge = case(
-            *((and_(logged >= start, logged < end), i) for i, (start, end, _) in enumerate(edges)),
-            else_=-1,
-        ).label("edge")
-        moved = (
-            ref_select(
-                edge,
+        # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
+        # range of the logging index alone (index-only on PostgreSQL, where an OR of ranges
+        # becomes a bitmap scan of the table's rows).
+        branches = [
+            sql_select(
+                contract.label("contract_id"),
+                literal(i, Integer).label("edge"),
                 slice_of.label("bucket"),
                 col(Ticket.priority).label("priority"),
                 col(Ticket.status).label("status"),
                 *stored,
                 func.count().label("n"),
             )
-            .select_from(Ticket)
-            .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-            .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-            .where(
-                or_(*(and_(logged >= start, logged < end) for start, end, _ in edges)),
-                *edge_where,
-            )
-            .group_by(
-                *REF_COLUMNS,
-                edge,
-                slice_of,
-                col(Ticket.priority),
-                col(Ticket.status),
-                *stored,
-            )
-        )
+            .where(logged >= start, logged < end, *edge_where)
+            .group_by(contract, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
+            for i, (start, end, _) in enumerate(edges)
+        ]
+        moved = branches[0] if len(branches) == 1 else union_all(*branches)
         for row in session.execute(moved):
-            if row.edge < 0:
-                continue
-            refs.setdefault(row.contract_id, ref_of(row))
             status = _status(row.status)
             source = Group(
                 day_bucket(edges[row.edge][2]),
@@ -381,13 +386,16 @@ def counts(
             groups[target] += int(row.n)
 
     # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
-    changing = [_differs_at(now), *ticket_where]
+    # One grouped SELECT per target (disjoint: a ticket counts once), joined by UNION ALL;
+    # the same group from both adds up below.
+    changing = list(ticket_where)
     if inside and cuts:
         changing += [logged >= cuts[0], logged < cuts[-1]]
     effective = [effective_outcome(target, now) for target in TARGETS]
     risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
-    late = (
-        ref_select(
+    late_branches = [
+        sql_select(
+            contract.label("contract_id"),
             slice_of.label("bucket"),
             col(Ticket.priority).label("priority"),
             col(Ticket.status).label("status"),
@@ -398,12 +406,9 @@ def counts(
             risks[1].label("resolution_risk"),
             func.count().label("n"),
         )
-        .select_from(Ticket)
-        .join(Contract, col(Contract.id) == col(Ticket.contract_id))
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-        .where(*changing)
+        .where(differs, *changing)
         .group_by(
-            *REF_COLUMNS,
+            contract,
             slice_of,
             col(Ticket.priority),
             col(Ticket.status),
@@ -411,9 +416,9 @@ def counts(
             *effective,
             *risks,
         )
-    )
-    for row in session.execute(late):
-        refs.setdefault(row.contract_id, ref_of(row))
+        for differs in _differs_at(now)
+    ]
+    for row in session.execute(union_all(*late_branches)):
         status = _status(row.status)
         common = (int(row.bucket), row.contract_id, row.priority, status)
         groups[Group(*common, row.response, row.resolution)] -= int(row.n)
@@ -430,4 +435,85 @@ def counts(
     kept = {
         group: n for group, n in groups.items() if n and (not inside or 0 < group.bucket < last)
     }
+    missing = {group.contract_id for group in kept} - set(refs)
+    if missing:  # only tickets moved in from days the tallies' statement left out (`inside`)
+        named = (
+            ref_select()
+            .select_from(Contract)
+            .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        )
+        for row in session.execute(named.where(col(Contract.id).in_(missing))):
+            refs[row.contract_id] = ref_of(row)
     return Counts(groups=kept, contracts=refs)
+
+
+# --------------------------------------------------------------------------- bulk loads
+
+#: The tally triggers of `tickets` (migration 0019): suspended during a bulk load.
+TRIGGER_PREFIX = "tickets_tally"
+
+
+@contextmanager
+def bulk_load(*, session: Session) -> Iterator[None]:
+    """Insert many tickets without the per-row tally triggers: the tallies of the tickets
+    inserted inside are added once at the end, in the caller's transaction.
+
+    The triggers are suspended by DDL inside that transaction (SQLite drops and re-creates
+    them; PostgreSQL disables them, locking `tickets` until commit): no other writer runs
+    without them and no reader sees the tallies before they are right. Only inserts belong
+    inside (an update or delete of an older ticket would not be counted).
+    """
+    dialect = session.get_bind().dialect.name
+    first = int(session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM tickets")).scalar_one())
+    if dialect == "postgresql":
+        names = list(
+            session.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'tickets'::regclass "
+                    "AND NOT tgisinternal AND tgname LIKE :prefix"
+                ),
+                {"prefix": f"{TRIGGER_PREFIX}%"},
+            ).scalars()
+        )
+        for name in names:
+            session.execute(text(f'ALTER TABLE tickets DISABLE TRIGGER "{name}"'))
+    else:
+        found = session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'tickets' AND name LIKE :prefix"
+            ),
+            {"prefix": f"{TRIGGER_PREFIX}%"},
+        ).all()
+        for name, _sql in found:
+            session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    _count_inserted(session=session, first_id=first, postgresql=dialect == "postgresql")
+    if dialect == "postgresql":
+        for name in names:
+            session.execute(text(f'ALTER TABLE tickets ENABLE TRIGGER "{name}"'))
+    else:
+        for _name, ddl in found:
+            session.execute(text(ddl))
+
+
+def _count_inserted(*, session: Session, first_id: int, postgresql: bool) -> None:
+    """Add the tickets from `first_id` on to the tallies, as the insert trigger would have."""
+    names = ", ".join(TALLY_COLUMNS)
+    if postgresql:
+        status, day = "status::text", "(logged_at AT TIME ZONE 'UTC')::date"
+    else:
+        status, day = "status", "date(logged_at)"
+    keys = (
+        f"contract_id, tenant_id, priority, {status}, coalesce(response_outcome, ''), "
+        f"coalesce(resolution_outcome, ''), {day}"
+    )
+    # `WHERE true`: SQLite's upsert after a SELECT needs it to parse ON CONFLICT.
+    session.execute(
+        text(
+            f"INSERT INTO ticket_tallies ({names}, n) "  # noqa: S608 - fixed names
+            f"SELECT {keys}, count(*) FROM tickets WHERE id >= :first AND true GROUP BY {keys} "
+            f"ON CONFLICT ({names}) DO UPDATE SET n = ticket_tallies.n + excluded.n"
+        ),
+        {"first": first_id},
+    )

@@ -175,9 +175,11 @@ def dm_texts(fake: FakeSlack, user: str) -> list[str]:
 def count_core(monkeypatch: pytest.MonkeyPatch, seen: list[str]) -> None:
     real = Core.__call__
 
-    def counting(core: Core, event: InboundEvent, seal: Seal | None = None) -> Outcome:
+    def counting(
+        core: Core, event: InboundEvent, seal: Seal | None = None, **options: Any
+    ) -> Outcome:
         seen.append(str(event.text))
-        return real(core, event, seal)
+        return real(core, event, seal, **options)
 
     monkeypatch.setattr(Core, "__call__", counting)
 
@@ -241,9 +243,9 @@ async def test_a_chat_s_next_event_waits_until_the_previous_reply_is_sent(
     order: list[str] = []
     real = Core.__call__
 
-    def call(core: Core, event: InboundEvent, seal: Seal | None = None) -> Outcome:
+    def call(core: Core, event: InboundEvent, seal: Seal | None = None, **options: Any) -> Outcome:
         order.append(f"core: {event.text}")
-        return real(core, event, seal)
+        return real(core, event, seal, **options)
 
     monkeypatch.setattr(Core, "__call__", call)
     async with serving(engine, settings, fake) as world:

@@ -71,3 +71,39 @@ async def test_an_outbox_message_with_files_is_followed_by_its_uploads(make_worl
     assert [f["name"] for f in world.fake.files] == ["sla-2026-11.png", "tickets-2026-11.csv"]
     assert {f["channel"] for f in world.fake.files} == {"D" + MANAGER[1:]}
     assert world.fake.files[1]["data"] == b"reference\r\n"
+
+
+async def test_the_summary_is_posted_before_the_chart_is_drawn(make_world, monkeypatch, caplog):
+    """The text never waits for a drawing; a drawing that fails leaves the text complete."""
+    from bot.reports import render
+
+    world = await make_world("en")
+    _customer_manager(world)
+    open_ticket(
+        world.engine,
+        pack_id="telenet-hosting-cloud",
+        intervention="dedicated-server-manual-restart",
+        priority="express",
+        now=world.clock.now(),
+    )
+    posted_when_drawing: list[int] = []
+    draw = render.backlog_png
+
+    def watched(*args):
+        posted_when_drawing.append(len(world.dm(MANAGER)))
+        return draw(*args)
+
+    monkeypatch.setattr(render, "backlog_png", watched)
+    await world.say(MANAGER, "/status")
+    assert posted_when_drawing == [1]  # the summary was in the DM before the drawing began
+    [shared] = world.fake.files
+    assert shared["data"].startswith(b"\x89PNG")
+
+    def broken(*_args):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(render, "backlog_png", broken)
+    await world.say(MANAGER, "/status")
+    assert len(world.dm(MANAGER)) == 2  # the second summary went; its chart is left out
+    assert len(world.fake.files) == 1
+    assert "backlog.png not drawn" in caplog.text

@@ -127,9 +127,11 @@ class CoreCalls:
         self.texts: list[str | None] = []
         real = Core.__call__
 
-        def counting(core: Core, event: InboundEvent, seal: Seal | None = None) -> Outcome:
+        def counting(
+            core: Core, event: InboundEvent, seal: Seal | None = None, **options: Any
+        ) -> Outcome:
             self.texts.append(event.text or event.action)
-            return real(core, event, seal)
+            return real(core, event, seal, **options)
 
         monkeypatch.setattr(Core, "__call__", counting)
 
@@ -268,9 +270,9 @@ def test_a_chat_s_next_update_waits_until_the_previous_reply_is_sent(
         order.append("sent: " + outgoing.text)
         return await real_send(channel, chat_id, outgoing, **kw)
 
-    def call(core: Core, event: InboundEvent, seal: Seal | None = None) -> Outcome:
+    def call(core: Core, event: InboundEvent, seal: Seal | None = None, **options: Any) -> Outcome:
         order.append(f"core: {event.text}")
-        return real_call(core, event, seal)
+        return real_call(core, event, seal, **options)
 
     monkeypatch.setattr(TelegramChannel, "send", send)
     monkeypatch.setattr(Core, "__call__", call)

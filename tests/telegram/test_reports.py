@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from tests.telegram.conftest import FRIDAY_1730, Bot, Updates, link
@@ -62,3 +64,31 @@ def test_the_monthly_report_reaches_a_manager_with_its_chart_and_csv(
     # A second pass (another worker, a restart) sends nothing more.
     assert "monthly_report" not in bot.run_worker(tuesday_1_december_0900)
     assert len(bot.fake.files(MANAGER_ID)) == 2
+
+
+def test_the_text_is_sent_before_the_chart_is_drawn(
+    bot: Bot, updates: Updates, seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.reports import render
+
+    link(seeded, handle="demo-manager", external_id=MANAGER_ID, locale="en")
+    open_ticket(
+        seeded,
+        pack_id="telenet-hosting-cloud",
+        intervention="dedicated-server-manual-restart",
+        priority="express",
+        now=FRIDAY_1730,
+    )
+    sent_when_drawing: list[list[str]] = []
+    draw = render.backlog_png
+
+    def watched(*args: Any) -> bytes:
+        sent_when_drawing.append([m.get("text", "") for m in bot.fake.sent(MANAGER_ID)])
+        return draw(*args)
+
+    monkeypatch.setattr(render, "backlog_png", watched)
+    bot.deliver(updates.message("/status", user_id=MANAGER_ID, lang="en"))
+    [texts] = sent_when_drawing
+    assert any("Open tickets:" in text for text in texts)  # already in the chat
+    [photo] = bot.fake.files(MANAGER_ID)
+    assert photo["caption"] == "Open tickets by priority and age"

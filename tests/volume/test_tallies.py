@@ -311,3 +311,47 @@ def test_postgresql_tallies_stay_exact_under_concurrent_moves(pg: Engine) -> Non
         assert not session.exec(select(TicketTallyDelta)).all()  # all folded
         assert tallies.fold(session=session) == 0
     assert tallied(pg) == recount(pg)
+
+
+def _trigger_names(engine: Engine) -> set[str]:
+    query = (
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'tickets'::regclass AND NOT tgisinternal "
+        "AND tgenabled <> 'D'"
+        if engine.dialect.name == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"
+    )
+    with engine.connect() as connection:
+        return {name for name in connection.execute(text(query)).scalars() if "tally" in name}
+
+
+def _bulk_seeds_keep_the_tallies_exact(engine: Engine) -> None:
+    triggers = _trigger_names(engine)
+    assert len(triggers) >= 2
+    open_ticket(  # counted by its trigger before the bulk loads
+        engine, pack_id="proximus-internet", intervention="no-internet", priority="p2", now=NOW
+    )
+    for count in (150, 90):  # the second load adds to tally rows the first one made
+        with transaction(engine) as session:
+            demo_volume.seed_open_tickets(session=session, count=count, now=NOW)
+        assert _trigger_names(engine) == triggers  # suspended inside the load only
+        assert tallied(engine) == recount(engine)
+
+    def failed_load() -> None:
+        with transaction(engine) as session, tallies.bulk_load(session=session):
+            demo_volume.seed_open_tickets(session=session, count=10, now=NOW)
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        failed_load()
+    assert _trigger_names(engine) == triggers
+    _every_kind_of_write(engine)  # the triggers count every later write again
+    assert sum(recount(engine).values()) > 300
+    assert tallied(engine) == recount(engine)
+
+
+def test_a_bulk_seed_counts_its_tickets_once_at_the_end(seeded: Engine) -> None:
+    _bulk_seeds_keep_the_tallies_exact(seeded)
+
+
+def test_a_bulk_seed_counts_its_tickets_once_at_the_end_on_postgresql(pg: Engine) -> None:
+    _bulk_seeds_keep_the_tallies_exact(pg)

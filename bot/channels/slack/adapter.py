@@ -769,7 +769,7 @@ class SlackAdapter:
                 )
                 await self._remember_question(user_id, question)
         if dm is not None:  # files follow their text reply, in the same DM
-            for file in outcome.files:
+            for file in await asyncio.to_thread(outcome.drawn_files):
                 await upload(self.client, channel=dm, file=file)
         return about
 
@@ -875,7 +875,8 @@ class SlackAdapter:
         if stored is not None:
             return stored
         seal = _seal.get()
-        return await asyncio.to_thread(self.core, event, seal)
+        # The text goes first; `_post_dm` draws the charts after it, in a worker thread.
+        return await asyncio.to_thread(self.core, event, seal, draw=False)
 
     # ------------------------------------------------------------------ views
 

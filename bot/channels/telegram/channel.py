@@ -439,7 +439,8 @@ class TelegramChannel:
         if stored is not None:
             return stored
         seal = _seal.get()
-        return await anyio.to_thread.run_sync(lambda: self.core(event, seal))
+        # The text goes first; `_reply` draws the charts after it, in a worker thread.
+        return await anyio.to_thread.run_sync(lambda: self.core(event, seal, draw=False))
 
     async def _set_reachable(self, external_id: str, *, reachable: bool) -> None:
         changed = await anyio.to_thread.run_sync(
@@ -648,7 +649,7 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
             thread_id=topic_of(reply_to or within),
         )
-        for file in outcome.files:
+        for file in await anyio.to_thread.run_sync(outcome.drawn_files):
             await self._send_file(chat_id, file, thread_id=topic_of(reply_to or within))
         question = outcome.question
         if outcome.ticket is not None:
