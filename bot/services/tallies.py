@@ -19,8 +19,9 @@ returned group.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -113,7 +115,7 @@ def ref_select(*extra: Any) -> Any:
     )
 
 
-def effective_outcome(target: str, now: datetime) -> Any:
+def effective_outcome(target: str, now: datetime | ColumnElement[Any]) -> Any:
     """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
     '' without a target (never NULL: a negated condition over it must stay true or false)."""
     outcome = getattr(Ticket, f"{target}_outcome")
@@ -127,7 +129,7 @@ def effective_outcome(target: str, now: datetime) -> Any:
     )
 
 
-def at_risk(target: str, now: datetime) -> Any:
+def at_risk(target: str, now: datetime | ColumnElement[Any]) -> Any:
     """Whether a target is at risk at `now`, as SQL: open, past its risk instant, not late."""
     outcome = getattr(Ticket, f"{target}_outcome")
     due = getattr(Ticket, f"{target}_due")
@@ -140,17 +142,23 @@ def at_risk(target: str, now: datetime) -> Any:
     )
 
 
-def _differs_at(now: datetime) -> list[Any]:
-    """Tickets whose outcome or risk at `now` is not their stored outcome, as two disjoint
-    conditions: a target still open past its risk or due instant, the response's first.
-    Each leads with one target's open outcome, a range of its covering index (outcome, risk
-    instant, due instant, ...), read without the table's rows."""
-    past = []
+def _differs_at(now: datetime | ColumnElement[Any]) -> list[Any]:
+    """Tickets whose outcome or risk at `now` is not their stored outcome, as disjoint
+    conditions: a target still open past its risk instant, or without one past its due
+    instant; the response's first, then the resolution's of tickets whose response does not
+    differ. Each reads one range of a target's covering index (outcome, risk instant, due
+    instant, ...) without the table's rows: only the targets past their risk instant, not
+    every open one. A stored risk instant is never after its due instant (both come from one
+    clock: the risk share of its time, or the due instant itself), so a target past its due
+    instant with a risk instant is past that too."""
+    branches: list[list[Any]] = []
     for target in TARGETS:
         outcome = col(getattr(Ticket, f"{target}_outcome"))
         risk, due = col(getattr(Ticket, f"{target}_risk_at")), col(getattr(Ticket, f"{target}_due"))
-        past.append(and_(outcome == TargetOutcome.OPEN.value, or_(risk <= now, due <= now)))
-    return [past[0], and_(past[1], past[0].is_not(true()))]
+        is_open = outcome == TargetOutcome.OPEN.value
+        branches.append([and_(is_open, risk <= now), and_(is_open, risk.is_(None), due <= now)])
+    response_differs = or_(*branches[0])
+    return [*branches[0], *(and_(b, response_differs.is_not(true())) for b in branches[1])]
 
 
 @dataclass(frozen=True)
@@ -263,6 +271,180 @@ def _status(value: Any) -> TicketStatus:
     return value if isinstance(value, TicketStatus) else TicketStatus[str(value)]
 
 
+#: Statements of `counts` built once per shape, with the instants as bound parameters: a
+#: call binds and runs them (building a statement costs more than running it at volume).
+_BUILT: OrderedDict[Hashable, Any] = OrderedDict()
+_BUILT_MAX = 256
+_BUILT_LOCK = threading.Lock()
+
+
+def _built(key: Hashable, build: Callable[[], Any]) -> Any:
+    """The statement of `key`, built by `build` the first time (least recently used out)."""
+    with _BUILT_LOCK:
+        found = _BUILT.get(key)
+        if found is not None:
+            _BUILT.move_to_end(key)
+            return found
+    statement = build()
+    with _BUILT_LOCK:
+        _BUILT[key] = statement
+        while len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return statement
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_hashable(v) for v in value)
+    return value if isinstance(value, Hashable) else repr(value)
+
+
+def _shape(condition: ColumnElement[bool]) -> Hashable:
+    """A condition's structure and bound values: equal shapes compile to the same SQL."""
+    key = condition._generate_cache_key()  # noqa: SLF001 - SQLAlchemy's own cache key
+    if key is None:  # not cacheable: its text, values inlined
+        return str(condition.compile(compile_kwargs={"literal_binds": True}))
+    return (key.key, tuple(_hashable(p.effective_value) for p in key.bindparams))
+
+
+def _cut(i: int) -> Any:
+    return bindparam(f"cut_{i}")
+
+
+def _first(i: int) -> Any:
+    return bindparam(f"first_{i}")
+
+
+def _tallied_statement(
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool
+) -> Any:
+    """1. Whole days from the tallies, each in the slice holding its midday."""
+    tally = _tally_rows()
+    day = tally.c.day
+    bucket = case(*((day >= _first(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
+    where: list[Any] = [scope.where(contract_id=tally.c.contract_id, tenant_id=tally.c.tenant_id)]
+    if status_names is not None:
+        where.append(tally.c.status.in_(status_names))
+    if inside and n_cuts:
+        where += [day >= _first(0), day < _first(n_cuts - 1)]
+    grouped = (
+        tally.c.priority,
+        tally.c.status,
+        tally.c.response_outcome,
+        tally.c.resolution_outcome,
+    )
+    return (
+        ref_select(
+            bucket.label("bucket"),
+            *(column.label(name) for column, name in zip(grouped, KEPT_NAMES, strict=True)),
+            func.sum(tally.c.n).label("n"),
+        )
+        .select_from(tally)
+        .join(Contract, col(Contract.id) == tally.c.contract_id)
+        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
+        .where(*where)
+        .group_by(*REF_COLUMNS, bucket, *grouped)
+    )
+
+
+def _ticket_parts(
+    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None
+) -> tuple[list[Any], Any, Any, tuple[Any, Any]]:
+    """The tickets' scope, the contract column, the slice of the logging instant, and the
+    stored outcomes, as the tickets' statements use them."""
+    # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
+    ticket_where: list[Any] = [
+        scope.where(contract_id=col(Ticket.contract_id) + 0, tenant_id=col(Ticket.tenant_id) + 0)
+    ]
+    if statuses is not None:
+        ticket_where.append(col(Ticket.status).in_(list(statuses)))
+    logged = col(Ticket.logged_at)
+    slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
+    stored = (
+        func.coalesce(col(Ticket.response_outcome), "").label("response"),
+        func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
+    )
+    # Grouped by the contract's id alone: the statements read no contract row per ticket
+    # (its reference comes with the tallies' statement).
+    return ticket_where, col(Ticket.contract_id), slice_of, stored
+
+
+def _edges_statement(
+    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, n_edges: int
+) -> Any:
+    """2. The tickets logged in the edges of cut days, per group and edge."""
+    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
+    logged = col(Ticket.logged_at)
+    # The status is compared as text so that planners read the logging instant's covering
+    # index only.
+    edge_where = ticket_where[:1]
+    if statuses is not None:
+        edge_where.append(cast(col(Ticket.status), String).in_([s.name for s in statuses]))
+    # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
+    # range of the logging index alone (index-only on PostgreSQL, where an OR of ranges
+    # becomes a bitmap scan of the table's rows).
+    branches = [
+        sql_select(
+            contract.label("contract_id"),
+            literal(i, Integer).label("edge"),
+            slice_of.label("bucket"),
+            col(Ticket.priority).label("priority"),
+            col(Ticket.status).label("status"),
+            *stored,
+            func.count().label("n"),
+        )
+        .where(
+            logged >= bindparam(f"edge_start_{i}"), logged < bindparam(f"edge_end_{i}"), *edge_where
+        )
+        .group_by(contract, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
+        for i in range(n_edges)
+    ]
+    return branches[0] if len(branches) == 1 else union_all(*branches)
+
+
+def _late_statement(
+    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, inside: bool
+) -> Any:
+    """3. The tickets whose stored outcome or risk is out of date at `now`, per group."""
+    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
+    now: ColumnElement[Any] = bindparam("now")
+    changing = list(ticket_where)
+    if inside and n_cuts:
+        logged = col(Ticket.logged_at)
+        changing += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
+    effective = [effective_outcome(target, now) for target in TARGETS]
+    risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
+    # One grouped SELECT per range (disjoint: a ticket counts once), joined by UNION ALL;
+    # the same group from several adds up in `counts`.
+    return union_all(
+        *(
+            sql_select(
+                contract.label("contract_id"),
+                slice_of.label("bucket"),
+                col(Ticket.priority).label("priority"),
+                col(Ticket.status).label("status"),
+                *stored,
+                effective[0].label("response_now"),
+                effective[1].label("resolution_now"),
+                risks[0].label("response_risk"),
+                risks[1].label("resolution_risk"),
+                func.count().label("n"),
+            )
+            .where(differs, *changing)
+            .group_by(
+                contract,
+                slice_of,
+                col(Ticket.priority),
+                col(Ticket.status),
+                *stored,
+                *effective,
+                *risks,
+            )
+            for differs in _differs_at(now)
+        )
+    )
+
+
 def counts(
     *,
     session: Session,
@@ -281,40 +463,27 @@ def counts(
     groups: dict[Group, int] = defaultdict(int)
     refs: dict[int, ContractRef] = {}
     firsts = [_first_day(cut) for cut in cuts]
+    n_cuts = len(cuts)
+    kept_statuses = None if statuses is None else tuple(sorted(statuses, key=lambda s: s.name))
+    status_names = None if kept_statuses is None else tuple(s.name for s in kept_statuses)
+    # Built once per shape: the scope (its structure and values), the number of cuts, ...
+    shape = (
+        _shape(scope.where(contract_id=col(Ticket.contract_id), tenant_id=col(Ticket.tenant_id))),
+        n_cuts,
+        status_names,
+        inside,
+    )
+    values: dict[str, Any] = {"now": now}
+    values.update({f"cut_{i}": cut for i, cut in enumerate(cuts)})
+    values.update({f"first_{i}": first for i, first in enumerate(firsts)})
 
     def day_bucket(day: date) -> int:
         return sum(1 for first in firsts if day >= first)
 
-    # 1. Whole days from the tallies, each in the slice holding its midday.
-    tally = _tally_rows()
-    day = tally.c.day
-    bucket = case(
-        *((day >= first, len(firsts) - i) for i, first in enumerate(reversed(firsts))), else_=0
+    tallied = _built(
+        ("tallied", *shape), lambda: _tallied_statement(scope, n_cuts, status_names, inside)
     )
-    where: list[Any] = [scope.where(contract_id=tally.c.contract_id, tenant_id=tally.c.tenant_id)]
-    if statuses is not None:
-        where.append(tally.c.status.in_([s.name for s in statuses]))
-    if inside and cuts:
-        where += [day >= firsts[0], day < firsts[-1]]
-    grouped = (
-        tally.c.priority,
-        tally.c.status,
-        tally.c.response_outcome,
-        tally.c.resolution_outcome,
-    )
-    tallied = (
-        ref_select(
-            bucket.label("bucket"),
-            *(column.label(name) for column, name in zip(grouped, KEPT_NAMES, strict=True)),
-            func.sum(tally.c.n).label("n"),
-        )
-        .select_from(tally)
-        .join(Contract, col(Contract.id) == tally.c.contract_id)
-        .join(Tenant, col(Tenant.id) == col(Contract.tenant_id))
-        .where(*where)
-        .group_by(*REF_COLUMNS, bucket, *grouped)
-    )
-    for row in session.execute(tallied):
+    for row in session.execute(tallied, values):
         refs.setdefault(row.contract_id, ref_of(row))
         key = Group(
             int(row.bucket),
@@ -326,50 +495,17 @@ def counts(
         )
         groups[key] += int(row.n or 0)
 
-    # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
-    ticket_where: list[Any] = [
-        scope.where(contract_id=col(Ticket.contract_id) + 0, tenant_id=col(Ticket.tenant_id) + 0)
-    ]
-    if statuses is not None:
-        ticket_where.append(col(Ticket.status).in_(list(statuses)))
-    logged = col(Ticket.logged_at)
-    # Grouped by the contract's id alone: the statements read no contract row per ticket
-    # (its reference comes with the tallies' statement).
-    contract = col(Ticket.contract_id)
-    slice_of = case(
-        *((logged >= cut, len(cuts) - i) for i, cut in enumerate(reversed(cuts))), else_=0
-    )
-    stored = (
-        func.coalesce(col(Ticket.response_outcome), "").label("response"),
-        func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
-    )
-
-    # 2. The edges of cut days: from the slice of their day's tally to their own. The status
-    # is compared as text so that planners read the logging instant's covering index only.
+    # 2. The edges of cut days: from the slice of their day's tally to their own.
     edges = _edges(cuts)
-    edge_where = ticket_where[:1]
-    if statuses is not None:
-        edge_where.append(cast(col(Ticket.status), String).in_([s.name for s in statuses]))
     if edges:
-        # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
-        # range of the logging index alone (index-only on PostgreSQL, where an OR of ranges
-        # becomes a bitmap scan of the table's rows).
-        branches = [
-            sql_select(
-                contract.label("contract_id"),
-                literal(i, Integer).label("edge"),
-                slice_of.label("bucket"),
-                col(Ticket.priority).label("priority"),
-                col(Ticket.status).label("status"),
-                *stored,
-                func.count().label("n"),
-            )
-            .where(logged >= start, logged < end, *edge_where)
-            .group_by(contract, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
-            for i, (start, end, _) in enumerate(edges)
-        ]
-        moved = branches[0] if len(branches) == 1 else union_all(*branches)
-        for row in session.execute(moved):
+        moved = _built(
+            ("edges", *shape, len(edges)),
+            lambda: _edges_statement(scope, n_cuts, kept_statuses, len(edges)),
+        )
+        bounds = dict(values)
+        for i, (start, end, _) in enumerate(edges):
+            bounds[f"edge_start_{i}"], bounds[f"edge_end_{i}"] = start, end
+        for row in session.execute(moved, bounds):
             status = _status(row.status)
             source = Group(
                 day_bucket(edges[row.edge][2]),
@@ -386,39 +522,8 @@ def counts(
             groups[target] += int(row.n)
 
     # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
-    # One grouped SELECT per target (disjoint: a ticket counts once), joined by UNION ALL;
-    # the same group from both adds up below.
-    changing = list(ticket_where)
-    if inside and cuts:
-        changing += [logged >= cuts[0], logged < cuts[-1]]
-    effective = [effective_outcome(target, now) for target in TARGETS]
-    risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
-    late_branches = [
-        sql_select(
-            contract.label("contract_id"),
-            slice_of.label("bucket"),
-            col(Ticket.priority).label("priority"),
-            col(Ticket.status).label("status"),
-            *stored,
-            effective[0].label("response_now"),
-            effective[1].label("resolution_now"),
-            risks[0].label("response_risk"),
-            risks[1].label("resolution_risk"),
-            func.count().label("n"),
-        )
-        .where(differs, *changing)
-        .group_by(
-            contract,
-            slice_of,
-            col(Ticket.priority),
-            col(Ticket.status),
-            *stored,
-            *effective,
-            *risks,
-        )
-        for differs in _differs_at(now)
-    ]
-    for row in session.execute(union_all(*late_branches)):
+    late = _built(("late", *shape), lambda: _late_statement(scope, n_cuts, kept_statuses, inside))
+    for row in session.execute(late, values):
         status = _status(row.status)
         common = (int(row.bucket), row.contract_id, row.priority, status)
         groups[Group(*common, row.response, row.resolution)] -= int(row.n)
