@@ -245,6 +245,54 @@ def test_counts_are_exact_at_any_cut(seeded: Engine) -> None:
     assert checked > 5000
 
 
+def _grouped(found: tallies.Counts) -> Counter[tuple[Any, ...]]:
+    return Counter(
+        {
+            (
+                g.bucket,
+                g.contract_id,
+                g.priority,
+                g.status,
+                g.response,
+                g.resolution,
+                g.response_risk,
+                g.resolution_risk,
+            ): n
+            for g, n in found.groups.items()
+        }
+    )
+
+
+def test_statements_built_once_per_shape_stay_exact_at_any_now_and_scope(seeded: Engine) -> None:
+    """`counts` builds its statements once per shape (scope, number of cuts, statuses) and
+    binds the instants: later calls at other instants, or in another scope, answer exactly."""
+    rng = random.Random(5)
+    _raw_tickets(seeded, 400, rng, first_id=300_000)
+    with transaction(seeded) as session:
+        tenants = {c.id: c.tenant_id for c in session.exec(select(Contract)).all()}
+    statuses = set(TicketStatus.open_statuses())
+    for hours in (-80, -30, -5, 0, 7, 40, 90):  # before, among and after the due instants
+        now = NOW + timedelta(hours=hours)
+        cuts = [now - timedelta(days=7), now - timedelta(days=1)]
+        want = _expected(seeded, cuts=cuts, now=now, statuses=statuses, inside=False)
+        built = len(tallies._BUILT)
+        for scope in (Scope(), *(Scope(tenant_id=t) for t in sorted(set(tenants.values())))):
+            with transaction(seeded) as session:
+                found = tallies.counts(
+                    session=session, scope=scope, cuts=cuts, now=now, statuses=statuses
+                )
+            expected = Counter(
+                {
+                    key: n
+                    for key, n in want.items()
+                    if scope.tenant_id is None or tenants[key[1]] == scope.tenant_id
+                }
+            )
+            assert _grouped(found) == expected, (hours, scope)
+        if hours != -80:  # the same shapes again: nothing built
+            assert len(tallies._BUILT) == built
+
+
 @pytest.fixture
 def pg(postgres: PostgresServer) -> Iterator[Engine]:
     """A fresh PostgreSQL database with the demo data."""
