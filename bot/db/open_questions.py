@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Engine, bindparam, text
 
 from bot.db.engine import READ_ONLY
 from bot.db.types import UTCDateTime
@@ -45,30 +45,6 @@ def peek(*, engine: Engine, channel: str, chat_id: str, user_key: str) -> tuple[
     return None if found is None else (str(found.message_id), str(found.body))
 
 
-def remember_on(
-    connection: Connection,
-    *,
-    channel: str,
-    chat_id: str,
-    user_key: str,
-    message_id: str,
-    body: str,
-    now: datetime,
-) -> None:
-    """Store (or replace) the open question of a user in a chat, on an open connection."""
-    connection.execute(
-        _REMEMBER,
-        {
-            "channel": channel,
-            "chat_id": chat_id,
-            "user_key": user_key,
-            "message_id": message_id,
-            "body": body,
-            "now": now,
-        },
-    )
-
-
 def remember(
     *,
     engine: Engine,
@@ -79,14 +55,9 @@ def remember(
     body: str,
     now: datetime,
 ) -> None:
-    """Store (or replace) the open question of a user in a chat, in its own transaction."""
+    """Store (or replace) the open question of a user in a chat."""
+    question = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     with engine.begin() as connection:
-        remember_on(
-            connection,
-            channel=channel,
-            chat_id=chat_id,
-            user_key=user_key,
-            message_id=message_id,
-            body=body,
-            now=now,
+        connection.execute(
+            _REMEMBER, {**question, "message_id": message_id, "body": body, "now": now}
         )
