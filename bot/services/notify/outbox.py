@@ -19,9 +19,10 @@ from sqlmodel import Session
 from bot.channels.sending import Audience
 from bot.db import signals
 from bot.db.dialect import insert_ignoring
-from bot.db.models import Notification, NotificationFile, NotificationStatus, Ticket, User
+from bot.db.models import Notification, NotificationFile, NotificationStatus, User
 from bot.i18n import Translator, translator
 from bot.services.notify.cache import contract_of
+from bot.services.notify.facts import TicketFacts
 from bot.services.notify.hold import next_opening
 from bot.services.notify.routing import Destination, Recipient, destinations_for, user_destinations
 from bot.services.notify.templates import actions_for, render
@@ -113,7 +114,7 @@ class OutboxBatch:
 def emit(
     *,
     session: Session,
-    ticket: Ticket,
+    ticket: TicketFacts,
     event: str,
     now: datetime,
     key: str,

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from bot.channels.sending import Audience
 from bot.clauses import clause_lines
-from bot.db.models import Ticket
 from bot.i18n import Translator, translator
 from bot.services.actions import ticket_actions
 from bot.services.notify.escalation import escalation_text
+from bot.services.notify.facts import TicketFacts
 from bot.services.notify.gtr import gtr_sentence
 from bot.services.notify.remedies import remedy_text
 from bot.wording import amount_text, cost_sentence
@@ -56,7 +56,7 @@ def instant_text(t: Translator, value: str, zone: str) -> str:
 
 
 def render(
-    *, event: str, t: Translator, ticket: Ticket, pack: ContractPack, params: dict[str, str]
+    *, event: str, t: Translator, ticket: TicketFacts, pack: ContractPack, params: dict[str, str]
 ) -> str:
     """The text of a notification for one reader."""
     _ = t.gettext
@@ -245,7 +245,7 @@ def verb_words(t: Translator, verb: str) -> str:
     }.get(verb, verb)
 
 
-def state_lines(*, t: Translator, ticket: Ticket, params: dict[str, str]) -> tuple[str, ...]:
+def state_lines(*, t: Translator, ticket: TicketFacts, params: dict[str, str]) -> tuple[str, ...]:
     """The ping's state: status and owner, then who did what last."""
     _ = t.gettext
     owner = params.get("owner") or _("unassigned")
@@ -311,7 +311,7 @@ def action_label(t: Translator, verb: str) -> str:
 SOLVED, UNSOLVED, RATE = "solved", "unsolved", "rate"
 
 
-def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+def customer_actions(*, event: str, lang: str, ticket: TicketFacts) -> list[dict[str, str]]:
     """The buttons of a customer's message: solved or not after resolution; a rating after."""
     _ = translator(lang).gettext
     ref = ticket.reference
@@ -325,7 +325,9 @@ def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str,
     return []
 
 
-def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+def actions_for(
+    *, event: str, audience: str, lang: str, ticket: TicketFacts
+) -> list[dict[str, str]]:
     """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`);
     on a customer's message, the lifecycle's questions (`customer_actions`); a quote reaches
     the customer with its Accept and Decline buttons."""
