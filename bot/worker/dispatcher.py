@@ -14,9 +14,12 @@ One batch, few statements. Whatever the batch size, the claim, the batch's contr
 people, its agents and managers (`notify.resolve_staff`), the breaches already on its
 tickets' timelines, the outbox rows (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``
 statement, `notify.OutboxBatch`) and the closing of its rows are a fixed number of
-statements; a message is rendered once per ticket, language and audience. Milestones due at
-the same instant are taken ``worker_batch_size`` at a time, each batch committed as soon as it
-is written, so the first of a burst are out before the last are rendered.
+statements; a message is rendered once per ticket, language and audience. The claim reads
+the milestone and ticket columns the re-check and the messages need as plain values (one
+statement built once); ORM tickets are loaded only for the breaches, which write them.
+Milestones due at the same instant are taken a small first batch (``first_batch``), then
+``worker_batch_size`` at a time, each batch committed as soon as it is written, so the first
+of a burst are out after a few milliseconds and before the last are rendered.
 
 Re-check. A milestone fires only when its generation is the ticket's current SLA
 generation (every change of a clock input regenerates the rows), the ticket is open, its
@@ -209,12 +212,14 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         batch_size: int | None = None,
+        first_batch: int = FIRST_BATCH,
         on_commit: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.batch_size = batch_size or settings.worker_batch_size
+        self.first_batch = min(first_batch, self.batch_size)
         self.on_commit = on_commit
         self.fractions = tuple(sorted(Decimal(str(f)) for f in settings.sla_warning_fractions))
         self.postgres = engine.dialect.name == "postgresql"
@@ -269,11 +274,11 @@ class Dispatcher:
     def dispatch_due(self, *, max_batches: int = 1000) -> int:
         """Process batches until nothing is due (or `max_batches`); returns the rows taken.
 
-        The first batch is small (`FIRST_BATCH`): when many rows fall due at once, the first
+        The first batch is small (`first_batch`): when many rows fall due at once, the first
         of them commit after a few milliseconds instead of a whole batch's work.
         """
         total = 0
-        size = min(FIRST_BATCH, self.batch_size)
+        size = self.first_batch
         for _ in range(max_batches):
             batch = self.dispatch_batch(size=size)
             total += batch.claimed
