@@ -242,7 +242,7 @@ class Dispatcher:
             reasons = [self._recheck(c, now) for c in claimed]
             breaches = [c for c, reason in zip(claimed, reasons, strict=True) if reason is None]
             breaches = [c for c in breaches if c.kind == MilestoneKind.BREACH]
-            related, stored = self._load_related(session, claimed, breaches)  # held: weak map
+            related, stored = self._load_related(session, breaches)  # held: weak map
             notify.resolve_staff(  # who hears the batch: three statements, not per ticket
                 session=session,
                 settings=self.settings,
@@ -314,11 +314,11 @@ class Dispatcher:
 
     @staticmethod
     def _load_related(
-        session: Session, claimed: list[Claimed], breaches: list[Claimed]
+        session: Session, breaches: list[Claimed]
     ) -> tuple[list[object], dict[int, Ticket]]:
-        """Load the batch's contracts, and for the breaches to tell, their tickets (written)
-        and customers, in at most three statements (then found by id)."""
-        contract_ids = {c.ticket.contract_id for c in claimed}
+        """For the breaches to tell: their contracts (the remedies), tickets (written) and
+        customers, in three statements (then found by id); nothing when there is none."""
+        contract_ids = {c.ticket.contract_id for c in breaches}
         loaded: list[object] = []
         if contract_ids:
             for contract in session.exec(
@@ -492,6 +492,7 @@ class Dispatcher:
             settings=self.settings,
             recipients=ping.recipients,
             batch=work.outbox,
+            pack=pack,
         )
         # Keys queued by an earlier milestone of the batch are not this one's (not written twice).
         work.keys[milestone.id] = list(islice(work.outbox.rows, before, None))
