@@ -121,12 +121,16 @@ async def burst(
     return out
 
 
-async def run(chats: int, rounds: int) -> dict[str, dict[str, list[float]]]:
-    """Play the bursts; latencies by platform, then by bot ("bare", "ours")."""
+async def run(
+    chats: int, rounds: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, float]]:
+    """Play the bursts; latencies by platform, then by bot ("bare", "ours"); and each bot's CPU
+    seconds during its measured bursts (ours: `/new` only)."""
     figures: dict[str, dict[str, list[float]]] = {
         "Telegram": {"bare": [], "ours": []},
         "Slack": {"bare": [], "ours": []},
     }
+    cpu = {"bare": 0.0, "ours": 0.0}
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         work = Path(tmp)
         world = harness.prepare(f"sqlite:///{work / 'bench.db'}", telegram=chats, slack=chats)
@@ -144,16 +148,22 @@ async def run(chats: int, rounds: int) -> dict[str, dict[str, list[float]]]:
             echo = Echo(platforms, work)
             async with httpx.AsyncClient(timeout=WAIT_LIMIT, limits=limits) as client:
                 for round_ in range(rounds + 1):  # the first round warms up
+                    before = harness.process_cpu_seconds(echo.process.pid)
                     bare = await burst(
                         client, echo.base, platforms, world.telegram, world.slack, "/new"
                     )
+                    bare_cpu = harness.process_cpu_seconds(echo.process.pid) - before
+                    before = serve.cpu_seconds()
                     ours = await burst(
                         client, serve.base, platforms, world.telegram, world.slack, "/new"
                     )
+                    ours_cpu = serve.cpu_seconds() - before
                     await burst(
                         client, serve.base, platforms, world.telegram, world.slack, "/cancel"
                     )
                     if round_:
+                        cpu["bare"] += bare_cpu
+                        cpu["ours"] += ours_cpu
                         for index, name in enumerate(("Telegram", "Slack")):
                             figures[name]["bare"].extend(bare[index])
                             figures[name]["ours"].extend(ours[index])
@@ -165,7 +175,7 @@ async def run(chats: int, rounds: int) -> dict[str, dict[str, list[float]]]:
                 echo.stop()
             serve.stop()
             platforms.stop()
-    return figures
+    return figures, cpu
 
 
 def main() -> int:
@@ -175,8 +185,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(f"floor: {args.chats} chats at once, {args.rounds} rounds, {harness.load()}")
-    figures = asyncio.run(run(args.chats, args.rounds))
+    figures, cpu = asyncio.run(run(args.chats, args.rounds))
     expected = args.chats * args.rounds
+    events = 2 * expected  # a Telegram and a Slack burst each round
+    ours_ms, bare_ms = cpu["ours"] * 1000 / events, cpu["bare"] * 1000 / events
+    print(
+        f"floor: CPU per event (the whole process): ours {ours_ms:.1f} ms, bare echo "
+        f"{bare_ms:.1f} ms ({ours_ms / bare_ms if bare_ms else 0:.1f}x)"
+    )
     for name, bots in figures.items():
         bare, ours = bots["bare"], bots["ours"]
         if not bare or not ours:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, Tenant
@@ -90,13 +93,47 @@ def add_contract(
 
 
 def active_contracts(*, session: Session, tenant_id: int) -> list[Contract]:
-    """A tenant's active contracts, oldest first."""
+    """A tenant's active contracts, oldest first (read once per transaction until a contract
+    is written in it: one event asks several times)."""
+    key = (_ACTIVE_CONTRACTS, tenant_id)
+    known = session.info.get(key)
+    if known is not None:
+        return list(known)
     query = (
         select(Contract)
         .where(Contract.tenant_id == tenant_id, Contract.active == True)  # noqa: E712
         .order_by(Contract.id)  # type: ignore[arg-type]
     )
-    return list(session.exec(query).all())
+    found = list(session.exec(query).all())
+    session.info[key] = tuple(found)
+    return found
+
+
+_ACTIVE_CONTRACTS = "supportbot.active_contracts"
+
+
+def _forget_active_contracts(session: OrmSession) -> None:
+    for key in [k for k in session.info if isinstance(k, tuple) and k[0] == _ACTIVE_CONTRACTS]:
+        del session.info[key]
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _contracts_flushed(session: OrmSession, _context: object) -> None:
+    if any(isinstance(row, Contract) for row in (*session.new, *session.dirty, *session.deleted)):
+        _forget_active_contracts(session)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> None:
+    if not state.is_select:  # a bulk UPDATE or DELETE may change contracts
+        _forget_active_contracts(state.session)
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _transaction_ended(session: OrmSession) -> None:
+    # Another transaction may change them: the next one reads them again.
+    _forget_active_contracts(session)
 
 
 def pack_of(contract: Contract) -> ContractPack:

@@ -44,10 +44,12 @@ def test_bursts_measure_every_chat_on_both_platforms() -> None:
 
 def test_floor_measures_the_bare_bots_and_ours() -> None:
     floor = load("floor")
-    figures = asyncio.run(floor.run(chats=2, rounds=1))
+    figures, cpu = asyncio.run(floor.run(chats=2, rounds=1))
     for bots in figures.values():
         assert len(bots["bare"]) == 2
         assert len(bots["ours"]) == 2
+    assert set(cpu) == {"ours", "bare"}  # CPU seconds, counted in ticks (small runs may read 0)
+    assert min(cpu.values()) >= 0
 
 
 @pytest.mark.slow
