@@ -234,6 +234,7 @@ def main() -> int:
     if args.run is not None:  # the child: dispatch only
         print(json.dumps(run(args.run, seconds=args.seconds, batch=args.batch)))
         return 0
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-milestones-") as tmp:
         path = Path(tmp) / "bench.db"
         started = time.perf_counter()
@@ -263,6 +264,10 @@ def main() -> int:
             env={**os.environ, "SUPPORTBOT_LOG_LEVEL": "WARNING"},
         )
         figures = json.loads(child.stdout.strip().splitlines()[-1])
+    print(
+        f"machine load (1-minute average): {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after the run"
+    )
     print(
         f"fired {figures['fired']} milestones in {figures['batches']} batches "
         f"(largest {figures['largest_batch']}), "

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from bot.db.models import Ticket, TicketStatus
+from datetime import datetime
+from typing import Protocol
+
+from bot.db.models import TicketStatus
 
 #: The ticket-action verbs, in the order buttons show them.
 VERBS = ("ack", "take", "pause", "resume", "resolve")
 
 
-def ticket_actions(ticket: Ticket) -> tuple[str, ...]:
+class TicketState(Protocol):
+    """What the buttons depend on: a stored ticket, or the columns a batch read of it."""
+
+    @property
+    def status(self) -> TicketStatus: ...
+    @property
+    def responded_at(self) -> datetime | None: ...
+    @property
+    def owner_id(self) -> int | None: ...
+
+
+def ticket_actions(ticket: TicketState) -> tuple[str, ...]:
     """The ping buttons that make sense on a ticket in its current state.
 
     New: acknowledge, take (while unassigned); acknowledged: pause, resolve; paused: resume;

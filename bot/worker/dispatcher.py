@@ -14,9 +14,12 @@ One batch, few statements. Whatever the batch size, the claim, the batch's contr
 people, its agents and managers (`notify.resolve_staff`), the breaches already on its
 tickets' timelines, the outbox rows (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``
 statement, `notify.OutboxBatch`) and the closing of its rows are a fixed number of
-statements; a message is rendered once per ticket, language and audience. Milestones due at
-the same instant are taken ``worker_batch_size`` at a time, each batch committed as soon as it
-is written, so the first of a burst are out before the last are rendered.
+statements; a message is rendered once per ticket, language and audience. The claim reads
+the milestone and ticket columns the re-check and the messages need as plain values (one
+statement built once); ORM tickets are loaded only for the breaches, which write them.
+Milestones due at the same instant are taken a small first batch (``first_batch``), then
+``worker_batch_size`` at a time, each batch committed as soon as it is written, so the first
+of a burst are out after a few milliseconds and before the last are rendered.
 
 Re-check. A milestone fires only when its generation is the ticket's current SLA
 generation (every change of a clock input regenerates the rows), the ticket is open, its
@@ -49,7 +52,8 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, Integer, Select, Update, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from bot.db.engine import transaction
@@ -63,6 +67,7 @@ from bot.db.models import (
     User,
 )
 from bot.services import notify, outcomes, tallies, tickets
+from bot.services.notify.facts import TicketFacts
 from bot.settings import Settings
 from bot.sla.clock import BREACH_DELAY, MilestoneKind
 from bot.worker import escalation
@@ -74,6 +79,84 @@ log = logging.getLogger(__name__)
 
 #: Pause before claiming again when due rows exist but were all locked by other transactions.
 LOCKED_RETRY_SECONDS = 0.05
+#: The first batch of a pass: small, so that the first rows of a burst commit early.
+FIRST_BATCH = 50
+
+_MILESTONES = MilestoneRow.__table__  # type: ignore[attr-defined]
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_OPEN = frozenset(TicketStatus.open_statuses())
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTicket:
+    """A claimed milestone's ticket, as the claim read it (plain values, not an ORM object)."""
+
+    id: int
+    reference: str
+    tenant_id: int
+    contract_id: int
+    requester_id: int
+    owner_id: int | None
+    intervention_id: str
+    kind: str
+    priority: str
+    status: TicketStatus
+    sla_generation: int
+    response_due: datetime | None
+    resolution_due: datetime | None
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    escalation_level: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One claimed milestone row (plain values) and its ticket."""
+
+    id: int
+    ticket_id: int
+    target: str
+    kind: str
+    fraction: Decimal | None
+    generation: int
+    due_at: datetime
+    ticket: ClaimedTicket
+
+
+_MILESTONE_COLUMNS = ("id", "ticket_id", "target", "kind", "fraction", "generation", "due_at")
+_TICKET_COLUMNS = tuple(ClaimedTicket.__dataclass_fields__)
+_SPLIT = len(_MILESTONE_COLUMNS)
+
+
+def _claim_statement(*, postgres: bool) -> Select[tuple[object, ...]]:
+    """The claim, built once: due pending rows oldest first, with their tickets' columns."""
+    query = (
+        core_select(
+            *(_MILESTONES.c[name] for name in _MILESTONE_COLUMNS),
+            *(_TICKETS.c[name] for name in _TICKET_COLUMNS),
+        )
+        .select_from(_MILESTONES.join(_TICKETS, _TICKETS.c.id == _MILESTONES.c.ticket_id))
+        .where(
+            _MILESTONES.c.status == MilestoneStatus.PENDING,
+            _MILESTONES.c.due_at <= bindparam("now", type_=_MILESTONES.c.due_at.type),
+        )
+        .order_by(_MILESTONES.c.due_at, _MILESTONES.c.id)
+        .limit(bindparam("size", type_=Integer()))
+    )
+    if postgres:  # locks the milestone and the ticket rows; rows held elsewhere are skipped
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
+_CLOSE: Update = (
+    update(_MILESTONES)
+    .where(_MILESTONES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=bindparam("status", type_=_MILESTONES.c.status.type),
+        done_at=bindparam("done_at", type_=_MILESTONES.c.done_at.type),
+        lease_until=None,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +198,7 @@ class _Batch:
     related: list[object]
     outbox: notify.OutboxBatch
     breaches: set[tuple[int, str]]
+    stored: dict[int, Ticket]  # the tickets of the breaches to tell, loaded to be written
     keys: dict[int, list[str]] = field(default_factory=dict)  # milestone -> outbox keys
 
 
@@ -128,44 +212,52 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         batch_size: int | None = None,
+        first_batch: int = FIRST_BATCH,
         on_commit: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.batch_size = batch_size or settings.worker_batch_size
+        self.first_batch = min(first_batch, self.batch_size)
         self.on_commit = on_commit
         self.fractions = tuple(sorted(Decimal(str(f)) for f in settings.sla_warning_fractions))
         self.postgres = engine.dialect.name == "postgresql"
         self._pack_ids: dict[int, str] = {}
+        self._plans: dict[tuple[object, ...], tuple[ContractPack, escalation.Ping]] = {}
+        self._claim_query = _claim_statement(postgres=self.postgres)
         #: The instant the running loop plans to wake up at (read by the wake-up listener).
         self.deadline: datetime | None = None
 
     # ------------------------------------------------------------------ one transaction
 
-    def dispatch_batch(self) -> BatchResult:
-        """Claim and process one batch of due milestones in one transaction."""
+    def dispatch_batch(self, *, size: int | None = None) -> BatchResult:
+        """Claim and process one batch of due milestones (`size` at most) in one transaction."""
         result = BatchResult(claimed_at=self.clock.now())
         now = result.claimed_at
         assert now is not None
         with transaction(self.engine) as session:
             notify.cache_destinations(session)  # one batch, one lookup per destination
-            claimed = self._claim(session, now)
-            related = self._load_related(session, claimed)  # held: the session's map is weak
+            claimed = self._claim(session, now, size or self.batch_size)
+            reasons = [self._recheck(c, now) for c in claimed]
+            breaches = [c for c, reason in zip(claimed, reasons, strict=True) if reason is None]
+            breaches = [c for c in breaches if c.kind == MilestoneKind.BREACH]
+            related, stored = self._load_related(session, breaches)  # held: weak map
             notify.resolve_staff(  # who hears the batch: three statements, not per ticket
                 session=session,
                 settings=self.settings,
-                providers={self._pack(session, t).provider_code for _m, t in claimed},
-                tenant_ids={t.tenant_id for _m, t in claimed},
+                providers={self._pack(session, c.ticket).provider_code for c in claimed},
+                tenant_ids={c.ticket.tenant_id for c in claimed},
             )
             work = _Batch(
                 related=related,
                 outbox=notify.OutboxBatch(),
-                breaches=self._breaches_told(session, claimed),
+                breaches=self._breaches_told(session, breaches),
+                stored=stored,
             )
             with session.no_autoflush:  # the rows are written once, at the COMMIT
-                for milestone, ticket in claimed:
-                    result.fired.append(self._process(session, work, milestone, ticket, now))
+                for milestone, reason in zip(claimed, reasons, strict=True):
+                    result.fired.append(self._process(session, work, milestone, reason, now))
                 written = work.outbox.write(session)
             result.fired = [
                 replace(f, messages=sum(key in written for key in work.keys[f.milestone_id]))
@@ -180,13 +272,19 @@ class Dispatcher:
         return result
 
     def dispatch_due(self, *, max_batches: int = 1000) -> int:
-        """Process batches until nothing is due (or `max_batches`); returns the rows taken."""
+        """Process batches until nothing is due (or `max_batches`); returns the rows taken.
+
+        The first batch is small (`first_batch`): when many rows fall due at once, the first
+        of them commit after a few milliseconds instead of a whole batch's work.
+        """
         total = 0
+        size = self.first_batch
         for _ in range(max_batches):
-            batch = self.dispatch_batch()
+            batch = self.dispatch_batch(size=size)
             total += batch.claimed
-            if batch.claimed < self.batch_size:
+            if batch.claimed < size:
                 break
+            size = self.batch_size
         return total
 
     def fold_tallies(self) -> int:
@@ -203,27 +301,24 @@ class Dispatcher:
             value: datetime | None = session.exec(query).one()
             return value
 
-    def _claim(self, session: Session, now: datetime) -> list[tuple[MilestoneRow, Ticket]]:
-        query = (
-            select(MilestoneRow, Ticket)
-            .join(Ticket, col(Ticket.id) == col(MilestoneRow.ticket_id))
-            .where(
-                col(MilestoneRow.status) == MilestoneStatus.PENDING,
-                col(MilestoneRow.due_at) <= now,
+    def _claim(self, session: Session, now: datetime, size: int) -> list[Claimed]:
+        rows = session.execute(self._claim_query, {"now": now, "size": size}).all()
+        claimed = []
+        for row in rows:
+            milestone_id, ticket_id, target, kind, fraction, generation, due_at = row[:_SPLIT]
+            ticket = ClaimedTicket(*row[_SPLIT:])
+            claimed.append(
+                Claimed(milestone_id, ticket_id, target, kind, fraction, generation, due_at, ticket)
             )
-            .order_by(col(MilestoneRow.due_at), col(MilestoneRow.id))
-            .limit(self.batch_size)
-        )
-        if self.postgres:
-            query = query.with_for_update(skip_locked=True)
-        return [(m, t) for m, t in session.exec(query).all()]
+        return claimed
 
     @staticmethod
-    def _load_related(session: Session, claimed: list[tuple[MilestoneRow, Ticket]]) -> list[object]:
-        """Load the batch's contracts and people in two statements (then found by id)."""
-        contract_ids = {t.contract_id for _m, t in claimed}
-        user_ids = {t.requester_id for _m, t in claimed}
-        user_ids |= {t.owner_id for _m, t in claimed if t.owner_id is not None}
+    def _load_related(
+        session: Session, breaches: list[Claimed]
+    ) -> tuple[list[object], dict[int, Ticket]]:
+        """For the breaches to tell: their contracts (the remedies), tickets (written) and
+        customers, in three statements (then found by id); nothing when there is none."""
+        contract_ids = {c.ticket.contract_id for c in breaches}
         loaded: list[object] = []
         if contract_ids:
             for contract in session.exec(
@@ -231,16 +326,20 @@ class Dispatcher:
             ).all():
                 notify.remember_contract(session, contract)
                 loaded.append(contract)
-        if user_ids:
+        stored: dict[int, Ticket] = {}
+        if breaches:
+            ticket_ids = {c.ticket_id for c in breaches}
+            for ticket in session.exec(select(Ticket).where(col(Ticket.id).in_(ticket_ids))).all():
+                assert ticket.id is not None
+                stored[ticket.id] = ticket
+            user_ids = {c.ticket.requester_id for c in breaches}
             loaded += session.exec(select(User).where(col(User.id).in_(user_ids))).all()
-        return loaded
+        return loaded, stored
 
     @staticmethod
-    def _breaches_told(
-        session: Session, claimed: list[tuple[MilestoneRow, Ticket]]
-    ) -> set[tuple[int, str]]:
+    def _breaches_told(session: Session, breaches: list[Claimed]) -> set[tuple[int, str]]:
         """(ticket, target) of the breaches already on the claimed tickets' timelines."""
-        ids = {m.ticket_id for m, _t in claimed if m.kind == MilestoneKind.BREACH}
+        ids = {c.ticket_id for c in breaches}
         if not ids:
             return set()
         query = select(TicketEvent.ticket_id, TicketEvent.changes).where(
@@ -254,24 +353,15 @@ class Dispatcher:
     # ------------------------------------------------------------------ one milestone
 
     def _process(
-        self,
-        session: Session,
-        work: _Batch,
-        milestone: MilestoneRow,
-        ticket: Ticket,
-        now: datetime,
+        self, session: Session, work: _Batch, milestone: Claimed, reason: str | None, now: datetime
     ) -> Fired:
-        assert milestone.id is not None
-        assert ticket.id is not None
-        kind = MilestoneKind(milestone.kind)
-        reason = self._recheck(milestone, ticket, kind, now)
         messages = 0
         if reason is None:
-            messages = self._fire(session, work, milestone, ticket, kind, now)
+            messages = self._fire(session, work, milestone, now)
             reason = "fired"
         return Fired(
             milestone_id=milestone.id,
-            ticket_id=ticket.id,
+            ticket_id=milestone.ticket_id,
             target=milestone.target,
             kind=milestone.kind,
             due_at=milestone.due_at,
@@ -282,29 +372,24 @@ class Dispatcher:
     @staticmethod
     def _close(session: Session, fired: list[Fired], now: datetime) -> None:
         """Mark the batch's rows done or cancelled: one statement per outcome."""
-        table = MilestoneRow.__table__  # type: ignore[attr-defined]
         for status, ids in (
             (MilestoneStatus.DONE, [f.milestone_id for f in fired if f.fired]),
             (MilestoneStatus.CANCELLED, [f.milestone_id for f in fired if not f.fired]),
         ):
             if ids:
-                session.execute(
-                    update(table)
-                    .where(table.c.id.in_(ids))
-                    .values(status=status, done_at=now, lease_until=None)
-                )
+                session.execute(_CLOSE, {"ids": ids, "status": status, "done_at": now})
 
     @staticmethod
-    def _target_due(ticket: Ticket, target: str) -> datetime | None:
+    def _target_due(ticket: ClaimedTicket, target: str) -> datetime | None:
         return ticket.response_due if target == "response" else ticket.resolution_due
 
-    def _recheck(
-        self, milestone: MilestoneRow, ticket: Ticket, kind: MilestoneKind, now: datetime
-    ) -> str | None:
+    def _recheck(self, milestone: Claimed, now: datetime) -> str | None:
         """Why the milestone must not fire any more, or None when it must."""
+        ticket = milestone.ticket
+        kind = milestone.kind
         if milestone.generation != ticket.sla_generation:
             return "stale"
-        if ticket.status not in TicketStatus.open_statuses():
+        if ticket.status not in _OPEN:
             return "closed"
         met = ticket.resolved_at
         if milestone.target == "response":
@@ -314,21 +399,21 @@ class Dispatcher:
         due = self._target_due(ticket, milestone.target)
         if due is None:
             return "no-target"
-        if kind is MilestoneKind.DUE and milestone.due_at != due:
+        if kind == MilestoneKind.DUE and milestone.due_at != due:
             return "moved"
-        if kind is MilestoneKind.BREACH and milestone.due_at != due + BREACH_DELAY:
+        if kind == MilestoneKind.BREACH and milestone.due_at != due + BREACH_DELAY:
             return "moved"
-        if kind is MilestoneKind.WARNING and milestone.due_at > due:
+        if kind == MilestoneKind.WARNING and milestone.due_at > due:
             return "moved"
-        if kind is not MilestoneKind.BREACH and ticket.status is TicketStatus.PAUSED:
+        if kind != MilestoneKind.BREACH and ticket.status is TicketStatus.PAUSED:
             return "paused"
-        if kind is MilestoneKind.WARNING and now >= due:
+        if kind == MilestoneKind.WARNING and now >= due:
             # Late (the workers were down): the target is already due, so only the due
             # ping and the breach are told, not the warnings that should have come before.
             return "overtaken"
         return None
 
-    def _pack(self, session: Session, ticket: Ticket) -> ContractPack:
+    def _pack(self, session: Session, ticket: ClaimedTicket) -> ContractPack:
         pack_id = self._pack_ids.get(ticket.contract_id)
         if pack_id is None:
             contract = session.get(Contract, ticket.contract_id)
@@ -336,61 +421,66 @@ class Dispatcher:
             pack_id = self._pack_ids[ticket.contract_id] = contract.pack_id
         return get_pack(pack_id)
 
-    def _fire(
-        self,
-        session: Session,
-        work: _Batch,
-        milestone: MilestoneRow,
-        ticket: Ticket,
-        kind: MilestoneKind,
-        now: datetime,
-    ) -> int:
-        pack = self._pack(session, ticket)
+    def _plan(self, pack: ContractPack, milestone: Claimed) -> escalation.Ping:
+        """`escalation.plan`, remembered per pack, priority, kind and fraction."""
+        key = (pack.id, milestone.ticket.priority, milestone.kind, milestone.fraction)
+        known = self._plans.get(key)
+        if known is not None and known[0] is pack:
+            return known[1]
         ping = escalation.plan(
             pack=pack,
-            priority=ticket.priority,
-            kind=kind,
+            priority=milestone.ticket.priority,
+            kind=MilestoneKind(milestone.kind),
             fraction=milestone.fraction,
             fractions=self.fractions,
         )
+        self._plans[key] = (pack, ping)
+        return ping
+
+    def _fire(self, session: Session, work: _Batch, milestone: Claimed, now: datetime) -> int:
+        facts = milestone.ticket
+        pack = self._pack(session, facts)
+        ping = self._plan(pack, milestone)
         target = milestone.target
-        due = self._target_due(ticket, target)
+        due = self._target_due(facts, target)
         assert due is not None
         due_iso = due.isoformat()
         params = {"target": target, "due": due_iso}
-        if ticket.escalation_level:
+        if facts.escalation_level:
             # The level requested with /escalate, named in staff pings (never climbed here).
-            params["escalation_level"] = str(ticket.escalation_level)
-        if kind is MilestoneKind.WARNING:
+            params["escalation_level"] = str(facts.escalation_level)
+        ticket: TicketFacts = facts
+        if milestone.kind == MilestoneKind.WARNING:
             fraction = milestone.fraction or Decimal(0)
             percent = format((fraction * 100).normalize(), "f")
             params["percent"] = percent
-            key = f"t{ticket.id}:{target}:at_risk:{percent}:{due_iso}"
-        elif kind is MilestoneKind.DUE:
-            key = f"t{ticket.id}:{target}:due:{due_iso}"
+            key = f"t{facts.id}:{target}:at_risk:{percent}:{due_iso}"
+        elif milestone.kind == MilestoneKind.DUE:
+            key = f"t{facts.id}:{target}:due:{due_iso}"
         else:
-            key = f"t{ticket.id}:{target}:breached"
+            key = f"t{facts.id}:{target}:breached"
+            stored = ticket = work.stored[facts.id]
             if ping.phone:
                 params["escalation_phone"] = "1"
             params.update(
                 notify.remedy_params(
-                    session=session, ticket=ticket, pack=pack, target=target, at=milestone.due_at
+                    session=session, ticket=stored, pack=pack, target=target, at=milestone.due_at
                 )
             )
-            outcomes.store_breach(ticket=ticket, target=target)
+            outcomes.store_breach(ticket=stored, target=target)
             told = (milestone.ticket_id, target)
             if told not in work.breaches:  # once per target on the timeline
                 work.breaches.add(told)
                 tickets.record_event(
                     session=session,
-                    ticket=ticket,
+                    ticket=stored,
                     actor=None,
                     type=tickets.BREACHED,
                     now=due,
                     changes={"target": target},
                 )
-            ticket.updated_at = now
-            session.add(ticket)
+            stored.updated_at = now
+            session.add(stored)
         before = len(work.outbox.rows)
         queued = notify.emit(
             session=session,
@@ -402,8 +492,8 @@ class Dispatcher:
             settings=self.settings,
             recipients=ping.recipients,
             batch=work.outbox,
+            pack=pack,
         )
-        assert milestone.id is not None
         # Keys queued by an earlier milestone of the batch are not this one's (not written twice).
         work.keys[milestone.id] = list(islice(work.outbox.rows, before, None))
         return queued

@@ -155,3 +155,32 @@ def test_the_batch_writes_a_key_once_and_tells_which_rows_are_new(
             select(Notification.text).where(Notification.event == "due")  # type: ignore[call-overload]
         ).all()
     assert sorted(texts) == ["one", "three", "two"]
+
+
+def test_a_pass_commits_a_small_first_batch_then_full_ones_each_row_once(
+    seeded: Engine, settings: Settings, clock: ManualClock, start: datetime
+) -> None:
+    opened = [
+        open_ticket(seeded, pack_id=PACK, intervention=RESTART, priority="express", now=start)
+        for _ in range(4)
+    ]
+    first_warnings = []
+    for ticket in opened:
+        assert ticket.id is not None
+        first_warnings.append(milestones(seeded, ticket.id)[0])
+    clock.set(max(m.due_at for m in first_warnings))
+    sizes: list[int] = []
+    dispatcher = Dispatcher(
+        engine=seeded,
+        settings=settings,
+        clock=clock,
+        batch_size=3,
+        first_batch=1,
+        on_commit=lambda result: sizes.append(result.claimed),
+    )
+    assert dispatcher.dispatch_due() == 4
+    assert sizes == [1, 3]  # the first row committed alone, then full batches
+    assert dispatcher.dispatch_due() == 0  # nothing claimed twice
+    keys = [row.idempotency_key for row in notifications(seeded, event="at_risk")]
+    assert len(keys) == len(set(keys))
+    assert {int(key.split(":", 1)[0][1:]) for key in keys} == {t.id for t in opened}

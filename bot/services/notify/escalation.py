@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.channels.sending import Audience
-from bot.db.models import Ticket
 from bot.i18n import Translator
 from bot.numbers import parse_int
+from bot.services.notify.facts import TicketFacts
 from pricing.schema import ContractPack, EscalationLevel
 
 #: Customer events that say escalation exists (the opening of a P1/P2, a change to one).
@@ -23,7 +23,7 @@ def escalation_ladder(pack: ContractPack, priority: str) -> list[EscalationLevel
     return [level for level in levels if priority in level.applies_to_priorities]
 
 
-def escalable(pack: ContractPack, ticket: Ticket) -> bool:
+def escalable(pack: ContractPack, ticket: TicketFacts) -> bool:
     """Whether the ticket's kind and priority may be escalated under its contract."""
     kinds = pack.escalation.kinds
     return (not kinds or ticket.kind in kinds) and bool(escalation_ladder(pack, ticket.priority))
@@ -55,7 +55,7 @@ def _level(pack: ContractPack, params: dict[str, str]) -> EscalationLevel | None
 
 
 def escalation_text(
-    *, t: Translator, pack: ContractPack, ticket: Ticket, event: str, params: dict[str, str]
+    *, t: Translator, pack: ContractPack, ticket: TicketFacts, event: str, params: dict[str, str]
 ) -> str:
     """The escalation sentence: the level reached (staff), or how to escalate (customer)."""
     _ = t.gettext

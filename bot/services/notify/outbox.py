@@ -19,14 +19,16 @@ from sqlmodel import Session
 from bot.channels.sending import Audience
 from bot.db import signals
 from bot.db.dialect import insert_ignoring
-from bot.db.models import Notification, NotificationFile, NotificationStatus, Ticket, User
+from bot.db.models import Notification, NotificationFile, NotificationStatus, User
 from bot.i18n import Translator, translator
 from bot.services.notify.cache import contract_of
+from bot.services.notify.facts import TicketFacts
 from bot.services.notify.hold import next_opening
 from bot.services.notify.routing import Destination, Recipient, destinations_for, user_destinations
 from bot.services.notify.templates import actions_for, render
 from bot.settings import Settings, current_settings
 from pricing.loader import get_pack
+from pricing.schema import ContractPack
 
 _NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
 
@@ -113,7 +115,7 @@ class OutboxBatch:
 def emit(
     *,
     session: Session,
-    ticket: Ticket,
+    ticket: TicketFacts,
     event: str,
     now: datetime,
     key: str,
@@ -123,15 +125,17 @@ def emit(
     recipients: Collection[Recipient] | None = None,
     attachments: list[dict[str, Any]] | None = None,
     batch: OutboxBatch | None = None,
+    pack: ContractPack | None = None,
 ) -> int:
     """Write one outbox row per destination of `event`; `key` makes the event idempotent.
 
     `attachments` are files the senders forward with the message (by their platform id).
     With `batch`, the rows are queued there (written by `batch.write`) and the count returned
-    is of rows queued, not written.
+    is of rows queued, not written. `pack` is the ticket's contract's, when the caller knows it.
     """
     settings = settings or current_settings()
-    pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
+    if pack is None:
+        pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
     excluded = set(exclude_user_ids)
     written = 0
     opening: datetime | None | bool = False  # computed lazily, once

@@ -21,8 +21,9 @@ from sqlmodel import Session, col, select
 
 from bot.channels import registry
 from bot.channels.sending import Audience
-from bot.db.models import AgentProvider, ChannelIdentity, Role, Tenant, Ticket, User
+from bot.db.models import AgentProvider, ChannelIdentity, Role, Tenant, User
 from bot.services.notify.cache import cached, remember
+from bot.services.notify.facts import TicketFacts
 from bot.services.users import language_of
 from bot.settings import Settings
 from pricing.schema import ContractPack
@@ -171,7 +172,7 @@ def user_accounts(*, session: Session, user_id: int, channel: str) -> tuple[str,
 
 
 def _agents(
-    *, session: Session, ticket: Ticket, pack: ContractPack, event: str, settings: Settings
+    *, session: Session, ticket: TicketFacts, pack: ContractPack, event: str, settings: Settings
 ) -> list[Destination]:
     code = pack.provider_code
     rooms = registry.active().agent_rooms(settings, code)
@@ -218,7 +219,7 @@ def _agents(
 
 
 def _managers(
-    *, session: Session, ticket: Ticket, pack: ContractPack, wanted: Collection[Recipient]
+    *, session: Session, ticket: TicketFacts, pack: ContractPack, wanted: Collection[Recipient]
 ) -> list[User]:
     managers: list[User] = []
     if Recipient.PROVIDER_MANAGERS in wanted:
@@ -238,7 +239,7 @@ def _managers(
     return list(unique.values())
 
 
-def owner_of(*, session: Session, ticket: Ticket) -> User | None:
+def owner_of(*, session: Session, ticket: TicketFacts) -> User | None:
     """The agent the ticket is assigned to (None while unassigned)."""
     return None if ticket.owner_id is None else session.get(User, ticket.owner_id)
 
@@ -251,7 +252,7 @@ def recipients_of(event: str) -> frozenset[Recipient]:
 def destinations_for(
     *,
     session: Session,
-    ticket: Ticket,
+    ticket: TicketFacts,
     pack: ContractPack,
     event: str,
     settings: Settings,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from bot.channels.sending import Audience
 from bot.clauses import clause_lines
-from bot.db.models import Ticket
 from bot.i18n import Translator, translator
-from bot.services.actions import ticket_actions
+from bot.services.actions import VERBS, ticket_actions
 from bot.services.notify.escalation import escalation_text
+from bot.services.notify.facts import TicketFacts
 from bot.services.notify.gtr import gtr_sentence
 from bot.services.notify.remedies import remedy_text
 from bot.wording import amount_text, cost_sentence
@@ -55,14 +56,33 @@ def instant_text(t: Translator, value: str, zone: str) -> str:
     return text
 
 
+#: (intervention label, priority label, zone) by pack, language, intervention and priority.
+_WORDS: dict[tuple[int, str, str, str], tuple[ContractPack, tuple[str, str, str]]] = {}
+
+
+def _ticket_words(
+    pack: ContractPack, lang: str, intervention_id: str, priority_id: str
+) -> tuple[str, str, str]:
+    """The intervention's and the priority's labels in `lang`, and the pack's zone (kept)."""
+    key = (id(pack), lang, intervention_id, priority_id)
+    known = _WORDS.get(key)
+    if known is not None and known[0] is pack:
+        return known[1]
+    _category, intervention = find_intervention(pack, intervention_id)
+    priority = next((p.labels.get(lang) for p in pack.priorities if p.id == priority_id), "")
+    words = (intervention.labels.get(lang), priority, pack_zone(pack))
+    if len(_WORDS) >= _INSTANTS_KEPT:
+        _WORDS.clear()
+    _WORDS[key] = (pack, words)
+    return words
+
+
 def render(
-    *, event: str, t: Translator, ticket: Ticket, pack: ContractPack, params: dict[str, str]
+    *, event: str, t: Translator, ticket: TicketFacts, pack: ContractPack, params: dict[str, str]
 ) -> str:
     """The text of a notification for one reader."""
     _ = t.gettext
-    _category, intervention = find_intervention(pack, ticket.intervention_id)
-    label = intervention.labels.get(t.lang)
-    zone = pack_zone(pack)
+    label, priority, zone = _ticket_words(pack, t.lang, ticket.intervention_id, ticket.priority)
 
     def when(key: str) -> str:
         value = params.get(key)
@@ -70,7 +90,6 @@ def render(
             return _("no target")
         return instant_text(t, value, zone)
 
-    priority = next((p.labels.get(t.lang) for p in pack.priorities if p.id == ticket.priority), "")
     values = _Values(
         {
             "ref": ticket.reference,
@@ -245,7 +264,7 @@ def verb_words(t: Translator, verb: str) -> str:
     }.get(verb, verb)
 
 
-def state_lines(*, t: Translator, ticket: Ticket, params: dict[str, str]) -> tuple[str, ...]:
+def state_lines(*, t: Translator, ticket: TicketFacts, params: dict[str, str]) -> tuple[str, ...]:
     """The ping's state: status and owner, then who did what last."""
     _ = t.gettext
     owner = params.get("owner") or _("unassigned")
@@ -311,7 +330,7 @@ def action_label(t: Translator, verb: str) -> str:
 SOLVED, UNSOLVED, RATE = "solved", "unsolved", "rate"
 
 
-def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+def customer_actions(*, event: str, lang: str, ticket: TicketFacts) -> list[dict[str, str]]:
     """The buttons of a customer's message: solved or not after resolution; a rating after."""
     _ = translator(lang).gettext
     ref = ticket.reference
@@ -325,7 +344,9 @@ def customer_actions(*, event: str, lang: str, ticket: Ticket) -> list[dict[str,
     return []
 
 
-def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list[dict[str, str]]:
+def actions_for(
+    *, event: str, audience: str, lang: str, ticket: TicketFacts
+) -> list[dict[str, str]]:
     """Buttons on agent pings: those that make sense on the ticket now (`desk.ticket_actions`);
     on a customer's message, the lifecycle's questions (`customer_actions`); a quote reaches
     the customer with its Accept and Decline buttons."""
@@ -339,8 +360,15 @@ def actions_for(*, event: str, audience: str, lang: str, ticket: Ticket) -> list
         return customer_actions(event=event, lang=lang, ticket=ticket)
     if audience not in AGENT_AUDIENCES or event not in ACTION_EVENTS:
         return []
-    t = translator(lang)
+    labels = _action_labels(lang)
     return [
-        {"label": action_label(t, verb), "payload": f"t:{verb}:{ticket.reference}"}
+        {"label": labels[verb], "payload": f"t:{verb}:{ticket.reference}"}
         for verb in ticket_actions(ticket)
     ]
+
+
+@lru_cache(maxsize=8)
+def _action_labels(lang: str) -> dict[str, str]:
+    """Every ticket-action verb's button label in `lang` (one translation per process)."""
+    t = translator(lang)
+    return {verb: action_label(t, verb) for verb in VERBS}
