@@ -147,7 +147,7 @@ def process(
                 raise
             seal.give_up(f"{type(exc).__name__}: {exc}")
         return _went_wrong(event, settings)
-    deferred = any(file.render is not None and not file.data for file in outcome.files)
+    deferred = outcome.deferred
     if not draw:
         if seal is not None and deferred:
             outcome.on_drawn = seal.record

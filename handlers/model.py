@@ -304,6 +304,11 @@ class Outcome:
     #: the stored reply, should it have to be sent again).
     on_drawn: Callable[[Outcome], None] | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def deferred(self) -> bool:
+        """Whether some of its files are still to be drawn."""
+        return any(file.render is not None and not file.data for file in self.files)
+
     def render_files(self) -> None:
         """Draw the files whose bytes were deferred (after the event's transaction); a
         drawing with nothing to draw (empty bytes) leaves its file out."""
@@ -317,7 +322,7 @@ class Outcome:
         once the text is sent, off its event loop). A drawing that fails, or a file whose
         bytes were never drawn (a stored reply sent again after a stop), is left out with a
         log line: the text went already."""
-        deferred = any(file.render is not None and not file.data for file in self.files)
+        deferred = self.deferred
         drawn: list[OutgoingFile] = []
         for file in self.files:
             if file.data or file.render is not None:

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.db import open_questions
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction, urgent
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, OpenQuestion, Ticket
+from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
 
 DEFAULT_PAYLOAD_MAX_CHARS = 65_536
@@ -105,14 +105,6 @@ def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str)
     """Remember a bot message about a ticket in a DM, by its `ts`."""
     _save_ref(
         session=session, ticket_id=ticket_id, chat_id=chat_id, purpose=f"{MESSAGE}{ts}", ts=ts
-    )
-
-
-def _question(user_id: str) -> tuple[Any, ...]:
-    return (
-        col(OpenQuestion.channel) == CHANNEL,
-        col(OpenQuestion.chat_id) == user_id,
-        col(OpenQuestion.user_key) == user_id,
     )
 
 
