@@ -61,6 +61,7 @@ from bot.channels.telegram.store import CHANNEL, TelegramStore, is_truncated
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Along,
     Attachment,
     InboundEvent,
     Outcome,
@@ -432,15 +433,30 @@ class TelegramChannel:
         )
         return clean_event(event, default_locale=self.settings.default_locale)
 
-    async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
-        """The core's answer, computed in a worker thread (its transaction ends there); the
-        stored one when the update was handled already."""
+    async def _process(
+        self, event: InboundEvent, update_id: int, *, along: Along | None = None
+    ) -> Outcome:
+        """The core's answer, computed in a worker thread (its transaction ends there, with
+        the `along` write); the stored one when the update was handled already."""
         stored = _stored.get()
         if stored is not None:
             return stored
         seal = _seal.get()
         # The text goes first; `_reply` draws the charts after it, in a worker thread.
-        return await anyio.to_thread.run_sync(lambda: self.core(event, seal, draw=False))
+        return await anyio.to_thread.run_sync(
+            lambda: self.core(event, seal, draw=False, along=along)
+        )
+
+    async def _process_taking(
+        self, event: InboundEvent, update_id: int, *, user_id: int, keep: int | None
+    ) -> tuple[Outcome, tuple[int, int] | None]:
+        """The core's answer, the user's open question in the chat (not `keep`) forgotten in
+        the same transaction; with that question (chat, message), whose buttons are stale.
+        (An update handled before a stop had its question taken then.)"""
+        chat_id = int(event.chat_id)
+        take = self.store.open_question_take(chat_id=chat_id, user_id=user_id, keep=keep)
+        outcome = await self._process(event, update_id, along=take)
+        return outcome, None if take.found is None else (chat_id, take.found)
 
     async def _set_reachable(self, external_id: str, *, reachable: bool) -> None:
         changed = await anyio.to_thread.run_sync(
@@ -495,12 +511,10 @@ class TelegramChannel:
             reply_to=replied_bot_message(message, self.bot.id),
         )
         # A typed answer makes the buttons of the question it answers stale: they go while
-        # the core works.
-        stale = await self._take_open_question(message.chat.id, user.id, keep=None)
-        work = asyncio.ensure_future(self._process(event, update_id))
+        # the answer is sent.
+        outcome, stale = await self._process_taking(event, update_id, user_id=user.id, keep=None)
         closing = asyncio.ensure_future(self._strip(stale))
         try:
-            outcome = await work
             if group and outcome.cancelled:
                 await self._react(message)  # seen; the room hears nothing of it
             else:
@@ -574,21 +588,26 @@ class TelegramChannel:
         # is answered by the core (the choice is not theirs) and leaves the buttons.
         mine = not group or (message is not None and addresses(message, query.from_user.id))
         keep = message.message_id if message is not None else None
-        stale = await self._take_open_question(chat_id, query.from_user.id, keep=keep)
-        # Answering the click and closing questions do not depend on the core's answer: they
-        # run while the core works and while its answer is sent.
-        work = asyncio.ensure_future(self._process(event, update_id))
+        # Answering the click and closing its question do not depend on the core's answer:
+        # they run while the core works and while its answer is sent; an older question's
+        # stale buttons go once the core has taken it.
+        work = asyncio.ensure_future(
+            self._process_taking(event, update_id, user_id=query.from_user.id, keep=keep)
+        )
         answer = query.answer() if self._unanswered(query) else asyncio.sleep(0)
         closing = asyncio.gather(
             self._quietly(answer),
             self._quietly(self._close_question(message if mine else None, label)),
-            self._strip(stale),
         )
+        stripping: asyncio.Future[None] | None = None
         try:
-            outcome = await work
+            outcome, stale = await work
+            stripping = asyncio.ensure_future(self._strip(stale))
             await self._reply(chat_id, query.from_user, outcome, group, within=message)
         finally:
             await closing
+            if stripping is not None:
+                await stripping
 
     async def _close_question(self, message: Message | None, label: str | None) -> None:
         """Replace the question's keyboard by the option picked, so no stale button stays."""
@@ -649,7 +668,8 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
             thread_id=topic_of(reply_to or within),
         )
-        for file in await anyio.to_thread.run_sync(outcome.drawn_files):
+        files = await anyio.to_thread.run_sync(outcome.drawn_files) if outcome.files else []
+        for file in files:
             await self._send_file(chat_id, file, thread_id=topic_of(reply_to or within))
         question = outcome.question
         if outcome.ticket is not None:
@@ -668,20 +688,29 @@ class TelegramChannel:
         ]
         if asked:
             message_id, now = asked[-1].message_id, self.clock()
-            await anyio.to_thread.run_sync(
-                lambda: self.store.remember_open_question(
+            await self._after_reply(
+                self.store.open_question_keeper(
                     chat_id=chat_id, user_id=user.id, message_id=message_id, now=now
                 )
             )
 
     async def _remember_answer(self, chat_id: int, reference: str, ids: list[int]) -> None:
-        def run() -> None:
-            self.store.remember_answer(reference=reference, chat_id=str(chat_id), message_ids=ids)
+        # the answers are sent; should this fail, only later relays of replies to them suffer
+        await self._after_reply(
+            self.store.answer_keeper(reference=reference, chat_id=str(chat_id), message_ids=ids)
+        )
 
+    async def _after_reply(self, write: Along) -> None:
+        """Run a bookkeeping write of the replies: in the transaction that marks the update
+        replied (an update from the inbox), else in a transaction of its own (best effort)."""
+        seal = _seal.get()
+        if seal is not None:
+            seal.after_reply(write)
+            return
         try:
-            await anyio.to_thread.run_sync(run)
-        except Exception:  # the answers are sent; only later relays of replies to them suffer
-            log.exception("Telegram answers about %s not remembered", reference)
+            await anyio.to_thread.run_sync(lambda: self.store.run(write))
+        except Exception:
+            log.exception("Telegram replies' bookkeeping not kept")
 
     async def _on_ticket_button(
         self,
