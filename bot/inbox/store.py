@@ -291,8 +291,8 @@ def release_many(
 ) -> None:
     """`release` several rows (id, claim token) in one transaction, with the channels'
     `writes` to run once their replies are sent (`Seal.after_reply`). Should one of those
-    fail, the rows are released without them (logged): a reply sent again for a lost
-    bookkeeping write would be worse than the write lost."""
+    fail, the rows are released first, then each write tried in a transaction of its own (a
+    failing one is logged and lost: a reply sent again would be worse)."""
     if not rows:
         return
     marks = [{"now": now, "row_id": row_id, "token": token} for row_id, token in rows]
@@ -304,9 +304,15 @@ def release_many(
                     write(connection)
             return
         except Exception:
-            log.exception("inbox: %d write(s) after replies not kept", len(writes))
+            log.warning("inbox: writes after replies failed together: tried one by one")
     with engine.begin() as connection:
         connection.execute(_RELEASE_SQL, marks)
+    for write in writes:
+        try:
+            with engine.begin() as connection:
+                write(connection)
+        except Exception:
+            log.exception("inbox: a write after replies not kept")
 
 
 def failed(
