@@ -54,6 +54,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
@@ -226,6 +227,8 @@ class SlackAdapter:
         self.core = core
         self.clock = clock
         self.command = settings.slack_command
+        # Events arriving together are stored in one transaction.
+        self._storing = GroupCommit(store.store_events)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # Interactive replies wait out one 429 (Retry-After) and go; the outbox client reports
         # it to the worker instead, which reschedules the message.
@@ -359,13 +362,10 @@ class SlackAdapter:
         """Store an event in the inbox (before Slack hears back) and ring the drainer."""
         payload = json.dumps({"kind": kind, **data}, separators=(",", ":"))
         order = seq if seq is not None else _micros(None)
-
-        def run() -> int | None:
-            return self.store.store_event(
-                key=key, payload=payload, chat_key=f"chat:{chat}", seq=order, now=self.clock()
-            )
-
-        if await asyncio.to_thread(run) is None:
+        row = self.store.inbound(
+            key=key, payload=payload, chat_key=f"chat:{chat}", seq=order, now=self.clock()
+        )
+        if await self._storing(row) is None:  # with the others arriving at once
             log.info("slack retry of %s ignored", key)
             return
         hub.ring()

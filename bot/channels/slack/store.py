@@ -10,17 +10,18 @@ its own transaction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, update
 from sqlmodel import Session, col, select
 
-from bot.db import open_questions
+from bot.db import inbound, open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.engine import transaction, urgent
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.engine import transaction
+from bot.db.inbound import Inbound
+from bot.db.models import ChannelIdentity, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
 from handlers.model import Along
 
@@ -38,6 +39,33 @@ class SlackStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
+    def inbound(
+        self,
+        *,
+        key: str,
+        payload: str,
+        chat_key: str,
+        seq: int,
+        now: datetime,
+        claim: tuple[str, datetime] | None = None,
+    ) -> Inbound:
+        """The inbox row of an inbound event (bounded in size), under its chat and order; with
+        `claim` (token, lease end) stored already claimed, for handling inline."""
+        return Inbound(
+            channel=CHANNEL,
+            key=key,
+            payload=bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event"),
+            now=now,
+            chat_key=chat_key,
+            seq=seq,
+            claim=claim,
+        )
+
+    def store_events(self, events: Sequence[Inbound]) -> list[int | None | Exception]:
+        """Record inbound events in the inbox in one transaction; each one's row id, None
+        when already recorded (a retry), or what storing it alone raised."""
+        return inbound.store_together(engine=self.engine, events=events)
+
     def store_event(
         self,
         *,
@@ -48,20 +76,15 @@ class SlackStore:
         now: datetime,
         claim: tuple[str, datetime] | None = None,
     ) -> int | None:
-        """Record an inbound event in the inbox (bounded in size), under its chat and order;
-        its row id, or None when already recorded (a retry). With `claim` (token, lease end)
-        the row is stored already claimed, for handling inline."""
-        stored = bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event")
-        with transaction(urgent(self.engine)) as session:
-            return store_event(
-                session=session,
-                key=key,
-                payload=stored,
-                chat_key=chat_key,
-                seq=seq,
-                now=now,
-                claim=claim,
-            )
+        """Record one inbound event (see `inbound`); its row id, or None when already
+        recorded (a retry)."""
+        event = self.inbound(
+            key=key, payload=payload, chat_key=chat_key, seq=seq, now=now, claim=claim
+        )
+        (stored,) = self.store_events([event])
+        if isinstance(stored, Exception):
+            raise stored
+        return stored
 
     def peek_question(self, *, user_id: str) -> str | None:
         """The stored question message with live buttons in a user's DM."""
@@ -164,35 +187,6 @@ def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str)
     _save_ref(
         session=session, ticket_id=ticket_id, chat_id=chat_id, purpose=f"{MESSAGE}{ts}", ts=ts
     )
-
-
-def store_event(
-    *,
-    session: Session,
-    key: str,
-    payload: str,
-    chat_key: str,
-    seq: int,
-    now: datetime,
-    claim: tuple[str, datetime] | None = None,
-) -> int | None:
-    """Record an inbound event in the inbox; None when it was already recorded (a retry)."""
-    values: dict[str, Any] = {}
-    if claim is not None:
-        values = {"claim_token": claim[0], "lease_until": claim[1], "attempts": 1}
-    statement = insert_ignoring(
-        session.get_bind().dialect.name,
-        InboundUpdate,
-        channel=CHANNEL,
-        external_key=key[:120],
-        payload=payload,
-        received_at=now,
-        chat_key=chat_key[:160],
-        seq=seq,
-        **values,
-    ).returning(col(InboundUpdate.id))
-    found = session.execute(statement).first()
-    return None if found is None else int(found[0])
 
 
 def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None:

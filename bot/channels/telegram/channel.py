@@ -53,6 +53,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.files import attachments_of, upload_file
@@ -207,6 +208,8 @@ class TelegramChannel:
         # Clicks answered as soon as they were stored (their handling does not answer again).
         self._answered: set[str] = set()
         self._early: set[asyncio.Task[None]] = set()
+        # Updates arriving together are stored in one transaction.
+        self._storing = GroupCommit(store.store_updates)
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -333,15 +336,12 @@ class TelegramChannel:
         return await self._keep(update, payload)
 
     async def _keep(self, update: Update, payload: str) -> bool:
-        """Store an update under its chat and ring the drainer; False for a redelivery."""
-        key = chat_key(update)
-
-        def run() -> bool:
-            return self.store.store_update(
-                update_id=update.update_id, payload=payload, now=self.clock(), chat_key=key
-            )
-
-        fresh = await anyio.to_thread.run_sync(run)
+        """Store an update under its chat (with the others arriving at once) and ring the
+        drainer; False for a redelivery."""
+        row = self.store.inbound(
+            update_id=update.update_id, payload=payload, now=self.clock(), chat_key=chat_key(update)
+        )
+        fresh = await self._storing(row)
         if fresh:
             hub.ring()
             self._answer_early(update)

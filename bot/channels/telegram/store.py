@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlmodel import col
 
-from bot.db import open_questions
+from bot.db import inbound, open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.engine import urgent
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.inbound import Inbound
+from bot.db.models import ChannelIdentity, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
 from bot.db.payloads import is_truncated as is_truncated  # the channel's check
 from handlers.model import Along
@@ -40,20 +41,37 @@ class TelegramStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
-    def store_update(
+    def inbound(
         self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
-    ) -> bool:
-        """Record a raw update (bounded in size) in the inbox, under its chat (`chat_key`,
-        default: the update itself); False when this update_id was already stored."""
-        return store_update(
-            engine=self.engine,
-            update_id=update_id,
+    ) -> Inbound:
+        """The inbox row of a raw update (bounded in size), under its chat (`chat_key`,
+        default: the update itself)."""
+        return Inbound(
+            channel=CHANNEL,
+            key=str(update_id),
             payload=bounded_payload(
                 payload, max_chars=self.payload_max_chars, what="Telegram update"
             ),
             now=now,
             chat_key=chat_key if chat_key is not None else f"update:{update_id}",
+            seq=update_id,  # Telegram numbers a bot's updates in order
         )
+
+    def store_updates(self, updates: Sequence[Inbound]) -> list[bool | Exception]:
+        """Record raw updates in the inbox in one transaction; for each, False when its
+        update_id was already stored (or what storing it alone raised)."""
+        stored = inbound.store_together(engine=self.engine, events=updates)
+        return [found if isinstance(found, Exception) else found is not None for found in stored]
+
+    def store_update(
+        self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
+    ) -> bool:
+        """Record one raw update (see `inbound`); False when it was already stored."""
+        update = self.inbound(update_id=update_id, payload=payload, now=now, chat_key=chat_key)
+        (fresh,) = self.store_updates([update])
+        if isinstance(fresh, Exception):
+            raise fresh
+        return fresh
 
     def take_open_question(self, *, chat_id: int, user_id: int, keep: int | None) -> int | None:
         """The message of the last question with buttons asked to this user in this chat
@@ -94,24 +112,6 @@ class TelegramStore:
     def ticket_of_message(self, *, chat_id: str, message_id: int) -> str | None:
         """The reference of the ticket a bot message in a chat is about."""
         return ticket_of_message(engine=self.engine, chat_id=chat_id, message_id=message_id)
-
-
-def store_update(
-    *, engine: Engine, update_id: int, payload: str, now: datetime, chat_key: str
-) -> bool:
-    """Record a raw update in the inbox; False when this update_id was already stored."""
-    statement = insert_ignoring(
-        engine.dialect.name,
-        InboundUpdate,
-        channel=CHANNEL,
-        external_key=str(update_id),
-        payload=payload,
-        received_at=now,
-        chat_key=chat_key[:160],
-        seq=update_id,  # Telegram numbers a bot's updates in order
-    ).returning(col(InboundUpdate.id))
-    with urgent(engine).begin() as connection:
-        return connection.execute(statement).first() is not None
 
 
 @dataclass
