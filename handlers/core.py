@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, bindparam
+from sqlmodel import Session, col, select
 
 from bot.db.engine import WriteNeeded, read_transaction, transaction
 from bot.db.models import Conversation, TicketStatus
@@ -307,12 +307,8 @@ def _split_command(text: str | None) -> tuple[str | None, str]:
 def _conversation(ctx: Context) -> tuple[Conversation, bool]:
     """The user's conversation in this chat, and whether an unfinished one just expired."""
     user = ctx.require_user
-    query = select(Conversation).where(
-        Conversation.channel == ctx.event.channel,
-        Conversation.chat_id == ctx.event.chat_id,
-        Conversation.user_id == user.id,
-    )
-    conversation = ctx.session.exec(query).first()
+    where = {"channel": ctx.event.channel, "chat_id": ctx.event.chat_id, "user_id": user.id}
+    conversation = ctx.session.exec(_CONVERSATION, params=where).first()
     if conversation is None:
         assert user.id is not None
         conversation = Conversation(
@@ -333,6 +329,14 @@ def _conversation(ctx: Context) -> tuple[Conversation, bool]:
         reset(conversation)
         return conversation, True
     return conversation, False
+
+
+# Every event reads its conversation: the statement is built once, with bound parameters.
+_CONVERSATION = select(Conversation).where(
+    col(Conversation.channel) == bindparam("channel"),
+    col(Conversation.chat_id) == bindparam("chat_id"),
+    col(Conversation.user_id) == bindparam("user_id"),
+)
 
 
 def _route(ctx: Context, command: str | None, argument: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.db.models import AgentProvider, ChannelIdentity, Invite, Role, Tenant, User
@@ -27,14 +27,20 @@ def find_speaker(
     *, session: Session, channel: str, external_id: str
 ) -> tuple[ChannelIdentity, User, Tenant | None] | None:
     """The identity for a channel account with its user and the user's tenant, in one query."""
-    query = (
-        select(ChannelIdentity, User, Tenant)
-        .join(User, col(User.id) == col(ChannelIdentity.user_id))
-        .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
-    found = session.exec(query).first()
+    found = session.exec(_SPEAKER, params={"channel": channel, "external_id": external_id}).first()
     return None if found is None else (found[0], found[1], found[2])
+
+
+# Every event looks its speaker up: the statement is built once, with bound parameters.
+_SPEAKER = (
+    select(ChannelIdentity, User, Tenant)
+    .join(User, col(User.id) == col(ChannelIdentity.user_id))
+    .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
+    .where(
+        col(ChannelIdentity.channel) == bindparam("channel"),
+        col(ChannelIdentity.external_id) == bindparam("external_id"),
+    )
+)
 
 
 def get_user_by_handle(*, session: Session, handle: str) -> User | None:

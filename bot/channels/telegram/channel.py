@@ -89,6 +89,7 @@ GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
 EARLY_ANSWERS_KEPT = 10_000  # ids of clicks answered at intake, remembered for their handling
+PARSED_KEPT = 1_000  # updates stored by this webhook kept parsed until handled
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
@@ -210,6 +211,8 @@ class TelegramChannel:
         self._early: set[asyncio.Task[None]] = set()
         # Updates arriving together are stored in one transaction.
         self._storing = GroupCommit(store.store_updates)
+        # Updates this process stored, as parsed then: handling them does not parse again.
+        self._parsed = ParsedUpdates()
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -333,7 +336,10 @@ class TelegramChannel:
         except (TypeError, KeyError, ValueError) as exc:
             raise MalformedUpdateError("not a Telegram update") from exc
         payload = body.decode("utf-8", errors="replace")
-        return await self._keep(update, payload)
+        fresh = await self._keep(update, payload)
+        if fresh:
+            self._parsed.keep(update.update_id, update)
+        return fresh
 
     async def _keep(self, update: Update, payload: str) -> bool:
         """Store an update under its chat (with the others arriving at once) and ring the
@@ -384,7 +390,7 @@ class TelegramChannel:
             log.warning("Telegram update %s was stored truncated: parked", row.key)
             await anyio.to_thread.run_sync(seal.give_up, "stored truncated (too large)")
             return
-        update = Update.de_json(json.loads(row.payload), self.bot)
+        update = self._parsed.take(row.key) or Update.de_json(json.loads(row.payload), self.bot)
         _seal.set(seal)
         _stored.set(row.reply if row.handled else None)
         try:
@@ -912,6 +918,24 @@ class TelegramChannel:
             log.debug("Telegram call refused: %s", exc)
         except TelegramError as exc:
             log.warning("Telegram call failed: %s", exc)
+
+
+class ParsedUpdates:
+    """The updates stored by this webhook, parsed, until the drainer takes them (the oldest
+    are dropped beyond `PARSED_KEPT`: an update not found here is parsed from its row)."""
+
+    def __init__(self) -> None:
+        self._updates: dict[str, Update] = {}
+
+    def keep(self, update_id: int, update: Update) -> None:
+        """Keep a stored update's parsed form."""
+        if len(self._updates) >= PARSED_KEPT:
+            self._updates.pop(next(iter(self._updates)))
+        self._updates[str(update_id)] = update
+
+    def take(self, key: str) -> Update | None:
+        """The parsed update of an inbox row's key, forgotten now (None if not kept)."""
+        return self._updates.pop(key, None)
 
 
 def transient(error: TelegramError) -> bool:
