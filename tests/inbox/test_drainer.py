@@ -621,3 +621,52 @@ def test_a_seal_released_alone_runs_its_writes(engine: Engine) -> None:
     seal.release()
     assert _questions(engine) == ["k"]
     assert rows(engine)[0].replied_at is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_claim_takes_at_most_its_limit_and_reads_only_unreplied_rows(
+    backend: str, engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    # Many replied rows kept for days, a few waiting in distinct chats: each claim takes at
+    # most its limit (PostgreSQL once claimed 41 of 50 with a limit of 8), in id order.
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        engine = make_engine(server.new_database())
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            InboundUpdate.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "channel": "memory",
+                    "external_key": f"old{n}",
+                    "payload": "{}",
+                    "received_at": now,
+                    "chat_key": f"c{n % 40}",
+                    "seq": n,
+                    "attempts": 1,
+                    "failures": 0,
+                    "processed_at": now,
+                    "replied_at": now,
+                }
+                for n in range(2000)
+            ],
+        )
+    waiting = [put(engine, key=f"new{n}", chat=f"c{n}", seq=10_000 + n) for n in range(30)]
+    later = now + timedelta(seconds=5)
+    taken: list[int] = []
+    for _ in range(4):
+        claimed, _parked = store.claim(
+            engine=engine,
+            channels={"memory"},
+            now=later,
+            limit=8,
+            lease=timedelta(seconds=60),
+            settle=timedelta(0),
+            max_attempts=5,
+            max_claims=50,
+        )
+        assert len(claimed) == min(8, len(waiting) - len(taken))
+        taken += [row.id for row, _token in claimed]
+    assert taken == waiting
+    engine.dispose()
