@@ -29,16 +29,11 @@ DO UPDATE SET
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-def take(*, engine: Engine, channel: str, chat_id: str, user_key: str) -> tuple[str, str] | None:
-    """Forget the open question of a user in a chat: its (message id, body), if there was one."""
-    with engine.begin() as connection:
-        return take_on(connection, channel=channel, chat_id=chat_id, user_key=user_key)
-
-
 def take_on(
     connection: Connection, *, channel: str, chat_id: str, user_key: str
 ) -> tuple[str, str] | None:
-    """`take`, in the transaction of `connection`."""
+    """Forget the open question of a user in a chat, in the transaction of `connection`: its
+    (message id, body), if there was one."""
     where = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     found = connection.execute(_TAKE, where).first()
     return None if found is None else (str(found.message_id), str(found.body))
@@ -59,29 +54,6 @@ def peek_on(
     return None if found is None else (str(found.message_id), str(found.body))
 
 
-def remember(
-    *,
-    engine: Engine,
-    channel: str,
-    chat_id: str,
-    user_key: str,
-    message_id: str,
-    body: str,
-    now: datetime,
-) -> None:
-    """Store (or replace) the open question of a user in a chat."""
-    with engine.begin() as connection:
-        remember_on(
-            connection,
-            channel=channel,
-            chat_id=chat_id,
-            user_key=user_key,
-            message_id=message_id,
-            body=body,
-            now=now,
-        )
-
-
 def remember_on(
     connection: Connection,
     *,
@@ -92,6 +64,7 @@ def remember_on(
     body: str,
     now: datetime,
 ) -> None:
-    """`remember`, in the transaction of `connection`."""
+    """Store (or replace) the open question of a user in a chat, in the transaction of
+    `connection`."""
     question = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     connection.execute(_REMEMBER, {**question, "message_id": message_id, "body": body, "now": now})

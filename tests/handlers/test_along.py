@@ -30,7 +30,8 @@ def _event(clock: Clock, text_: str) -> InboundEvent:
 
 
 def _remember(engine: Engine, now: datetime) -> None:
-    open_questions.remember(engine=engine, message_id="41", body="", now=now, **QUESTION)
+    with engine.begin() as connection:
+        open_questions.remember_on(connection, message_id="41", body="", now=now, **QUESTION)
 
 
 class Take:

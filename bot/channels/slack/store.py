@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, update
 from sqlmodel import Session, col, select
 
-from bot.db import inbound, open_questions
+from bot.db import inbound, open_questions, ticket_messages
 from bot.db.dialect import insert_ignoring
 from bot.db.engine import transaction
 from bot.db.inbound import Inbound
@@ -29,7 +29,7 @@ DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "slack"
 THREAD = "thread"  # purpose of the message_refs row holding a ticket's thread root
-MESSAGE = "m:"  # purpose prefix of a message about a ticket in a customer's DM
+MESSAGE = ticket_messages.MESSAGE  # purpose prefix of a message about a ticket in a DM
 
 
 class SlackStore:
@@ -162,23 +162,8 @@ def _forget_question(connection: Connection, *, user_id: str) -> None:
 
 
 def _keep_messages(connection: Connection, *, reference: str, chat_id: str, ts: list[str]) -> None:
-    ticket_id = connection.execute(
-        select(col(Ticket.id)).where(col(Ticket.reference) == reference)
-    ).scalar_one_or_none()
-    if ticket_id is None or not ts:
-        return
-    connection.execute(
-        insert_ignoring(connection.dialect.name, MessageRef),
-        [
-            {
-                "ticket_id": ticket_id,
-                "channel": CHANNEL,
-                "chat_id": chat_id,
-                "purpose": f"{MESSAGE}{one}"[:20],
-                "message_id": one,
-            }
-            for one in ts
-        ],
+    ticket_messages.remember_on(
+        connection, channel=CHANNEL, reference=reference, chat_id=chat_id, message_ids=ts
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select, update
 from sqlmodel import col
 
-from bot.db import inbound, open_questions
+from bot.db import inbound, open_questions, ticket_messages
 from bot.db.dialect import insert_ignoring
 from bot.db.inbound import Inbound
 from bot.db.models import ChannelIdentity, MessageRef, Ticket
@@ -31,7 +31,7 @@ DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
 CHANNEL = "telegram"
 PING = "ping"
-MESSAGE = "m:"  # purpose prefix of any other bot message about a ticket (group or private)
+MESSAGE = ticket_messages.MESSAGE  # any other bot message about a ticket (group or private)
 
 
 class TelegramStore:
@@ -235,23 +235,12 @@ def keep_answer(
 ) -> None:
     """Remember the bot's answers about a ticket (a card, an action's summary) in a chat:
     a reply to one of them reaches the ticket."""
-    ticket_id = connection.execute(
-        select(col(Ticket.id)).where(col(Ticket.reference) == reference)
-    ).scalar_one_or_none()
-    if ticket_id is None:
-        return
-    connection.execute(
-        insert_ignoring(connection.dialect.name, MessageRef),
-        [
-            {
-                "ticket_id": ticket_id,
-                "channel": CHANNEL,
-                "chat_id": chat_id,
-                "purpose": f"{MESSAGE}{message_id}"[:20],
-                "message_id": str(message_id),
-            }
-            for message_id in message_ids
-        ],
+    ticket_messages.remember_on(
+        connection,
+        channel=CHANNEL,
+        reference=reference,
+        chat_id=chat_id,
+        message_ids=[str(message_id) for message_id in message_ids],
     )
 
 
