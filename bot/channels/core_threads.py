@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
-import anyio.to_thread
+
+from bot.threads import in_worker_thread
 
 T = TypeVar("T")
 
@@ -31,4 +32,4 @@ async def run_core(call: Callable[[], T], *, threads: int) -> T:
     limiter = _limiters.get(loop)
     if limiter is None or limiter.total_tokens != threads:
         limiter = _limiters[loop] = anyio.CapacityLimiter(threads)
-    return await anyio.to_thread.run_sync(call, limiter=limiter)
+    return await in_worker_thread(call, limiter=limiter)

@@ -9,10 +9,11 @@ waits for the commit of its own event before it is acknowledged.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-import anyio.to_thread
+from bot.threads import in_worker_thread
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -43,7 +44,7 @@ class GroupCommit(Generic[Item, Result]):
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             items = [item for item, _done in batch]
             try:
-                results = await anyio.to_thread.run_sync(self._store_all, items)
+                results = await in_worker_thread(functools.partial(self._store_all, items))
             except Exception as exc:  # the whole call failed: every caller hears it
                 results = [exc] * len(batch)
             if len(results) != len(batch):

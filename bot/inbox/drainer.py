@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels.inbox import InboxHandler, InboxRow, SendLater, hub
 from bot.inbox import store
 from bot.settings import Settings
+from bot.threads import in_worker_thread
 from handlers.model import Along, ClaimLostError, Seal
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ class Drainer:
         if park:
             self._parked_at = now
         try:
-            claimed, parked = await anyio.to_thread.run_sync(
+            claimed, parked = await in_worker_thread(
                 lambda: store.claim(
                     engine=self.engine,
                     channels=self.channels,
@@ -251,7 +252,7 @@ class Drainer:
             rows = [(row_id, token) for row_id, token, _writes, _done in batch]
             writes = [write for _row_id, _token, row_writes, _done in batch for write in row_writes]
             try:
-                await anyio.to_thread.run_sync(
+                await in_worker_thread(
                     functools.partial(
                         store.release_many,
                         engine=self.engine,
