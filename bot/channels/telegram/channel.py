@@ -337,9 +337,10 @@ class TelegramChannel:
         except (TypeError, KeyError, ValueError) as exc:
             raise MalformedUpdateError("not a Telegram update") from exc
         payload = body.decode("utf-8", errors="replace")
+        self._parsed.keep(update.update_id, update)  # before the drainer may claim it
         fresh = await self._keep(update, payload)
-        if fresh:
-            self._parsed.keep(update.update_id, update)
+        if not fresh:  # a redelivery: its first delivery's row is handled from its payload
+            self._parsed.take(str(update.update_id))
         return fresh
 
     async def _keep(self, update: Update, payload: str) -> bool:
