@@ -1,4 +1,5 @@
-"""Migration 0016 fills the maintained account sums and the queue key of existing rows."""
+"""Migration 0016 fills the maintained account sums and the queue key of existing rows; 0020
+ends the queue's indexes with the ticket id, and goes back."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import inspect, text
 from sqlmodel import Session
 
 from bot.db.engine import make_engine
-from bot.db.migrate import upgrade
+from bot.db.migrate import alembic_config, current_revision, upgrade
 from bot.db.models import NO_PENDING_DUE, Contract, Ticket
 from bot.services import ledger
 
@@ -68,3 +70,41 @@ def test_0016_backfills_sums_and_queue_keys(tmp_path: Path) -> None:
         "D": None,
     }
     engine.dispose()
+
+
+def _queue_indexes(url: str) -> dict[str, list[str | None]]:
+    engine = make_engine(url)
+    try:
+        found = inspect(engine).get_indexes("tickets")
+        with engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM tickets")).scalar_one()
+        assert count == 4  # the rows survive either way
+        assert current_revision(engine=engine) is not None
+        return {i["name"]: i["column_names"] for i in found if "queue_due" in i["column_names"]}
+    finally:
+        engine.dispose()
+
+
+def test_0020_ends_the_queue_indexes_with_the_id_and_goes_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url=url, revision="0008")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for statement in ROWS.split(";"):
+            connection.execute(text(statement), {"at": AT})
+    engine.dispose()
+    upgrade(url=url, revision="0019")
+    before = {
+        "ix_tickets_queue_due_logged_at": ["queue_due", "logged_at"],
+        "ix_tickets_owner_id_queue_due": ["owner_id", "queue_due", "logged_at"],
+    }
+    assert _queue_indexes(url) == before
+    upgrade(url=url)
+    assert _queue_indexes(url) == {
+        "ix_tickets_queue_due_logged_at_id": ["queue_due", "logged_at", "id"],
+        "ix_tickets_owner_id_queue_due_id": ["owner_id", "queue_due", "logged_at", "id"],
+    }
+    command.downgrade(alembic_config(url), "0019")
+    assert _queue_indexes(url) == before
+    upgrade(url=url)
+    assert "ix_tickets_queue_due_logged_at_id" in _queue_indexes(url)

@@ -81,6 +81,24 @@ def test_queue_and_lists_run_as_many_statements_at_100_as_at_1000_open_tickets(
     assert large == small
 
 
+def test_a_list_reads_the_speaker_the_conversation_and_its_page_in_three_selects(
+    seeded: Engine, settings: Settings, clock: Clock
+) -> None:
+    """The speaker comes with the providers they serve, a page with each ticket's contract,
+    customer and people: no statement per ticket, none per kind of row shown."""
+    _grow(seeded, 40, clock.now)
+    core = entry(engine=seeded, settings=settings)
+    for who, text in [("demo-agent", "/queue"), ("demo-requester", "/tickets all")]:
+        core(_event(who, text, clock.now))  # first contact: the conversation row is created
+        with counting(seeded) as seen:
+            outcome = core(_event(who, text, clock.now))
+        assert outcome.refusal is None, outcome.refusal
+        selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 3, (text, selects)
+        assert "agent_providers" in selects[0]
+        assert "FROM tickets" in selects[2]
+
+
 def test_queue_pages_follow_the_stored_key_in_order(
     seeded: Engine, settings: Settings, clock: Clock
 ) -> None:
