@@ -115,11 +115,12 @@ def ref_select(*extra: Any) -> Any:
     )
 
 
-def effective_outcome(target: str, now: datetime | ColumnElement[Any]) -> Any:
+def effective_outcome(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
     """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
-    '' without a target (never NULL: a negated condition over it must stay true or false)."""
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
+    '' without a target (never NULL: a negated condition over it must stay true or false).
+    `source` holds the ticket's columns (the table, or a subquery's `c`)."""
+    outcome = getattr(source, f"{target}_outcome")
+    due = getattr(source, f"{target}_due")
     return case(
         (
             and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
@@ -129,11 +130,11 @@ def effective_outcome(target: str, now: datetime | ColumnElement[Any]) -> Any:
     )
 
 
-def at_risk(target: str, now: datetime | ColumnElement[Any]) -> Any:
+def at_risk(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
     """Whether a target is at risk at `now`, as SQL: open, past its risk instant, not late."""
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
-    risk = getattr(Ticket, f"{target}_risk_at")
+    outcome = getattr(source, f"{target}_outcome")
+    due = getattr(source, f"{target}_due")
+    risk = getattr(source, f"{target}_risk_at")
     return and_(
         col(outcome) == TargetOutcome.OPEN.value,
         col(risk).is_not(None),
@@ -347,102 +348,101 @@ def _tallied_statement(
     )
 
 
-def _ticket_parts(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None
-) -> tuple[list[Any], Any, Any, tuple[Any, Any]]:
-    """The tickets' scope, the contract column, the slice of the logging instant, and the
-    stored outcomes, as the tickets' statements use them."""
-    # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
-    ticket_where: list[Any] = [
-        scope.where(contract_id=col(Ticket.contract_id) + 0, tenant_id=col(Ticket.tenant_id) + 0)
-    ]
-    if statuses is not None:
-        ticket_where.append(col(Ticket.status).in_(list(statuses)))
-    logged = col(Ticket.logged_at)
+#: The ticket columns the edges' and the late targets' statements read: all in the covering
+#: indexes (migration 0019), so no table row is read.
+EDGE_COLUMNS = ("contract_id", "tenant_id", "logged_at", "priority", "status")
+OUTCOMES = ("response_outcome", "resolution_outcome")
+LATE_COLUMNS = (
+    *EDGE_COLUMNS,
+    *(f"{target}_{part}" for target in TARGETS for part in ("outcome", "risk_at", "due")),
+)
+
+
+def _grouped(
+    rows: Any,
+    scope: Scoped,
+    n_cuts: int,
+    status_names: tuple[str, ...] | None,
+    inside: bool,
+    extra: Sequence[Any] = (),
+) -> Any:
+    """The tickets of `rows` (a union of index ranges) in scope, counted per group: contract,
+    slice of the logging instant, priority, status (as text), stored outcomes, then `extra`.
+
+    The scope, statuses and slices are written once here, not in every range; the grouped
+    expressions are computed once in a subquery and grouped by name (a short statement).
+    """
+    logged = rows.c.logged_at
     slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
-    stored = (
-        func.coalesce(col(Ticket.response_outcome), "").label("response"),
-        func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
-    )
-    # Grouped by the contract's id alone: the statements read no contract row per ticket
-    # (its reference comes with the tallies' statement).
-    return ticket_where, col(Ticket.contract_id), slice_of, stored
+    # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
+    where: list[Any] = [
+        scope.where(contract_id=rows.c.contract_id + 0, tenant_id=rows.c.tenant_id + 0)
+    ]
+    if status_names is not None:
+        where.append(rows.c.status.in_(status_names))
+    if inside and n_cuts:
+        where += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
+    keys = sql_select(
+        rows.c.contract_id.label("contract_id"),
+        slice_of.label("bucket"),
+        rows.c.priority.label("priority"),
+        rows.c.status.label("status"),
+        func.coalesce(rows.c.response_outcome, "").label("response"),
+        func.coalesce(rows.c.resolution_outcome, "").label("resolution"),
+        *extra,
+    ).where(*where)
+    named = keys.subquery("keyed")
+    return sql_select(*named.c, func.count().label("n")).group_by(*named.c)
+
+
+def _range_rows(columns: Sequence[str], branches: Sequence[Sequence[Any]]) -> Any:
+    """The tickets' `columns` in each of the disjoint `branches` (conditions), joined by UNION
+    ALL: each reads one range of a covering index (an OR of ranges becomes a bitmap scan of
+    the table's rows on PostgreSQL). The status comes as text."""
+    selected = [
+        cast(col(Ticket.status), String).label("status")
+        if name == "status"
+        else getattr(Ticket, name).label(name)
+        for name in columns
+    ]
+    selects = [sql_select(*extra, *selected).where(*where) for *extra, where in branches]
+    return union_all(*selects).subquery("ranges") if len(selects) > 1 else selects[0].subquery()
 
 
 def _edges_statement(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, n_edges: int
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, n_edges: int
 ) -> Any:
     """2. The tickets logged in the edges of cut days, per group and edge."""
-    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
     logged = col(Ticket.logged_at)
-    # The status is compared as text so that planners read the logging instant's covering
-    # index only.
-    edge_where = ticket_where[:1]
-    if statuses is not None:
-        edge_where.append(cast(col(Ticket.status), String).in_([s.name for s in statuses]))
-    # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
-    # range of the logging index alone (index-only on PostgreSQL, where an OR of ranges
-    # becomes a bitmap scan of the table's rows).
-    branches = [
-        sql_select(
-            contract.label("contract_id"),
-            literal(i, Integer).label("edge"),
-            slice_of.label("bucket"),
-            col(Ticket.priority).label("priority"),
-            col(Ticket.status).label("status"),
-            *stored,
-            func.count().label("n"),
-        )
-        .where(
-            logged >= bindparam(f"edge_start_{i}"), logged < bindparam(f"edge_end_{i}"), *edge_where
-        )
-        .group_by(contract, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
-        for i in range(n_edges)
-    ]
-    return branches[0] if len(branches) == 1 else union_all(*branches)
+    rows = _range_rows(
+        (*EDGE_COLUMNS, *OUTCOMES),
+        [
+            (
+                literal(i, Integer).label("edge"),
+                and_(logged >= bindparam(f"edge_start_{i}"), logged < bindparam(f"edge_end_{i}")),
+            )
+            for i in range(n_edges)
+        ],
+    )
+    return _grouped(rows, scope, n_cuts, status_names, False, [rows.c.edge.label("edge")])
 
 
 def _late_statement(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, inside: bool
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool
 ) -> Any:
-    """3. The tickets whose stored outcome or risk is out of date at `now`, per group."""
-    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
+    """3. The tickets whose stored outcome or risk is out of date at `now`, per group (the
+    same group from several ranges adds up in `counts`: a ticket is in one range only)."""
     now: ColumnElement[Any] = bindparam("now")
-    changing = list(ticket_where)
-    if inside and n_cuts:
-        logged = col(Ticket.logged_at)
-        changing += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
-    effective = [effective_outcome(target, now) for target in TARGETS]
-    risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
-    # One grouped SELECT per range (disjoint: a ticket counts once), joined by UNION ALL;
-    # the same group from several adds up in `counts`.
-    return union_all(
+    rows = _range_rows(LATE_COLUMNS, [(differs,) for differs in _differs_at(now)])
+    now_columns = [
+        effective_outcome("response", now, rows.c).label("response_now"),
+        effective_outcome("resolution", now, rows.c).label("resolution_now"),
         *(
-            sql_select(
-                contract.label("contract_id"),
-                slice_of.label("bucket"),
-                col(Ticket.priority).label("priority"),
-                col(Ticket.status).label("status"),
-                *stored,
-                effective[0].label("response_now"),
-                effective[1].label("resolution_now"),
-                risks[0].label("response_risk"),
-                risks[1].label("resolution_risk"),
-                func.count().label("n"),
-            )
-            .where(differs, *changing)
-            .group_by(
-                contract,
-                slice_of,
-                col(Ticket.priority),
-                col(Ticket.status),
-                *stored,
-                *effective,
-                *risks,
-            )
-            for differs in _differs_at(now)
-        )
-    )
+            case((at_risk(target, now, rows.c), 1), else_=0).label(f"{target}_risk")
+            for target in TARGETS
+        ),
+    ]
+    return _grouped(rows, scope, n_cuts, status_names, inside, now_columns)
 
 
 def counts(
@@ -464,8 +464,7 @@ def counts(
     refs: dict[int, ContractRef] = {}
     firsts = [_first_day(cut) for cut in cuts]
     n_cuts = len(cuts)
-    kept_statuses = None if statuses is None else tuple(sorted(statuses, key=lambda s: s.name))
-    status_names = None if kept_statuses is None else tuple(s.name for s in kept_statuses)
+    status_names = None if statuses is None else tuple(sorted(s.name for s in statuses))
     # Built once per shape: the scope (its structure and values), the number of cuts, ...
     shape = (
         _shape(scope.where(contract_id=col(Ticket.contract_id), tenant_id=col(Ticket.tenant_id))),
@@ -500,7 +499,7 @@ def counts(
     if edges:
         moved = _built(
             ("edges", *shape, len(edges)),
-            lambda: _edges_statement(scope, n_cuts, kept_statuses, len(edges)),
+            lambda: _edges_statement(scope, n_cuts, status_names, len(edges)),
         )
         bounds = dict(values)
         for i, (start, end, _) in enumerate(edges):
@@ -522,7 +521,7 @@ def counts(
             groups[target] += int(row.n)
 
     # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
-    late = _built(("late", *shape), lambda: _late_statement(scope, n_cuts, kept_statuses, inside))
+    late = _built(("late", *shape), lambda: _late_statement(scope, n_cuts, status_names, inside))
     for row in session.execute(late, values):
         status = _status(row.status)
         common = (int(row.bucket), row.contract_id, row.priority, status)
