@@ -7,14 +7,15 @@ writer waits on a shared counter row), which `fold` adds up and reads count mean
 
 * whole days come from the tallies (a few rows per day, however many tickets);
 * a day that an instant cuts in two is counted on its larger side from the tallies, and the
-  tickets of its smaller side (at most twelve hours of them) are moved by one indexed query;
-* stored outcomes become the outcomes at `now` by one more query over the only tickets whose
-  answer differs: targets still open past their risk instant or their due instant (the
-  dispatcher records breaches as they happen, so these are few).
+  tickets of its smaller side (at most twelve hours of them) are moved, counted from ranges of
+  a covering index;
+* stored outcomes become the outcomes at `now`, counted over the only tickets whose answer
+  differs: targets still open past their risk instant or their due instant (the dispatcher
+  records breaches as they happen, so these are few).
 
-Three statements whatever the number of tickets (a fourth names contracts met only in the edges
-of an `inside` count); each reads a range of a covering index, and the Python work is per
-returned group.
+The three parts are one statement (one round trip) whatever the number of tickets (a second
+names contracts met only in the edges of an `inside` count); each part reads ranges of a
+covering index, and the Python work is per returned group.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     or_,
     text,
     true,
@@ -445,6 +447,52 @@ def _late_statement(
     return _grouped(rows, scope, n_cuts, status_names, inside, now_columns)
 
 
+TALLIED, EDGES, LATE = 0, 1, 2
+#: The columns of `counts`' one statement: each part fills its own, the others are NULL.
+COUNTS_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("contract_id", Integer),
+    ("tenant_id", Integer),
+    ("tenant_name", String),
+    ("pack_id", String),
+    ("label", String),
+    ("edge", Integer),
+    ("bucket", Integer),
+    ("priority", String),
+    ("status", String),
+    ("response", String),
+    ("resolution", String),
+    ("response_now", String),
+    ("resolution_now", String),
+    ("response_risk", Integer),
+    ("resolution_risk", Integer),
+    ("n", Integer),
+)
+
+
+def _counts_statement(
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool, n_edges: int
+) -> Any:
+    """The three parts of `counts` (tallies, edges, late targets) as one statement, a row's
+    `kind` saying its part: one round trip to the database."""
+    parts = [(TALLIED, _tallied_statement(scope, n_cuts, status_names, inside))]
+    if n_edges:
+        parts.append((EDGES, _edges_statement(scope, n_cuts, status_names, n_edges)))
+    parts.append((LATE, _late_statement(scope, n_cuts, status_names, inside)))
+    selects = []
+    for kind, part in parts:
+        rows = part.subquery(f"part_{kind}")
+        selects.append(
+            sql_select(
+                literal(kind, Integer).label("kind"),
+                *(
+                    rows.c[name].label(name) if name in rows.c else cast(null(), type_).label(name)
+                    for name, type_ in COUNTS_COLUMNS
+                ),
+            )
+        )
+    return union_all(*selects)
+
+
 def counts(
     *,
     session: Session,
@@ -479,61 +527,34 @@ def counts(
     def day_bucket(day: date) -> int:
         return sum(1 for first in firsts if day >= first)
 
-    tallied = _built(
-        ("tallied", *shape), lambda: _tallied_statement(scope, n_cuts, status_names, inside)
-    )
-    for row in session.execute(tallied, values):
-        refs.setdefault(row.contract_id, ref_of(row))
-        key = Group(
-            int(row.bucket),
-            row.contract_id,
-            row.priority,
-            _status(row.status),
-            row.response,
-            row.resolution,
-        )
-        groups[key] += int(row.n or 0)
-
-    # 2. The edges of cut days: from the slice of their day's tally to their own.
     edges = _edges(cuts)
-    if edges:
-        moved = _built(
-            ("edges", *shape, len(edges)),
-            lambda: _edges_statement(scope, n_cuts, status_names, len(edges)),
-        )
-        bounds = dict(values)
-        for i, (start, end, _) in enumerate(edges):
-            bounds[f"edge_start_{i}"], bounds[f"edge_end_{i}"] = start, end
-        for row in session.execute(moved, bounds):
-            status = _status(row.status)
-            source = Group(
-                day_bucket(edges[row.edge][2]),
-                row.contract_id,
-                row.priority,
-                status,
-                row.response,
-                row.resolution,
-            )
-            target = Group(
-                int(row.bucket), row.contract_id, row.priority, status, row.response, row.resolution
-            )
-            groups[source] -= int(row.n)
-            groups[target] += int(row.n)
-
-    # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
-    late = _built(("late", *shape), lambda: _late_statement(scope, n_cuts, status_names, inside))
-    for row in session.execute(late, values):
-        status = _status(row.status)
+    statement = _built(
+        ("counts", *shape, len(edges)),
+        lambda: _counts_statement(scope, n_cuts, status_names, inside, len(edges)),
+    )
+    for i, (start, end, _) in enumerate(edges):
+        values[f"edge_start_{i}"], values[f"edge_end_{i}"] = start, end
+    for row in session.execute(statement, values):
+        status, n = _status(row.status), int(row.n or 0)
         common = (int(row.bucket), row.contract_id, row.priority, status)
-        groups[Group(*common, row.response, row.resolution)] -= int(row.n)
-        now_group = Group(
-            *common,
-            row.response_now,
-            row.resolution_now,
-            bool(row.response_risk),
-            bool(row.resolution_risk),
-        )
-        groups[now_group] += int(row.n)
+        stored = Group(*common, row.response, row.resolution)
+        if row.kind == TALLIED:  # 1. whole days from the tallies
+            refs.setdefault(row.contract_id, ref_of(row))
+            groups[stored] += n
+        elif row.kind == EDGES:  # 2. from the slice of their day's tally to their own
+            day = day_bucket(edges[row.edge][2])
+            groups[Group(day, *common[1:], row.response, row.resolution)] -= n
+            groups[stored] += n
+        else:  # 3. outcomes at `now`: the tickets whose stored outcome or risk is out of date
+            groups[stored] -= n
+            now_group = Group(
+                *common,
+                row.response_now,
+                row.resolution_now,
+                bool(row.response_risk),
+                bool(row.resolution_risk),
+            )
+            groups[now_group] += n
 
     last = len(cuts)
     kept = {

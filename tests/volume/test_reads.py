@@ -81,14 +81,20 @@ def test_queue_and_lists_run_as_many_statements_at_100_as_at_1000_open_tickets(
     assert large == small
 
 
-def test_a_list_reads_the_speaker_the_conversation_and_its_page_in_three_selects(
+def test_a_list_or_the_status_reads_the_speaker_the_conversation_and_one_select(
     seeded: Engine, settings: Settings, clock: Clock
 ) -> None:
     """The speaker comes with the providers they serve, a page with each ticket's contract,
-    customer and people: no statement per ticket, none per kind of row shown."""
+    customer and people (no statement per ticket, none per kind of row shown), `/status`'s
+    counts (tallies, edges of cut days, late targets) in one statement."""
     _grow(seeded, 40, clock.now)
     core = entry(engine=seeded, settings=settings)
-    for who, text in [("demo-agent", "/queue"), ("demo-requester", "/tickets all")]:
+    asked = [
+        ("demo-agent", "/queue", "FROM tickets"),
+        ("demo-requester", "/tickets all", "FROM tickets"),
+        ("demo-manager", "/status", "FROM ticket_tallies"),
+    ]
+    for who, text, read in asked:
         core(_event(who, text, clock.now))  # first contact: the conversation row is created
         with counting(seeded) as seen:
             outcome = core(_event(who, text, clock.now))
@@ -96,7 +102,7 @@ def test_a_list_reads_the_speaker_the_conversation_and_its_page_in_three_selects
         selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 3, (text, selects)
         assert "agent_providers" in selects[0]
-        assert "FROM tickets" in selects[2]
+        assert read in selects[2]
 
 
 def test_queue_pages_follow_the_stored_key_in_order(
