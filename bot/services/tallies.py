@@ -360,19 +360,12 @@ LATE_COLUMNS = (
 )
 
 
-def _grouped(
-    rows: Any,
-    scope: Scoped,
-    n_cuts: int,
-    status_names: tuple[str, ...] | None,
-    inside: bool,
-    extra: Sequence[Any] = (),
-) -> Any:
+def _grouped(rows: Any, scope: Scoped, n_cuts: int, inside: bool, extra: Sequence[Any] = ()) -> Any:
     """The tickets of `rows` (a union of index ranges) in scope, counted per group: contract,
     slice of the logging instant, priority, status (as text), stored outcomes, then `extra`.
 
-    The scope, statuses and slices are written once here, not in every range; the grouped
-    expressions are computed once in a subquery and grouped by name (a short statement).
+    The scope and slices are written once here, not in every range; the grouped expressions
+    are computed once in a subquery and grouped by name (a short statement).
     """
     logged = rows.c.logged_at
     slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
@@ -380,8 +373,6 @@ def _grouped(
     where: list[Any] = [
         scope.where(contract_id=rows.c.contract_id + 0, tenant_id=rows.c.tenant_id + 0)
     ]
-    if status_names is not None:
-        where.append(rows.c.status.in_(status_names))
     if inside and n_cuts:
         where += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
     keys = sql_select(
@@ -397,17 +388,27 @@ def _grouped(
     return sql_select(*named.c, func.count().label("n")).group_by(*named.c)
 
 
-def _range_rows(columns: Sequence[str], branches: Sequence[Sequence[Any]]) -> Any:
+def _range_rows(
+    columns: Sequence[str],
+    branches: Sequence[Sequence[Any]],
+    status_names: tuple[str, ...] | None,
+) -> Any:
     """The tickets' `columns` in each of the disjoint `branches` (conditions), joined by UNION
     ALL: each reads one range of a covering index (an OR of ranges becomes a bitmap scan of
-    the table's rows on PostgreSQL). The status comes as text."""
+    the table's rows on PostgreSQL). The status comes as text; it is compared as the column
+    is (planners then estimate the rows kept, and count them by hashing, not by sorting)."""
+    kept = (
+        []
+        if status_names is None
+        else [col(Ticket.status).in_([TicketStatus[name] for name in status_names])]
+    )
     selected = [
         cast(col(Ticket.status), String).label("status")
         if name == "status"
         else getattr(Ticket, name).label(name)
         for name in columns
     ]
-    selects = [sql_select(*extra, *selected).where(*where) for *extra, where in branches]
+    selects = [sql_select(*extra, *selected).where(where, *kept) for *extra, where in branches]
     return union_all(*selects).subquery("ranges") if len(selects) > 1 else selects[0].subquery()
 
 
@@ -425,8 +426,9 @@ def _edges_statement(
             )
             for i in range(n_edges)
         ],
+        status_names,
     )
-    return _grouped(rows, scope, n_cuts, status_names, False, [rows.c.edge.label("edge")])
+    return _grouped(rows, scope, n_cuts, False, [rows.c.edge.label("edge")])
 
 
 def _late_statement(
@@ -435,7 +437,7 @@ def _late_statement(
     """3. The tickets whose stored outcome or risk is out of date at `now`, per group (the
     same group from several ranges adds up in `counts`: a ticket is in one range only)."""
     now: ColumnElement[Any] = bindparam("now")
-    rows = _range_rows(LATE_COLUMNS, [(differs,) for differs in _differs_at(now)])
+    rows = _range_rows(LATE_COLUMNS, [(differs,) for differs in _differs_at(now)], status_names)
     now_columns = [
         effective_outcome("response", now, rows.c).label("response_now"),
         effective_outcome("resolution", now, rows.c).label("resolution_now"),
@@ -444,7 +446,7 @@ def _late_statement(
             for target in TARGETS
         ),
     ]
-    return _grouped(rows, scope, n_cuts, status_names, inside, now_columns)
+    return _grouped(rows, scope, n_cuts, inside, now_columns)
 
 
 TALLIED, EDGES, LATE = 0, 1, 2
