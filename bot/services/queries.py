@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, true
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import Contract, Tenant, Ticket, TicketStatus, User
 from bot.services.actors import Actor, ticket_visibility
+from bot.services.shapes import built, shape
 
 Order = Literal["due", "newest", "oldest"]
 
@@ -49,27 +50,44 @@ def visible_tickets(
     statement loads each ticket's contract, customer, requester and owner into the session
     (held there: `preloaded` then reads nothing more).
     """
-    query = select(Ticket).where(*where)
+    conditions = list(where)
     if order == "due":
         # Open tickets only carry the key; `+ 0` keeps planners on the key's index.
-        query = query.where(
+        conditions += [
             col(Ticket.queue_due).is_not(None),
             ticket_visibility(actor, contract_id=col(Ticket.contract_id) + 0),
-        )
+        ]
     else:
-        query = query.where(ticket_visibility(actor))
+        conditions.append(ticket_visibility(actor))
         if open_only:
-            query = query.where(col(Ticket.status).in_(TicketStatus.open_statuses()))
+            conditions.append(col(Ticket.status).in_(TicketStatus.open_statuses()))
+    # Built once per shape (conditions and their values, order): a call binds the page.
+    statement = built(
+        ("page", order, shape(and_(true(), *conditions))),
+        lambda: _page_statement(conditions, order),
+    )
+    bounds = {"page_limit": min(max(limit, 0), 500), "page_offset": max(offset, 0)}
+    rows = session.execute(statement, bounds).all()
+    held: list[object] = session.info.setdefault(HELD, [])
+    held.extend(party for row in rows for party in row[1:] if party is not None)
+    return [row[0] for row in rows]
+
+
+def _page_statement(conditions: Sequence[ColumnElement[bool]], order: Order) -> Any:
+    """A page of the tickets meeting `conditions`, with each one's contract, customer and
+    people; LIMIT and OFFSET bound at each call."""
     bounded = (
-        query.order_by(*_ordering(Ticket, order))
-        .offset(max(offset, 0))
-        .limit(min(max(limit, 0), 500))
+        select(Ticket)
+        .where(*conditions)
+        .order_by(*_ordering(Ticket, order))
+        .offset(bindparam("page_offset", type_=Integer))
+        .limit(bindparam("page_limit", type_=Integer))
         .subquery("page")
     )
     # The page first, then its parties joined to its rows only (not to every ticket the
     # ordering reads before its LIMIT).
     page = aliased(Ticket, bounded)
-    joined = (
+    return (
         sql_select(page, _PageContract, _PageTenant, _Requester, _Owner)
         .outerjoin(_PageContract, col(_PageContract.id) == col(page.contract_id))
         .outerjoin(_PageTenant, col(_PageTenant.id) == col(page.tenant_id))
@@ -77,10 +95,6 @@ def visible_tickets(
         .outerjoin(_Owner, col(_Owner.id) == col(page.owner_id))
         .order_by(*_ordering(page, order))
     )
-    rows = session.execute(joined).all()
-    held: list[object] = session.info.setdefault(HELD, [])
-    held.extend(party for row in rows for party in row[1:] if party is not None)
-    return [row[0] for row in rows]
 
 
 def _ordering(ticket: Any, order: Order) -> Sequence[Any]:

@@ -20,9 +20,8 @@ covering index, and the Python work is per returned group.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -56,6 +55,7 @@ from bot.db.models import (
     TicketTally,
     TicketTallyDelta,
 )
+from bot.services import shapes
 
 TARGETS = ("response", "resolution")
 HALF_DAY = timedelta(hours=12)
@@ -274,40 +274,9 @@ def _status(value: Any) -> TicketStatus:
     return value if isinstance(value, TicketStatus) else TicketStatus[str(value)]
 
 
-#: Statements of `counts` built once per shape, with the instants as bound parameters: a
-#: call binds and runs them (building a statement costs more than running it at volume).
-_BUILT: OrderedDict[Hashable, Any] = OrderedDict()
-_BUILT_MAX = 256
-_BUILT_LOCK = threading.Lock()
-
-
-def _built(key: Hashable, build: Callable[[], Any]) -> Any:
-    """The statement of `key`, built by `build` the first time (least recently used out)."""
-    with _BUILT_LOCK:
-        found = _BUILT.get(key)
-        if found is not None:
-            _BUILT.move_to_end(key)
-            return found
-    statement = build()
-    with _BUILT_LOCK:
-        _BUILT[key] = statement
-        while len(_BUILT) > _BUILT_MAX:
-            _BUILT.popitem(last=False)
-    return statement
-
-
-def _hashable(value: Any) -> Hashable:
-    if isinstance(value, list | tuple | set | frozenset):
-        return tuple(_hashable(v) for v in value)
-    return value if isinstance(value, Hashable) else repr(value)
-
-
-def _shape(condition: ColumnElement[bool]) -> Hashable:
-    """A condition's structure and bound values: equal shapes compile to the same SQL."""
-    key = condition._generate_cache_key()  # noqa: SLF001 - SQLAlchemy's own cache key
-    if key is None:  # not cacheable: its text, values inlined
-        return str(condition.compile(compile_kwargs={"literal_binds": True}))
-    return (key.key, tuple(_hashable(p.effective_value) for p in key.bindparams))
+#: Statements of `counts` built once per shape, with the instants as bound parameters.
+_BUILT = shapes.BUILT
+_built, _shape = shapes.built, shapes.shape
 
 
 def _cut(i: int) -> Any:
