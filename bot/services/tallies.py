@@ -319,103 +319,104 @@ def _tallied_statement(
     )
 
 
-#: The ticket columns the edges' and the late targets' statements read: all in the covering
-#: indexes (migration 0019), so no table row is read.
-EDGE_COLUMNS = ("contract_id", "tenant_id", "logged_at", "priority", "status")
-OUTCOMES = ("response_outcome", "resolution_outcome")
-LATE_COLUMNS = (
-    *EDGE_COLUMNS,
-    *(f"{target}_{part}" for target in TARGETS for part in ("outcome", "risk_at", "due")),
-)
+def _ticket_parts(
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, as_text: bool
+) -> tuple[list[Any], Any, Any, Any, tuple[Any, Any]]:
+    """The tickets' scope and statuses, the contract column, the slice of the logging instant,
+    the status as text and the stored outcomes, as the tickets' statements use them.
 
-
-def _grouped(rows: Any, scope: Scoped, n_cuts: int, inside: bool, extra: Sequence[Any] = ()) -> Any:
-    """The tickets of `rows` (a union of index ranges) in scope, counted per group: contract,
-    slice of the logging instant, priority, status (as text), stored outcomes, then `extra`.
-
-    The scope and slices are written once here, not in every range; the grouped expressions
-    are computed once in a subquery and grouped by name (a short statement).
+    PostgreSQL compares the status as the column is (its planner then estimates the rows
+    kept, and counts them by hashing, not by sorting); SQLite as text (its planner would
+    otherwise read the status's own index and the table's rows, not a covering index).
     """
-    logged = rows.c.logged_at
-    slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
     # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
-    where: list[Any] = [
-        scope.where(contract_id=rows.c.contract_id + 0, tenant_id=rows.c.tenant_id + 0)
+    ticket_where: list[Any] = [
+        scope.where(contract_id=col(Ticket.contract_id) + 0, tenant_id=col(Ticket.tenant_id) + 0)
     ]
-    if inside and n_cuts:
-        where += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
-    keys = sql_select(
-        rows.c.contract_id.label("contract_id"),
-        slice_of.label("bucket"),
-        rows.c.priority.label("priority"),
-        rows.c.status.label("status"),
-        func.coalesce(rows.c.response_outcome, "").label("response"),
-        func.coalesce(rows.c.resolution_outcome, "").label("resolution"),
-        *extra,
-    ).where(*where)
-    named = keys.subquery("keyed")
-    return sql_select(*named.c, func.count().label("n")).group_by(*named.c)
-
-
-def _range_rows(
-    columns: Sequence[str],
-    branches: Sequence[Sequence[Any]],
-    status_names: tuple[str, ...] | None,
-) -> Any:
-    """The tickets' `columns` in each of the disjoint `branches` (conditions), joined by UNION
-    ALL: each reads one range of a covering index (an OR of ranges becomes a bitmap scan of
-    the table's rows on PostgreSQL). The status comes as text; it is compared as the column
-    is (planners then estimate the rows kept, and count them by hashing, not by sorting)."""
-    kept = (
-        []
-        if status_names is None
-        else [col(Ticket.status).in_([TicketStatus[name] for name in status_names])]
+    status = col(Ticket.status)
+    as_string = cast(status, String)
+    if status_names is not None and as_text:
+        ticket_where.append(as_string.in_(status_names))
+    elif status_names is not None:
+        ticket_where.append(status.in_([TicketStatus[name] for name in status_names]))
+    logged = col(Ticket.logged_at)
+    slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
+    stored = (
+        func.coalesce(col(Ticket.response_outcome), "").label("response"),
+        func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
     )
-    selected = [
-        cast(col(Ticket.status), String).label("status")
-        if name == "status"
-        else getattr(Ticket, name).label(name)
-        for name in columns
-    ]
-    selects = [sql_select(*extra, *selected).where(where, *kept) for *extra, where in branches]
-    return union_all(*selects).subquery("ranges") if len(selects) > 1 else selects[0].subquery()
+    # Grouped by the contract's id alone: the statements read no contract row per ticket
+    # (its reference comes with the tallies' part).
+    return ticket_where, col(Ticket.contract_id), slice_of, as_string, stored
 
 
 def _edges_statement(
-    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, n_edges: int
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, n_edges: int, as_text: bool
 ) -> Any:
     """2. The tickets logged in the edges of cut days, per group and edge."""
-    logged = col(Ticket.logged_at)
-    rows = _range_rows(
-        (*EDGE_COLUMNS, *OUTCOMES),
-        [
-            (
-                literal(i, Integer).label("edge"),
-                and_(logged >= bindparam(f"edge_start_{i}"), logged < bindparam(f"edge_end_{i}")),
-            )
-            for i in range(n_edges)
-        ],
-        status_names,
+    ticket_where, contract, slice_of, status, stored = _ticket_parts(
+        scope, n_cuts, status_names, as_text
     )
-    return _grouped(rows, scope, n_cuts, False, [rows.c.edge.label("edge")])
+    logged = col(Ticket.logged_at)
+    # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
+    # range of the logging instant's covering index (an OR of ranges becomes a bitmap scan
+    # of the table's rows on PostgreSQL).
+    branches = [
+        sql_select(
+            contract.label("contract_id"),
+            literal(i, Integer).label("edge"),
+            slice_of.label("bucket"),
+            col(Ticket.priority).label("priority"),
+            status.label("status"),
+            *stored,
+            func.count().label("n"),
+        )
+        .where(
+            logged >= bindparam(f"edge_start_{i}"),
+            logged < bindparam(f"edge_end_{i}"),
+            *ticket_where,
+        )
+        .group_by(contract, slice_of, col(Ticket.priority), status, *stored)
+        for i in range(n_edges)
+    ]
+    return branches[0] if len(branches) == 1 else union_all(*branches)
 
 
 def _late_statement(
-    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool, as_text: bool
 ) -> Any:
-    """3. The tickets whose stored outcome or risk is out of date at `now`, per group (the
-    same group from several ranges adds up in `counts`: a ticket is in one range only)."""
+    """3. The tickets whose stored outcome or risk is out of date at `now`, per group."""
+    ticket_where, contract, slice_of, status, stored = _ticket_parts(
+        scope, n_cuts, status_names, as_text
+    )
     now: ColumnElement[Any] = bindparam("now")
-    rows = _range_rows(LATE_COLUMNS, [(differs,) for differs in _differs_at(now)], status_names)
-    now_columns = [
-        effective_outcome("response", now, rows.c).label("response_now"),
-        effective_outcome("resolution", now, rows.c).label("resolution_now"),
+    changing = list(ticket_where)
+    if inside and n_cuts:
+        logged = col(Ticket.logged_at)
+        changing += [logged >= _cut(0), logged < _cut(n_cuts - 1)]
+    effective = [effective_outcome(target, now) for target in TARGETS]
+    risks = [case((at_risk(target, now), 1), else_=0) for target in TARGETS]
+    # One grouped SELECT per range (disjoint: a ticket counts once), joined by UNION ALL;
+    # the same group from several adds up in `counts`.
+    return union_all(
         *(
-            case((at_risk(target, now, rows.c), 1), else_=0).label(f"{target}_risk")
-            for target in TARGETS
-        ),
-    ]
-    return _grouped(rows, scope, n_cuts, inside, now_columns)
+            sql_select(
+                contract.label("contract_id"),
+                slice_of.label("bucket"),
+                col(Ticket.priority).label("priority"),
+                status.label("status"),
+                *stored,
+                effective[0].label("response_now"),
+                effective[1].label("resolution_now"),
+                risks[0].label("response_risk"),
+                risks[1].label("resolution_risk"),
+                func.count().label("n"),
+            )
+            .where(differs, *changing)
+            .group_by(contract, slice_of, col(Ticket.priority), status, *stored, *effective, *risks)
+            for differs in _differs_at(now)
+        )
+    )
 
 
 TALLIED, EDGES, LATE = 0, 1, 2
@@ -441,14 +442,19 @@ COUNTS_COLUMNS: tuple[tuple[str, Any], ...] = (
 
 
 def _counts_statement(
-    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool, n_edges: int
+    scope: Scoped,
+    n_cuts: int,
+    status_names: tuple[str, ...] | None,
+    inside: bool,
+    n_edges: int,
+    as_text: bool,
 ) -> Any:
     """The three parts of `counts` (tallies, edges, late targets) as one statement, a row's
     `kind` saying its part: one round trip to the database."""
     parts = [(TALLIED, _tallied_statement(scope, n_cuts, status_names, inside))]
     if n_edges:
-        parts.append((EDGES, _edges_statement(scope, n_cuts, status_names, n_edges)))
-    parts.append((LATE, _late_statement(scope, n_cuts, status_names, inside)))
+        parts.append((EDGES, _edges_statement(scope, n_cuts, status_names, n_edges, as_text)))
+    parts.append((LATE, _late_statement(scope, n_cuts, status_names, inside, as_text)))
     selects = []
     for kind, part in parts:
         rows = part.subquery(f"part_{kind}")
@@ -499,9 +505,10 @@ def counts(
         return sum(1 for first in firsts if day >= first)
 
     edges = _edges(cuts)
+    as_text = session.get_bind().dialect.name == "sqlite"
     statement = _built(
-        ("counts", *shape, len(edges)),
-        lambda: _counts_statement(scope, n_cuts, status_names, inside, len(edges)),
+        ("counts", *shape, len(edges), as_text),
+        lambda: _counts_statement(scope, n_cuts, status_names, inside, len(edges), as_text),
     )
     for i, (start, end, _) in enumerate(edges):
         values[f"edge_start_{i}"], values[f"edge_end_{i}"] = start, end
@@ -510,7 +517,8 @@ def counts(
         common = (int(row.bucket), row.contract_id, row.priority, status)
         stored = Group(*common, row.response, row.resolution)
         if row.kind == TALLIED:  # 1. whole days from the tallies
-            refs.setdefault(row.contract_id, ref_of(row))
+            if row.contract_id not in refs:
+                refs[row.contract_id] = ref_of(row)
             groups[stored] += n
         elif row.kind == EDGES:  # 2. from the slice of their day's tally to their own
             day = day_bucket(edges[row.edge][2])
