@@ -114,7 +114,8 @@ def _absent(session: Session, model: type[Any], ids: set[int]) -> set[int]:
 def preloaded(*, session: Session, tickets: Sequence[Ticket]) -> Iterator[None]:
     """Inside the block, the contracts, customers and people a page of tickets shows are in
     the session: `session.get` finds them without a query. Those its `visible_tickets` page
-    loaded are there already; the others take at most three statements.
+    loaded are there already (held until the block ends); the others take at most three
+    statements.
 
     The session only holds loaded rows weakly; the block keeps them alive while a page renders.
     """
@@ -138,3 +139,4 @@ def preloaded(*, session: Session, tickets: Sequence[Ticket]) -> Iterator[None]:
         yield
     finally:
         held.clear()
+        session.info.pop(HELD, None)  # the page is shown: its rows may go
