@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, bindparam
+from sqlmodel import Session, col, select
 
 from bot.db.engine import WriteNeeded, read_transaction, transaction
 from bot.db.models import Conversation, TicketStatus
@@ -32,6 +32,7 @@ from handlers import agent, claims, commands, intake, talk, views
 from handlers.context import NAV_BACK, NAV_CANCEL, Context, new_token
 from handlers.edge import clean_event
 from handlers.model import (
+    Along,
     ClaimLostError,
     CommandMenu,
     HomeView,
@@ -85,12 +86,23 @@ class Core:
     settings: Settings
 
     def __call__(
-        self, event: InboundEvent, seal: Seal | None = None, *, draw: bool = True
+        self,
+        event: InboundEvent,
+        seal: Seal | None = None,
+        *,
+        draw: bool = True,
+        along: Along | None = None,
     ) -> Outcome:
-        """Handle one event in its own transaction (which marks its inbox row, with `seal`);
-        `draw=False` leaves its charts to `Outcome.drawn_files`, once the text is sent."""
+        """Handle one event in its own transaction (which marks its inbox row, with `seal`,
+        and runs the channel's `along` write); `draw=False` leaves its charts to
+        `Outcome.drawn_files`, once the text is sent."""
         return process(
-            engine=self.engine, event=event, settings=self.settings, seal=seal, draw=draw
+            engine=self.engine,
+            event=event,
+            settings=self.settings,
+            seal=seal,
+            draw=draw,
+            along=along,
         )
 
     def home(self, event: InboundEvent) -> HomeView:
@@ -116,6 +128,7 @@ def process(
     settings: Settings,
     seal: Seal | None = None,
     draw: bool = True,
+    along: Along | None = None,
 ) -> Outcome:
     """Handle one event in its own transaction; never raises for bad user input.
 
@@ -128,13 +141,19 @@ def process(
     it with). Should it need to write after all (a first contact, a changed language), it
     runs again in a write transaction, nothing having been written.
 
+    `along` is a channel's own write (forgetting the user's open question, say), run first
+    in the event's write transaction: it commits with the event's effects and is rolled back
+    with them, without a transaction of its own.
+
     Charts are drawn after the commit: here with `draw`, else by the channel once the text
     is sent (`Outcome.drawn_files`, which keeps them with the stored reply through `seal`).
     """
     try:
-        outcome = _read(engine=engine, event=event, settings=settings, seal=seal)
+        outcome = _read(engine=engine, event=event, settings=settings, seal=seal, along=along)
         if outcome is None:
             with transaction(engine) as session:
+                if along is not None:
+                    along(session.connection())
                 outcome = handle_event(session=session, event=event, settings=settings)
                 if seal is not None:
                     seal(session, outcome)
@@ -164,7 +183,12 @@ def process(
 
 
 def _read(
-    *, engine: Engine, event: InboundEvent, settings: Settings, seal: Seal | None
+    *,
+    engine: Engine,
+    event: InboundEvent,
+    settings: Settings,
+    seal: Seal | None,
+    along: Along | None,
 ) -> Outcome | None:
     """A read-only command's outcome from a read transaction, or None when it must write."""
     if not reads_only(event):
@@ -175,9 +199,12 @@ def _read(
     except WriteNeeded:
         log.debug("read event needs a write: channel=%s", event.channel)
         return None
-    if seal is not None:
+    if seal is not None or along is not None:
         with transaction(engine) as session:
-            seal(session, read)
+            if along is not None:
+                along(session.connection())
+            if seal is not None:
+                seal(session, read)
     return read
 
 
@@ -280,12 +307,8 @@ def _split_command(text: str | None) -> tuple[str | None, str]:
 def _conversation(ctx: Context) -> tuple[Conversation, bool]:
     """The user's conversation in this chat, and whether an unfinished one just expired."""
     user = ctx.require_user
-    query = select(Conversation).where(
-        Conversation.channel == ctx.event.channel,
-        Conversation.chat_id == ctx.event.chat_id,
-        Conversation.user_id == user.id,
-    )
-    conversation = ctx.session.exec(query).first()
+    where = {"channel": ctx.event.channel, "chat_id": ctx.event.chat_id, "user_id": user.id}
+    conversation = ctx.session.exec(_CONVERSATION, params=where).first()
     if conversation is None:
         assert user.id is not None
         conversation = Conversation(
@@ -306,6 +329,14 @@ def _conversation(ctx: Context) -> tuple[Conversation, bool]:
         reset(conversation)
         return conversation, True
     return conversation, False
+
+
+# Every event reads its conversation: the statement is built once, with bound parameters.
+_CONVERSATION = select(Conversation).where(
+    col(Conversation.channel) == bindparam("channel"),
+    col(Conversation.chat_id) == bindparam("chat_id"),
+    col(Conversation.user_id) == bindparam("user_id"),
+)
 
 
 def _route(ctx: Context, command: str | None, argument: str) -> None:

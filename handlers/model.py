@@ -464,6 +464,12 @@ class ClaimLostError(RuntimeError):
     """The inbound event being handled was taken over by another process: nothing is kept."""
 
 
+#: A channel's own bookkeeping write (its open question, say), run on the connection of a
+#: transaction the event already has: the core's (`Core.__call__`'s `along`) or the one that
+#: marks the event replied (`Seal.after_reply`), instead of a transaction of its own.
+Along = Callable[[Any], None]
+
+
 class Seal(Protocol):
     """Marks an inbound event handled, inside the transaction of its effects, with its reply.
 
@@ -490,3 +496,7 @@ class Seal(Protocol):
 
     def release(self) -> None:
         """The channel is done with the event (replies sent): its chat's next one may go."""
+
+    def after_reply(self, write: Along) -> None:
+        """Run `write` in the transaction that marks the event replied (best effort: should
+        it fail, the event is marked replied without it, with a log line)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -43,34 +44,49 @@ class WriteNeeded(Exception):
 
 class WriteQueue:
     """The turn to write to one SQLite file in this process: one writer at a time, and an
-    urgent writer (storing an event before its acknowledgement) goes before the others."""
+    urgent writer (storing an event before its acknowledgement) goes before the others.
+
+    The turn is handed to the next waiter directly (urgent ones first, then in arrival order),
+    waking that one thread: waking every waiter to re-check a condition cost a burst of
+    context switches on each commit, each stalling the process while it held the GIL."""
 
     def __init__(self) -> None:
-        self._turn = threading.Condition(threading.Lock())
+        self._guard = threading.Lock()
         self._held = False
-        self._urgent = 0  # urgent writers waiting
+        self._urgent: deque[threading.Lock] = deque()
+        self._others: deque[threading.Lock] = deque()
+
+    def waiting(self, *, urgent: bool) -> int:
+        """How many urgent (or other) writers wait for the turn."""
+        return len(self._urgent if urgent else self._others)
 
     def acquire(self, *, urgent: bool, timeout: float) -> bool:
         """Wait for the turn (at most `timeout` s); whether it was taken."""
-        with self._turn:
-            if urgent:
-                self._urgent += 1
+        with self._guard:
+            if not self._held:  # nobody waits when the turn is free: it is handed over
+                self._held = True
+                return True
+            baton = threading.Lock()
+            baton.acquire()
+            line = self._urgent if urgent else self._others
+            line.append(baton)
+        if baton.acquire(timeout=timeout):
+            return True  # handed over by `release`, still held
+        with self._guard:
             try:
-                taken = self._turn.wait_for(
-                    lambda: not self._held and (urgent or not self._urgent), timeout
-                )
-                if taken:
-                    self._held = True
-                return taken
-            finally:
-                if urgent:
-                    self._urgent -= 1
+                line.remove(baton)
+            except ValueError:  # handed over just as the wait ended: the turn is ours
+                return True
+            return False
 
     def release(self) -> None:
-        """Give the turn to the next writer."""
-        with self._turn:
-            self._held = False
-            self._turn.notify_all()
+        """Give the turn to the next writer (or free it)."""
+        with self._guard:
+            line = self._urgent or self._others
+            if line:
+                line.popleft().release()
+            else:
+                self._held = False
 
 
 _write_queues: dict[str, WriteQueue] = {}

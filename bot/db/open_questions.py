@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from bot.db.engine import READ_ONLY
 from bot.db.types import UTCDateTime
@@ -31,17 +31,31 @@ DO UPDATE SET
 
 def take(*, engine: Engine, channel: str, chat_id: str, user_key: str) -> tuple[str, str] | None:
     """Forget the open question of a user in a chat: its (message id, body), if there was one."""
-    where = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     with engine.begin() as connection:
-        found = connection.execute(_TAKE, where).first()
+        return take_on(connection, channel=channel, chat_id=chat_id, user_key=user_key)
+
+
+def take_on(
+    connection: Connection, *, channel: str, chat_id: str, user_key: str
+) -> tuple[str, str] | None:
+    """`take`, in the transaction of `connection`."""
+    where = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
+    found = connection.execute(_TAKE, where).first()
     return None if found is None else (str(found.message_id), str(found.body))
 
 
 def peek(*, engine: Engine, channel: str, chat_id: str, user_key: str) -> tuple[str, str] | None:
     """The open question of a user in a chat, (message id, body), left in place (a read)."""
-    where = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
-        found = connection.execute(_PEEK, where).first()
+        return peek_on(connection, channel=channel, chat_id=chat_id, user_key=user_key)
+
+
+def peek_on(
+    connection: Connection, *, channel: str, chat_id: str, user_key: str
+) -> tuple[str, str] | None:
+    """`peek`, in the transaction of `connection`."""
+    where = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
+    found = connection.execute(_PEEK, where).first()
     return None if found is None else (str(found.message_id), str(found.body))
 
 
@@ -56,8 +70,28 @@ def remember(
     now: datetime,
 ) -> None:
     """Store (or replace) the open question of a user in a chat."""
-    question = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
     with engine.begin() as connection:
-        connection.execute(
-            _REMEMBER, {**question, "message_id": message_id, "body": body, "now": now}
+        remember_on(
+            connection,
+            channel=channel,
+            chat_id=chat_id,
+            user_key=user_key,
+            message_id=message_id,
+            body=body,
+            now=now,
         )
+
+
+def remember_on(
+    connection: Connection,
+    *,
+    channel: str,
+    chat_id: str,
+    user_key: str,
+    message_id: str,
+    body: str,
+    now: datetime,
+) -> None:
+    """`remember`, in the transaction of `connection`."""
+    question = {"channel": channel, "chat_id": chat_id, "user_key": user_key}
+    connection.execute(_REMEMBER, {**question, "message_id": message_id, "body": body, "now": now})

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels.inbox import InboxHandler, InboxRow, SendLater, hub
 from bot.inbox import store
 from bot.settings import Settings
-from handlers.model import ClaimLostError, Seal
+from handlers.model import Along, ClaimLostError, Seal
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Drainer:
         self._parked_at: datetime | None = None  # last look for stalled rows to park
         # Rows whose handlers are done, released together (one transaction for all that
         # finished while the previous release ran).
-        self._to_release: list[tuple[int, str, asyncio.Future[None]]] = []
+        self._to_release: list[tuple[int, str, list[Along], asyncio.Future[None]]] = []
         self._releasing: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ the hub's side
@@ -209,7 +209,8 @@ class Drainer:
                 await handler(row, seal)
             # else nothing (readable) is left to send: only the replied mark
             self.handled += 1
-            await self._release(row.id, token)
+            writes, seal.after = seal.after, []
+            await self._release(row.id, token, writes)
         except ClaimLostError:
             log.info("inbox: %s row %s was taken over by another process", row.channel, row.id)
         except Exception as exc:
@@ -235,10 +236,11 @@ class Drainer:
             except Exception:
                 log.exception("inbox: failure of row %s not recorded (its lease will end)", row.id)
 
-    async def _release(self, row_id: int, token: str) -> None:
-        """Release a row with the others finishing now; return once it is released."""
+    async def _release(self, row_id: int, token: str, writes: list[Along]) -> None:
+        """Release a row (with its channel's `writes`) with the others finishing now; return
+        once it is released."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._to_release.append((row_id, token, done))
+        self._to_release.append((row_id, token, writes, done))
         if self._releasing is None or self._releasing.done():
             self._releasing = asyncio.create_task(self._release_waiting())
         await done
@@ -246,19 +248,24 @@ class Drainer:
     async def _release_waiting(self) -> None:
         while self._to_release:
             batch, self._to_release = self._to_release, []
-            rows = [(row_id, token) for row_id, token, _done in batch]
+            rows = [(row_id, token) for row_id, token, _writes, _done in batch]
+            writes = [write for _row_id, _token, row_writes, _done in batch for write in row_writes]
             try:
                 await anyio.to_thread.run_sync(
                     functools.partial(
-                        store.release_many, engine=self.engine, rows=rows, now=self.clock()
+                        store.release_many,
+                        engine=self.engine,
+                        rows=rows,
+                        now=self.clock(),
+                        writes=writes,
                     )
                 )
             except Exception as exc:
-                for _row_id, _token, done in batch:
+                for _row_id, _token, _writes, done in batch:
                     if not done.done():
                         done.set_exception(exc)
             else:
-                for _row_id, _token, done in batch:
+                for _row_id, _token, _writes, done in batch:
                     if not done.done():
                         done.set_result(None)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from bot.db.engine import transaction
 from bot.db.models import InboundUpdate
 from bot.db.types import UTCDateTime
 from bot.inbox.replies import ReplyFormatError, dump_outcome, load_outcome
-from handlers.model import ClaimLostError, Outcome
+from handlers.model import Along, ClaimLostError, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -282,14 +282,37 @@ def release(*, engine: Engine, row_id: int, token: str, now: datetime) -> None:
     release_many(engine=engine, rows=[(row_id, token)], now=now)
 
 
-def release_many(*, engine: Engine, rows: Collection[tuple[int, str]], now: datetime) -> None:
-    """`release` several rows (id, claim token) in one transaction."""
+def release_many(
+    *,
+    engine: Engine,
+    rows: Collection[tuple[int, str]],
+    now: datetime,
+    writes: Sequence[Along] = (),
+) -> None:
+    """`release` several rows (id, claim token) in one transaction, with the channels'
+    `writes` to run once their replies are sent (`Seal.after_reply`). Should one of those
+    fail, the rows are released first, then each write tried in a transaction of its own (a
+    failing one is logged and lost: a reply sent again would be worse)."""
     if not rows:
         return
+    marks = [{"now": now, "row_id": row_id, "token": token} for row_id, token in rows]
+    if writes:
+        try:
+            with engine.begin() as connection:
+                connection.execute(_RELEASE_SQL, marks)
+                for write in writes:
+                    write(connection)
+            return
+        except Exception:
+            log.warning("inbox: writes after replies failed together: tried one by one")
     with engine.begin() as connection:
-        connection.execute(
-            _RELEASE_SQL, [{"now": now, "row_id": row_id, "token": token} for row_id, token in rows]
-        )
+        connection.execute(_RELEASE_SQL, marks)
+    for write in writes:
+        try:
+            with engine.begin() as connection:
+                write(connection)
+        except Exception:
+            log.exception("inbox: a write after replies not kept")
 
 
 def failed(
@@ -356,6 +379,8 @@ class RowSeal:
     token: str
     clock: Callable[[], datetime]
     sealed: bool = field(default=False)
+    #: Writes to run when the row is marked replied (`after_reply`).
+    after: list[Along] = field(default_factory=list)
 
     @property
     def final(self) -> bool:
@@ -391,7 +416,17 @@ class RowSeal:
     def release(self) -> None:
         """The channel is done with the row (its reply sent or given up): the next row of
         its chat may go."""
-        release(engine=self.engine, row_id=self.row.id, token=self.token, now=self.clock())
+        writes, self.after = self.after, []
+        release_many(
+            engine=self.engine,
+            rows=[(self.row.id, self.token)],
+            now=self.clock(),
+            writes=writes,
+        )
+
+    def after_reply(self, write: Along) -> None:
+        """Run `write` in the transaction that marks the row replied."""
+        self.after.append(write)
 
     def give_up(self, error: str) -> None:
         """Park the row now: it failed on its last attempt (the user is told)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
@@ -99,17 +99,18 @@ def active_contracts(*, session: Session, tenant_id: int) -> list[Contract]:
     known = session.info.get(key)
     if known is not None:
         return list(known)
-    query = (
-        select(Contract)
-        .where(Contract.tenant_id == tenant_id, Contract.active == True)  # noqa: E712
-        .order_by(Contract.id)  # type: ignore[arg-type]
-    )
-    found = list(session.exec(query).all())
+    found = list(session.exec(_ACTIVE, params={"tenant_id": tenant_id}).all())
     session.info[key] = tuple(found)
     return found
 
 
 _ACTIVE_CONTRACTS = "supportbot.active_contracts"
+# Built once, with a bound parameter: nearly every event reads them.
+_ACTIVE = (
+    select(Contract)
+    .where(col(Contract.tenant_id) == bindparam("tenant_id"), col(Contract.active) == True)  # noqa: E712
+    .order_by(col(Contract.id))
+)
 
 
 def _forget_active_contracts(session: OrmSession) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from bot.db.models import AgentProvider, ChannelIdentity, Invite, Role, Tenant, User
@@ -30,22 +30,30 @@ def find_speaker(
 ) -> tuple[ChannelIdentity, User, Tenant | None, frozenset[str]] | None:
     """The identity for a channel account with its user, the user's tenant and the providers
     the user serves, in one query."""
-    codes = (
-        select(func.aggregate_strings(col(AgentProvider.provider_code), PROVIDER_SEPARATOR))
-        .where(col(AgentProvider.user_id) == col(User.id))
-        .scalar_subquery()
-    )
-    query = (
-        select(ChannelIdentity, User, Tenant, codes)
-        .join(User, col(User.id) == col(ChannelIdentity.user_id))
-        .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
-    found = session.exec(query).first()
+    found = session.exec(_SPEAKER, params={"channel": channel, "external_id": external_id}).first()
     if found is None:
         return None
     providers = frozenset(found[3].split(PROVIDER_SEPARATOR)) if found[3] else frozenset()
     return found[0], found[1], found[2], providers
+
+
+# Every event looks its speaker up: the statement is built once, with bound parameters.
+_SPEAKER = (
+    select(
+        ChannelIdentity,
+        User,
+        Tenant,
+        select(func.aggregate_strings(col(AgentProvider.provider_code), PROVIDER_SEPARATOR))
+        .where(col(AgentProvider.user_id) == col(User.id))
+        .scalar_subquery(),
+    )
+    .join(User, col(User.id) == col(ChannelIdentity.user_id))
+    .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
+    .where(
+        col(ChannelIdentity.channel) == bindparam("channel"),
+        col(ChannelIdentity.external_id) == bindparam("external_id"),
+    )
+)
 
 
 def get_user_by_handle(*, session: Session, handle: str) -> User | None:

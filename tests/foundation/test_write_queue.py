@@ -44,7 +44,7 @@ def test_an_urgent_writer_goes_before_the_writers_already_waiting() -> None:
     waiting.wait(LIMIT)
     # Wait until the urgent writer is counted as waiting (the others may still be on their way).
     deadline = time.monotonic() + LIMIT
-    while queue._urgent != 1:
+    while queue.waiting(urgent=True) != 1:
         assert time.monotonic() < deadline, "the urgent writer never waited"
         time.sleep(0.001)
     queue.release()
@@ -111,3 +111,46 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_is_refused(tmp_path: Path) 
     finally:
         transaction.rollback()
         held.close()
+
+
+def _wait_for_waiters(queue: WriteQueue, count: int, *, urgent: bool = False) -> None:
+    deadline = time.monotonic() + LIMIT
+    while queue.waiting(urgent=urgent) != count:
+        assert time.monotonic() < deadline, "the writers never waited"
+        time.sleep(0.001)
+
+
+def test_waiting_writers_get_the_turn_one_at_a_time_in_arrival_order() -> None:
+    queue = WriteQueue()
+    assert queue.acquire(urgent=False, timeout=LIMIT)
+    order: list[int] = []
+    holding: list[int] = []  # writers holding the turn at once: never more than one
+
+    def writer(number: int) -> None:
+        assert queue.acquire(urgent=False, timeout=LIMIT)
+        holding.append(number)
+        assert len(holding) == 1
+        order.append(number)
+        holding.remove(number)
+        queue.release()
+
+    threads = []
+    for number in range(5):
+        thread = threading.Thread(target=writer, args=(number,))
+        thread.start()
+        threads.append(thread)
+        _wait_for_waiters(queue, number + 1)
+    queue.release()
+    for thread in threads:
+        thread.join(LIMIT)
+    assert order == [0, 1, 2, 3, 4]
+    assert queue.acquire(urgent=False, timeout=0)  # the last one freed the turn
+
+
+def test_a_writer_that_gives_up_leaves_the_line() -> None:
+    queue = WriteQueue()
+    assert queue.acquire(urgent=False, timeout=LIMIT)
+    assert not queue.acquire(urgent=True, timeout=0.01)
+    assert queue.waiting(urgent=True) == 0
+    queue.release()
+    assert queue.acquire(urgent=False, timeout=0)  # nobody was handed a turn it gave up

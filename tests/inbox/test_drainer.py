@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from bot.channels.inbox import InboxRow
 from bot.cli.main import app as cli
+from bot.db import open_questions
 from bot.db.engine import make_engine, transaction
-from bot.db.models import InboundUpdate, Notification, Role, User
+from bot.db.models import InboundUpdate, Notification, OpenQuestion, Role, User
 from bot.inbox import store
 from bot.inbox.drainer import Drainer, draining
 from bot.inbox.replies import dump_outcome, load_outcome
@@ -522,3 +523,101 @@ def test_a_chart_never_drawn_is_left_out_of_the_reply_sent_again(
     assert row.reply is not None
     assert (row.reply.replies, row.reply.files) == ([Text("t")], [])
     assert "never drawn" in caplog.text
+
+
+class AfterReply:
+    """A handler whose replies leave bookkeeping writes for the transaction marking the row
+    replied (`Seal.after_reply`); a write may fail."""
+
+    def __init__(self, engine: Engine, *, broken: frozenset[str] = frozenset()) -> None:
+        self.engine = engine
+        self.broken = broken
+        self.calls: list[str] = []
+
+    async def __call__(self, row: InboxRow, seal: Seal) -> None:
+        self.calls.append(row.key)
+
+        def effect() -> None:
+            with transaction(self.engine) as session:
+                seal(session, Outcome(lang="en", replies=[Text("done")]))
+
+        await asyncio.to_thread(effect)
+        seal.after_reply(self._write(row))
+
+    def _write(self, row: InboxRow) -> Any:
+        def write(connection: Any) -> None:
+            if row.key in self.broken:
+                raise RuntimeError("bookkeeping broke")
+            open_questions.remember_on(
+                connection,
+                channel="memory",
+                chat_id=row.chat_key,
+                user_key=row.key,
+                message_id=row.key,
+                body="",
+                now=datetime.now(UTC),
+            )
+
+        return write
+
+
+def _questions(engine: Engine) -> list[str]:
+    with transaction(engine) as session:
+        found = session.execute(select(OpenQuestion.user_key).order_by(OpenQuestion.user_key))
+        return [str(key) for key in found.scalars()]
+
+
+async def test_writes_after_the_reply_are_kept_when_the_row_is_marked_replied(
+    engine: Engine,
+) -> None:
+    for chat in ("a", "b", "c"):
+        put(engine, key=f"{chat}1", chat=chat, seq=1)
+    handler = AfterReply(engine)
+    async with draining(
+        engine=engine, settings=settings(inbox_concurrency=3), handlers={"memory": handler}
+    ) as drainer:
+        assert drainer is not None
+        await drainer.settled()
+    assert _questions(engine) == ["a1", "b1", "c1"]
+    assert all(row.replied_at is not None and row.reply is None for row in rows(engine))
+
+
+async def test_a_failed_write_after_the_reply_does_not_send_the_reply_again(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every row is replied once, none is retried; the other rows' bookkeeping is kept.
+    for chat in ("a", "b"):
+        put(engine, key=f"{chat}1", chat=chat, seq=1)
+    handler = AfterReply(engine, broken=frozenset({"a1"}))
+    async with draining(
+        engine=engine, settings=settings(inbox_concurrency=2), handlers={"memory": handler}
+    ) as drainer:
+        assert drainer is not None
+        await drainer.settled()
+    assert sorted(handler.calls) == ["a1", "b1"]
+    assert all(row.replied_at is not None and row.attempts == 1 for row in rows(engine))
+    assert _questions(engine) == ["b1"]
+    assert "a write after replies not kept" in caplog.text
+
+
+def test_a_seal_released_alone_runs_its_writes(engine: Engine) -> None:
+    row_id = put(engine, key="k", chat="a", seq=1)
+    now = datetime.now(UTC)
+    claimed, _parked = store.claim(
+        engine=engine,
+        channels={"memory"},
+        now=now,
+        limit=1,
+        lease=timedelta(seconds=10),
+        settle=timedelta(0),
+        max_attempts=5,
+        max_claims=50,
+    )
+    row, token = claimed[0]
+    assert row.id == row_id
+    seal = store.RowSeal(engine=engine, row=row, token=token, clock=lambda: now)
+    seal.done()
+    seal.after_reply(AfterReply(engine)._write(row))
+    seal.release()
+    assert _questions(engine) == ["k"]
+    assert rows(engine)[0].replied_at is not None

@@ -54,6 +54,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
@@ -74,11 +75,12 @@ from bot.channels.slack.blocks import (
 )
 from bot.channels.slack.files import attachments_of, upload
 from bot.channels.slack.home import home_blocks
-from bot.channels.slack.store import CHANNEL, SlackStore
+from bot.channels.slack.store import CHANNEL, QuestionPeek, SlackStore
 from bot.i18n import normalize_language, translator
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Along,
     Attachment,
     ClaimLostError,
     InboundEvent,
@@ -225,6 +227,8 @@ class SlackAdapter:
         self.core = core
         self.clock = clock
         self.command = settings.slack_command
+        # Events arriving together are stored in one transaction.
+        self._storing = GroupCommit(store.store_events)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # Interactive replies wait out one 429 (Retry-After) and go; the outbox client reports
         # it to the worker instead, which reschedules the message.
@@ -358,13 +362,10 @@ class SlackAdapter:
         """Store an event in the inbox (before Slack hears back) and ring the drainer."""
         payload = json.dumps({"kind": kind, **data}, separators=(",", ":"))
         order = seq if seq is not None else _micros(None)
-
-        def run() -> int | None:
-            return self.store.store_event(
-                key=key, payload=payload, chat_key=f"chat:{chat}", seq=order, now=self.clock()
-            )
-
-        if await asyncio.to_thread(run) is None:
+        row = self.store.inbound(
+            key=key, payload=payload, chat_key=f"chat:{chat}", seq=order, now=self.clock()
+        )
+        if await self._storing(row) is None:  # with the others arriving at once
             log.info("slack retry of %s ignored", key)
             return
         hub.ring()
@@ -561,10 +562,11 @@ class SlackAdapter:
         if attachments:
             attachments = await self._complete(attachments)
         event = dataclasses.replace(event, attachments=attachments, reply_to=reply_to)
-        outcome = await self._run(event)
+        peek = self.store.question_peek(user_id=user_id)
+        outcome = await self._run(event, along=peek)
         if outcome is None:
             return
-        posted = await self._post_dm(user_id, outcome)
+        posted = await self._post_dm(user_id, outcome, known=await self._known(peek, user_id))
         if outcome.ticket is not None and posted:
             await self._remember(outcome.ticket, user_id, posted)
         await self._after(user_id, outcome, origin=None, done=False)
@@ -611,20 +613,22 @@ class SlackAdapter:
         chat_id = user_id if direct else channel_id
         message: dict[str, Any] = body.get("message") or {}
         event = await self._event(user_id=user_id, chat_id=chat_id, team=team, action=payload)
-        outcome = await self._run(event)
+        peek = self.store.question_peek(user_id=user_id)
+        outcome = await self._run(event, along=peek)
         if outcome is None:
             return
         replies = outcome.replies
         if parse_ticket_action(payload) is None:
             # A step answer: the question shows the choice and keeps no stale button.
             blocks = answered(message.get("blocks") or [], label)
-            known = await self._question(user_id)
-            if known is not None and known.ts == ts:
-                await self._take_question(user_id)
+            known = await self._known(peek, user_id)
+            clicked = known is not None and known.ts == ts
+            if clicked and not direct:
+                await self._forget_question(user_id)
             # The two calls are independent: one loopback round trip instead of two.
             results = await asyncio.gather(
                 self._edit(body, channel_id, ts, str(message.get("text") or ""), blocks),
-                self._post_dm(user_id, outcome)
+                self._post_dm(user_id, outcome, known=None if clicked else known, forget=clicked)
                 if direct
                 else self._ephemeral(channel_id, user_id, replies),
                 return_exceptions=True,
@@ -636,7 +640,7 @@ class SlackAdapter:
             return
         if outcome.acted is None and outcome.question is None:
             if direct:  # a customer's button (solved, a rating): the answer stays in the DM
-                await self._post_dm(user_id, outcome)
+                await self._post_dm(user_id, outcome, known=await self._known(peek, user_id))
                 return
             # A refusal (not theirs to click, already resolved…): only the clicker sees it.
             await self._ephemeral(channel_id, user_id, replies, thread_ts=message.get("thread_ts"))
@@ -729,23 +733,21 @@ class SlackAdapter:
         return tuple(completed)
 
     async def _remember(self, reference: str, user_id: str, posted: list[str]) -> None:
-        """Remember the DM messages about a ticket: a thread reply under one joins it."""
+        """Remember the DM messages about a ticket: a thread reply under one joins it (should
+        this fail, only later thread replies suffer: the answers are posted)."""
+        await self._after_reply(
+            self.store.messages_keeper(reference=reference, chat_id=user_id, ts=posted)
+        )
 
-        def run() -> None:
-            self.store.remember_messages(reference=reference, chat_id=user_id, ts=posted)
-
-        try:
-            await asyncio.to_thread(run)
-        except Exception:  # the answers are posted; only later thread replies suffer
-            log.exception("Slack answers about %s not remembered", reference)
-
-    async def _post_dm(self, user_id: str, outcome: Outcome) -> list[str]:
-        """Post replies in the user's DM; an earlier question now stale loses its buttons.
-        Returns the `ts` of the messages that are not the open question."""
+    async def _post_dm(
+        self, user_id: str, outcome: Outcome, *, known: Posted | None, forget: bool = False
+    ) -> list[str]:
+        """Post replies in the user's DM; an earlier question (`known`) now stale loses its
+        buttons, and is forgotten (so is the clicked one, with `forget`) unless a new one
+        replaces it. Returns the `ts` of the messages that are not the open question."""
         token = None if outcome.question is None else outcome.question.token
-        known = await self._question(user_id)
         if known is not None and token is not None and token != known.token:
-            await self._take_question(user_id)
+            forget = True
             await self.client.chat_update(
                 channel=known.channel,
                 ts=known.ts,
@@ -754,6 +756,7 @@ class SlackAdapter:
             )
         about: list[str] = []
         dm: str | None = None
+        asked = False
         for text, blocks in messages(outcome.replies, command=self.command):
             posted = await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
             dm = str(posted["channel"])
@@ -768,10 +771,20 @@ class SlackAdapter:
                     token=token,
                 )
                 await self._remember_question(user_id, question)
-        if dm is not None:  # files follow their text reply, in the same DM
+                asked = True
+        if forget and not asked:
+            await self._forget_question(user_id)
+        if dm is not None and outcome.files:  # files follow their text reply, in the same DM
             for file in await asyncio.to_thread(outcome.drawn_files):
                 await upload(self.client, channel=dm, file=file)
         return about
+
+    async def _known(self, peek: QuestionPeek, user_id: str) -> Posted | None:
+        """The question with live buttons in the user's DM: as read in the core's
+        transaction, else (a stored reply sent again) read now."""
+        if peek.done:
+            return Posted.load(peek.found)
+        return await self._question(user_id)
 
     async def _question(self, user_id: str) -> Posted | None:
         """The question with live buttons in the user's DM (kept in the database)."""
@@ -779,16 +792,27 @@ class SlackAdapter:
             await asyncio.to_thread(lambda: self.store.peek_question(user_id=user_id))
         )
 
-    async def _take_question(self, user_id: str) -> None:
-        await asyncio.to_thread(lambda: self.store.take_question(user_id=user_id))
+    async def _forget_question(self, user_id: str) -> None:
+        await self._after_reply(self.store.question_forgetter(user_id=user_id))
 
     async def _remember_question(self, user_id: str, question: Posted) -> None:
-        now = self.clock()
-        await asyncio.to_thread(
-            lambda: self.store.remember_question(
-                user_id=user_id, message_id=question.ts, body=question.dump(), now=now
+        await self._after_reply(
+            self.store.question_keeper(
+                user_id=user_id, message_id=question.ts, body=question.dump(), now=self.clock()
             )
         )
+
+    async def _after_reply(self, write: Along) -> None:
+        """Run a bookkeeping write of the replies: in the transaction that marks the event
+        replied (an event from the inbox), else in a transaction of its own (best effort)."""
+        seal = _seal.get()
+        if seal is not None:
+            seal.after_reply(write)
+            return
+        try:
+            await asyncio.to_thread(self.store.run, write)
+        except Exception:
+            log.exception("Slack replies' bookkeeping not kept")
 
     async def _ephemeral(
         self,
@@ -868,15 +892,16 @@ class SlackAdapter:
         )
         return clean_event(event, default_locale=self.settings.default_locale)
 
-    async def _run(self, event: InboundEvent) -> Outcome | None:
+    async def _run(self, event: InboundEvent, *, along: Along | None = None) -> Outcome | None:
         """The core's outcome, in a worker thread; the event's inbox row is marked handled in
-        the core's transaction (the stored outcome when it was handled already)."""
+        the core's transaction, which also runs `along` (the stored outcome, `along` not run,
+        when it was handled already)."""
         stored = _stored.get()
         if stored is not None:
             return stored
         seal = _seal.get()
         # The text goes first; `_post_dm` draws the charts after it, in a worker thread.
-        return await asyncio.to_thread(self.core, event, seal, draw=False)
+        return await asyncio.to_thread(self.core, event, seal, draw=False, along=along)
 
     # ------------------------------------------------------------------ views
 

@@ -9,17 +9,21 @@ its own transaction.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, update
 from sqlmodel import Session, col, select
 
-from bot.db import open_questions
+from bot.db import inbound, open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.engine import transaction, urgent
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.engine import transaction
+from bot.db.inbound import Inbound
+from bot.db.models import ChannelIdentity, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
+from handlers.model import Along
 
 DEFAULT_PAYLOAD_MAX_CHARS = 65_536
 
@@ -35,6 +39,33 @@ class SlackStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
+    def inbound(
+        self,
+        *,
+        key: str,
+        payload: str,
+        chat_key: str,
+        seq: int,
+        now: datetime,
+        claim: tuple[str, datetime] | None = None,
+    ) -> Inbound:
+        """The inbox row of an inbound event (bounded in size), under its chat and order; with
+        `claim` (token, lease end) stored already claimed, for handling inline."""
+        return Inbound(
+            channel=CHANNEL,
+            key=key,
+            payload=bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event"),
+            now=now,
+            chat_key=chat_key,
+            seq=seq,
+            claim=claim,
+        )
+
+    def store_events(self, events: Sequence[Inbound]) -> list[int | None | Exception]:
+        """Record inbound events in the inbox in one transaction; each one's row id, None
+        when already recorded (a retry), or what storing it alone raised."""
+        return inbound.store_together(engine=self.engine, events=events)
+
     def store_event(
         self,
         *,
@@ -45,27 +76,15 @@ class SlackStore:
         now: datetime,
         claim: tuple[str, datetime] | None = None,
     ) -> int | None:
-        """Record an inbound event in the inbox (bounded in size), under its chat and order;
-        its row id, or None when already recorded (a retry). With `claim` (token, lease end)
-        the row is stored already claimed, for handling inline."""
-        stored = bounded_payload(payload, max_chars=self.payload_max_chars, what="Slack event")
-        with transaction(urgent(self.engine)) as session:
-            return store_event(
-                session=session,
-                key=key,
-                payload=stored,
-                chat_key=chat_key,
-                seq=seq,
-                now=now,
-                claim=claim,
-            )
-
-    def take_question(self, *, user_id: str) -> str | None:
-        """The stored question message with live buttons in a user's DM, forgotten now."""
-        found = open_questions.take(
-            engine=self.engine, channel=CHANNEL, chat_id=user_id, user_key=user_id
+        """Record one inbound event (see `inbound`); its row id, or None when already
+        recorded (a retry)."""
+        event = self.inbound(
+            key=key, payload=payload, chat_key=chat_key, seq=seq, now=now, claim=claim
         )
-        return None if found is None else found[1]
+        (stored,) = self.store_events([event])
+        if isinstance(stored, Exception):
+            raise stored
+        return stored
 
     def peek_question(self, *, user_id: str) -> str | None:
         """The stored question message with live buttons in a user's DM."""
@@ -74,31 +93,93 @@ class SlackStore:
         )
         return None if found is None else found[1]
 
-    def remember_question(self, *, user_id: str, message_id: str, body: str, now: datetime) -> None:
-        """The question message with live buttons in a user's DM, from now on."""
-        open_questions.remember(
-            engine=self.engine,
-            channel=CHANNEL,
-            chat_id=user_id,
-            user_key=user_id,
-            message_id=message_id,
-            body=body,
-            now=now,
+    def question_peek(self, *, user_id: str) -> QuestionPeek:
+        """`peek_question` as a read in the event's transaction (`found` after it)."""
+        return QuestionPeek(user_id=user_id)
+
+    def question_keeper(self, *, user_id: str, message_id: str, body: str, now: datetime) -> Along:
+        """The question message with live buttons in a user's DM from now on, as a write for
+        the transaction marking the reply sent."""
+        return functools.partial(
+            _keep_question, user_id=user_id, message_id=message_id, body=body, now=now
         )
+
+    def question_forgetter(self, *, user_id: str) -> Along:
+        """Forget the question message with live buttons in a user's DM, as a write for the
+        transaction marking the reply sent."""
+        return functools.partial(_forget_question, user_id=user_id)
+
+    def messages_keeper(self, *, reference: str, chat_id: str, ts: list[str]) -> Along:
+        """Remember the bot's DM messages about a ticket (a thread reply under one joins it), as
+        a write for the transaction marking the reply sent."""
+        return functools.partial(_keep_messages, reference=reference, chat_id=chat_id, ts=ts)
+
+    def run(self, write: Along) -> None:
+        """Run one of these writes in a transaction of its own."""
+        with self.engine.begin() as connection:
+            write(connection)
 
     def ticket_of_thread(self, *, chat_id: str, ts: str) -> str | None:
         """The reference of the ticket whose thread in `chat_id` starts at `ts`."""
         with transaction(self.engine) as session:
             return ticket_of_thread(session=session, chat_id=chat_id, ts=ts)
 
-    def remember_messages(self, *, reference: str, chat_id: str, ts: list[str]) -> None:
-        """Remember the bot's DM messages about a ticket (a thread reply under one joins it)."""
-        with transaction(self.engine) as session:
-            ticket_id = session.exec(select(Ticket.id).where(Ticket.reference == reference)).first()
-            if ticket_id is None:
-                return
-            for one in ts:
-                remember_message(session=session, ticket_id=ticket_id, chat_id=chat_id, ts=one)
+
+@dataclass
+class QuestionPeek:
+    """Reads the question with live buttons in a user's DM on a transaction's connection (a
+    read the core runs in the event's transaction): `found` is its stored body, `done` says
+    the read ran."""
+
+    user_id: str
+    found: str | None = None
+    done: bool = False
+
+    def __call__(self, connection: Connection) -> None:
+        found = open_questions.peek_on(
+            connection, channel=CHANNEL, chat_id=self.user_id, user_key=self.user_id
+        )
+        self.found = None if found is None else found[1]
+        self.done = True
+
+
+def _keep_question(
+    connection: Connection, *, user_id: str, message_id: str, body: str, now: datetime
+) -> None:
+    open_questions.remember_on(
+        connection,
+        channel=CHANNEL,
+        chat_id=user_id,
+        user_key=user_id,
+        message_id=message_id,
+        body=body,
+        now=now,
+    )
+
+
+def _forget_question(connection: Connection, *, user_id: str) -> None:
+    open_questions.take_on(connection, channel=CHANNEL, chat_id=user_id, user_key=user_id)
+
+
+def _keep_messages(connection: Connection, *, reference: str, chat_id: str, ts: list[str]) -> None:
+    ticket_id = connection.execute(
+        select(col(Ticket.id)).where(col(Ticket.reference) == reference)
+    ).scalar_one_or_none()
+    if ticket_id is None or not ts:
+        return
+    connection.execute(
+        insert_ignoring(connection.dialect.name, MessageRef),
+        [
+            {
+                "ticket_id": ticket_id,
+                "channel": CHANNEL,
+                "chat_id": chat_id,
+                "purpose": f"{MESSAGE}{one}"[:20],
+                "message_id": one,
+            }
+            for one in ts
+        ],
+    )
 
 
 def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str) -> None:
@@ -106,35 +187,6 @@ def remember_message(*, session: Session, ticket_id: int, chat_id: str, ts: str)
     _save_ref(
         session=session, ticket_id=ticket_id, chat_id=chat_id, purpose=f"{MESSAGE}{ts}", ts=ts
     )
-
-
-def store_event(
-    *,
-    session: Session,
-    key: str,
-    payload: str,
-    chat_key: str,
-    seq: int,
-    now: datetime,
-    claim: tuple[str, datetime] | None = None,
-) -> int | None:
-    """Record an inbound event in the inbox; None when it was already recorded (a retry)."""
-    values: dict[str, Any] = {}
-    if claim is not None:
-        values = {"claim_token": claim[0], "lease_until": claim[1], "attempts": 1}
-    statement = insert_ignoring(
-        session.get_bind().dialect.name,
-        InboundUpdate,
-        channel=CHANNEL,
-        external_key=key[:120],
-        payload=payload,
-        received_at=now,
-        chat_key=chat_key[:160],
-        seq=seq,
-        **values,
-    ).returning(col(InboundUpdate.id))
-    found = session.execute(statement).first()
-    return None if found is None else int(found[0])
 
 
 def thread_root(*, session: Session, ticket_id: int, chat_id: str) -> str | None:

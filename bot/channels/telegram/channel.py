@@ -53,6 +53,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.files import attachments_of, upload_file
@@ -61,6 +62,7 @@ from bot.channels.telegram.store import CHANNEL, TelegramStore, is_truncated
 from bot.settings import Settings
 from handlers.core import Core, clean_event
 from handlers.model import (
+    Along,
     Attachment,
     InboundEvent,
     Outcome,
@@ -87,6 +89,7 @@ GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
 EARLY_ANSWERS_KEPT = 10_000  # ids of clicks answered at intake, remembered for their handling
+PARSED_KEPT = 1_000  # updates stored by this webhook kept parsed until handled
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 T = TypeVar("T")
@@ -206,6 +209,10 @@ class TelegramChannel:
         # Clicks answered as soon as they were stored (their handling does not answer again).
         self._answered: set[str] = set()
         self._early: set[asyncio.Task[None]] = set()
+        # Updates arriving together are stored in one transaction.
+        self._storing = GroupCommit(store.store_updates)
+        # Updates this process stored, as parsed then: handling them does not parse again.
+        self._parsed = ParsedUpdates()
         application.add_handler(TypeHandler(Update, self.handle))
         application.add_error_handler(self._on_error)
 
@@ -329,18 +336,18 @@ class TelegramChannel:
         except (TypeError, KeyError, ValueError) as exc:
             raise MalformedUpdateError("not a Telegram update") from exc
         payload = body.decode("utf-8", errors="replace")
-        return await self._keep(update, payload)
+        fresh = await self._keep(update, payload)
+        if fresh:
+            self._parsed.keep(update.update_id, update)
+        return fresh
 
     async def _keep(self, update: Update, payload: str) -> bool:
-        """Store an update under its chat and ring the drainer; False for a redelivery."""
-        key = chat_key(update)
-
-        def run() -> bool:
-            return self.store.store_update(
-                update_id=update.update_id, payload=payload, now=self.clock(), chat_key=key
-            )
-
-        fresh = await anyio.to_thread.run_sync(run)
+        """Store an update under its chat (with the others arriving at once) and ring the
+        drainer; False for a redelivery."""
+        row = self.store.inbound(
+            update_id=update.update_id, payload=payload, now=self.clock(), chat_key=chat_key(update)
+        )
+        fresh = await self._storing(row)
         if fresh:
             hub.ring()
             self._answer_early(update)
@@ -383,7 +390,7 @@ class TelegramChannel:
             log.warning("Telegram update %s was stored truncated: parked", row.key)
             await anyio.to_thread.run_sync(seal.give_up, "stored truncated (too large)")
             return
-        update = Update.de_json(json.loads(row.payload), self.bot)
+        update = self._parsed.take(row.key) or Update.de_json(json.loads(row.payload), self.bot)
         _seal.set(seal)
         _stored.set(row.reply if row.handled else None)
         try:
@@ -432,15 +439,30 @@ class TelegramChannel:
         )
         return clean_event(event, default_locale=self.settings.default_locale)
 
-    async def _process(self, event: InboundEvent, update_id: int) -> Outcome:
-        """The core's answer, computed in a worker thread (its transaction ends there); the
-        stored one when the update was handled already."""
+    async def _process(
+        self, event: InboundEvent, update_id: int, *, along: Along | None = None
+    ) -> Outcome:
+        """The core's answer, computed in a worker thread (its transaction ends there, with
+        the `along` write); the stored one when the update was handled already."""
         stored = _stored.get()
         if stored is not None:
             return stored
         seal = _seal.get()
         # The text goes first; `_reply` draws the charts after it, in a worker thread.
-        return await anyio.to_thread.run_sync(lambda: self.core(event, seal, draw=False))
+        return await anyio.to_thread.run_sync(
+            lambda: self.core(event, seal, draw=False, along=along)
+        )
+
+    async def _process_taking(
+        self, event: InboundEvent, update_id: int, *, user_id: int, keep: int | None
+    ) -> tuple[Outcome, tuple[int, int] | None]:
+        """The core's answer, the user's open question in the chat (not `keep`) forgotten in
+        the same transaction; with that question (chat, message), whose buttons are stale.
+        (An update handled before a stop had its question taken then.)"""
+        chat_id = int(event.chat_id)
+        take = self.store.open_question_take(chat_id=chat_id, user_id=user_id, keep=keep)
+        outcome = await self._process(event, update_id, along=take)
+        return outcome, None if take.found is None else (chat_id, take.found)
 
     async def _set_reachable(self, external_id: str, *, reachable: bool) -> None:
         changed = await anyio.to_thread.run_sync(
@@ -495,12 +517,10 @@ class TelegramChannel:
             reply_to=replied_bot_message(message, self.bot.id),
         )
         # A typed answer makes the buttons of the question it answers stale: they go while
-        # the core works.
-        stale = await self._take_open_question(message.chat.id, user.id, keep=None)
-        work = asyncio.ensure_future(self._process(event, update_id))
+        # the answer is sent.
+        outcome, stale = await self._process_taking(event, update_id, user_id=user.id, keep=None)
         closing = asyncio.ensure_future(self._strip(stale))
         try:
-            outcome = await work
             if group and outcome.cancelled:
                 await self._react(message)  # seen; the room hears nothing of it
             else:
@@ -574,21 +594,26 @@ class TelegramChannel:
         # is answered by the core (the choice is not theirs) and leaves the buttons.
         mine = not group or (message is not None and addresses(message, query.from_user.id))
         keep = message.message_id if message is not None else None
-        stale = await self._take_open_question(chat_id, query.from_user.id, keep=keep)
-        # Answering the click and closing questions do not depend on the core's answer: they
-        # run while the core works and while its answer is sent.
-        work = asyncio.ensure_future(self._process(event, update_id))
+        # Answering the click and closing its question do not depend on the core's answer:
+        # they run while the core works and while its answer is sent; an older question's
+        # stale buttons go once the core has taken it.
+        work = asyncio.ensure_future(
+            self._process_taking(event, update_id, user_id=query.from_user.id, keep=keep)
+        )
         answer = query.answer() if self._unanswered(query) else asyncio.sleep(0)
         closing = asyncio.gather(
             self._quietly(answer),
             self._quietly(self._close_question(message if mine else None, label)),
-            self._strip(stale),
         )
+        stripping: asyncio.Future[None] | None = None
         try:
-            outcome = await work
+            outcome, stale = await work
+            stripping = asyncio.ensure_future(self._strip(stale))
             await self._reply(chat_id, query.from_user, outcome, group, within=message)
         finally:
             await closing
+            if stripping is not None:
+                await stripping
 
     async def _close_question(self, message: Message | None, label: str | None) -> None:
         """Replace the question's keyboard by the option picked, so no stale button stays."""
@@ -649,7 +674,8 @@ class TelegramChannel:
             reply_to=reply_to.message_id if group and reply_to is not None else None,
             thread_id=topic_of(reply_to or within),
         )
-        for file in await anyio.to_thread.run_sync(outcome.drawn_files):
+        files = await anyio.to_thread.run_sync(outcome.drawn_files) if outcome.files else []
+        for file in files:
             await self._send_file(chat_id, file, thread_id=topic_of(reply_to or within))
         question = outcome.question
         if outcome.ticket is not None:
@@ -668,20 +694,29 @@ class TelegramChannel:
         ]
         if asked:
             message_id, now = asked[-1].message_id, self.clock()
-            await anyio.to_thread.run_sync(
-                lambda: self.store.remember_open_question(
+            await self._after_reply(
+                self.store.open_question_keeper(
                     chat_id=chat_id, user_id=user.id, message_id=message_id, now=now
                 )
             )
 
     async def _remember_answer(self, chat_id: int, reference: str, ids: list[int]) -> None:
-        def run() -> None:
-            self.store.remember_answer(reference=reference, chat_id=str(chat_id), message_ids=ids)
+        # the answers are sent; should this fail, only later relays of replies to them suffer
+        await self._after_reply(
+            self.store.answer_keeper(reference=reference, chat_id=str(chat_id), message_ids=ids)
+        )
 
+    async def _after_reply(self, write: Along) -> None:
+        """Run a bookkeeping write of the replies: in the transaction that marks the update
+        replied (an update from the inbox), else in a transaction of its own (best effort)."""
+        seal = _seal.get()
+        if seal is not None:
+            seal.after_reply(write)
+            return
         try:
-            await anyio.to_thread.run_sync(run)
-        except Exception:  # the answers are sent; only later relays of replies to them suffer
-            log.exception("Telegram answers about %s not remembered", reference)
+            await anyio.to_thread.run_sync(lambda: self.store.run(write))
+        except Exception:
+            log.exception("Telegram replies' bookkeeping not kept")
 
     async def _on_ticket_button(
         self,
@@ -883,6 +918,24 @@ class TelegramChannel:
             log.debug("Telegram call refused: %s", exc)
         except TelegramError as exc:
             log.warning("Telegram call failed: %s", exc)
+
+
+class ParsedUpdates:
+    """The updates stored by this webhook, parsed, until the drainer takes them (the oldest
+    are dropped beyond `PARSED_KEPT`: an update not found here is parsed from its row)."""
+
+    def __init__(self) -> None:
+        self._updates: dict[str, Update] = {}
+
+    def keep(self, update_id: int, update: Update) -> None:
+        """Keep a stored update's parsed form."""
+        if len(self._updates) >= PARSED_KEPT:
+            self._updates.pop(next(iter(self._updates)))
+        self._updates[str(update_id)] = update
+
+    def take(self, key: str) -> Update | None:
+        """The parsed update of an inbox row's key, forgotten now (None if not kept)."""
+        return self._updates.pop(key, None)
 
 
 def transient(error: TelegramError) -> bool:

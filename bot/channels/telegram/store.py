@@ -8,18 +8,22 @@ Telegram. The channel holds a `TelegramStore`; the outbox sender calls the funct
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlmodel import col
 
-from bot.db import open_questions
+from bot.db import inbound, open_questions
 from bot.db.dialect import insert_ignoring
-from bot.db.engine import urgent
-from bot.db.models import ChannelIdentity, InboundUpdate, MessageRef, Ticket
+from bot.db.inbound import Inbound
+from bot.db.models import ChannelIdentity, MessageRef, Ticket
 from bot.db.payloads import bounded_payload
 from bot.db.payloads import is_truncated as is_truncated  # the channel's check
+from handlers.model import Along
 
 log = logging.getLogger(__name__)
 
@@ -37,40 +41,69 @@ class TelegramStore:
         self.engine = engine
         self.payload_max_chars = payload_max_chars
 
-    def store_update(
+    def inbound(
         self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
-    ) -> bool:
-        """Record a raw update (bounded in size) in the inbox, under its chat (`chat_key`,
-        default: the update itself); False when this update_id was already stored."""
-        return store_update(
-            engine=self.engine,
-            update_id=update_id,
+    ) -> Inbound:
+        """The inbox row of a raw update (bounded in size), under its chat (`chat_key`,
+        default: the update itself)."""
+        return Inbound(
+            channel=CHANNEL,
+            key=str(update_id),
             payload=bounded_payload(
                 payload, max_chars=self.payload_max_chars, what="Telegram update"
             ),
             now=now,
             chat_key=chat_key if chat_key is not None else f"update:{update_id}",
+            seq=update_id,  # Telegram numbers a bot's updates in order
         )
+
+    def store_updates(self, updates: Sequence[Inbound]) -> list[bool | Exception]:
+        """Record raw updates in the inbox in one transaction; for each, False when its
+        update_id was already stored (or what storing it alone raised)."""
+        stored = inbound.store_together(engine=self.engine, events=updates)
+        return [found if isinstance(found, Exception) else found is not None for found in stored]
+
+    def store_update(
+        self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
+    ) -> bool:
+        """Record one raw update (see `inbound`); False when it was already stored."""
+        update = self.inbound(update_id=update_id, payload=payload, now=now, chat_key=chat_key)
+        (fresh,) = self.store_updates([update])
+        if isinstance(fresh, Exception):
+            raise fresh
+        return fresh
 
     def take_open_question(self, *, chat_id: int, user_id: int, keep: int | None) -> int | None:
         """The message of the last question with buttons asked to this user in this chat
         (not `keep`), forgotten now."""
-        return take_open_question(
-            engine=self.engine, chat_id=str(chat_id), user_key=str(user_id), keep=keep
+        with self.engine.begin() as connection:
+            return OpenQuestionTake(chat_id=chat_id, user_id=user_id, keep=keep).on(connection)
+
+    def open_question_take(
+        self, *, chat_id: int, user_id: int, keep: int | None
+    ) -> OpenQuestionTake:
+        """`take_open_question` as a write for the event's transaction (`found` after it)."""
+        return OpenQuestionTake(chat_id=chat_id, user_id=user_id, keep=keep)
+
+    def open_question_keeper(
+        self, *, chat_id: int, user_id: int, message_id: int, now: datetime
+    ) -> Along:
+        """The message carrying this user's live buttons in this chat from now on, as a write
+        for the transaction marking the reply sent."""
+        return functools.partial(
+            keep_open_question, chat_id=chat_id, user_id=user_id, message_id=message_id, now=now
         )
 
-    def remember_open_question(
-        self, *, chat_id: int, user_id: int, message_id: int, now: datetime
-    ) -> None:
-        """The message carrying this user's live buttons in this chat, from now on."""
-        remember_open_question(
-            engine=self.engine,
-            chat_id=str(chat_id),
-            user_key=str(user_id),
-            message_id=str(message_id),
-            body="",
-            now=now,
+    def answer_keeper(self, *, reference: str, chat_id: str, message_ids: list[int]) -> Along:
+        """`keep_answer` as a write for the transaction marking the reply sent."""
+        return functools.partial(
+            keep_answer, reference=reference, chat_id=chat_id, message_ids=message_ids
         )
+
+    def run(self, write: Along) -> None:
+        """Run one of these writes in a transaction of its own."""
+        with self.engine.begin() as connection:
+            write(connection)
 
     def set_reachable(self, *, external_id: str, reachable: bool) -> int:
         """Mark a Telegram account (un)reachable; rows changed."""
@@ -80,52 +113,41 @@ class TelegramStore:
         """The reference of the ticket a bot message in a chat is about."""
         return ticket_of_message(engine=self.engine, chat_id=chat_id, message_id=message_id)
 
-    def remember_answer(self, *, reference: str, chat_id: str, message_ids: list[int]) -> None:
-        """Remember the bot's answers about a ticket in a chat (replies to them reach it)."""
-        remember_answer(
-            engine=self.engine, reference=reference, chat_id=chat_id, message_ids=message_ids
+
+@dataclass
+class OpenQuestionTake:
+    """Forgets a user's open question in a chat on a transaction's connection (a write the
+    core runs in the event's transaction); `found` is its message, unless it is `keep`."""
+
+    chat_id: int
+    user_id: int
+    keep: int | None
+    found: int | None = None
+
+    def __call__(self, connection: Connection) -> None:
+        self.found = self.on(connection)
+
+    def on(self, connection: Connection) -> int | None:
+        """Take the question in `connection`'s transaction; its message id (not `keep`)."""
+        found = open_questions.take_on(
+            connection, channel=CHANNEL, chat_id=str(self.chat_id), user_key=str(self.user_id)
         )
+        if found is None or (self.keep is not None and found[0] == str(self.keep)):
+            return None
+        return int(found[0])
 
 
-def store_update(
-    *, engine: Engine, update_id: int, payload: str, now: datetime, chat_key: str
-) -> bool:
-    """Record a raw update in the inbox; False when this update_id was already stored."""
-    statement = insert_ignoring(
-        engine.dialect.name,
-        InboundUpdate,
-        channel=CHANNEL,
-        external_key=str(update_id),
-        payload=payload,
-        received_at=now,
-        chat_key=chat_key[:160],
-        seq=update_id,  # Telegram numbers a bot's updates in order
-    ).returning(col(InboundUpdate.id))
-    with urgent(engine).begin() as connection:
-        return connection.execute(statement).first() is not None
-
-
-def take_open_question(
-    *, engine: Engine, chat_id: str, user_key: str, keep: int | None
-) -> int | None:
-    """Forget the open question of a user in a chat; its message id unless it is `keep`."""
-    found = open_questions.take(engine=engine, channel=CHANNEL, chat_id=chat_id, user_key=user_key)
-    if found is None or (keep is not None and found[0] == str(keep)):
-        return None
-    return int(found[0])
-
-
-def remember_open_question(
-    *, engine: Engine, chat_id: str, user_key: str, message_id: str, body: str, now: datetime
+def keep_open_question(
+    connection: Connection, *, chat_id: int, user_id: int, message_id: int, now: datetime
 ) -> None:
     """Store (or replace) the message carrying a user's live buttons in a chat."""
-    open_questions.remember(
-        engine=engine,
+    open_questions.remember_on(
+        connection,
         channel=CHANNEL,
-        chat_id=chat_id,
-        user_key=user_key,
-        message_id=message_id,
-        body=body,
+        chat_id=str(chat_id),
+        user_key=str(user_id),
+        message_id=str(message_id),
+        body="",
         now=now,
     )
 
@@ -208,18 +230,29 @@ def remember_message(*, engine: Engine, ticket_id: int, chat_id: str, message_id
         )
 
 
-def remember_answer(
-    *, engine: Engine, reference: str, chat_id: str, message_ids: list[int]
+def keep_answer(
+    connection: Connection, *, reference: str, chat_id: str, message_ids: list[int]
 ) -> None:
-    """Remember the bot's answers about a ticket (a card, an action's summary) in a group."""
-    with engine.begin() as connection:
-        ticket_id = connection.execute(
-            select(col(Ticket.id)).where(col(Ticket.reference) == reference)
-        ).scalar_one_or_none()
+    """Remember the bot's answers about a ticket (a card, an action's summary) in a chat:
+    a reply to one of them reaches the ticket."""
+    ticket_id = connection.execute(
+        select(col(Ticket.id)).where(col(Ticket.reference) == reference)
+    ).scalar_one_or_none()
     if ticket_id is None:
         return
-    for message_id in message_ids:
-        remember_message(engine=engine, ticket_id=ticket_id, chat_id=chat_id, message_id=message_id)
+    connection.execute(
+        insert_ignoring(connection.dialect.name, MessageRef),
+        [
+            {
+                "ticket_id": ticket_id,
+                "channel": CHANNEL,
+                "chat_id": chat_id,
+                "purpose": f"{MESSAGE}{message_id}"[:20],
+                "message_id": str(message_id),
+            }
+            for message_id in message_ids
+        ],
+    )
 
 
 def ticket_of_message(*, engine: Engine, chat_id: str, message_id: int) -> str | None:
