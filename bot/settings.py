@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     inbox_concurrency: int = Field(
         default=8, ge=1, description="Chats whose events one process handles at the same time."
     )
+    core_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Events the core works on at once in one process (it holds the GIL: "
+        "more at once only delay the acknowledgements and replies of the others).",
+    )
     inbox_lease_seconds: float = Field(
         default=10.0,
         gt=0,

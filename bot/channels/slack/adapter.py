@@ -54,6 +54,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.channels.core_threads import run_core
 from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.slack.blocks import (
@@ -901,7 +902,10 @@ class SlackAdapter:
             return stored
         seal = _seal.get()
         # The text goes first; `_post_dm` draws the charts after it, in a worker thread.
-        return await asyncio.to_thread(self.core, event, seal, draw=False, along=along)
+        return await run_core(
+            lambda: self.core(event, seal, draw=False, along=along),
+            threads=self.settings.core_threads,
+        )
 
     # ------------------------------------------------------------------ views
 

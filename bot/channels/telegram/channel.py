@@ -53,6 +53,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.core_threads import run_core
 from bot.channels.group_commit import GroupCommit
 from bot.channels.inbox import InboxRow, SendLater, hub
 from bot.channels.telegram import commands, render
@@ -449,8 +450,9 @@ class TelegramChannel:
             return stored
         seal = _seal.get()
         # The text goes first; `_reply` draws the charts after it, in a worker thread.
-        return await anyio.to_thread.run_sync(
-            lambda: self.core(event, seal, draw=False, along=along)
+        return await run_core(
+            lambda: self.core(event, seal, draw=False, along=along),
+            threads=self.settings.core_threads,
         )
 
     async def _process_taking(
