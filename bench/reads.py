@@ -15,12 +15,18 @@ and `/sla` follow as a second message, drawn once the text is sent (`Outcome.dra
 their drawing time is printed beside, without a goal (it does not depend on the number of
 tickets, and no text waits for it).
 
-Run: ``python bench/reads.py [--sizes 100,10000,100000] [--samples N] [--postgres]``.
+``--freeze-gc`` moves the objects alive after the warm-up out of the garbage collector's
+reach (`gc.freeze`, as a serve process may after its start-up): a full collection of the
+start-up heap (about 230,000 objects: the platforms' SDKs, SQLAlchemy, holidays) otherwise
+pauses whichever read it lands in for 100-250 ms on this machine.
+
+Run: ``python bench/reads.py [--sizes 100,10000,100000] [--samples N] [--postgres] [--freeze-gc]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -96,7 +102,7 @@ CHARTS = " (chart, after the text)"
 
 
 def measure(
-    engine: Engine, size: int, samples: int, give_up: float
+    engine: Engine, size: int, samples: int, give_up: float, freeze: bool = False
 ) -> tuple[dict[str, list[float]], Writer]:
     """Seed `size` open tickets, then time each read `samples` times under writes."""
     with transaction(engine) as session:
@@ -110,6 +116,9 @@ def measure(
     for handle, text in READS:  # first contact and warm caches, not measured
         if f"{handle.removeprefix('demo-')} {text}" not in TOO_SLOW:
             core(_event(handle, text))
+    if freeze:
+        gc.collect()
+        gc.freeze()
     writer = Writer(core)
     writer.start()
     timings: dict[str, list[float]] = {}
@@ -136,10 +145,14 @@ def measure(
     finally:
         writer.stop.set()
         writer.join()
+        if freeze:
+            gc.unfreeze()
     return timings, writer
 
 
-def _postgres(size: int, samples: int, give_up: float) -> tuple[dict[str, list[float]], Writer]:
+def _postgres(
+    size: int, samples: int, give_up: float, freeze: bool
+) -> tuple[dict[str, list[float]], Writer]:
     from tests.worker.pg import start_postgres
 
     try:
@@ -150,7 +163,7 @@ def _postgres(size: int, samples: int, give_up: float) -> tuple[dict[str, list[f
         url = server.new_database()
         engine = make_engine(url)
         try:
-            return measure(engine, size, samples, give_up)
+            return measure(engine, size, samples, give_up, freeze)
         finally:
             engine.dispose()
     finally:
@@ -163,6 +176,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--give-up", type=float, default=3.0, help="seconds; then one sample")
     parser.add_argument("--postgres", action="store_true", help="also the largest size on PG")
+    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after warm-up")
     args = parser.parse_args()
     builtin.install()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -174,7 +188,7 @@ def main() -> int:
             upgrade(url=url)
             engine = make_engine(url)
             started = time.perf_counter()
-            timings, writer = measure(engine, size, args.samples, args.give_up)
+            timings, writer = measure(engine, size, args.samples, args.give_up, args.freeze_gc)
             engine.dispose()
         name = f"SQLite {size:,}"
         results[name] = timings
@@ -186,7 +200,7 @@ def main() -> int:
         )
     if args.postgres:
         try:
-            timings, writer = _postgres(sizes[-1], args.samples, args.give_up)
+            timings, writer = _postgres(sizes[-1], args.samples, args.give_up, args.freeze_gc)
         except RuntimeError as exc:
             print(exc)
         else:

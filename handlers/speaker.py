@@ -47,7 +47,7 @@ def identify(
     )
     if found is None:
         return None
-    identity, user, tenant = found
+    identity, user, tenant, providers = found
     if (
         remember_locale
         and normalize_language(event.platform_locale)
@@ -62,7 +62,7 @@ def identify(
         default=settings.default_locale,
         platform_locale=event.platform_locale,
     )
-    actor = actor_for(session=session, user=user)
+    actor = actor_for(session=session, user=user, providers=providers)
     return Speaker(identity=identity, user=user, tenant=tenant, actor=actor, t=translator(lang))
 
 

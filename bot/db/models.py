@@ -161,8 +161,9 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
         Index("ix_tickets_status_logged_at", "status", "logged_at"),
-        Index("ix_tickets_queue_due_logged_at", "queue_due", "logged_at"),
-        Index("ix_tickets_owner_id_queue_due", "owner_id", "queue_due", "logged_at"),
+        # The queue's order to the last key (the id): a page reads only its LIMIT of rows.
+        Index("ix_tickets_queue_due_logged_at_id", "queue_due", "logged_at", "id"),
+        Index("ix_tickets_owner_id_queue_due_id", "owner_id", "queue_due", "logged_at", "id"),
         Index("ix_tickets_tenant_id_logged_at", "tenant_id", "logged_at"),
         Index("ix_tickets_requester_id_logged_at", "requester_id", "logged_at"),
         Index("ix_tickets_contract_logged", "contract_id", "logged_at"),

@@ -39,11 +39,13 @@ class Actor:
         )
 
 
-def actor_for(*, session: Session, user: User) -> Actor:
-    """The actor for a user, with the providers they serve."""
+def actor_for(*, session: Session, user: User, providers: frozenset[str] | None = None) -> Actor:
+    """The actor for a user, with the providers they serve (`providers` when already read)."""
     if user.role is Role.REQUESTER:
         return Actor(user=user)  # requesters serve no provider: skip the lookup
-    return Actor(user=user, providers=frozenset(provider_codes(session=session, user=user)))
+    if providers is None:
+        providers = frozenset(provider_codes(session=session, user=user))
+    return Actor(user=user, providers=providers)
 
 
 def ticket_visibility(

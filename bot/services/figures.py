@@ -2,7 +2,7 @@
 
 Every function takes a `Scope` (what the reader may see: an actor's visibility, optionally
 narrowed to a tenant or a provider) and answers with a fixed number of statements, however
-many tickets there are: `sla_figures`, `monthly_compliance` and `backlog` at most 3 each
+many tickets there are: `backlog` 1, `monthly_compliance` at most 2, `sla_figures` at most 4
 (ticket counts come from the per-day tallies, `bot.services.tallies`), `credit_figures` 3,
 `satisfaction` at most 2. Figures are never merged across contracts.
 

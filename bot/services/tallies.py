@@ -7,21 +7,21 @@ writer waits on a shared counter row), which `fold` adds up and reads count mean
 
 * whole days come from the tallies (a few rows per day, however many tickets);
 * a day that an instant cuts in two is counted on its larger side from the tallies, and the
-  tickets of its smaller side (at most twelve hours of them) are moved by one indexed query;
-* stored outcomes become the outcomes at `now` by one more query over the only tickets whose
-  answer differs: targets still open past their risk instant or their due instant (the
-  dispatcher records breaches as they happen, so these are few).
+  tickets of its smaller side (at most twelve hours of them) are moved, counted from ranges of
+  a covering index;
+* stored outcomes become the outcomes at `now`, counted over the only tickets whose answer
+  differs: targets still open past their risk instant or their due instant (the dispatcher
+  records breaches as they happen, so these are few).
 
-Three statements whatever the number of tickets (a fourth names contracts met only in the edges
-of an `inside` count); each reads a range of a covering index, and the Python work is per
-returned group.
+The three parts are one statement (one round trip) whatever the number of tickets (a second
+names contracts met only in the edges of an `inside` count); each part reads ranges of a
+covering index, and the Python work is per returned group.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,6 +37,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     or_,
     text,
     true,
@@ -54,6 +55,7 @@ from bot.db.models import (
     TicketTally,
     TicketTallyDelta,
 )
+from bot.services import shapes
 
 TARGETS = ("response", "resolution")
 HALF_DAY = timedelta(hours=12)
@@ -115,11 +117,12 @@ def ref_select(*extra: Any) -> Any:
     )
 
 
-def effective_outcome(target: str, now: datetime | ColumnElement[Any]) -> Any:
+def effective_outcome(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
     """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
-    '' without a target (never NULL: a negated condition over it must stay true or false)."""
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
+    '' without a target (never NULL: a negated condition over it must stay true or false).
+    `source` holds the ticket's columns (the table, or a subquery's `c`)."""
+    outcome = getattr(source, f"{target}_outcome")
+    due = getattr(source, f"{target}_due")
     return case(
         (
             and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
@@ -129,11 +132,11 @@ def effective_outcome(target: str, now: datetime | ColumnElement[Any]) -> Any:
     )
 
 
-def at_risk(target: str, now: datetime | ColumnElement[Any]) -> Any:
+def at_risk(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
     """Whether a target is at risk at `now`, as SQL: open, past its risk instant, not late."""
-    outcome = getattr(Ticket, f"{target}_outcome")
-    due = getattr(Ticket, f"{target}_due")
-    risk = getattr(Ticket, f"{target}_risk_at")
+    outcome = getattr(source, f"{target}_outcome")
+    due = getattr(source, f"{target}_due")
+    risk = getattr(source, f"{target}_risk_at")
     return and_(
         col(outcome) == TargetOutcome.OPEN.value,
         col(risk).is_not(None),
@@ -271,40 +274,9 @@ def _status(value: Any) -> TicketStatus:
     return value if isinstance(value, TicketStatus) else TicketStatus[str(value)]
 
 
-#: Statements of `counts` built once per shape, with the instants as bound parameters: a
-#: call binds and runs them (building a statement costs more than running it at volume).
-_BUILT: OrderedDict[Hashable, Any] = OrderedDict()
-_BUILT_MAX = 256
-_BUILT_LOCK = threading.Lock()
-
-
-def _built(key: Hashable, build: Callable[[], Any]) -> Any:
-    """The statement of `key`, built by `build` the first time (least recently used out)."""
-    with _BUILT_LOCK:
-        found = _BUILT.get(key)
-        if found is not None:
-            _BUILT.move_to_end(key)
-            return found
-    statement = build()
-    with _BUILT_LOCK:
-        _BUILT[key] = statement
-        while len(_BUILT) > _BUILT_MAX:
-            _BUILT.popitem(last=False)
-    return statement
-
-
-def _hashable(value: Any) -> Hashable:
-    if isinstance(value, list | tuple | set | frozenset):
-        return tuple(_hashable(v) for v in value)
-    return value if isinstance(value, Hashable) else repr(value)
-
-
-def _shape(condition: ColumnElement[bool]) -> Hashable:
-    """A condition's structure and bound values: equal shapes compile to the same SQL."""
-    key = condition._generate_cache_key()  # noqa: SLF001 - SQLAlchemy's own cache key
-    if key is None:  # not cacheable: its text, values inlined
-        return str(condition.compile(compile_kwargs={"literal_binds": True}))
-    return (key.key, tuple(_hashable(p.effective_value) for p in key.bindparams))
+#: Statements of `counts` built once per shape, with the instants as bound parameters.
+_BUILT = shapes.BUILT
+_built, _shape = shapes.built, shapes.shape
 
 
 def _cut(i: int) -> Any:
@@ -348,16 +320,25 @@ def _tallied_statement(
 
 
 def _ticket_parts(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None
-) -> tuple[list[Any], Any, Any, tuple[Any, Any]]:
-    """The tickets' scope, the contract column, the slice of the logging instant, and the
-    stored outcomes, as the tickets' statements use them."""
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, as_text: bool
+) -> tuple[list[Any], Any, Any, Any, tuple[Any, Any]]:
+    """The tickets' scope and statuses, the contract column, the slice of the logging instant,
+    the status as text and the stored outcomes, as the tickets' statements use them.
+
+    PostgreSQL compares the status as the column is (its planner then estimates the rows
+    kept, and counts them by hashing, not by sorting); SQLite as text (its planner would
+    otherwise read the status's own index and the table's rows, not a covering index).
+    """
     # `+ 0`: the scope must not lead planners to the contract's index (every ticket of it).
     ticket_where: list[Any] = [
         scope.where(contract_id=col(Ticket.contract_id) + 0, tenant_id=col(Ticket.tenant_id) + 0)
     ]
-    if statuses is not None:
-        ticket_where.append(col(Ticket.status).in_(list(statuses)))
+    status = col(Ticket.status)
+    as_string = cast(status, String)
+    if status_names is not None and as_text:
+        ticket_where.append(as_string.in_(status_names))
+    elif status_names is not None:
+        ticket_where.append(status.in_([TicketStatus[name] for name in status_names]))
     logged = col(Ticket.logged_at)
     slice_of = case(*((logged >= _cut(n_cuts - 1 - i), n_cuts - i) for i in range(n_cuts)), else_=0)
     stored = (
@@ -365,48 +346,49 @@ def _ticket_parts(
         func.coalesce(col(Ticket.resolution_outcome), "").label("resolution"),
     )
     # Grouped by the contract's id alone: the statements read no contract row per ticket
-    # (its reference comes with the tallies' statement).
-    return ticket_where, col(Ticket.contract_id), slice_of, stored
+    # (its reference comes with the tallies' part).
+    return ticket_where, col(Ticket.contract_id), slice_of, as_string, stored
 
 
 def _edges_statement(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, n_edges: int
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, n_edges: int, as_text: bool
 ) -> Any:
     """2. The tickets logged in the edges of cut days, per group and edge."""
-    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
+    ticket_where, contract, slice_of, status, stored = _ticket_parts(
+        scope, n_cuts, status_names, as_text
+    )
     logged = col(Ticket.logged_at)
-    # The status is compared as text so that planners read the logging instant's covering
-    # index only.
-    edge_where = ticket_where[:1]
-    if statuses is not None:
-        edge_where.append(cast(col(Ticket.status), String).in_([s.name for s in statuses]))
     # One grouped SELECT per edge (disjoint ranges), joined by UNION ALL: each reads one
-    # range of the logging index alone (index-only on PostgreSQL, where an OR of ranges
-    # becomes a bitmap scan of the table's rows).
+    # range of the logging instant's covering index (an OR of ranges becomes a bitmap scan
+    # of the table's rows on PostgreSQL).
     branches = [
         sql_select(
             contract.label("contract_id"),
             literal(i, Integer).label("edge"),
             slice_of.label("bucket"),
             col(Ticket.priority).label("priority"),
-            col(Ticket.status).label("status"),
+            status.label("status"),
             *stored,
             func.count().label("n"),
         )
         .where(
-            logged >= bindparam(f"edge_start_{i}"), logged < bindparam(f"edge_end_{i}"), *edge_where
+            logged >= bindparam(f"edge_start_{i}"),
+            logged < bindparam(f"edge_end_{i}"),
+            *ticket_where,
         )
-        .group_by(contract, slice_of, col(Ticket.priority), col(Ticket.status), *stored)
+        .group_by(contract, slice_of, col(Ticket.priority), status, *stored)
         for i in range(n_edges)
     ]
     return branches[0] if len(branches) == 1 else union_all(*branches)
 
 
 def _late_statement(
-    scope: Scoped, n_cuts: int, statuses: tuple[TicketStatus, ...] | None, inside: bool
+    scope: Scoped, n_cuts: int, status_names: tuple[str, ...] | None, inside: bool, as_text: bool
 ) -> Any:
     """3. The tickets whose stored outcome or risk is out of date at `now`, per group."""
-    ticket_where, contract, slice_of, stored = _ticket_parts(scope, n_cuts, statuses)
+    ticket_where, contract, slice_of, status, stored = _ticket_parts(
+        scope, n_cuts, status_names, as_text
+    )
     now: ColumnElement[Any] = bindparam("now")
     changing = list(ticket_where)
     if inside and n_cuts:
@@ -422,7 +404,7 @@ def _late_statement(
                 contract.label("contract_id"),
                 slice_of.label("bucket"),
                 col(Ticket.priority).label("priority"),
-                col(Ticket.status).label("status"),
+                status.label("status"),
                 *stored,
                 effective[0].label("response_now"),
                 effective[1].label("resolution_now"),
@@ -431,18 +413,61 @@ def _late_statement(
                 func.count().label("n"),
             )
             .where(differs, *changing)
-            .group_by(
-                contract,
-                slice_of,
-                col(Ticket.priority),
-                col(Ticket.status),
-                *stored,
-                *effective,
-                *risks,
-            )
+            .group_by(contract, slice_of, col(Ticket.priority), status, *stored, *effective, *risks)
             for differs in _differs_at(now)
         )
     )
+
+
+TALLIED, EDGES, LATE = 0, 1, 2
+#: The columns of `counts`' one statement: each part fills its own, the others are NULL.
+COUNTS_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("contract_id", Integer),
+    ("tenant_id", Integer),
+    ("tenant_name", String),
+    ("pack_id", String),
+    ("label", String),
+    ("edge", Integer),
+    ("bucket", Integer),
+    ("priority", String),
+    ("status", String),
+    ("response", String),
+    ("resolution", String),
+    ("response_now", String),
+    ("resolution_now", String),
+    ("response_risk", Integer),
+    ("resolution_risk", Integer),
+    ("n", Integer),
+)
+
+
+def _counts_statement(
+    scope: Scoped,
+    n_cuts: int,
+    status_names: tuple[str, ...] | None,
+    inside: bool,
+    n_edges: int,
+    as_text: bool,
+) -> Any:
+    """The three parts of `counts` (tallies, edges, late targets) as one statement, a row's
+    `kind` saying its part: one round trip to the database."""
+    parts = [(TALLIED, _tallied_statement(scope, n_cuts, status_names, inside))]
+    if n_edges:
+        parts.append((EDGES, _edges_statement(scope, n_cuts, status_names, n_edges, as_text)))
+    parts.append((LATE, _late_statement(scope, n_cuts, status_names, inside, as_text)))
+    selects = []
+    for kind, part in parts:
+        rows = part.subquery(f"part_{kind}")
+        selects.append(
+            sql_select(
+                literal(kind, Integer).label("kind"),
+                *(
+                    rows.c[name].label(name) if name in rows.c else cast(null(), type_).label(name)
+                    for name, type_ in COUNTS_COLUMNS
+                ),
+            )
+        )
+    return union_all(*selects)
 
 
 def counts(
@@ -464,8 +489,7 @@ def counts(
     refs: dict[int, ContractRef] = {}
     firsts = [_first_day(cut) for cut in cuts]
     n_cuts = len(cuts)
-    kept_statuses = None if statuses is None else tuple(sorted(statuses, key=lambda s: s.name))
-    status_names = None if kept_statuses is None else tuple(s.name for s in kept_statuses)
+    status_names = None if statuses is None else tuple(sorted(s.name for s in statuses))
     # Built once per shape: the scope (its structure and values), the number of cuts, ...
     shape = (
         _shape(scope.where(contract_id=col(Ticket.contract_id), tenant_id=col(Ticket.tenant_id))),
@@ -480,61 +504,36 @@ def counts(
     def day_bucket(day: date) -> int:
         return sum(1 for first in firsts if day >= first)
 
-    tallied = _built(
-        ("tallied", *shape), lambda: _tallied_statement(scope, n_cuts, status_names, inside)
-    )
-    for row in session.execute(tallied, values):
-        refs.setdefault(row.contract_id, ref_of(row))
-        key = Group(
-            int(row.bucket),
-            row.contract_id,
-            row.priority,
-            _status(row.status),
-            row.response,
-            row.resolution,
-        )
-        groups[key] += int(row.n or 0)
-
-    # 2. The edges of cut days: from the slice of their day's tally to their own.
     edges = _edges(cuts)
-    if edges:
-        moved = _built(
-            ("edges", *shape, len(edges)),
-            lambda: _edges_statement(scope, n_cuts, kept_statuses, len(edges)),
-        )
-        bounds = dict(values)
-        for i, (start, end, _) in enumerate(edges):
-            bounds[f"edge_start_{i}"], bounds[f"edge_end_{i}"] = start, end
-        for row in session.execute(moved, bounds):
-            status = _status(row.status)
-            source = Group(
-                day_bucket(edges[row.edge][2]),
-                row.contract_id,
-                row.priority,
-                status,
-                row.response,
-                row.resolution,
-            )
-            target = Group(
-                int(row.bucket), row.contract_id, row.priority, status, row.response, row.resolution
-            )
-            groups[source] -= int(row.n)
-            groups[target] += int(row.n)
-
-    # 3. Outcomes at `now`: the tickets whose stored outcome or risk is out of date.
-    late = _built(("late", *shape), lambda: _late_statement(scope, n_cuts, kept_statuses, inside))
-    for row in session.execute(late, values):
-        status = _status(row.status)
+    as_text = session.get_bind().dialect.name == "sqlite"
+    statement = _built(
+        ("counts", *shape, len(edges), as_text),
+        lambda: _counts_statement(scope, n_cuts, status_names, inside, len(edges), as_text),
+    )
+    for i, (start, end, _) in enumerate(edges):
+        values[f"edge_start_{i}"], values[f"edge_end_{i}"] = start, end
+    for row in session.execute(statement, values):
+        status, n = _status(row.status), int(row.n or 0)
         common = (int(row.bucket), row.contract_id, row.priority, status)
-        groups[Group(*common, row.response, row.resolution)] -= int(row.n)
-        now_group = Group(
-            *common,
-            row.response_now,
-            row.resolution_now,
-            bool(row.response_risk),
-            bool(row.resolution_risk),
-        )
-        groups[now_group] += int(row.n)
+        stored = Group(*common, row.response, row.resolution)
+        if row.kind == TALLIED:  # 1. whole days from the tallies
+            if row.contract_id not in refs:
+                refs[row.contract_id] = ref_of(row)
+            groups[stored] += n
+        elif row.kind == EDGES:  # 2. from the slice of their day's tally to their own
+            day = day_bucket(edges[row.edge][2])
+            groups[Group(day, *common[1:], row.response, row.resolution)] -= n
+            groups[stored] += n
+        else:  # 3. outcomes at `now`: the tickets whose stored outcome or risk is out of date
+            groups[stored] -= n
+            now_group = Group(
+                *common,
+                row.response_now,
+                row.resolution_now,
+                bool(row.response_risk),
+                bool(row.resolution_risk),
+            )
+            groups[now_group] += n
 
     last = len(cuts)
     kept = {

@@ -5,13 +5,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from bot.db.models import AgentProvider, ChannelIdentity, Invite, Role, Tenant, User
 from bot.i18n import normalize_language
 from bot.services.errors import InputError, InviteError
 
+#: Joins a user's provider codes in one column (a code is 2 to 5 capital letters).
+PROVIDER_SEPARATOR = "\n"
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 
 
@@ -25,15 +27,26 @@ def find_identity(*, session: Session, channel: str, external_id: str) -> Channe
 
 def find_speaker(
     *, session: Session, channel: str, external_id: str
-) -> tuple[ChannelIdentity, User, Tenant | None] | None:
-    """The identity for a channel account with its user and the user's tenant, in one query."""
+) -> tuple[ChannelIdentity, User, Tenant | None, frozenset[str]] | None:
+    """The identity for a channel account with its user, the user's tenant and the providers
+    the user serves, in one query."""
     found = session.exec(_SPEAKER, params={"channel": channel, "external_id": external_id}).first()
-    return None if found is None else (found[0], found[1], found[2])
+    if found is None:
+        return None
+    providers = frozenset(found[3].split(PROVIDER_SEPARATOR)) if found[3] else frozenset()
+    return found[0], found[1], found[2], providers
 
 
 # Every event looks its speaker up: the statement is built once, with bound parameters.
 _SPEAKER = (
-    select(ChannelIdentity, User, Tenant)
+    select(
+        ChannelIdentity,
+        User,
+        Tenant,
+        select(func.aggregate_strings(col(AgentProvider.provider_code), PROVIDER_SEPARATOR))
+        .where(col(AgentProvider.user_id) == col(User.id))
+        .scalar_subquery(),
+    )
     .join(User, col(User.id) == col(ChannelIdentity.user_id))
     .join(Tenant, col(Tenant.id) == col(User.tenant_id), isouter=True)
     .where(

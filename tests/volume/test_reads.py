@@ -22,7 +22,7 @@ from bot.db.models import (
     Ticket,
     TicketStatus,
 )
-from bot.services import demo_volume, users
+from bot.services import demo_volume, shapes, users
 from bot.settings import Settings
 from handlers.core import entry, reads_only
 from handlers.model import InboundEvent, RefusalReason
@@ -81,6 +81,30 @@ def test_queue_and_lists_run_as_many_statements_at_100_as_at_1000_open_tickets(
     assert large == small
 
 
+def test_a_list_or_the_status_reads_the_speaker_the_conversation_and_one_select(
+    seeded: Engine, settings: Settings, clock: Clock
+) -> None:
+    """The speaker comes with the providers they serve, a page with each ticket's contract,
+    customer and people (no statement per ticket, none per kind of row shown), `/status`'s
+    counts (tallies, edges of cut days, late targets) in one statement."""
+    _grow(seeded, 40, clock.now)
+    core = entry(engine=seeded, settings=settings)
+    asked = [
+        ("demo-agent", "/queue", "FROM tickets"),
+        ("demo-requester", "/tickets all", "FROM tickets"),
+        ("demo-manager", "/status", "FROM ticket_tallies"),
+    ]
+    for who, text, read in asked:
+        core(_event(who, text, clock.now))  # first contact: the conversation row is created
+        with counting(seeded) as seen:
+            outcome = core(_event(who, text, clock.now))
+        assert outcome.refusal is None, outcome.refusal
+        selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 3, (text, selects)
+        assert "agent_providers" in selects[0]
+        assert read in selects[2]
+
+
 def test_queue_pages_follow_the_stored_key_in_order(
     seeded: Engine, settings: Settings, clock: Clock
 ) -> None:
@@ -97,6 +121,30 @@ def test_queue_pages_follow_the_stored_key_in_order(
     body = getattr(text, "text", "")
     positions = [body.index(ticket.reference) for ticket in first if ticket is not None]
     assert positions == sorted(positions)
+
+
+def test_later_pages_bind_their_bounds_to_the_statement_built_for_the_first(
+    seeded: Engine, settings: Settings, clock: Clock
+) -> None:
+    """Each page shows the next tickets in the queue's order, and turning pages builds no
+    new statement (LIMIT and OFFSET are bound at each call)."""
+    _grow(seeded, 50, clock.now)
+    with Session(seeded) as session:
+        ordered = session.exec(
+            select(Ticket.reference)
+            .where(col(Ticket.queue_due).is_not(None))
+            .order_by(col(Ticket.queue_due), col(Ticket.logged_at), col(Ticket.id))
+        ).all()
+    core = entry(engine=seeded, settings=settings)
+    core(_event("demo-agent", "/queue", clock.now))
+    built = len(shapes.BUILT)
+    shown: list[str] = []
+    for page in (1, 2, 3):
+        reply = core(_event("demo-agent", f"/queue {page}", clock.now)).replies[0]
+        body = getattr(reply, "text", "")
+        shown += sorted((r for r in ordered if r in body), key=body.index)
+    assert shown == list(ordered[:45])
+    assert len(shapes.BUILT) == built
 
 
 def test_the_stored_queue_key_follows_the_ticket(seeded: Engine, clock: Clock) -> None:
