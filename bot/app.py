@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,10 +28,13 @@ def create_app(
     engine: Engine,
     channels: Channels | None = None,
     plugins: list[AppPlugin] | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The FastAPI app serving probes, the channels' routes, and whatever the plugins mount.
 
     The running channels are on ``app.state.channels`` (the worker takes its senders there).
+    With `freeze_heap` (a serve process), what start-up loaded is frozen once started: see
+    `freeze_start_up_heap`.
     """
     running = channels if channels is not None else Channels()
     lifespans: list[Callable[[], Any]] = [running.lifespan]
@@ -40,6 +44,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             for factory in lifespans:
                 await stack.enter_async_context(factory())
+            if freeze_heap:
+                freeze_start_up_heap()
             yield
 
     docs = settings.api_docs
@@ -77,3 +83,17 @@ def create_app(
         if factory is not None:
             lifespans.append(factory)
     return app
+
+
+def freeze_start_up_heap() -> None:
+    """Move what start-up loaded (modules, packs, catalogs, translations: some 230,000
+    objects) out of the garbage collector's reach.
+
+    A full collection walked them all and took 135–250 ms, during which no event of the
+    process moved: one landing in a burst of chats added that to every reply in flight. Frozen
+    (`gc.freeze`, once the process has started), they are never walked again; everything
+    allocated later is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    log.debug("start-up heap frozen: %d objects", gc.get_freeze_count())

@@ -95,7 +95,7 @@ def serve(
     except DatabaseNotReadyError as exc:
         raise fail(str(exc), code=1) from None
     try:
-        app = build_app(settings=settings, engine=engine)
+        app = build_app(settings=settings, engine=engine, freeze_heap=True)
     except UnsafeConfigurationError as exc:
         raise fail(str(exc), code=1) from None
     if workers > 1:

@@ -110,6 +110,42 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
+def test_serve_with_two_workers_on_one_port_handles_the_events(
+    postgres: PostgresServer, tmp_path: Path, pycache: Path
+) -> None:
+    # `serve --workers 2`: uvicorn builds the app in each process from the settings.
+    url = postgres.new_database()
+    reference = prepare(url)
+    platforms = Platforms()
+    server = Server(url, free_port(), platforms, tmp_path, args=["--workers", "2"], pycache=pycache)
+    engine = reader(url)
+    try:
+        server.start()
+        server.wait_ready()
+        traffic = Traffic.of(reference, lambda: [server.port], limit=5)
+        traffic.start()
+        traffic.join(limit=SETTLE_LIMIT)
+        acked = traffic.acked
+        wait_draining(
+            lambda: (
+                unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
+            ),
+            progress=lambda: handled(engine),
+            stall=STALL_LIMIT,
+            what="every acknowledged event handled",
+        )
+        done = effects(engine, reference)
+    finally:
+        server.stop()
+        platforms.stop()
+    assert len(acked) == 4 * 5
+    assert [marker for marker in acked if done[marker] != 1] == []
+    assert traffic.refused == {}
+    engine.dispose()
+
+
+@pytest.mark.slow
 @pytest.mark.serve_processes
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
