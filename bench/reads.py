@@ -15,12 +15,14 @@ and `/sla` follow as a second message, drawn once the text is sent (`Outcome.dra
 their drawing time is printed beside, without a goal (it does not depend on the number of
 tickets, and no text waits for it).
 
-``--freeze-gc`` moves the objects alive after the warm-up out of the garbage collector's
-reach (`gc.freeze`, as a serve process may after its start-up): a full collection of the
-start-up heap (about 230,000 objects: the platforms' SDKs, SQLAlchemy, holidays) otherwise
-pauses whichever read it lands in for 100-250 ms on this machine.
+After the warm-up the objects alive are moved out of the garbage collector's reach
+(`gc.freeze`), as a serve process does once started (`bot.app.freeze_start_up_heap`): a full
+collection of the start-up heap (about 230,000 objects: the platforms' SDKs, SQLAlchemy,
+holidays) otherwise pauses whichever read it lands in for 100-250 ms on this machine.
+``--no-freeze-gc`` measures without.
 
-Run: ``python bench/reads.py [--sizes 100,10000,100000] [--samples N] [--postgres] [--freeze-gc]``.
+Run: ``python bench/reads.py [--sizes 100,10000,100000] [--samples N] [--postgres]
+[--no-freeze-gc]``.
 """
 
 from __future__ import annotations
@@ -176,7 +178,12 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--give-up", type=float, default=3.0, help="seconds; then one sample")
     parser.add_argument("--postgres", action="store_true", help="also the largest size on PG")
-    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after warm-up")
+    parser.add_argument(
+        "--no-freeze-gc",
+        dest="freeze_gc",
+        action="store_false",
+        help="leave the warm-up's objects to the collector (a serve process freezes them)",
+    )
     args = parser.parse_args()
     builtin.install()
     sizes = [int(s) for s in args.sizes.split(",")]
