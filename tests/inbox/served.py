@@ -90,6 +90,19 @@ def wait_draining(
         time.sleep(0.05)
 
 
+def effects_once_drained(
+    engine: Engine, reference: str, acked: list[str], *, stall: float, what: str
+) -> Counter[str]:
+    """The effects per marker, once every acknowledged event is handled (see `wait_draining`)."""
+    wait_draining(
+        lambda: unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked),
+        progress=lambda: handled(engine),
+        stall=stall,
+        what=what,
+    )
+    return effects(engine, reference)
+
+
 def handled(engine: Engine) -> int:
     """Inbox rows handled so far (the drain's progress)."""
     with transaction(engine) as session:

@@ -23,14 +23,13 @@ from tests.inbox.served import (
     Traffic,
     comment_order,
     effects,
+    effects_once_drained,
     free_port,
-    handled,
     in_order,
     parked,
     prepare,
     reader,
     unhandled,
-    wait_draining,
     wait_for,
 )
 from tests.worker.pg import PostgresServer
@@ -76,15 +75,9 @@ def test_two_serve_processes_on_postgres_share_a_mixed_workload(
         traffic.start()
         traffic.join(limit=SETTLE_LIMIT)
         acked = traffic.acked
-        wait_draining(
-            lambda: (
-                unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
-            ),
-            progress=lambda: handled(engine),
-            stall=STALL_LIMIT,
-            what="every acknowledged event handled",
+        done = effects_once_drained(
+            engine, reference, acked, stall=STALL_LIMIT, what="every acknowledged event handled"
         )
-        done = effects(engine, reference)
     finally:
         for server in servers:
             server.stop()
@@ -127,15 +120,9 @@ def test_serve_with_two_workers_on_one_port_handles_the_events(
         traffic.start()
         traffic.join(limit=SETTLE_LIMIT)
         acked = traffic.acked
-        wait_draining(
-            lambda: (
-                unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
-            ),
-            progress=lambda: handled(engine),
-            stall=STALL_LIMIT,
-            what="every acknowledged event handled",
+        done = effects_once_drained(
+            engine, reference, acked, stall=STALL_LIMIT, what="every acknowledged event handled"
         )
-        done = effects(engine, reference)
     finally:
         server.stop()
         platforms.stop()
@@ -183,15 +170,13 @@ def test_serve_killed_again_and_again_loses_and_doubles_nothing(
         server.wait_ready()
         traffic.finish(limit=SETTLE_LIMIT)
         acked = traffic.acked
-        wait_draining(
-            lambda: (
-                unhandled(engine) == 0 and sum(effects(engine, reference).values()) >= len(acked)
-            ),
-            progress=lambda: handled(engine),
+        done = effects_once_drained(
+            engine,
+            reference,
+            acked,
             stall=STALL_LIMIT,
             what="every acknowledged event handled after the last restart",
         )
-        done = effects(engine, reference)
     finally:
         server.stop()
         burners.stop()
