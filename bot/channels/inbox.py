@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.model import Outcome, Seal
+import anyio.to_thread
+
+from handlers.model import Along, Outcome, Seal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,3 +107,16 @@ class Hub:
 
 
 hub = Hub()
+
+
+async def after_reply(seal: Seal | None, write: Along, *, run: Callable[[Along], None]) -> None:
+    """Run a channel's bookkeeping write of its replies (its open question, its answers about
+    a ticket): with `seal` (an event from the inbox) in the transaction that marks the event
+    replied, else with `run` (a transaction of its own) in a worker thread, best effort."""
+    if seal is not None:
+        seal.after_reply(write)
+        return
+    try:
+        await anyio.to_thread.run_sync(run, write)
+    except Exception:
+        log.exception("replies' bookkeeping not kept")

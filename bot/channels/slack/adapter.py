@@ -56,7 +56,7 @@ from starlette.responses import Response
 
 from bot.channels.core_threads import run_core
 from bot.channels.group_commit import GroupCommit
-from bot.channels.inbox import InboxRow, SendLater, hub
+from bot.channels.inbox import InboxRow, SendLater, after_reply, hub
 from bot.channels.slack.blocks import (
     HOME_NEW_CHAT,
     HOME_NEW_MODAL,
@@ -804,16 +804,7 @@ class SlackAdapter:
         )
 
     async def _after_reply(self, write: Along) -> None:
-        """Run a bookkeeping write of the replies: in the transaction that marks the event
-        replied (an event from the inbox), else in a transaction of its own (best effort)."""
-        seal = _seal.get()
-        if seal is not None:
-            seal.after_reply(write)
-            return
-        try:
-            await asyncio.to_thread(self.store.run, write)
-        except Exception:
-            log.exception("Slack replies' bookkeeping not kept")
+        await after_reply(_seal.get(), write, run=self.store.run)
 
     async def _ephemeral(
         self,

@@ -55,7 +55,7 @@ from telegram.request import BaseRequest
 
 from bot.channels.core_threads import run_core
 from bot.channels.group_commit import GroupCommit
-from bot.channels.inbox import InboxRow, SendLater, hub
+from bot.channels.inbox import InboxRow, SendLater, after_reply, hub
 from bot.channels.telegram import commands, render
 from bot.channels.telegram.files import attachments_of, upload_file
 from bot.channels.telegram.ratelimit import FloodLimiter
@@ -710,16 +710,7 @@ class TelegramChannel:
         )
 
     async def _after_reply(self, write: Along) -> None:
-        """Run a bookkeeping write of the replies: in the transaction that marks the update
-        replied (an update from the inbox), else in a transaction of its own (best effort)."""
-        seal = _seal.get()
-        if seal is not None:
-            seal.after_reply(write)
-            return
-        try:
-            await anyio.to_thread.run_sync(lambda: self.store.run(write))
-        except Exception:
-            log.exception("Telegram replies' bookkeeping not kept")
+        await after_reply(_seal.get(), write, run=self.store.run)
 
     async def _on_ticket_button(
         self,
