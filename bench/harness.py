@@ -423,7 +423,9 @@ def machine_busy_seconds() -> float:
 
 # ---------------------------------------------------------------------- what users send
 
+# Telegram numbers a bot's updates one by one (the inbox relies on it); message ids are apart.
 _update_ids = itertools.count(1)
+_message_ids = itertools.count(1)
 
 
 def telegram_message(user: int, text: str, *, chat: int | None = None) -> bytes:
@@ -433,7 +435,7 @@ def telegram_message(user: int, text: str, *, chat: int | None = None) -> bytes:
     update = {
         "update_id": next(_update_ids),
         "message": {
-            "message_id": next(_update_ids),
+            "message_id": next(_message_ids),
             "date": int(time.time()),
             "chat": fake_api.chat_of(where),
             "from": who,

@@ -77,6 +77,9 @@ class BuiltChannel:
     handle: object | None = None
     #: Handles the channel's stored inbound events (claimed by the process's inbox drainer).
     inbox: InboxHandler | None = None
+    #: The platform numbers the events it delivers one by one without gaps (the rows' `seq`):
+    #: an event whose predecessors are all stored skips the inbox's order window.
+    inbox_gapless: bool = False
 
 
 def _no_room(_settings: Settings, _provider_code: str) -> str | None:
@@ -181,10 +184,16 @@ class Channels:
                 if built.lifespan is not None:
                     await stack.enter_async_context(built.lifespan())
             handlers = {b.name: b.inbox for b in self.built if b.inbox is not None}
+            gapless = [b.name for b in self.built if b.inbox is not None and b.inbox_gapless]
             if handlers and self.runtime is not None:
                 runtime = self.runtime
                 await stack.enter_async_context(
-                    draining(engine=runtime.engine, settings=runtime.settings, handlers=handlers)
+                    draining(
+                        engine=runtime.engine,
+                        settings=runtime.settings,
+                        handlers=handlers,
+                        gapless=gapless,
+                    )
                 )
             yield
 

@@ -58,7 +58,7 @@ def poll(
         handlers = {CHANNEL: channel.handle_row}
         async with (
             channel.running(),
-            draining(engine=engine, settings=settings, handlers=handlers),
+            draining(engine=engine, settings=settings, handlers=handlers, gapless=[CHANNEL]),
         ):
             background = None
             if worker:

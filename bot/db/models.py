@@ -509,6 +509,8 @@ class InboundUpdate(SQLModel, table=True):
         UniqueConstraint("channel", "external_key"),
         Index("ix_inbound_updates_pending", "processed_at", "parked_at", "chat_key"),
         Index("ix_inbound_updates_unreplied", "replied_at", "parked_at", "chat_key"),
+        # Where a gap-free platform sequence is complete (`bot.inbox.store.complete_through`).
+        Index("ix_inbound_updates_channel_seq", "channel", "seq", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

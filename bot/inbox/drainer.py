@@ -4,7 +4,8 @@ Up to `inbox_concurrency` chats are worked at once; one chat's events go one at 
 platform order (`bot.inbox.store`), each once its predecessor's reply is sent. A row handled
 by a process that stopped before sending its reply is handed to its channel "reply only",
 with the stored outcome (`InboxRow.reply`). A row stored by this process rings the hub and is
-claimed at once (after the short order window); rows stored by another process, or offered
+claimed after the short order window, or at once when its channel's sequence is gap-free
+(`gapless`: Telegram's update ids) and complete up to it; rows stored by another process, or offered
 again after a failure or a crash, are found by polling every `inbox_poll_seconds`. Leases of
 rows in hand are renewed while they are worked, so only a stopped process lets one go.
 """
@@ -15,7 +16,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -46,19 +48,26 @@ class Drainer:
         settings: Settings,
         handlers: Mapping[str, InboxHandler],
         clock: Callable[[], datetime] = _now,
+        gapless: Collection[str] = (),
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.handlers = dict(handlers)
         self.channels = frozenset(self.handlers)
+        #: Channels whose platform numbers events without gaps (`store.complete_through`).
+        self.gapless = frozenset(gapless) & self.channels
         self.clock = clock
         self.lease = timedelta(seconds=settings.inbox_lease_seconds)
         self.settle = timedelta(milliseconds=settings.inbox_order_window_ms)
         self._in_hand: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._bell = asyncio.Event()
-        # A row was stored since the last order window: wait that window before claiming
-        # (a slot freed by a finished row rings the bell too, and claims at once).
+        # A row was stored since the last ring (a slot freed by a finished row rings the bell
+        # too, and claims at once).
         self._fresh = False
+        # The event loop's times when the order windows of rows stored since end, in order:
+        # a claim then takes them (with gap-free channels a ring claims at once too).
+        self._windows_end: deque[float] = deque()
+        self._freed = False  # a row in hand finished since the last claim
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._idle = asyncio.Event()
@@ -146,15 +155,30 @@ class Drainer:
                 )
 
     async def _wait(self) -> None:
-        try:
-            await asyncio.wait_for(self._bell.wait(), timeout=self.settings.inbox_poll_seconds)
-        except TimeoutError:
+        """Until there may be work: a ring, a slot freed, an order window ended, or the poll
+        period passed."""
+        loop = asyncio.get_running_loop()
+        while True:
+            timeout = self.settings.inbox_poll_seconds
+            if self._windows_end:
+                timeout = min(timeout, max(0.0, self._windows_end[0] - loop.time()))
+            try:
+                await asyncio.wait_for(self._bell.wait(), timeout=timeout)
+            except TimeoutError:
+                while self._windows_end and self._windows_end[0] <= loop.time():
+                    self._windows_end.popleft()
+                return
+            self._bell.clear()
+            fresh, self._fresh = self._fresh, False
+            freed, self._freed = self._freed, False
+            if fresh and self.settle:
+                # Let an earlier event of the same chat, delivered concurrently, be stored
+                # first: what was stored is claimed once its window has passed, or at once
+                # when a gap-free sequence is complete up to it.
+                self._windows_end.append(loop.time() + self.settle.total_seconds())
+                if not (self.gapless or freed or self._stopping):
+                    continue
             return
-        self._bell.clear()
-        if self._fresh and self.settle and not self._stopping:
-            self._fresh = False
-            # Let an earlier event of the same chat, delivered concurrently, be stored first.
-            await asyncio.sleep(self.settle.total_seconds())
 
     async def _claim_once(self) -> int:
         free = self.settings.inbox_concurrency - len(self._in_hand)
@@ -179,6 +203,7 @@ class Drainer:
                     max_attempts=self.settings.inbox_max_attempts,
                     max_claims=self.settings.inbox_max_claims,
                     park_stalled=park,
+                    gapless=self.gapless,
                 )
             )
         except Exception:
@@ -195,6 +220,7 @@ class Drainer:
 
     def _finished(self, row_id: int, _task: object) -> None:
         self._in_hand.pop(row_id, None)
+        self._freed = True
         self._bell.set()  # a slot is free: look for the chat's next row
 
     async def _work(self, row: InboxRow, token: str) -> None:
@@ -288,12 +314,17 @@ class Drainer:
 
 @asynccontextmanager
 async def draining(
-    *, engine: Engine, settings: Settings, handlers: Mapping[str, InboxHandler]
+    *,
+    engine: Engine,
+    settings: Settings,
+    handlers: Mapping[str, InboxHandler],
+    gapless: Collection[str] = (),
 ) -> AsyncIterator[Drainer | None]:
-    """Run a drainer for `handlers` inside the block (none when there is no handler)."""
+    """Run a drainer for `handlers` inside the block (none when there is no handler);
+    `gapless` names the channels whose platform numbers events without gaps."""
     if not handlers:
         yield None
         return
-    drainer = Drainer(engine=engine, settings=settings, handlers=handlers)
+    drainer = Drainer(engine=engine, settings=settings, handlers=handlers, gapless=gapless)
     async with drainer.running():
         yield drainer

@@ -4,7 +4,8 @@ parking.
 A row goes through two steps: handled (its effects committed, with its reply stored in the
 same transaction) and replied (the channel sent the reply, or gave it up). A row is claimable
 when it is not replied, not parked, its lease (if any) has run out, it has waited the order
-window since it was stored, and no earlier unreplied row of its chat exists: so one chat's
+window since it was stored (or its channel's sequence is gap-free and complete up to it, see
+`complete_through`), and no earlier unreplied row of its chat exists: so one chat's
 rows are handled one at a time, in platform order (`seq`, then arrival), and its next row
 waits until the previous reply is sent, across processes too. A handled row claimed again
 (its process stopped before sending) is handed over "reply only". PostgreSQL claims with
@@ -47,7 +48,7 @@ _UNREPLIED_HEAD = """
     r.channel IN :channels
     AND r.replied_at IS NULL AND r.parked_at IS NULL AND r.chat_key IS NOT NULL
     AND (r.lease_until IS NULL OR r.lease_until < :now)
-    AND r.received_at <= :settle_before
+    AND (r.received_at <= :settle_before{complete})
     AND NOT EXISTS (
         SELECT 1 FROM inbound_updates e{unreplied}
         WHERE e.channel = r.channel AND e.chat_key = r.chat_key
@@ -89,15 +90,80 @@ def _instants(statement: TextClause, *names: str) -> TextClause:
     return statement.bindparams(*(bindparam(name, type_=_INSTANT) for name in names))
 
 
+# A row of a gap-free channel inside its order window, whose predecessors are all stored.
+_COMPLETE_TERM = """
+         OR (r.channel = :gapless_{i} AND r.seq > :floor_{i} AND r.seq <= :through_{i})"""
+# The channel's rows from the last one past the order window (highest sequence first among
+# those) upwards: few, read from the (channel, seq) index.
+_SEQUENCE_SQL = """
+SELECT seq FROM inbound_updates{by_seq}
+WHERE channel = :channel AND seq >= (
+    SELECT s.seq FROM inbound_updates s{by_seq}
+    WHERE s.channel = :channel AND s.received_at <= :settle_before
+    ORDER BY s.seq DESC LIMIT 1)
+ORDER BY seq
+LIMIT :most
+"""
+#: Rows of a gap-free channel looked at above its floor (more: the rest wait their window).
+SEQUENCE_LOOKED_AT = 1000
+
+
+@dataclass(frozen=True)
+class Complete:
+    """A gap-free channel's sequence: every number above `floor` up to `through` is stored.
+
+    `floor` is the highest number past the order window; a row numbered above it and up to
+    `through` has no earlier event still in flight, so it need not wait its window."""
+
+    channel: str
+    floor: int
+    through: int
+
+
 @functools.cache
-def _claim_statements(dialect: str) -> tuple[TextClause, TextualSelect]:
-    """The park and claim statements for `dialect` (PostgreSQL skips rows others lock)."""
+def _sequence_statement(dialect: str) -> TextClause:
+    # SQLite's planner, without statistics, would read the channel's rows by their key.
+    by_seq = " INDEXED BY ix_inbound_updates_channel_seq" if dialect == "sqlite" else ""
+    return _instants(text(_SEQUENCE_SQL.format(by_seq=by_seq)), "settle_before")
+
+
+def complete_through(*, connection: Any, channel: str, settle_before: datetime) -> Complete | None:
+    """How far `channel`'s sequence is complete above its floor (None: no row past the order
+    window yet, so nothing is known about what precedes the rows stored since).
+
+    For a platform that numbers a bot's events one by one without gaps (Telegram's
+    update_id): an event whose predecessors are all stored cannot be overtaken by one still
+    in flight; only a gap (an update delivered concurrently, not stored yet) makes the rows
+    after it wait their order window. A number below the floor (a late redelivery, a new
+    bot's numbering) waits its window too."""
+    found = [
+        int(seq)
+        for seq in connection.execute(
+            _sequence_statement(connection.dialect.name),
+            {"channel": channel, "settle_before": settle_before, "most": SEQUENCE_LOOKED_AT},
+        ).scalars()
+    ]
+    if not found:
+        return None
+    floor = through = found[0]
+    for seq in found[1:]:
+        if seq != through + 1:
+            break
+        through = seq
+    return Complete(channel=channel, floor=floor, through=through)
+
+
+@functools.cache
+def _claim_statements(dialect: str, gapless: int = 0) -> tuple[TextClause, TextualSelect]:
+    """The park and claim statements for `dialect` (PostgreSQL skips rows others lock), the
+    claim with the complete sequences of `gapless` channels."""
     lock = "\n    FOR UPDATE OF r SKIP LOCKED" if dialect == "postgresql" else ""
     # The inbox keeps replied rows for days: the claim must read only the few unreplied ones.
     # SQLite's planner, without statistics, preferred the (channel, key) index and read every
     # row of the channel, for each candidate again in the subqueries.
     unreplied = " INDEXED BY ix_inbound_updates_unreplied" if dialect == "sqlite" else ""
-    head = _UNREPLIED_HEAD.format(unreplied=unreplied)
+    complete = "".join(_COMPLETE_TERM.format(i=i) for i in range(gapless))
+    head = _UNREPLIED_HEAD.format(unreplied=unreplied, complete=complete)
     park = _instants(text(_PARK_SQL.format(unreplied=unreplied)), "now").bindparams(
         bindparam("channels", expanding=True)
     )
@@ -133,18 +199,34 @@ def claim(
     max_attempts: int,
     max_claims: int,
     park_stalled: bool = True,
+    gapless: Collection[str] = (),
 ) -> tuple[list[tuple[InboxRow, str]], int]:
     """Claim up to `limit` rows (with their claim token); also how many were parked first
     (with `park_stalled`): claimed `max_claims` times without ever finishing (their process
     stopped each time).
 
+    Rows of the `gapless` channels (their platform numbers events without gaps) whose
+    predecessors are all stored are claimable inside their order window (`complete_through`).
     The claim with `max_attempts - 1` failures behind it is the last (`InboxRow.final`). A
     handled row comes with its stored reply (`InboxRow.handled`, `InboxRow.reply`)."""
-    park, take = _claim_statements(engine.dialect.name)
     token = uuid.uuid4().hex
     names = sorted(channels)
+    settle_before = now - settle
     parked = 0
     with engine.begin() as connection:
+        completes: list[Complete] = []
+        for channel in sorted(set(gapless) & set(names)) if settle else ():
+            sequence = complete_through(
+                connection=connection, channel=channel, settle_before=settle_before
+            )
+            if sequence is not None:
+                completes.append(sequence)
+        park, take = _claim_statements(engine.dialect.name, len(completes))
+        sequences: dict[str, Any] = {}
+        for i, complete in enumerate(completes):
+            sequences[f"gapless_{i}"] = complete.channel
+            sequences[f"floor_{i}"] = complete.floor
+            sequences[f"through_{i}"] = complete.through
         if park_stalled:
             parked = _count(
                 connection.execute(
@@ -163,9 +245,10 @@ def claim(
                 "token": token,
                 "until": now + lease,
                 "now": now,
-                "settle_before": now - settle,
+                "settle_before": settle_before,
                 "limit": limit,
                 "channels": names,
+                **sequences,
             },
         ).all()
     claimed = [

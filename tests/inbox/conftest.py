@@ -25,15 +25,22 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
 
 
 def put(
-    engine: Engine, *, key: str, chat: str, seq: int, payload: str = "{}", channel: str = "memory"
+    engine: Engine,
+    *,
+    key: str,
+    chat: str,
+    seq: int,
+    payload: str = "{}",
+    channel: str = "memory",
+    received_at: datetime | None = None,
 ) -> int:
-    """Store one inbox row as a channel would; its id."""
+    """Store one inbox row as a channel would (received now, or at `received_at`); its id."""
     with transaction(engine) as session:
         row = InboundUpdate(
             channel=channel,
             external_key=key,
             payload=payload,
-            received_at=datetime.now(UTC),
+            received_at=received_at or datetime.now(UTC),
             chat_key=chat,
             seq=seq,
         )

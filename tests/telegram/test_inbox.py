@@ -17,7 +17,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
 from bot.app import create_app
-from bot.channels.inbox import InboxRow
+from bot.channels.inbox import InboxRow, hub
 from bot.channels.registry import ChannelRuntime
 from bot.channels.telegram.channel import INTERACTIVE_ATTEMPTS, TelegramChannel
 from bot.channels.telegram.plugin import make_channel, telegram_plugin
@@ -69,6 +69,57 @@ def test_a_later_update_of_a_chat_never_overtakes_an_earlier_one(
     assert first["text"] == t.gettext("Which contract is this request about?")
     assert rest, "the /cancel was answered after the question"
     assert "reply_markup" not in fake_api.message(REQUESTER_ID, first["message_id"])
+
+
+def test_with_every_earlier_update_stored_an_update_skips_the_order_window(
+    seeded: Engine, fake_api: FakeBotApi, updates: Updates
+) -> None:
+    """Telegram numbers a bot's updates one by one: once the numbers before an update are
+    all stored, nothing earlier is in flight, and it is handled without waiting its window
+    (an hour here). A gap (the earlier update delivered concurrently, stored second) still
+    keeps the later one waiting, so one chat's order holds."""
+    link(seeded, handle="demo-requester", external_id=REQUESTER_ID)
+    before = updates.message("/help", user_id=AGENT_ID, lang="en")
+    new = updates.message("/new", user_id=REQUESTER_ID, lang="en")
+    cancel = updates.message("/cancel", user_id=REQUESTER_ID, lang="en")
+    with transaction(seeded) as session:  # the last update before: stored a day ago
+        session.add(
+            InboundUpdate(
+                channel="telegram",
+                external_key=str(before["update_id"]),
+                payload=json.dumps(before),
+                received_at=datetime.now(UTC) - timedelta(days=1),
+                processed_at=datetime.now(UTC) - timedelta(days=1),
+                replied_at=datetime.now(UTC) - timedelta(days=1),
+                chat_key=f"chat:{AGENT_ID}",
+                seq=before["update_id"],
+            )
+        )
+    client, bot = _app_bot(seeded, fake_api, inbox_order_window_ms=3_600_000)
+    try:
+        [drainer] = [d for d in hub._listeners if "telegram" in d.channels]
+        assert isinstance(drainer, Drainer)
+
+        async def claims(times: int) -> None:
+            """Ring until the drainer claimed `times` more times, or both replies are sent
+            (a drainer that waits the window never claims: the rings are bounded too)."""
+            passes = drainer.passes
+            for _ring in range(100 * times):
+                if drainer.passes >= passes + times or len(fake_api.sent(REQUESTER_ID)) >= 2:
+                    return
+                drainer.wake()
+                await asyncio.sleep(0.01)
+
+        assert bot.post(cancel).status_code == 200
+        client.portal.call(claims, 3)  # type: ignore[union-attr]
+        assert fake_api.sent(REQUESTER_ID) == []  # /new's number is missing: /cancel waits
+        assert bot.post(new).status_code == 200
+        client.portal.call(claims, 50)  # type: ignore[union-attr]
+    finally:
+        client.__exit__(None, None, None)
+    first, *rest = fake_api.sent(REQUESTER_ID)
+    assert first["text"] == translator("en").gettext("Which contract is this request about?")
+    assert rest, "the /cancel was answered after the question, within the window"
 
 
 def test_a_question_s_buttons_go_even_after_a_restart(

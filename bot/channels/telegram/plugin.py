@@ -160,6 +160,9 @@ def build(runtime: ChannelRuntime) -> BuiltChannel:
         mount=mount,
         handle=channel,
         inbox=channel.handle_row,
+        # A bot's update ids "start from a certain positive number and increase sequentially"
+        # (Bot API, Update): the Bot API server numbers every update it queues for the bot.
+        inbox_gapless=True,
     )
 
 
