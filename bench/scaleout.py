@@ -64,6 +64,7 @@ class Result:
     replies: tuple[int, int] = (0, 0)  # per comment: Telegram, Slack (calibrated)
     busy_cores: float = 0.0  # the whole machine, on average, during the timed part
     serve_cores: float = 0.0  # the serve processes, on average, during the timed part
+    bench_cores: float = 0.0  # this process: the load generator and both fake platforms
 
     @property
     def rate(self) -> float:
@@ -246,6 +247,7 @@ async def one_run(pg: Any, processes: int, args: argparse.Namespace, work: Path)
         started = time.perf_counter()
         machine_before = harness.machine_busy_seconds()
         serve_before = sum(server.cpu_seconds() for server in servers)
+        bench_before = time.process_time()
         markers, acked = await _traffic(
             world, agents, ports, events, f"r{processes}", result.refused
         )
@@ -259,6 +261,7 @@ async def one_run(pg: Any, processes: int, args: argparse.Namespace, work: Path)
         result.busy_cores = (harness.machine_busy_seconds() - machine_before) / result.seconds
         serve_cpu = sum(server.cpu_seconds() for server in servers) - serve_before
         result.serve_cores = serve_cpu / result.seconds
+        result.bench_cores = (time.process_time() - bench_before) / result.seconds
         await asyncio.sleep(3)  # late duplicates, if any, would arrive now
         comments, _responded, result.parked = _effects(url)
         result.missing_effects = sum(1 for m in markers if not comments[m])
@@ -317,8 +320,9 @@ def main() -> int:
         )
         print(
             f"scale-out: {r.processes} process(es): CPU busy {r.busy_cores:.2f} of "
-            f"{os.cpu_count()} cores on average (serve processes {r.serve_cores:.2f}, the rest "
-            f"PostgreSQL, the load generator and the fake platforms)"
+            f"{os.cpu_count()} cores on average (serve processes {r.serve_cores:.2f}, the load "
+            f"generator and the fake platforms {r.bench_cores:.2f}, the rest "
+            f"{max(0.0, r.busy_cores - r.serve_cores - r.bench_cores):.2f}: PostgreSQL)"
         )
     one, two = results
     ratio = two.rate / one.rate if one.rate else 0.0
