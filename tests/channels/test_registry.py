@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import col, select
 
 from bot.channels import builtin, registry
@@ -285,3 +285,50 @@ def test_escalations_name_the_owner_first(seeded: Engine, settings: Settings) ->
             )
         ).all()
         assert [row.mentions for row in rows] == [["U-owner", "U-agent"]]
+
+
+def test_an_event_s_outbox_rows_are_one_statement_and_idempotent(
+    seeded: Engine, settings: Settings
+) -> None:
+    """Every destination of one event is written by a single INSERT (was one per row); the
+    same key again writes nothing."""
+    ticket = open_ticket(
+        seeded,
+        pack_id=PACK,
+        intervention="dedicated-server-manual-restart",
+        priority="express",
+        now=MONDAY_0900,
+    )
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO NOTIFICATIONS"):
+            inserts.append(statement)
+
+    event.listen(seeded, "before_cursor_execute", count)
+    try:
+        written = []
+        for _ in range(2):
+            with transaction(seeded) as session:
+                written.append(
+                    notify.emit(
+                        session=session,
+                        ticket=ticket,
+                        event="breached",
+                        now=MONDAY_0900,
+                        key="test-one-statement",
+                        params={"target": "response"},
+                        settings=settings,
+                    )
+                )
+    finally:
+        event.remove(seeded, "before_cursor_execute", count)
+    with transaction(seeded) as session:
+        rows = session.exec(
+            select(Notification).where(
+                col(Notification.idempotency_key).startswith("test-one-statement")
+            )
+        ).all()
+    assert written[0] == len(rows) >= 2  # agents and managers
+    assert written[1] == 0
+    assert len(inserts) == 2  # one per event, however many destinations

@@ -3,9 +3,10 @@
 A COMMIT that wrote rows publishes the "outbox written" database signal (`bot.db.signals`),
 which wakes in-process senders; nothing here talks to a platform or to the worker.
 
-A caller that emits many events in one transaction (the milestone dispatcher) passes an
-`OutboxBatch`: the rows are collected and written by one statement (`OutboxBatch.write`),
-still ``ON CONFLICT DO NOTHING`` on the idempotency key, so what is sent does not change.
+The rows of one event (one per destination) are written by one statement (`OutboxBatch.write`),
+still ``ON CONFLICT DO NOTHING`` on the idempotency key. A caller that emits many events in
+one transaction (the milestone dispatcher) passes its own `OutboxBatch`: the rows of all of
+them are collected and written together, so what is sent does not change.
 """
 
 from __future__ import annotations
@@ -72,14 +73,6 @@ def outbox_row(
     }
 
 
-def insert_row(session: Session, values: dict[str, Any]) -> bool:
-    """Insert unless the idempotency key exists; returns whether a row was written."""
-    dialect = session.get_bind().dialect.name
-    # Values as parameters, not in the statement: it is compiled once per process, not per row.
-    statement = insert_ignoring(dialect, _NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
-    return session.execute(statement, values).first() is not None
-
-
 class OutboxBatch:
     """Outbox rows collected over one transaction, written by one statement."""
 
@@ -131,15 +124,16 @@ def emit(
 
     `attachments` are files the senders forward with the message (by their platform id).
     With `batch`, the rows are queued there (written by `batch.write`) and the count returned
-    is of rows queued, not written. `pack` is the ticket's contract's, when the caller knows it.
+    is of rows queued, not written; without, they are written here, by one statement.
+    `pack` is the ticket's contract's, when the caller knows it.
     """
     settings = settings or current_settings()
     if pack is None:
         pack = get_pack(contract_of(session, ticket.contract_id).pack_id)
     excluded = set(exclude_user_ids)
-    written = 0
+    queued = 0
+    rows = batch if batch is not None else OutboxBatch()
     opening: datetime | None | bool = False  # computed lazily, once
-    earliest: datetime | None = None
     # Readers of one language and audience read the same message: rendered once.
     texts: dict[tuple[str, str], tuple[str, list[dict[str, str]]]] = {}
     for destination in destinations_for(
@@ -189,15 +183,11 @@ def emit(
             next_attempt_at=next_attempt,
             attachments=attachments,
         )
-        if batch is not None:
-            batch.add(row)
-            written += 1
-        elif insert_row(session, row):
-            written += 1
-            earliest = next_attempt if earliest is None else min(earliest, next_attempt)
-    if earliest is not None:
-        signals.outbox_written(session, earliest)
-    return written
+        rows.add(row)
+        queued += 1
+    if batch is not None:
+        return queued
+    return len(rows.write(session))
 
 
 def emit_to_user(
@@ -216,25 +206,24 @@ def emit_to_user(
 ) -> int:
     """Write one outbox row per reachable identity of `user` (digests, alerts, reminders)."""
     settings = settings or current_settings()
-    written = 0
+    rows = OutboxBatch()
     for destination in user_destinations(
         session=session, user=user, audience=Audience(audience), settings=settings
     ):
         if channels is not None and destination.channel not in channels:
             continue
-        row = outbox_row(
-            key=key,
-            destination=destination,
-            event=event,
-            text=text(translator(destination.lang)),
-            now=now,
-            ticket_id=ticket_id,
-            actions=None if actions is None else actions(translator(destination.lang)),
+        rows.add(
+            outbox_row(
+                key=key,
+                destination=destination,
+                event=event,
+                text=text(translator(destination.lang)),
+                now=now,
+                ticket_id=ticket_id,
+                actions=None if actions is None else actions(translator(destination.lang)),
+            )
         )
-        written += int(insert_row(session, row))
-    if written:
-        signals.outbox_written(session, now)
-    return written
+    return len(rows.write(session))
 
 
 def emit_with_files(
