@@ -1,4 +1,4 @@
-"""Fixtures of the inbox tests: a throwaway PostgreSQL server, raw inbox rows."""
+"""Fixtures of the inbox tests: a throwaway PostgreSQL server, either database, raw inbox rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.db.engine import transaction
+from bot.db.engine import make_engine, transaction
 from bot.db.models import InboundUpdate
 from tests.worker.pg import PostgresServer, start_postgres
 
@@ -22,6 +22,20 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Engine]:
+    """The test's SQLite database, or a fresh PostgreSQL one (disposed after the test)."""
+    if request.param == "sqlite":
+        yield engine
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    pg = make_engine(server.new_database())
+    try:
+        yield pg
+    finally:
+        pg.dispose()
 
 
 def put(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from bot.channels.inbox import InboxRow
 from bot.cli.main import app as cli
 from bot.db import open_questions
-from bot.db.engine import make_engine, transaction
+from bot.db.engine import transaction
 from bot.db.models import InboundUpdate, Notification, OpenQuestion, Role, User
 from bot.inbox import store
 from bot.inbox.drainer import Drainer, draining
@@ -26,7 +26,6 @@ from bot.settings import Settings
 from bot.worker.inbox_report import report_parked
 from handlers.model import ClaimLostError, Outcome, OutgoingFile, Seal, Text, reply_text
 from tests.inbox.conftest import put, rows
-from tests.worker.pg import PostgresServer
 
 
 def settings(**values: Any) -> Settings:
@@ -236,14 +235,9 @@ def test_parked_rows_are_reported_once_listed_and_retried(
     assert (row.parked_at, row.attempts, row.reported_at) == (None, 0, None)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_drainers_share_the_rows_each_handled_once_in_chat_order(
-    backend: str, engine: Engine, request: pytest.FixtureRequest
-) -> None:
+def test_two_drainers_share_the_rows_each_handled_once_in_chat_order(either: Engine) -> None:
     """Two drainers (two event loops, as in two processes) on one database."""
-    if backend == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        engine = make_engine(server.new_database())
+    engine = either
     chats, per_chat = 12, 15
     for n in range(per_chat):
         for chat in range(chats):
@@ -274,8 +268,6 @@ def test_two_drainers_share_the_rows_each_handled_once_in_chat_order(
         keys = sorted(handled[f"c{chat}"], key=lambda k: int(k.split("-")[1]))
         assert keys == [f"{chat}-{n}" for n in range(per_chat)]  # each once, none lost
     assert all(row.processed_at is not None for row in rows(engine))
-    if backend == "postgresql":
-        engine.dispose()
 
 
 def test_several_server_processes_need_postgresql(
@@ -353,15 +345,12 @@ class Replier(Recorder):
         self.sent[row.chat_key].append(text)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_stored_replies_go_first_and_once_then_each_chat_in_order_two_drainers(
-    backend: str, engine: Engine, request: pytest.FixtureRequest
+    either: Engine,
 ) -> None:
     """Each chat's first row was handled by a process that stopped before its reply went:
     two drainers send those replies (never handling them again), then the chats' next rows."""
-    if backend == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        engine = make_engine(server.new_database())
+    engine = either
     chats, per_chat = 8, 6
     for n in range(per_chat):
         for chat in range(chats):
@@ -400,8 +389,6 @@ def test_stored_replies_go_first_and_once_then_each_chat_in_order_two_drainers(
     for row in rows(engine):
         assert row.replied_at is not None
         assert (row.reply, row.claim_token, row.parked_at) == (None, None, None)
-    if backend == "postgresql":
-        engine.dispose()
 
 
 async def test_a_reply_that_cannot_be_sent_is_retried_alone_then_parked_and_retried_by_hand(
@@ -623,15 +610,10 @@ def test_a_seal_released_alone_runs_its_writes(engine: Engine) -> None:
     assert rows(engine)[0].replied_at is not None
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_claim_takes_at_most_its_limit_and_reads_only_unreplied_rows(
-    backend: str, engine: Engine, request: pytest.FixtureRequest
-) -> None:
+def test_a_claim_takes_at_most_its_limit_and_reads_only_unreplied_rows(either: Engine) -> None:
     # Many replied rows kept for days, a few waiting in distinct chats: each claim takes at
     # most its limit (PostgreSQL once claimed 41 of 50 with a limit of 8), in id order.
-    if backend == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        engine = make_engine(server.new_database())
+    engine = either
     now = datetime.now(UTC)
     with engine.begin() as connection:
         connection.execute(

@@ -4,39 +4,21 @@ the order window; a gap, a number below the floor, or a channel without the guar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from bot.db.engine import make_engine
 from bot.db.models import InboundUpdate
 from bot.inbox import store
 from bot.inbox.drainer import Drainer
 from bot.worker.clock import ManualClock
 from tests.inbox.conftest import put
 from tests.inbox.test_drainer import Recorder, settings
-from tests.worker.pg import PostgresServer
 
 WINDOW = timedelta(seconds=60)
 #: Rows stored just now are past their window from then on.
 AFTER = WINDOW + timedelta(seconds=1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def either(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Engine]:
-    """The test's SQLite database, or a fresh PostgreSQL one."""
-    if request.param == "sqlite":
-        yield engine
-        return
-    server: PostgresServer = request.getfixturevalue("postgres")
-    pg = make_engine(server.new_database())
-    try:
-        yield pg
-    finally:
-        pg.dispose()
 
 
 def _past_window(engine: Engine, row_id: int, now: datetime, *, replied: bool = True) -> None:
