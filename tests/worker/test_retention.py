@@ -150,8 +150,9 @@ def test_a_large_telegram_update_is_stored_truncated_and_not_replayed(
 ) -> None:
     store = TelegramStore(seeded, payload_max_chars=1024)
     body = '{"update_id": 7, "message": {"text": "' + "x" * 5000 + '"}}'
-    assert store.store_update(update_id=7, payload=body, now=start)
-    assert not store.store_update(update_id=7, payload=body, now=start)  # still deduped
+    update = store.inbound(update_id=7, payload=body, now=start)
+    assert store.store_update(update)
+    assert not store.store_update(update)  # still deduped
     with transaction(seeded) as session:
         stored = session.exec(select(InboundUpdate)).one()
     assert len(stored.payload) == 1024
@@ -167,13 +168,17 @@ def test_a_large_slack_event_is_stored_truncated(seeded: Engine, start: datetime
     store = SlackStore(seeded, payload_max_chars=2048)
     payload = '{"event": "' + "é" * 10_000 + '"}'
     # The inbox stores Slack events with their chat and order (was `claim_event`).
-    assert store.store_event(key="Ev1", payload=payload, chat_key="chat:U1", seq=1, now=start)
+    assert store.store_event(
+        store.inbound(key="Ev1", payload=payload, chat_key="chat:U1", seq=1, now=start)
+    )
     with transaction(seeded) as session:
         stored = session.exec(select(InboundUpdate)).one()
     assert len(stored.payload) == 2048
     assert is_truncated(stored.payload)
     fits = '{"event": "ok"}'
-    assert store.store_event(key="Ev2", payload=fits, chat_key="chat:U1", seq=2, now=start)
+    assert store.store_event(
+        store.inbound(key="Ev2", payload=fits, chat_key="chat:U1", seq=2, now=start)
+    )
     with transaction(seeded) as session:
         row = session.exec(select(InboundUpdate).where(InboundUpdate.external_key == "Ev2")).one()
     assert row.payload == fits

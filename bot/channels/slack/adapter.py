@@ -495,12 +495,14 @@ class SlackAdapter:
 
         def run() -> int | None:
             return self.store.store_event(
-                key=key,
-                payload=payload,
-                chat_key=chat,
-                seq=_micros(None),
-                now=self.clock(),
-                claim=(token, lease_end),
+                self.store.inbound(
+                    key=key,
+                    payload=payload,
+                    chat_key=chat,
+                    seq=_micros(None),
+                    now=self.clock(),
+                    claim=(token, lease_end),
+                )
             )
 
         row_id = await asyncio.to_thread(run)

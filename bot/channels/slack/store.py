@@ -66,21 +66,9 @@ class SlackStore:
         when already recorded (a retry), or what storing it alone raised."""
         return inbound.store_together(engine=self.engine, events=events)
 
-    def store_event(
-        self,
-        *,
-        key: str,
-        payload: str,
-        chat_key: str,
-        seq: int,
-        now: datetime,
-        claim: tuple[str, datetime] | None = None,
-    ) -> int | None:
-        """Record one inbound event (see `inbound`); its row id, or None when already
+    def store_event(self, event: Inbound) -> int | None:
+        """Record one inbound event (made by `inbound`); its row id, or None when already
         recorded (a retry)."""
-        event = self.inbound(
-            key=key, payload=payload, chat_key=chat_key, seq=seq, now=now, claim=claim
-        )
         (stored,) = self.store_events([event])
         if isinstance(stored, Exception):
             raise stored

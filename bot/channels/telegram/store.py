@@ -63,11 +63,8 @@ class TelegramStore:
         stored = inbound.store_together(engine=self.engine, events=updates)
         return [found if isinstance(found, Exception) else found is not None for found in stored]
 
-    def store_update(
-        self, *, update_id: int, payload: str, now: datetime, chat_key: str | None = None
-    ) -> bool:
-        """Record one raw update (see `inbound`); False when it was already stored."""
-        update = self.inbound(update_id=update_id, payload=payload, now=now, chat_key=chat_key)
+    def store_update(self, update: Inbound) -> bool:
+        """Record one raw update (made by `inbound`); False when it was already stored."""
         (fresh,) = self.store_updates([update])
         if isinstance(fresh, Exception):
             raise fresh
