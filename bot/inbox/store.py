@@ -64,7 +64,7 @@ WHERE replied_at IS NULL AND parked_at IS NULL AND attempts >= :max_claims
 # rows this statement updated already, and claim far more than `n` rows).
 _CLAIM_SQL = """
 WITH chats AS MATERIALIZED (
-    SELECT r.id, r.channel, r.seq, r.received_at, r.lease_until,
+    SELECT r.id, r.channel, r.seq, r.received_at,
            row_number() OVER (PARTITION BY r.channel, r.chat_key ORDER BY r.seq, r.id)
                AS place,
            max(CASE WHEN r.claim_token IS NOT NULL AND r.lease_until >= :now THEN 1 ELSE 0 END)
@@ -75,7 +75,6 @@ WITH chats AS MATERIALIZED (
 picked AS MATERIALIZED (
     SELECT t.id FROM chats r JOIN inbound_updates t ON t.id = r.id
     WHERE r.place = 1 AND r.busy = 0
-      AND (r.lease_until IS NULL OR r.lease_until < :now)
       AND (r.received_at <= :settle_before{complete})
       AND coalesce(t.replied_at, t.parked_at) IS NULL
       AND (t.lease_until IS NULL OR t.lease_until < :now)
@@ -167,7 +166,7 @@ def _claim_statements(dialect: str, gapless: int = 0) -> tuple[TextClause, Textu
     lock = "\n    FOR UPDATE OF t SKIP LOCKED" if dialect == "postgresql" else ""
     # The inbox keeps replied rows for days: the claim must read only the few unreplied ones.
     # SQLite's planner, without statistics, preferred the (channel, key) index and read every
-    # row of the channel, for each candidate again in the subqueries.
+    # row of the channel.
     unreplied = " INDEXED BY ix_inbound_updates_unreplied" if dialect == "sqlite" else ""
     complete = "".join(_COMPLETE_TERM.format(i=i) for i in range(gapless))
     park = _instants(text(_PARK_SQL.format(unreplied=unreplied)), "now").bindparams(
