@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from bot.channels import builtin, registry
 from bot.channels.registry import ChannelRuntime
 from bot.db.engine import transaction
-from bot.db.models import Notification, Role, Tenant
+from bot.db.models import Notification, Role, Tenant, Ticket
 from bot.server import build_app
 from bot.services import demo, notify, users
 from bot.services.notify.routing import on_duty_agents, roster_accounts
@@ -28,6 +28,17 @@ from tests.worker.conftest import open_ticket
 MONDAY_0900 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 PACK = "telenet-hosting-cloud"
 PROVIDER = get_pack(PACK).provider_code
+
+
+def express_ticket(engine: Engine) -> Ticket:
+    """A ticket the demo customer opened on Monday 09:00 (express manual restart)."""
+    return open_ticket(
+        engine,
+        pack_id=PACK,
+        intervention="dedicated-server-manual-restart",
+        priority="express",
+        now=MONDAY_0900,
+    )
 
 
 @pytest.fixture
@@ -52,13 +63,7 @@ def seeded(engine: Engine) -> Engine:
 async def test_an_extra_channel_is_one_registry_entry(seeded: Engine, settings: Settings) -> None:
     sender = MemorySender()
     with registry.using(builtin.builtin_registry().with_entry(memory_entry(sender))) as chosen:
-        ticket = open_ticket(
-            seeded,
-            pack_id=PACK,
-            intervention="dedicated-server-manual-restart",
-            priority="express",
-            now=MONDAY_0900,
-        )
+        ticket = express_ticket(seeded)
         running = chosen.build(ChannelRuntime(settings=settings, engine=seeded))
         worker = worker_for(
             engine=seeded, settings=settings, channels=running, clock=ManualClock(MONDAY_0900)
@@ -143,13 +148,7 @@ def test_managers_hear_only_of_their_own_provider_and_tenant(
             provider_codes=["ZZZ"],
         )
         users.link_identity(session=session, user=foreign, channel="console", external_id="fm")
-    ticket = open_ticket(
-        seeded,
-        pack_id=PACK,
-        intervention="dedicated-server-manual-restart",
-        priority="express",
-        now=MONDAY_0900,
-    )
+    ticket = express_ticket(seeded)
     with transaction(seeded) as session:
         written = notify.emit(
             session=session,
@@ -208,13 +207,7 @@ def test_escalation_rows_carry_the_mentions(seeded: Engine, settings: Settings) 
         assert agent is not None
         users.link_identity(session=session, user=agent, channel=NAME, external_id="U-agent")
     with registry.using(builtin.builtin_registry().with_entry(memory_entry(sender))):
-        ticket = open_ticket(
-            seeded,
-            pack_id=PACK,
-            intervention="dedicated-server-manual-restart",
-            priority="express",
-            now=MONDAY_0900,
-        )
+        ticket = express_ticket(seeded)
         with transaction(seeded) as session:
             notify.emit(
                 session=session,
@@ -257,13 +250,7 @@ def test_escalations_name_the_owner_first(seeded: Engine, settings: Settings) ->
         session.add(owner)
         users.link_identity(session=session, user=owner, channel=NAME, external_id="U-owner")
     with registry.using(builtin.builtin_registry().with_entry(memory_entry(sender))):
-        ticket = open_ticket(
-            seeded,
-            pack_id=PACK,
-            intervention="dedicated-server-manual-restart",
-            priority="express",
-            now=MONDAY_0900,
-        )
+        ticket = express_ticket(seeded)
         with transaction(seeded) as session:
             ticket = session.merge(ticket)
             ticket.owner_id = owner.id
@@ -292,13 +279,7 @@ def test_an_event_s_outbox_rows_are_one_statement_and_idempotent(
 ) -> None:
     """Every destination of one event is written by a single INSERT (was one per row); the
     same key again writes nothing."""
-    ticket = open_ticket(
-        seeded,
-        pack_id=PACK,
-        intervention="dedicated-server-manual-restart",
-        priority="express",
-        now=MONDAY_0900,
-    )
+    ticket = express_ticket(seeded)
     inserts: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
