@@ -888,19 +888,26 @@ def _search(ctx: Context, text: str) -> None:
     hits = [key for _score, key in sorted(scored, key=lambda pair: -pair[0])][:5]
     conversation.search_query = text[:200]
     if not hits:
-        if conversation.contract_id is None:
+        browse = _browsing(ctx)
+        if browse is State.PICK_CONTRACT:
             ctx.say(Text(ctx._("I found nothing matching that. Please pick a contract.")))
-            if parse_state(conversation.state) is not State.PICK_CONTRACT:
-                move(ctx, State.PICK_CONTRACT)
         else:
             ctx.say(Text(ctx._("I found nothing matching that. Please pick a category.")))
-            if parse_state(conversation.state) is not State.PICK_CATEGORY:
-                move(ctx, State.PICK_CATEGORY)
+        if parse_state(conversation.state) is not browse:
+            move(ctx, browse)
         ask(ctx)
         return
     conversation.candidates = hits
     move(ctx, State.CONFIRM_MATCH)
     ask(ctx)
+
+
+def _browsing(ctx: Context) -> State:
+    """Where a customer browses when the search does not serve: the contracts while none is
+    chosen (the search ran over all of them), else the chosen contract's categories."""
+    if ctx.require_conversation.contract_id is None:
+        return State.PICK_CONTRACT
+    return State.PICK_CATEGORY
 
 
 def _candidate(ctx: Context, key: str) -> tuple[Contract, str]:
@@ -918,7 +925,7 @@ def _answer_match(ctx: Context, value: str, chosen: bool) -> None:
     conversation = ctx.require_conversation
     if picked == NONE:
         conversation.candidates = []
-        move(ctx, State.PICK_CATEGORY)
+        move(ctx, _browsing(ctx))
         ask(ctx)
         return
     if picked is None or picked not in conversation.candidates:

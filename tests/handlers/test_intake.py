@@ -131,6 +131,21 @@ def test_free_text_search_then_confirm(chat: type[Chat]) -> None:
     assert "Server down" in requester.last_options[0].label
 
 
+def test_none_of_the_matches_before_a_contract_is_chosen_asks_for_the_contract(
+    chat: type[Chat],
+) -> None:
+    # Found by the fuzz test: a search over every contract, then "None of these", went on to
+    # the categories of a contract not chosen yet (an internal error).
+    requester = chat("demo-requester")
+    requester.send("/lang en")
+    requester.send("/new")
+    answer = requester.send("my server is down")
+    assert "Is it one of these?" in answer
+    answer = requester.pick("None of these")
+    assert "Which contract is this request about?" in answer
+    assert "Telenet — Hosting & Cloud" in [option.label for option in requester.last_options]
+
+
 def test_back_and_cancel_at_every_step(chat: type[Chat]) -> None:
     requester = chat("demo-requester")
     requester.send("/lang en")
