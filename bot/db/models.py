@@ -60,6 +60,10 @@ class TargetOutcome(StrEnum):
     """Where one SLA target of a ticket stands, stored on the ticket when it changes."""
 
     OPEN = "open"  # still running or stopped, not yet met nor missed
+    #: Open and past its risk instant, recorded as such (`outcomes.mark_risks`, or when the
+    #: clocks are stored after it): reports then count it from the tallies, not per ticket.
+    #: Its risk instant is cleared (None) when it is recorded; figures show it as open.
+    AT_RISK = "at_risk"
     MET = "met"
     BREACHED = "breached"
 
@@ -239,7 +243,7 @@ class Ticket(SQLModel, table=True):
     sla_generation: int = 0
     #: Each target's stored outcome (None: the contract sets no time for it) and the instant
     #: it is at risk (the report's risk fraction of its business time used; None once met,
-    #: missed or stopped): reports count these, they never rebuild clocks.
+    #: missed, stopped or recorded at risk): reports count these, they never rebuild clocks.
     response_outcome: str | None = Field(default=None, max_length=12)  # a TargetOutcome value
     resolution_outcome: str | None = Field(default=None, max_length=12)
     response_risk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

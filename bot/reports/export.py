@@ -33,6 +33,7 @@ from bot.db.models import (
 from bot.i18n import Translator
 from bot.reports.periods import Period
 from bot.services.figures import Scope
+from bot.services.outcomes import outcome_now
 from bot.wording import contract_title, intervention_label, kind_label, priority_label
 from pricing.loader import load_packs
 
@@ -128,9 +129,11 @@ def ticket_rows(
                 resolved_at=ticket.resolved_at,
                 closed_at=ticket.closed_at,
                 response_due=ticket.response_due,
-                response_outcome=_late(ticket.response_outcome, ticket.response_due, now),
+                response_outcome=outcome_now(ticket.response_outcome, ticket.response_due, now),
                 resolution_due=ticket.resolution_due,
-                resolution_outcome=_late(ticket.resolution_outcome, ticket.resolution_due, now),
+                resolution_outcome=outcome_now(
+                    ticket.resolution_outcome, ticket.resolution_due, now
+                ),
                 paused_minutes=paused[ticket.id],
                 recorded_minutes=recorded.get(ticket.id, 0),
                 charged=charged[ticket.id],
@@ -139,13 +142,6 @@ def ticket_rows(
             )
         )
     return result
-
-
-def _late(outcome: str | None, due: datetime | None, now: datetime) -> str | None:
-    # As the figures count it: an open target past its due instant is missed.
-    if outcome == TargetOutcome.OPEN and due is not None and due < now:
-        return TargetOutcome.BREACHED.value
-    return outcome
 
 
 def outcome_word(t: Translator, outcome: str | None) -> str:

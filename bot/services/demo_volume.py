@@ -34,6 +34,7 @@ from bot.db.models import (
 from bot.services import contracts, demo, outcomes, tallies, tenants, users
 from bot.services.ticket_sla import TicketClocks, clocks_for
 from bot.settings import current_settings
+from bot.sla.clock import SlaClock
 from bot.wording import zone_of
 from pricing.schema import ContractPack, PriceRuleType
 
@@ -161,14 +162,8 @@ def _insert(
                 "response_breached": _missed(response_due, responded_at, now),
                 "resolution_breached": _missed(resolution_due, None, now),
                 # As `outcomes.store` would: reports count stored outcomes.
-                "response_outcome": outcomes.outcome_of(
-                    found.response, breached=_missed(response_due, responded_at, now)
-                ),
-                "resolution_outcome": outcomes.outcome_of(
-                    found.resolution, breached=_missed(resolution_due, None, now)
-                ),
-                "response_risk_at": outcomes.risk_at(found.response),
-                "resolution_risk_at": outcomes.risk_at(found.resolution),
+                **_stored("response", found.response, _missed(response_due, responded_at, now)),
+                **_stored("resolution", found.resolution, _missed(resolution_due, None, now)),
                 "sla_generation": 1,
                 "updated_at": now,
                 "owner_id": agent_id if assigned else None,
@@ -265,6 +260,11 @@ def _queue_due(
     if responded_at is None and response_due is not None:
         return response_due
     return resolution_due or NO_PENDING_DUE
+
+
+def _stored(target: str, clock: SlaClock | None, breached: bool) -> dict[str, Any]:
+    outcome, risk = outcomes.stored(clock, breached=breached)
+    return {f"{target}_outcome": outcome, f"{target}_risk_at": risk}
 
 
 def _missed(due: datetime | None, met: datetime | None, now: datetime) -> bool:

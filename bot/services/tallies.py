@@ -10,8 +10,9 @@ writer waits on a shared counter row), which `fold` adds up and reads count mean
   tickets of its smaller side (at most twelve hours of them) are moved, counted from ranges of
   a covering index;
 * stored outcomes become the outcomes at `now`, counted over the only tickets whose answer
-  differs: targets still open past their risk instant or their due instant (the dispatcher
-  records breaches as they happen, so these are few).
+  differs: targets open past their risk instant but not yet recorded at risk, and targets
+  past their due instant but not yet recorded as breached (the dispatcher records both as
+  they happen, so these are few however many tickets are at risk).
 
 The three parts are one statement (one round trip) whatever the number of tickets (a second
 names contracts met only in the edges of an `inside` count); each part reads ranges of a
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -56,6 +57,7 @@ from bot.db.models import (
     TicketTallyDelta,
 )
 from bot.services import shapes
+from bot.services.outcomes import STILL_OPEN
 
 TARGETS = ("response", "resolution")
 HALF_DAY = timedelta(hours=12)
@@ -118,50 +120,71 @@ def ref_select(*extra: Any) -> Any:
 
 
 def effective_outcome(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
-    """A target's outcome at `now`, as SQL: the stored one, breached once an open one is late;
-    '' without a target (never NULL: a negated condition over it must stay true or false).
-    `source` holds the ticket's columns (the table, or a subquery's `c`)."""
-    outcome = getattr(source, f"{target}_outcome")
-    due = getattr(source, f"{target}_due")
+    """A target's outcome at `now`, as SQL: the stored one, open when recorded at risk,
+    breached once an open one is late; '' without a target (never NULL: a negated condition
+    over it must stay true or false). `source` holds the ticket's columns (the table, or a
+    subquery's `c`)."""
+    outcome = col(getattr(source, f"{target}_outcome"))
+    due = col(getattr(source, f"{target}_due"))
     return case(
         (
-            and_(col(outcome) == TargetOutcome.OPEN.value, col(due).is_not(None), col(due) < now),
+            and_(outcome.in_(STILL_OPEN), due.is_not(None), due < now),
             TargetOutcome.BREACHED.value,
         ),
-        else_=func.coalesce(col(outcome), ""),
+        (outcome == TargetOutcome.AT_RISK.value, TargetOutcome.OPEN.value),
+        else_=func.coalesce(outcome, ""),
     )
 
 
 def at_risk(target: str, now: datetime | ColumnElement[Any], source: Any = Ticket) -> Any:
-    """Whether a target is at risk at `now`, as SQL: open, past its risk instant, not late."""
-    outcome = getattr(source, f"{target}_outcome")
-    due = getattr(source, f"{target}_due")
-    risk = getattr(source, f"{target}_risk_at")
+    """Whether a target is at risk at `now`, as SQL: recorded at risk, or open past its risk
+    instant; not late."""
+    outcome = col(getattr(source, f"{target}_outcome"))
+    due = col(getattr(source, f"{target}_due"))
+    risk = col(getattr(source, f"{target}_risk_at"))
     return and_(
-        col(outcome) == TargetOutcome.OPEN.value,
-        col(risk).is_not(None),
-        col(risk) <= now,
-        or_(col(due).is_(None), col(due) >= now),
+        or_(
+            outcome == TargetOutcome.AT_RISK.value,
+            and_(outcome == TargetOutcome.OPEN.value, risk.is_not(None), risk <= now),
+        ),
+        or_(due.is_(None), due >= now),
     )
 
 
 def _differs_at(now: datetime | ColumnElement[Any]) -> list[Any]:
-    """Tickets whose outcome or risk at `now` is not their stored outcome, as disjoint
-    conditions: a target still open past its risk instant, or without one past its due
-    instant; the response's first, then the resolution's of tickets whose response does not
-    differ. Each reads one range of a target's covering index (outcome, risk instant, due
-    instant, ...) without the table's rows: only the targets past their risk instant, not
-    every open one. A stored risk instant is never after its due instant (both come from one
-    clock: the risk share of its time, or the due instant itself), so a target past its due
-    instant with a risk instant is past that too."""
+    """Tickets whose outcome or risk at `now` is not what their stored outcome counts for
+    (open: not at risk; recorded at risk: at risk), as disjoint conditions: a target open
+    past its risk instant (not yet recorded at risk), open without one past its due instant,
+    or recorded at risk past its due instant (a breach not yet recorded); the response's
+    first, then the resolution's of tickets whose response does not differ. Each reads one
+    range of a target's covering index (outcome, risk instant, due instant, ...) without the
+    table's rows: only the targets whose mark is due, not every open or at-risk one. A
+    stored risk instant is never after its due instant (both come from one clock: the risk
+    share of its time, or the due instant itself), so a target past its due instant with a
+    risk instant is past that too; a target recorded at risk has none."""
     branches: list[list[Any]] = []
     for target in TARGETS:
         outcome = col(getattr(Ticket, f"{target}_outcome"))
         risk, due = col(getattr(Ticket, f"{target}_risk_at")), col(getattr(Ticket, f"{target}_due"))
         is_open = outcome == TargetOutcome.OPEN.value
-        branches.append([and_(is_open, risk <= now), and_(is_open, risk.is_(None), due <= now)])
+        recorded = outcome == TargetOutcome.AT_RISK.value
+        branches.append(
+            [
+                and_(is_open, risk <= now),
+                and_(is_open, risk.is_(None), due <= now),
+                and_(recorded, risk.is_(None), due <= now),
+            ]
+        )
     response_differs = or_(*branches[0])
     return [*branches[0], *(and_(b, response_differs.is_not(true())) for b in branches[1])]
+
+
+def counted_as(stored: str) -> tuple[str, bool]:
+    """A stored outcome ('' without a target) as the tallies count it: the outcome and
+    whether it is at risk (a target recorded at risk is open and at risk)."""
+    if stored == TargetOutcome.AT_RISK.value:
+        return TargetOutcome.OPEN.value, True
+    return stored, False
 
 
 @dataclass(frozen=True)
@@ -515,14 +538,18 @@ def counts(
     for row in session.execute(statement, values):
         status, n = _status(row.status), int(row.n or 0)
         common = (int(row.bucket), row.contract_id, row.priority, status)
-        stored = Group(*common, row.response, row.resolution)
+        (response, response_risk), (resolution, resolution_risk) = (
+            counted_as(row.response),
+            counted_as(row.resolution),
+        )
+        stored = Group(*common, response, resolution, response_risk, resolution_risk)
         if row.kind == TALLIED:  # 1. whole days from the tallies
             if row.contract_id not in refs:
                 refs[row.contract_id] = ref_of(row)
             groups[stored] += n
         elif row.kind == EDGES:  # 2. from the slice of their day's tally to their own
             day = day_bucket(edges[row.edge][2])
-            groups[Group(day, *common[1:], row.response, row.resolution)] -= n
+            groups[replace(stored, bucket=day)] -= n
             groups[stored] += n
         else:  # 3. outcomes at `now`: the tickets whose stored outcome or risk is out of date
             groups[stored] -= n

@@ -24,6 +24,7 @@ from bot.db.models import (
     TicketStatus,
     User,
 )
+from bot.services import outcomes
 from bot.services.actors import Actor, ticket_visibility
 from bot.services.figures import effective_outcome
 from bot.services.tickets import INTERNAL_EVENTS, pending_due
@@ -104,15 +105,10 @@ def breached_now(now: datetime) -> Any:
 
 def is_breached(ticket: Ticket, now: datetime) -> bool:
     """`breached_now` for a loaded ticket."""
-    for outcome, due in (
-        (ticket.response_outcome, ticket.response_due),
-        (ticket.resolution_outcome, ticket.resolution_due),
-    ):
-        if outcome == TargetOutcome.BREACHED.value:
-            return True
-        if outcome == TargetOutcome.OPEN.value and due is not None and due < now:
-            return True
-    return False
+    return TargetOutcome.BREACHED.value in (
+        outcomes.outcome_now(ticket.response_outcome, ticket.response_due, now),
+        outcomes.outcome_now(ticket.resolution_outcome, ticket.resolution_due, now),
+    )
 
 
 def ticket_page(

@@ -33,8 +33,10 @@ Idempotency keys (per destination, suffixed ``|audience|channel|chat``):
 ``t{ticket}:{target}:breached``: a breach is told once per ticket and target, even when a
 later regeneration fires it again; a warning or due ping repeats only for a new due instant.
 
-Tallies. On PostgreSQL each pass also folds the ticket tallies' deltas (`tallies.fold`),
-the changes that ticket writes append for the reports.
+Reports. Each pass also records the open targets past their risk instant as at risk
+(`outcomes.mark_risks`: a read finds none most of the time, and SQLite's write lock is then
+not taken), and on PostgreSQL folds the ticket tallies' deltas (`tallies.fold`), the changes
+that ticket writes append: the reports' counts read only what is not yet recorded.
 
 Wake-up. `run` sleeps until the earliest pending ``due_at``; a COMMIT in this process that
 writes milestone rows wakes it at once (`bot.db.signals`), and it never sleeps longer
@@ -56,7 +58,7 @@ from sqlalchemy import Engine, Integer, Select, Update, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from bot.db.engine import transaction
+from bot.db.engine import read_transaction, transaction
 from bot.db.models import (
     Contract,
     MilestoneRow,
@@ -292,6 +294,21 @@ class Dispatcher:
         with transaction(self.engine) as session:
             return tallies.fold(session=session)
 
+    def mark_risks(self, *, max_batches: int = 20) -> int:
+        """Record the open targets past their risk instant as at risk; returns how many."""
+        now = self.clock.now()
+        with read_transaction(self.engine) as session:
+            if not outcomes.risks_due(session=session, now=now):
+                return 0
+        total = 0
+        for _ in range(max_batches):
+            with transaction(self.engine) as session:
+                marked = outcomes.mark_risks(session=session, now=now)
+            total += marked
+            if marked < outcomes.MARK_BATCH:
+                break
+        return total
+
     def next_due(self) -> datetime | None:
         """The earliest pending milestone instant."""
         with Session(self.engine) as session:
@@ -508,6 +525,7 @@ class Dispatcher:
             self.deadline = None  # awake: any wake-up counts until the next sleep is planned
             try:
                 claimed = await asyncio.to_thread(self.dispatch_due, max_batches=20)
+                await asyncio.to_thread(self.mark_risks)
                 if self.postgres:
                     await asyncio.to_thread(self.fold_tallies)
                 next_due = await asyncio.to_thread(self.next_due)

@@ -62,8 +62,11 @@ def _staff(session: Session) -> tickets.Actor:
     return tickets.actor_for(session=session, user=agent)
 
 
-def generate(engine: Engine, settings: Settings, *, count: int = 40, seed: int = 16) -> None:
-    """Tickets in October and November with every kind of history."""
+def generate(
+    engine: Engine, settings: Settings, *, count: int = 40, seed: int = 16, mark: bool = False
+) -> None:
+    """Tickets in October and November with every kind of history; `mark`: the worker has
+    also recorded the targets past their risk instant (the figures are the same either way)."""
     rng = random.Random(seed)
     with transaction(engine) as session:
         demo.seed(session=session, now=START)
@@ -142,7 +145,11 @@ def generate(engine: Engine, settings: Settings, *, count: int = 40, seed: int =
                 elif action == "resolve":
                     tickets.resolve(session=session, actor=actor, ticket=found, now=at, minutes=30)
     # The worker records the breaches of targets still open.
-    Dispatcher(engine=engine, settings=settings, clock=ManualClock(NOW)).dispatch_due()
+    dispatcher = Dispatcher(engine=engine, settings=settings, clock=ManualClock(NOW))
+    dispatcher.dispatch_due()
+    if mark:
+        assert dispatcher.mark_risks() > 0
+        assert dispatcher.mark_risks() == 0
 
 
 # --------------------------------------------------------------------------- the reference
@@ -231,11 +238,12 @@ def _counts(target: figures.TargetFigures) -> Expected:
 # --------------------------------------------------------------------------- the checks
 
 
+@pytest.mark.parametrize("mark", [False, True], ids=["risks-unmarked", "risks-marked"])
 @pytest.mark.parametrize("seed", [16, 5])
 def test_figures_match_an_independent_computation(
-    engine: Engine, settings: Settings, seed: int
+    engine: Engine, settings: Settings, seed: int, mark: bool
 ) -> None:
-    generate(engine, settings, seed=seed)
+    generate(engine, settings, seed=seed, mark=mark)
     november = parse_period(text="2026-11", now=NOW, zone=ZONE)
     with transaction(engine) as session:
         expected = reference_figures(session)

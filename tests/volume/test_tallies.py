@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, delete, insert, text, update
 from sqlmodel import col, select
 
-from bot.db.engine import make_engine, transaction
+from bot.db.engine import transaction
 from bot.db.models import (
     Contract,
     TargetOutcome,
@@ -24,14 +24,13 @@ from bot.db.models import (
     TicketTallyDelta,
     User,
 )
-from bot.services import demo, demo_volume, tallies
+from bot.services import demo_volume, tallies
 from bot.services.figures import Scope
-from tests.worker.conftest import PostgresServer, open_ticket, postgres
+from tests.volume.conftest import SEEDED_AT
+from tests.worker.conftest import open_ticket
 
-__all__ = ["postgres"]
-
-NOW = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
-OUTCOMES = (None, TargetOutcome.OPEN.value, TargetOutcome.MET.value, TargetOutcome.BREACHED.value)
+NOW = SEEDED_AT
+OUTCOMES = (None, *(outcome.value for outcome in TargetOutcome))
 PRIORITIES = ("p1", "p2", "p3")
 
 
@@ -94,10 +93,13 @@ def _raw_tickets(engine: Engine, count: int, rng: random.Random, first_id: int) 
         }
         for target in tallies.TARGETS:
             due = NOW + timedelta(hours=rng.uniform(-72, 72)) if rng.random() < 0.9 else None
-            row[f"{target}_outcome"] = rng.choice(OUTCOMES)
+            outcome = rng.choice(OUTCOMES)
+            row[f"{target}_outcome"] = outcome
             row[f"{target}_due"] = due
             row[f"{target}_risk_at"] = (
-                due - timedelta(hours=rng.uniform(0, 24)) if due and rng.random() < 0.8 else None
+                due - timedelta(hours=rng.uniform(0, 24))
+                if due and rng.random() < 0.8 and outcome != TargetOutcome.AT_RISK.value
+                else None  # a target recorded at risk has its risk instant cleared
             )
         rows.append(row)
     with engine.begin() as connection:
@@ -181,12 +183,15 @@ def _expected(
                 stored = getattr(t, f"{target}_outcome") or ""
                 due = getattr(t, f"{target}_due")
                 risk = getattr(t, f"{target}_risk_at")
-                is_open = stored == TargetOutcome.OPEN.value
+                recorded = stored == TargetOutcome.AT_RISK.value
+                is_open = recorded or stored == TargetOutcome.OPEN.value
                 late = is_open and due is not None and due < now
-                now_outcomes.append(TargetOutcome.BREACHED.value if late else stored)
-                risks.append(
-                    is_open and risk is not None and risk <= now and (due is None or due >= now)
-                )
+                if late:
+                    now_outcomes.append(TargetOutcome.BREACHED.value)
+                else:
+                    now_outcomes.append(TargetOutcome.OPEN.value if is_open else stored)
+                past_risk = recorded or (is_open and risk is not None and risk <= now)
+                risks.append(past_risk and not late)
             key = (bucket, t.contract_id, t.priority, t.status, *now_outcomes, *risks)
             found[key] += 1
     return found
@@ -299,16 +304,6 @@ def test_statements_built_once_per_shape_stay_exact_at_any_now_and_scope(seeded:
             assert _grouped(found) == expected, (hours, scope)
         if hours != -80:  # the same shapes again: nothing built
             assert len(tallies._BUILT) == built
-
-
-@pytest.fixture
-def pg(postgres: PostgresServer) -> Iterator[Engine]:
-    """A fresh PostgreSQL database with the demo data."""
-    engine = make_engine(postgres.new_database())
-    with transaction(engine) as session:
-        demo.seed(session=session, now=NOW)
-    yield engine
-    engine.dispose()
 
 
 def test_postgresql_tallies_stay_exact_under_concurrent_moves(pg: Engine) -> None:
