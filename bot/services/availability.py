@@ -15,22 +15,23 @@ managers once (`record_crossing`, called when an outage ticket is resolved).
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.db.models import Claim, Contract, Role, Ticket, TicketStatus, User
+from bot.db.models import Claim, Contract, Role, Ticket, TicketPause, TicketStatus, User
 from bot.i18n import Translator
 from bot.services import claims, maintenance, notify
 from bot.services.contracts import terms_of
 from bot.services.errors import InputError
 from bot.services.outages import maintenance_excluded
-from bot.services.ticket_sla import pauses_of
 from bot.sla.calendar import BusinessCalendar, to_us
 from bot.sla.clock import NoTargetEntryError, targets_for
 from pricing.loader import get_pack, load_packs
@@ -205,10 +206,8 @@ def _length(spans: list[Interval], calendar: BusinessCalendar | None) -> Decimal
 # --------------------------------------------------------------------------- measure
 
 
-def outage_tickets(
-    *, session: Session, contract: Contract, remedy: Remedy, period: Period
-) -> list[Ticket]:
-    """The contract's outage tickets that overlap the period."""
+def _outage_query(*, contract: Contract, remedy: Remedy, period: Period) -> Any:
+    """SELECT the contract's outage tickets that overlap the period."""
     query = select(Ticket).where(
         Ticket.contract_id == contract.id,
         col(Ticket.logged_at) < period.end,
@@ -218,7 +217,29 @@ def outage_tickets(
         values = remedy.applies_to.get(key)
         if values:
             query = query.where(col(column).in_(values))
+    return query
+
+
+def outage_tickets(
+    *, session: Session, contract: Contract, remedy: Remedy, period: Period
+) -> list[Ticket]:
+    """The contract's outage tickets that overlap the period."""
+    query = _outage_query(contract=contract, remedy=remedy, period=period)
     return list(session.exec(query.order_by(col(Ticket.logged_at))).all())
+
+
+def _outage_pauses(
+    *, session: Session, contract: Contract, remedy: Remedy, period: Period
+) -> dict[int, list[TicketPause]]:
+    """The stop-clocks of those tickets, per ticket (one statement, however many tickets)."""
+    tickets = _outage_query(contract=contract, remedy=remedy, period=period)
+    query = select(TicketPause).where(
+        col(TicketPause.ticket_id).in_(tickets.with_only_columns(col(Ticket.id)))
+    )
+    found: dict[int, list[TicketPause]] = defaultdict(list)
+    for pause in session.exec(query.order_by(col(TicketPause.started_at))).all():
+        found[pause.ticket_id].append(pause)
+    return found
 
 
 def _calendar(pack: ContractPack, contract: Contract, remedy: Remedy) -> BusinessCalendar | None:
@@ -243,13 +264,14 @@ def measure(*, session: Session, contract: Contract, period: Period, now: dateti
         raise InputError("the contract promises no availability", reason="none")
     until = min(period.end, now)
     found = outage_tickets(session=session, contract=contract, remedy=remedy, period=period)
+    pauses = _outage_pauses(session=session, contract=contract, remedy=remedy, period=period)
     spans: list[Interval] = []
     for ticket in found:
         assert ticket.id is not None
         end = ticket.resolved_at or now
         paused = [
             (p.started_at, p.ended_at or now)
-            for p in pauses_of(session=session, ticket_id=ticket.id)
+            for p in pauses.get(ticket.id, [])
             if p.stops is None or "resolution" in p.stops.split(",")
         ]
         spans.extend(_minus([(ticket.logged_at, end)], paused))
@@ -349,6 +371,43 @@ def contracts_of(
 # --------------------------------------------------------------------------- crossing
 
 
+@dataclass(frozen=True)
+class _Outages:
+    """What makes a contract's tickets outages: its availability remedy, in its zone."""
+
+    contract: Contract
+    remedy: Remedy
+    zone: str
+
+    def applies(self, *, kind: str, priority: str) -> bool:
+        """Whether a ticket of this kind and priority is an outage."""
+        facts = {"kind": kind, "priority": priority}
+        return all(facts[k] in v for k, v in self.remedy.applies_to.items() if k in facts)
+
+    def touched(self, *, logged_at: datetime, end: datetime) -> list[Period]:
+        """The periods an outage from `logged_at` to `end` counts in (one or two)."""
+        found = {
+            period.label: period
+            for period in (
+                period_of(remedy=self.remedy, zone=self.zone, at=logged_at),
+                period_of(remedy=self.remedy, zone=self.zone, at=end),
+            )
+        }
+        return list(found.values())
+
+
+def _outages(*, session: Session, contract: Contract | None) -> _Outages | None:
+    """The contract's availability remedy and zone (None: it promises no availability)."""
+    if contract is None or contract.id is None:
+        return None
+    pack = get_pack(contract.pack_id)
+    remedy = availability_remedy(pack, contract.service_level)
+    if remedy is None:
+        return None
+    zone = terms_of(session=session, contract=contract, pack=pack).zone
+    return _Outages(contract=contract, remedy=remedy, zone=zone)
+
+
 def record_crossing(
     *,
     session: Session,
@@ -362,55 +421,60 @@ def record_crossing(
     claim raised to the new amount) and the customer's managers hear of each threshold once
     (one outbox row per manager and threshold, by idempotency key).
     """
-    contract = session.get(Contract, ticket.contract_id)
-    if contract is None or contract.id is None:
+    outages = _outages(session=session, contract=session.get(Contract, ticket.contract_id))
+    if outages is None or not outages.applies(kind=ticket.kind, priority=ticket.priority):
         return []
-    pack = get_pack(contract.pack_id)
-    remedy = availability_remedy(pack, contract.service_level)
-    if remedy is None:
-        return []
-    zone = terms_of(session=session, contract=contract, pack=pack).zone
-    facts = {"kind": ticket.kind, "priority": ticket.priority}
-    if any(facts.get(k) not in v for k, v in remedy.applies_to.items() if k in facts):
-        return []
-    touched = {period_of(remedy=remedy, zone=zone, at=ticket.logged_at).label: ticket.logged_at}
-    end = ticket.resolved_at or now
-    touched.setdefault(period_of(remedy=remedy, zone=zone, at=end).label, end)
     recorded: list[Claim] = []
-    for at in touched.values():
-        period = period_of(remedy=remedy, zone=zone, at=at)
-        figure = measure(session=session, contract=contract, period=period, now=now)
-        if not figure.missed:
-            continue
-        key = f"{remedy.id}:contract:{contract.id}:{period.label}"
-        claim = claims.get(session=session, key=key)
-        if figure.fee_known:
-            if claim is None:
-                try:
-                    # A worker checking an open outage may record the same period at once.
-                    with session.begin_nested():
-                        claim = claims.record(
-                            session=session,
-                            key=key,
-                            contract=contract,
-                            result=figure.result,
-                            remedy_type=remedy.type,
-                            period=period.label,
-                            event_day=period.last_day,
-                            facts=_facts(figure),
-                            now=now,
-                        )
-                except IntegrityError:
-                    claim = claims.get(session=session, key=key)
-                    if claim is None:
-                        raise
-            else:
-                claims.raise_amount(
-                    session=session, claim=claim, amount=figure.result.amount, facts=_facts(figure)
-                )
+    for period in outages.touched(logged_at=ticket.logged_at, end=ticket.resolved_at or now):
+        figure = measure(session=session, contract=outages.contract, period=period, now=now)
+        claim = record_missed(session=session, figure=figure, now=now, text=text)
+        if claim is not None:
             recorded.append(claim)
-        _tell_managers(session=session, figure=figure, now=now, text=text)
     return recorded
+
+
+def record_missed(
+    *,
+    session: Session,
+    figure: Measure,
+    now: datetime,
+    text: Callable[[Translator, Measure], str],
+) -> Claim | None:
+    """A missed figure: its claim recorded (or raised to the new amount) when the fee is
+    known, and the customer's managers told of its threshold once; None when not recorded."""
+    if not figure.missed:
+        return None
+    contract, period, remedy = figure.contract, figure.period, figure.remedy
+    key = f"{remedy.id}:contract:{contract.id}:{period.label}"
+    claim = claims.get(session=session, key=key)
+    if figure.fee_known:
+        if claim is None:
+            try:
+                # A worker checking an open outage may record the same period at once.
+                with session.begin_nested():
+                    claim = claims.record(
+                        session=session,
+                        key=key,
+                        contract=contract,
+                        result=figure.result,
+                        remedy_type=remedy.type,
+                        period=period.label,
+                        event_day=period.last_day,
+                        facts=_facts(figure),
+                        now=now,
+                    )
+            except IntegrityError:
+                claim = claims.get(session=session, key=key)
+                if claim is None:
+                    raise
+        else:
+            claims.raise_amount(
+                session=session, claim=claim, amount=figure.result.amount, facts=_facts(figure)
+            )
+    else:
+        claim = None
+    _tell_managers(session=session, figure=figure, now=now, text=text)
+    return claim
 
 
 def _facts(figure: Measure) -> dict[str, str]:
@@ -445,10 +509,9 @@ def _tell_managers(
         )
 
 
-def check_open_outages(
-    *, session: Session, now: datetime, text: Callable[[Translator, Measure], str]
-) -> int:
-    """Outages still open may cross a threshold before they end: check them (the worker)."""
+def missed_by_open_outages(*, session: Session, now: datetime) -> list[tuple[int, Period]]:
+    """The periods (contract id, period) that outages still open have made missed, each
+    contract's period measured once however many of its outages are open (reads only)."""
     priorities = sorted(
         {
             value
@@ -458,11 +521,49 @@ def check_open_outages(
             for value in remedy.applies_to.get("priority", [])
         }
     )
-    query = select(Ticket).where(
+    query = select(Ticket.contract_id, Ticket.kind, Ticket.priority, Ticket.logged_at).where(
         col(Ticket.status).in_(TicketStatus.open_statuses()),
         col(Ticket.priority).in_(priorities),
     )
+    terms: dict[int, _Outages | None] = {}
+    touched: dict[tuple[int, str], Period] = {}
+    for contract_id, kind, priority, logged_at in session.exec(query).all():
+        if contract_id not in terms:
+            terms[contract_id] = _outages(
+                session=session, contract=session.get(Contract, contract_id)
+            )
+        outages = terms[contract_id]
+        if outages is None or not outages.applies(kind=kind, priority=priority):
+            continue
+        for period in outages.touched(logged_at=logged_at, end=now):
+            touched[(contract_id, period.label)] = period
+    missed: list[tuple[int, Period]] = []
+    for (contract_id, _label), period in sorted(touched.items(), key=lambda item: item[0]):
+        outages = terms[contract_id]
+        assert outages is not None
+        figure = measure(session=session, contract=outages.contract, period=period, now=now)
+        if figure.missed:
+            missed.append((contract_id, period))
+    return missed
+
+
+def check_open_outages(
+    *,
+    session: Session,
+    now: datetime,
+    text: Callable[[Translator, Measure], str],
+    missed: list[tuple[int, Period]] | None = None,
+) -> int:
+    """Outages still open may cross a threshold before they end: record the periods they
+    made missed (the worker); returns the claims recorded or raised. `missed` is
+    `missed_by_open_outages`' answer when the worker found it in a read transaction: only
+    those periods are measured again here, in the writing one."""
+    if missed is None:
+        missed = missed_by_open_outages(session=session, now=now)
     found = 0
-    for ticket in session.exec(query).all():
-        found += len(record_crossing(session=session, ticket=ticket, now=now, text=text))
+    for contract_id, period in missed:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        figure = measure(session=session, contract=contract, period=period, now=now)
+        found += record_missed(session=session, figure=figure, now=now, text=text) is not None
     return found

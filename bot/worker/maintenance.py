@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot.db.engine import transaction
+from bot.db.engine import read_transaction, transaction
 from bot.services import availability, maintenance_notices
 from bot.services.availability_words import availability_text
 from bot.worker.clock import Clock
@@ -28,14 +28,21 @@ class MaintenanceNotices:
         self.clock = clock
 
     def send_due(self) -> int:
-        """One pass at the clock's current instant; returns the notices and claims written."""
+        """One pass at the clock's current instant; returns the notices and claims written.
+
+        The open outages are measured in a read transaction (SQLite's write lock is not held
+        meanwhile); only the periods found missed are measured again and recorded."""
         now = self.clock.now()
         with transaction(self.engine) as session:
             written = maintenance_notices.due_notices(session=session, now=now)
-            written += availability.check_open_outages(
-                session=session, now=now, text=availability_text
-            )
-            return written
+        with read_transaction(self.engine) as session:
+            missed = availability.missed_by_open_outages(session=session, now=now)
+        if missed:
+            with transaction(self.engine) as session:
+                written += availability.check_open_outages(
+                    session=session, now=now, text=availability_text, missed=missed
+                )
+        return written
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Pass now and then every `CHECK_EVERY` until `stop` is set."""

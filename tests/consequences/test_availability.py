@@ -36,6 +36,7 @@ from tests.consequences.outage import (
     told,
 )
 from tests.handlers.conftest import Chat, Clock
+from tests.volume.test_reads import counting
 
 ALT, PXS = "alteo-hosting", "proximus-internet"
 
@@ -265,3 +266,42 @@ def test_an_outage_still_open_crosses_the_threshold_once(
     (claim,) = _claims(seeded, "availability-slices")
     assert claim.amount == Decimal("10.0")  # 70 min: two started slices
     assert len(told(seeded, "availability", "acme-boss")) == 1
+
+
+def test_the_worker_measures_each_period_once_however_many_outages_are_open(
+    seeded: Engine,
+) -> None:
+    """Open outages are measured per contract and period (not per ticket, nor per pause):
+    the pass runs as many statements with eight open outages as with two, in a read
+    transaction, and a period they make missed is recorded and told once."""
+    set_options(seeded, ALT, monthly_fee="200")
+    add_customer_manager(seeded, "acme-boss", "en")
+    start = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)
+
+    def outage(minutes: int) -> None:
+        open_at(
+            seeded,
+            pack_id=ALT,
+            intervention="service-outage",
+            priority="critical",
+            now=start + timedelta(minutes=minutes),
+        )
+
+    def statements(at: datetime) -> int:
+        worker = MaintenanceNotices(engine=seeded, clock=ManualClock(at))
+        with counting(seeded) as seen:
+            worker.send_due()
+        return len(seen)
+
+    for minutes in (0, 5):
+        outage(minutes)
+    two = statements(start + timedelta(minutes=20))
+    for minutes in (6, 7, 8, 9, 10, 11):
+        outage(minutes)
+    assert statements(start + timedelta(minutes=21)) == two
+    assert told(seeded, "availability", "acme-boss") == []  # 21 min: within 43 min 12 s
+    statements(start + timedelta(minutes=50))
+    (notice,) = told(seeded, "availability", "acme-boss")
+    assert "Downtime: 50 min, from 8 outage tickets." in notice
+    (claim,) = _claims(seeded, "availability-slices")
+    assert claim.amount == Decimal("5.0")  # 50 min: one started slice past the tolerance
