@@ -72,17 +72,17 @@ def manager_ids(*, session: Session) -> list[int]:
     return [i for i in session.exec(query.order_by(col(User.id))).all() if i is not None]
 
 
-def send_monthly_reports(
+def monthly_report_rows(
     *,
     session: Session,
     settings: Settings,
     now: datetime,
     period: Period,
     only: list[int] | None = None,
-) -> int:
-    """Queue `period`'s report for every active manager (or those of `only`); returns the
-    messages written."""
-    written = 0
+) -> list[notify.RowWithFiles]:
+    """`period`'s report for every active manager (or those of `only`), built and not yet
+    written (reads only: a report already written is not built again)."""
+    rows: list[notify.RowWithFiles] = []
     query = select(User).where(User.role == Role.MANAGER, col(User.active).is_(True))
     if only is not None:
         query = query.where(col(User.id).in_(only))
@@ -112,7 +112,7 @@ def send_monthly_reports(
                 files.append((f"tickets-{period.key}.csv", "text/csv", made.csv))
                 return made.text, files
 
-            written += notify.emit_with_files(
+            rows += notify.rows_with_files(
                 session=session,
                 user=manager,
                 audience="manager",
@@ -122,4 +122,20 @@ def send_monthly_reports(
                 build=build,
                 settings=settings,
             )
-    return written
+    return rows
+
+
+def send_monthly_reports(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    period: Period,
+    only: list[int] | None = None,
+) -> int:
+    """Queue `period`'s report for every active manager (or those of `only`); returns the
+    messages written."""
+    rows = monthly_report_rows(
+        session=session, settings=settings, now=now, period=period, only=only
+    )
+    return notify.write_with_files(session=session, rows=rows, now=now)

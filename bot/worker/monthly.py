@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from bot.db.engine import transaction
+from bot.db.engine import read_transaction, transaction
 from bot.reports.monthly import (
     manager_ids,
+    monthly_report_rows,
     previous_month,
     scheduled_at,
-    send_monthly_reports,
 )
+from bot.services import notify
 from bot.settings import Settings
 from bot.worker.clock import Clock
 
@@ -54,11 +55,16 @@ class MonthlyReportScheduler:
         with transaction(self.engine) as session:
             managers = manager_ids(session=session)
         written = 0
-        for manager in managers:  # one short transaction each: drawing charts takes time
-            with transaction(self.engine) as session:
-                written += send_monthly_reports(
+        for manager in managers:
+            # Built in a read transaction (the figures, the CSV and the chart take time: no
+            # writer waits for them), written in a short one; a report written is not rebuilt.
+            with read_transaction(self.engine) as session:
+                rows = monthly_report_rows(
                     session=session, settings=self.settings, now=now, period=period, only=[manager]
                 )
+            if rows:
+                with transaction(self.engine) as session:
+                    written += notify.write_with_files(session=session, rows=rows, now=now)
         return written
 
     async def run(self, *, stop: asyncio.Event) -> None:

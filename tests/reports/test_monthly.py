@@ -6,13 +6,15 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from bot.db.engine import make_engine, transaction
 from bot.db.models import Notification, NotificationFile, Role
+from bot.reports import bundle
 from bot.services import demo, tenants, users
 from bot.settings import Settings
 from bot.worker.clock import ManualClock
@@ -90,6 +92,34 @@ def test_each_manager_gets_last_months_report_once(engine: Engine, settings: Set
     customer = next(row for row, _ in found if row.chat_id == "customer-manager")
     assert customer.lang == "nl"
     assert customer.text.startswith("Maandrapport, november 2026 — Demo Customer SA")
+
+
+def test_a_report_is_built_while_others_write_and_not_built_again(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """The figures, CSV and chart are built in a read transaction: another connection writes
+    meanwhile without waiting (its busy timeout is zero); a later pass of the catch-up days
+    finds the reports written and builds nothing."""
+    prepare(engine)
+    other = make_engine(db_url, busy_timeout_ms=0)
+    built: list[str] = []
+    real_build = bundle.build
+
+    def build_and_write(**kwargs: Any) -> Any:
+        built.append(kwargs["title"])
+        with transaction(other) as session:  # "database is locked" if the pass held the lock
+            session.execute(text("UPDATE tenants SET name = name"))
+        return real_build(**kwargs)
+
+    monkeypatch.setattr(bundle, "build", build_and_write)
+    clock = ManualClock(DECEMBER_1_0900)
+    scheduler = MonthlyReportScheduler(engine=engine, settings=settings, clock=clock)
+    assert scheduler.send_if_due() == 2
+    assert len(built) == 2
+    clock.set(DECEMBER_1_0900 + timedelta(hours=1))
+    assert scheduler.send_if_due() == 0
+    assert len(built) == 2  # nothing built again
+    other.dispose()
 
 
 def test_a_worker_catching_up_later_in_the_week_still_sends_it(

@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from bot.services.notify.cache import cache_destinations, remember_contract
 from bot.services.notify.escalation import escalation_ladder
-from bot.services.notify.outbox import OutboxBatch, emit, emit_to_user, emit_with_files
+from bot.services.notify.outbox import (
+    OutboxBatch,
+    RowWithFiles,
+    emit,
+    emit_to_user,
+    emit_with_files,
+    rows_with_files,
+    write_with_files,
+)
 from bot.services.notify.remedies import applicable_remedies, remedy_params
 from bot.services.notify.routing import (
     Destination,
@@ -39,6 +47,9 @@ __all__ = [
     "emit",
     "emit_to_user",
     "emit_with_files",
+    "RowWithFiles",
+    "rows_with_files",
+    "write_with_files",
     "escalation_ladder",
     "remedy_params",
     "remember_contract",

@@ -12,10 +12,11 @@ them are collected and written together, so what is sent does not change.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.channels.sending import Audience
 from bot.db import signals
@@ -226,6 +227,79 @@ def emit_to_user(
     return len(rows.write(session))
 
 
+@dataclass(frozen=True)
+class RowWithFiles:
+    """An outbox row and its (name, MIME type, bytes) files, built and not yet written."""
+
+    row: dict[str, Any]
+    files: list[tuple[str, str, bytes]]
+
+
+def rows_with_files(
+    *,
+    session: Session,
+    user: User,
+    audience: str,
+    event: str,
+    now: datetime,
+    key: str,
+    build: Callable[[Translator], tuple[str, list[tuple[str, str, bytes]]]],
+    settings: Settings | None = None,
+) -> list[RowWithFiles]:
+    """What `emit_with_files` writes, built (reads only): a row per destination whose key is
+    not written yet, `build` called once per language; a key already written builds nothing."""
+    settings = settings or current_settings()
+    destinations = user_destinations(
+        session=session, user=user, audience=Audience(audience), settings=settings
+    )
+    keys = {
+        destination: outbox_row(key=key, destination=destination, event=event, text="", now=now)[
+            "idempotency_key"
+        ]
+        for destination in destinations
+    }
+    written = set(
+        session.exec(
+            select(Notification.idempotency_key).where(
+                col(Notification.idempotency_key).in_(list(keys.values()))
+            )
+        ).all()
+    )
+    built: dict[str, tuple[str, list[tuple[str, str, bytes]]]] = {}
+    rows: list[RowWithFiles] = []
+    for destination in destinations:
+        if keys[destination] in written:
+            continue
+        if destination.lang not in built:
+            built[destination.lang] = build(translator(destination.lang))
+        text, files = built[destination.lang]
+        row = outbox_row(key=key, destination=destination, event=event, text=text, now=now)
+        rows.append(RowWithFiles(row=row, files=files))
+    return rows
+
+
+def write_with_files(*, session: Session, rows: Iterable[RowWithFiles], now: datetime) -> int:
+    """Write built rows and their files; a key written meanwhile writes nothing (no file)."""
+    written = 0
+    dialect = session.get_bind().dialect.name
+    for built in rows:
+        statement = insert_ignoring(dialect, _NOTIFICATIONS, **built.row).returning(
+            _NOTIFICATIONS.c.id
+        )
+        inserted = session.execute(statement).first()
+        if inserted is None:
+            continue
+        for name, mime, data in built.files:
+            session.add(
+                NotificationFile(notification_id=inserted[0], name=name, mime=mime, data=data)
+            )
+        written += 1
+    if written:
+        session.flush()
+        signals.outbox_written(session, now)
+    return written
+
+
 def emit_with_files(
     *,
     session: Session,
@@ -239,27 +313,14 @@ def emit_with_files(
 ) -> int:
     """Like `emit_to_user`, each row with files: `build` gives, per language, the text and
     the (name, MIME type, bytes) files. A key already written writes nothing (no file)."""
-    settings = settings or current_settings()
-    built: dict[str, tuple[str, list[tuple[str, str, bytes]]]] = {}
-    written = 0
-    for destination in user_destinations(
-        session=session, user=user, audience=Audience(audience), settings=settings
-    ):
-        if destination.lang not in built:
-            built[destination.lang] = build(translator(destination.lang))
-        text, files = built[destination.lang]
-        row = outbox_row(key=key, destination=destination, event=event, text=text, now=now)
-        dialect = session.get_bind().dialect.name
-        statement = insert_ignoring(dialect, _NOTIFICATIONS, **row).returning(_NOTIFICATIONS.c.id)
-        inserted = session.execute(statement).first()
-        if inserted is None:
-            continue
-        for name, mime, data in files:
-            session.add(
-                NotificationFile(notification_id=inserted[0], name=name, mime=mime, data=data)
-            )
-        written += 1
-    if written:
-        session.flush()
-        signals.outbox_written(session, now)
-    return written
+    rows = rows_with_files(
+        session=session,
+        user=user,
+        audience=audience,
+        event=event,
+        now=now,
+        key=key,
+        build=build,
+        settings=settings,
+    )
+    return write_with_files(session=session, rows=rows, now=now)
