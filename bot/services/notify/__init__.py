@@ -24,7 +24,6 @@ from bot.services.notify.outbox import (
     RowWithFiles,
     emit,
     emit_to_user,
-    emit_with_files,
     rows_with_files,
     write_with_files,
 )
@@ -46,7 +45,6 @@ __all__ = [
     "destinations_for",
     "emit",
     "emit_to_user",
-    "emit_with_files",
     "RowWithFiles",
     "rows_with_files",
     "write_with_files",

@@ -246,8 +246,9 @@ def rows_with_files(
     build: Callable[[Translator], tuple[str, list[tuple[str, str, bytes]]]],
     settings: Settings | None = None,
 ) -> list[RowWithFiles]:
-    """What `emit_with_files` writes, built (reads only): a row per destination whose key is
-    not written yet, `build` called once per language; a key already written builds nothing."""
+    """Rows for `user` with files, built and not yet written (reads only; `write_with_files`
+    writes them): one per destination whose key is not written yet, `build` giving the text
+    and the (name, MIME type, bytes) files once per language; a key written builds nothing."""
     settings = settings or current_settings()
     destinations = user_destinations(
         session=session, user=user, audience=Audience(audience), settings=settings
@@ -298,29 +299,3 @@ def write_with_files(*, session: Session, rows: Iterable[RowWithFiles], now: dat
         session.flush()
         signals.outbox_written(session, now)
     return written
-
-
-def emit_with_files(
-    *,
-    session: Session,
-    user: User,
-    audience: str,
-    event: str,
-    now: datetime,
-    key: str,
-    build: Callable[[Translator], tuple[str, list[tuple[str, str, bytes]]]],
-    settings: Settings | None = None,
-) -> int:
-    """Like `emit_to_user`, each row with files: `build` gives, per language, the text and
-    the (name, MIME type, bytes) files. A key already written writes nothing (no file)."""
-    rows = rows_with_files(
-        session=session,
-        user=user,
-        audience=audience,
-        event=event,
-        now=now,
-        key=key,
-        build=build,
-        settings=settings,
-    )
-    return write_with_files(session=session, rows=rows, now=now)
