@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, case, func
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from bot.db.engine import transaction
+from bot.db.engine import read_transaction, transaction
 from bot.db.models import Role, Ticket, TicketStatus, User
 from bot.i18n import Translator
 from bot.services import figures as report_figures
@@ -107,14 +107,46 @@ def _text(t: Translator, figures: DigestFigures, day: date) -> str:
     return text
 
 
-def send_digest(*, session: Session, settings: Settings, now: datetime, day: date) -> int:
-    """Queue the digest of `day` for every manager; returns the messages written."""
-    written = 0
+def _key(day: date, manager_id: int | None) -> str:
+    return f"digest:{day.isoformat()}:u{manager_id}"
+
+
+def digest_figures(
+    *, session: Session, settings: Settings, now: datetime, day: date
+) -> list[tuple[int, DigestFigures]]:
+    """Each manager's figures for the digest of `day`, those whose digest is written left out
+    (reads only: the counts run over the open tickets, no writer waits for them)."""
+    found: list[tuple[int, DigestFigures]] = []
     managers = session.exec(select(User).where(User.role == Role.MANAGER).order_by(col(User.id)))
     for manager in managers.all():
+        assert manager.id is not None
+        key = _key(day, manager.id)
+        if not notify.unwritten_destinations(
+            session=session, user=manager, audience="manager", key=key, settings=settings
+        ):
+            continue
         # What a manager may see is the one visibility rule: their tenant, or their providers.
         visible = ticket_visibility(actor_for(session=session, user=manager))
-        figures = _figures(session=session, visible=visible, now=now)
+        found.append((manager.id, _figures(session=session, visible=visible, now=now)))
+    return found
+
+
+def send_digest(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    day: date,
+    found: list[tuple[int, DigestFigures]] | None = None,
+) -> int:
+    """Queue the digest of `day` for every manager (`found`: `digest_figures`' answer, when
+    read in an earlier transaction); returns the messages written."""
+    if found is None:
+        found = digest_figures(session=session, settings=settings, now=now, day=day)
+    written = 0
+    for manager_id, figures in found:
+        manager = session.get(User, manager_id)
+        assert manager is not None
 
         def text(t: Translator, figures: DigestFigures = figures) -> str:
             return _text(t, figures, day)
@@ -125,7 +157,7 @@ def send_digest(*, session: Session, settings: Settings, now: datetime, day: dat
             audience="manager",
             event="digest",
             now=now,
-            key=f"digest:{day.isoformat()}:u{manager.id}",
+            key=_key(day, manager_id),
             text=text,
             settings=settings,
         )
@@ -147,8 +179,14 @@ class DigestScheduler:
         at = scheduled_at(settings=self.settings, day=day)
         if not at <= now < at + CATCH_UP:
             return 0
+        with read_transaction(self.engine) as session:
+            found = digest_figures(session=session, settings=self.settings, now=now, day=day)
+        if not found:
+            return 0
         with transaction(self.engine) as session:
-            return send_digest(session=session, settings=self.settings, now=now, day=day)
+            return send_digest(
+                session=session, settings=self.settings, now=now, day=day, found=found
+            )
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Send each day's digest until `stop` is set."""

@@ -25,6 +25,7 @@ from bot.services.notify.outbox import (
     emit,
     emit_to_user,
     rows_with_files,
+    unwritten_destinations,
     write_with_files,
 )
 from bot.services.notify.remedies import applicable_remedies, remedy_params
@@ -47,6 +48,7 @@ __all__ = [
     "emit_to_user",
     "RowWithFiles",
     "rows_with_files",
+    "unwritten_destinations",
     "write_with_files",
     "escalation_ladder",
     "remedy_params",

@@ -35,6 +35,11 @@ from pricing.schema import ContractPack
 _NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
 
 
+def row_key(key: str, destination: Destination) -> str:
+    """The idempotency key of `key`'s row for one destination."""
+    return f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"[:200]
+
+
 def outbox_row(
     *,
     key: str,
@@ -50,9 +55,7 @@ def outbox_row(
 ) -> dict[str, Any]:
     """The column values of one outbox row (every column but the id)."""
     return {
-        "idempotency_key": (
-            f"{key}|{destination.audience}|{destination.channel}|{destination.chat_id}"
-        )[:200],
+        "idempotency_key": row_key(key, destination),
         "ticket_id": ticket_id,
         "user_id": destination.user_id,
         "audience": str(destination.audience),
@@ -227,6 +230,28 @@ def emit_to_user(
     return len(rows.write(session))
 
 
+def unwritten_destinations(
+    *, session: Session, user: User, audience: str, key: str, settings: Settings | None = None
+) -> list[Destination]:
+    """`user`'s destinations whose row of `key` is not written yet (one statement): what to
+    build a message for, nothing once every row is written."""
+    settings = settings or current_settings()
+    destinations = user_destinations(
+        session=session, user=user, audience=Audience(audience), settings=settings
+    )
+    keys = {destination: row_key(key, destination) for destination in destinations}
+    if not keys:
+        return []
+    written = set(
+        session.exec(
+            select(Notification.idempotency_key).where(
+                col(Notification.idempotency_key).in_(list(keys.values()))
+            )
+        ).all()
+    )
+    return [destination for destination in destinations if keys[destination] not in written]
+
+
 @dataclass(frozen=True)
 class RowWithFiles:
     """An outbox row and its (name, MIME type, bytes) files, built and not yet written."""
@@ -249,28 +274,12 @@ def rows_with_files(
     """Rows for `user` with files, built and not yet written (reads only; `write_with_files`
     writes them): one per destination whose key is not written yet, `build` giving the text
     and the (name, MIME type, bytes) files once per language; a key written builds nothing."""
-    settings = settings or current_settings()
-    destinations = user_destinations(
-        session=session, user=user, audience=Audience(audience), settings=settings
-    )
-    keys = {
-        destination: outbox_row(key=key, destination=destination, event=event, text="", now=now)[
-            "idempotency_key"
-        ]
-        for destination in destinations
-    }
-    written = set(
-        session.exec(
-            select(Notification.idempotency_key).where(
-                col(Notification.idempotency_key).in_(list(keys.values()))
-            )
-        ).all()
+    destinations = unwritten_destinations(
+        session=session, user=user, audience=audience, key=key, settings=settings
     )
     built: dict[str, tuple[str, list[tuple[str, str, bytes]]]] = {}
     rows: list[RowWithFiles] = []
     for destination in destinations:
-        if keys[destination] in written:
-            continue
         if destination.lang not in built:
             built[destination.lang] = build(translator(destination.lang))
         text, files = built[destination.lang]
