@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.channels import builtin
-from bot.db.engine import make_engine
+from bot.db.engine import make_engine, transaction
 from bot.db.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,6 +58,20 @@ def db_path(tmp_path: Path, migrated_template: Path) -> Path:
 def db_url(db_path: Path) -> str:
     """The SQLAlchemy URL of the per-test database."""
     return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def write_meanwhile(db_url: str) -> Iterator[Callable[[], None]]:
+    """A one-row write on the per-test database from another connection that never waits
+    (busy timeout zero): "database is locked" while anyone holds SQLite's write lock."""
+    other = make_engine(db_url, busy_timeout_ms=0)
+
+    def write() -> None:
+        with transaction(other) as session:
+            session.execute(text("UPDATE tenants SET name = name"))
+
+    yield write
+    other.dispose()
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from bot.db.engine import make_engine, transaction
 from bot.settings import Settings
 from bot.worker import digest as digest_module
 from bot.worker.clock import ManualClock
@@ -63,22 +63,20 @@ def test_the_digest_is_counted_while_others_write_and_not_counted_again(
     seeded: Engine,
     settings: Settings,
     clock: ManualClock,
-    db_url: str,
     monkeypatch: pytest.MonkeyPatch,
+    write_meanwhile: Callable[[], None],
 ) -> None:
     """The counts run in a read transaction: another connection writes meanwhile without
     waiting (its busy timeout is zero); once written, a later pass counts nothing."""
     settings = settings.model_copy(
         update={"manager_daily_digest": True, "manager_digest_time": time(8, 0)}
     )
-    other = make_engine(db_url, busy_timeout_ms=0)
     counted: list[object] = []
     real_figures = digest_module._figures
 
     def figures_and_write(**kwargs: Any) -> Any:
         counted.append(kwargs["visible"])
-        with transaction(other) as session:  # "database is locked" if the pass held the lock
-            session.execute(text("UPDATE tenants SET name = name"))
+        write_meanwhile()
         return real_figures(**kwargs)
 
     monkeypatch.setattr(digest_module, "_figures", figures_and_write)
@@ -89,4 +87,3 @@ def test_the_digest_is_counted_while_others_write_and_not_counted_again(
     clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=UTC))
     assert digest.send_if_due() == 0
     assert len(counted) == 1  # the manager's digest is written: nothing counted again
-    other.dispose()
