@@ -9,7 +9,8 @@ window (Proximus: "pendant sa Fenêtre de service") or around the clock (Alteo).
 100 × (1 - downtime / the period's elapsed time, 24x7).
 
 A figure that crosses a threshold becomes a claim in the register and tells the customer's
-managers once (`record_crossing`, called when an outage ticket is resolved).
+managers once (`record_crossing`, called when an outage ticket is resolved; the worker's
+`missed_by_open_outages` then `record_missed_periods` while outages are open).
 """
 
 from __future__ import annotations
@@ -547,19 +548,16 @@ def missed_by_open_outages(*, session: Session, now: datetime) -> list[tuple[int
     return missed
 
 
-def check_open_outages(
+def record_missed_periods(
     *,
     session: Session,
+    missed: list[tuple[int, Period]],
     now: datetime,
     text: Callable[[Translator, Measure], str],
-    missed: list[tuple[int, Period]] | None = None,
 ) -> int:
-    """Outages still open may cross a threshold before they end: record the periods they
-    made missed (the worker); returns the claims recorded or raised. `missed` is
-    `missed_by_open_outages`' answer when the worker found it in a read transaction: only
-    those periods are measured again here, in the writing one."""
-    if missed is None:
-        missed = missed_by_open_outages(session=session, now=now)
+    """Record the periods open outages made missed (`missed_by_open_outages`' answer, found
+    in a read transaction), each measured again in this writing one; returns the claims
+    recorded or raised."""
     found = 0
     for contract_id, period in missed:
         contract = session.get(Contract, contract_id)

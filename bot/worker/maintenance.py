@@ -39,8 +39,8 @@ class MaintenanceNotices:
             missed = availability.missed_by_open_outages(session=session, now=now)
         if missed:
             with transaction(self.engine) as session:
-                written += availability.check_open_outages(
-                    session=session, now=now, text=availability_text, missed=missed
+                written += availability.record_missed_periods(
+                    session=session, missed=missed, now=now, text=availability_text
                 )
         return written
 
