@@ -105,6 +105,14 @@ def outcome_now(outcome: str | None, due: datetime | None, now: datetime) -> str
     return outcome
 
 
+def _risk_due(target: str, now: datetime) -> tuple[Any, Any]:
+    """SQL: the target is open, not recorded at risk, and its risk instant is at or before
+    `now` (a range of the target's covering index)."""
+    outcome = col(getattr(Ticket, f"{target}_outcome"))
+    risk = col(getattr(Ticket, f"{target}_risk_at"))
+    return outcome == TargetOutcome.OPEN.value, risk <= now
+
+
 def mark_risks(*, session: Session, now: datetime, limit: int = MARK_BATCH) -> int:
     """Record up to `limit` open targets of each kind whose risk instant is at or before
     `now` as at risk (oldest first); returns how many were recorded.
@@ -118,7 +126,7 @@ def mark_risks(*, session: Session, now: datetime, limit: int = MARK_BATCH) -> i
     for target in ("response", "resolution"):
         outcome = col(getattr(Ticket, f"{target}_outcome"))
         risk = col(getattr(Ticket, f"{target}_risk_at"))
-        due_now = (outcome == TargetOutcome.OPEN.value, risk <= now)
+        due_now = _risk_due(target, now)
         picked = select(col(Ticket.id)).where(*due_now).order_by(risk).limit(limit)
         if postgres:
             picked = picked.with_for_update(skip_locked=True)
@@ -139,9 +147,7 @@ def mark_risks(*, session: Session, now: datetime, limit: int = MARK_BATCH) -> i
 def risks_due(*, session: Session, now: datetime) -> bool:
     """Whether an open target is past its risk instant and not yet recorded at risk."""
     for target in ("response", "resolution"):
-        outcome = col(getattr(Ticket, f"{target}_outcome"))
-        risk = col(getattr(Ticket, f"{target}_risk_at"))
-        found = select(col(Ticket.id)).where(outcome == TargetOutcome.OPEN.value, risk <= now)
+        found = select(col(Ticket.id)).where(*_risk_due(target, now))
         if session.exec(found.limit(1)).first() is not None:
             return True
     return False
